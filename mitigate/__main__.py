@@ -1,0 +1,9 @@
+"""``python -m mitigate``."""
+
+from __future__ import annotations
+
+import sys
+
+from mitigate.cli import main
+
+sys.exit(main())

@@ -1,0 +1,66 @@
+"""The command line: the composition root that wires adapters into the engine.
+
+Each command group lives in its own module exposing ``register(subparsers)``;
+handlers take the parsed ``args`` and return an exit code. Heavy modules
+(textual, kubernetes, aiohttp) are imported inside handlers so that
+``mitigate --version`` and ``mitigate validate`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from mitigate import __version__
+from mitigate.errors import MitigateError
+
+COMMAND_MODULES: list[str] = [
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"mitigate: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mitigate", description="Incident-response runbook assistant for Kubernetes.")
+    parser.add_argument("--version", action="version", version=f"mitigate {__version__}")
+    parser.add_argument(
+        "--journal-dir",
+        default=os.environ.get("MITIGATE_JOURNAL_DIR"),
+        help="where incident journals live (env MITIGATE_JOURNAL_DIR; default: the user data directory)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"mitigate.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        home = getattr(args, "home_handler", None)
+        if home is None:
+            parser.print_help()
+            return 0
+        handler = home
+    try:
+        return int(handler(args))
+    except MitigateError as exc:
+        print(f"mitigate: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mitigate: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

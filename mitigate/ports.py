@@ -1,0 +1,257 @@
+"""Ports: the only ways the core engine reaches the outside world.
+
+The engine (mitigate.engine) is UI-agnostic and adapter-agnostic. Adapters in
+``integrations`` implement these Protocols (the Kubernetes adapter implements
+``ClusterPort``, the HTTP integrations implement ``NotifierPort`` and
+``ProbePort``), the TUI and the headless runner implement ``ConfirmerPort``.
+Tests use small fakes. Everything crossing a port is plain data (dicts, lists,
+strings, dataclasses) so that it can be written to the journal as JSON.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+JSON = Any
+"""A JSON-compatible value (dict/list/str/int/float/bool/None)."""
+
+
+# --------------------------------------------------------------------------- clock
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Wall clock (UTC), monotonic clock and sleep, injectable for tests."""
+
+    def now(self) -> datetime:
+        """Current time, timezone-aware UTC."""
+        ...
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
+        """Sleep; return False early if ``cancel`` was set."""
+        ...
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+@dataclass(frozen=True)
+class ContextInfo:
+    name: str
+    cluster: str
+    namespace: str = "default"
+    protected: bool = False
+    server: str = ""
+
+
+@dataclass(frozen=True)
+class Query:
+    """A read-only Kubernetes query (``check`` and ``wait`` steps).
+
+    ``kind`` is the Kind (``Node``) and ``api_version`` its group/version (``v1``).
+    """
+
+    api_version: str
+    kind: str
+    namespace: str | None = None  # None = all namespaces (or cluster-scoped)
+    name: str | None = None  # get one object instead of a list
+    label_selector: str | None = None
+    field_selector: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """One action invocation after templates are rendered.
+
+    ``verb`` is a catalogue verb (see mitigate.runbook.actions.CATALOGUE) and
+    ``params`` its rendered, validated parameters as plain data. For batched
+    steps the engine issues one request per batch, with the batch's slice of
+    targets placed in ``params["names"]`` (or the parameter the step's
+    ``batch.param`` names).
+    """
+
+    context: str
+    verb: str
+    params: Mapping[str, JSON]
+    step_id: str = ""
+    cluster_scope: bool = False  # the runbook stated ``scope: cluster``
+    backup_dir: str | None = None  # where to write backups before delete/change
+
+
+@dataclass
+class TargetResult:
+    """The outcome for one target object of an action."""
+
+    target: str  # "<kind>/<name>" or "<kind>/<namespace>/<name>"
+    ok: bool
+    message: str = ""
+    applied: bool | None = None  # re-check result: is the change in place?
+    backup: str | None = None  # path of the backup file, if one was written
+
+
+@dataclass
+class Preview:
+    """What an action would do, from a server-side dry run."""
+
+    diff: str  # unified YAML diff, before -> after, all targets
+    changed_fields: list[str] = field(default_factory=list)  # e.g. "spec.unschedulable"
+    targets: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ActionOutcome:
+    results: list[TargetResult]
+    undo: list[ActionRequest] = field(default_factory=list)  # run in order to undo this action
+    api_errors_absorbed: int = 0  # retried transient errors
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+
+@runtime_checkable
+class PreparedAction(Protocol):
+    """An action bound to its targets, ready to preview or execute."""
+
+    request: ActionRequest
+    destructive: bool  # deletes, drains, evictions: needs typed confirmation on protected contexts
+    targets: Sequence[str]
+
+    def describe(self) -> str:
+        """One line: what this does, to what, where."""
+        ...
+
+    def kubectl(self) -> list[str]:
+        """Exact, copy-pasteable kubectl command line(s), with --context and -n."""
+        ...
+
+    def preview(self) -> Preview:
+        """Server-side dry run and diff. Must not change the cluster."""
+        ...
+
+    def execute(
+        self,
+        *,
+        on_target: Callable[[TargetResult], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ActionOutcome:
+        """Perform the change. ``on_target`` is called as each target finishes."""
+        ...
+
+    def recheck(self) -> list[TargetResult]:
+        """After a crash: for each target, is the change already in place (``applied``)?"""
+        ...
+
+
+class ClusterError(Exception):
+    """A one-line, user-facing cluster problem (unreachable, 401/403, unknown context...)."""
+
+
+class CircuitOpen(ClusterError):
+    """Repeated failures: the adapter stopped and hands the decision back to the responder."""
+
+
+@runtime_checkable
+class ClusterPort(Protocol):
+    def contexts(self) -> list[ContextInfo]: ...
+
+    def query(self, context: str, query: Query) -> list[dict[str, JSON]]:
+        """Objects as plain dicts (raw JSON); a ``name`` query returns 0 or 1 item."""
+        ...
+
+    def prepare(self, request: ActionRequest) -> PreparedAction:
+        """Bind an action. Raises ClusterError (unknown verb, unscoped, bad context)."""
+        ...
+
+
+# --------------------------------------------------------------------------- probes (Prometheus, HTTP)
+
+
+@dataclass
+class ProbeResult:
+    ok: bool
+    value: JSON = None  # scalar for Prometheus instant queries, status code for HTTP
+    rows: list[dict[str, JSON]] = field(default_factory=list)  # table for the TUI
+    message: str = ""
+    latency_ms: float | None = None
+
+
+@runtime_checkable
+class ProbePort(Protocol):
+    def probe(self, kind: Literal["prometheus", "http"], params: Mapping[str, JSON]) -> ProbeResult: ...
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+@dataclass
+class Notification:
+    channel: str  # a channel name from the user's integrations config
+    title: str
+    body: str  # Markdown, rendered from templates/status-update.md.j2
+    status: str | None = None  # investigating | identified | monitoring | resolved
+    incident_id: str = ""
+    dedup_key: str = ""
+
+
+@dataclass
+class NotifyResult:
+    ok: bool
+    channel: str
+    message: str = ""
+    remote_id: str | None = None  # e.g. Statuspage incident id, PagerDuty dedup key
+
+
+@runtime_checkable
+class NotifierPort(Protocol):
+    def channels(self) -> list[str]: ...
+
+    def preview(self, note: Notification) -> str:
+        """Exactly what would be sent (secrets redacted)."""
+        ...
+
+    def send(self, note: Notification) -> NotifyResult:
+        """Send; never raises for remote failures (returns ok=False with a message)."""
+        ...
+
+
+# --------------------------------------------------------------------------- confirmation
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    step_id: str
+    title: str
+    description: str  # the action's one-line description
+    kubectl: tuple[str, ...]
+    context: str
+    scope: str  # e.g. "namespace kube-system, names: a, b" or "cluster"
+    target_count: int
+    destructive: bool
+    protected: bool  # context matches a protected pattern
+    diff: str = ""
+    kind: Literal["action", "notify", "rollback", "decision"] = "action"
+
+    @property
+    def needs_typed(self) -> bool:
+        """Destructive steps on protected contexts need the context name typed."""
+        return self.protected and self.destructive
+
+
+@dataclass(frozen=True)
+class ConfirmDecision:
+    approved: bool
+    typed: str = ""  # what the responder typed, checked by the engine against the context
+    reason: str = ""
+
+
+@runtime_checkable
+class ConfirmerPort(Protocol):
+    def confirm(self, request: ConfirmRequest) -> ConfirmDecision: ...

@@ -1,0 +1,278 @@
+"""The runbook format (DESIGN.md section 5) as pydantic models.
+
+These models are the single source of truth for the format: the loader
+validates YAML against them, ``mitigate schema`` generates
+``runbooks/runbook.schema.json`` from them, and the engine walks them.
+
+Conventions:
+- every model forbids unknown keys;
+- *expressions* (``when``, ``where``, ``expect``, ``until``, ``haltWhen``) are
+  Jinja2 expressions without braces, e.g. ``count > 0``;
+- *templates* (any string parameter of an action, check or notify) may contain
+  ``{{ ... }}``; a string that is exactly one ``{{ expr }}`` renders to the
+  native value (a list stays a list);
+- durations are strings such as ``30s``, ``10m``, ``1h30m``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
+STEP_ID_RE = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+def parse_duration(text: str) -> float:
+    """``"1h30m"`` -> 5400.0 seconds. Raises ValueError on anything else."""
+    m = DURATION_RE.match(text.strip())
+    if not text.strip() or not m or not any(m.groups()):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 10m, 1h30m)")
+    h, mi, s, ms = (int(g) if g else 0 for g in m.groups())
+    return h * 3600 + mi * 60 + s + ms / 1000
+
+
+def _is_template(value: str) -> bool:
+    return "{{" in value or "{%" in value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False)
+
+
+Duration = Annotated[str, Field(pattern=r"^(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$|\{\{.*\}\}", examples=["30s", "10m"])]
+Expression = Annotated[str, Field(min_length=1, description="Jinja2 expression (no braces)")]
+
+
+# --------------------------------------------------------------------------- metadata and inputs
+
+
+class Metadata(Strict):
+    name: str = Field(pattern=STEP_ID_RE, description="Slug used on the command line")
+    title: str = Field(min_length=1)
+    version: str = "1"
+    source: str = Field(min_length=1, description="The incident this runbook was derived from")
+    summary: str = ""
+    symptoms: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    owners: list[str] = Field(default_factory=list)
+
+
+InputType = Literal[
+    "string", "integer", "number", "boolean", "duration", "kube-context", "kube-contexts",
+    "namespace", "label-selector", "list",
+]
+
+
+class InputSpec(Strict):
+    type: InputType
+    prompt: str = ""
+    default: Any = None
+    required: bool | None = None  # default: required when there is no default
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+    choices: list[Any] | None = None
+
+    @property
+    def is_required(self) -> bool:
+        return self.required if self.required is not None else self.default is None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> InputSpec:
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("minimum is greater than maximum")
+        if (self.minimum is not None or self.maximum is not None) and self.type not in ("integer", "number"):
+            raise ValueError(f"minimum/maximum only apply to integer or number inputs, not {self.type}")
+        return self
+
+
+# --------------------------------------------------------------------------- checks
+
+
+class KubeQuery(Strict):
+    apiVersion: str
+    kind: str
+    namespace: str | None = None
+    name: str | None = None
+    labelSelector: str | None = None
+    fieldSelector: str | None = None
+
+
+class PrometheusQuery(Strict):
+    query: str
+    server: str | None = Field(None, description="integration name; default from config")
+
+
+class HttpProbe(Strict):
+    url: str
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expectStatus: list[int] = Field(default_factory=lambda: [200])
+    timeout: Duration = "5s"
+
+
+class CheckSpec(Strict):
+    """A read-only query plus the expectation that confirms (or not) the diagnosis.
+
+    The result exposes to expressions: ``items`` (filtered objects), ``names``,
+    ``count``, ``value`` (Prometheus scalar / HTTP status), ``latency_ms``.
+    """
+
+    kube: KubeQuery | None = None
+    prometheus: PrometheusQuery | None = None
+    http: HttpProbe | None = None
+    where: Expression | None = Field(None, description="per-item filter, the object is `item`")
+    expect: Expression | None = Field(None, description="what must hold for the check to pass")
+    columns: dict[str, str] | None = Field(None, description="column title -> per-item template for the table")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CheckSpec:
+        n = sum(x is not None for x in (self.kube, self.prometheus, self.http))
+        if n != 1:
+            raise ValueError("a check needs exactly one of kube, prometheus, http")
+        return self
+
+
+# --------------------------------------------------------------------------- step kinds
+
+
+class WaitSpec(Strict):
+    check: CheckSpec | None = None
+    until: Expression
+    timeout: Duration = "10m"
+    interval: Duration = "5s"
+
+
+class NotifySpec(Strict):
+    channels: list[str] = Field(min_length=1)
+    status: Literal["investigating", "identified", "monitoring", "resolved"] | None = None
+    title: str | None = None
+    message: str = Field(min_length=1, description="Markdown template")
+
+
+class GateSpec(Strict):
+    require: list[Expression] = Field(min_length=1, description="every expression must be true")
+    message: str = Field(min_length=1, description="what to do when the gate is closed")
+
+
+class DecisionOption(Strict):
+    id: str = Field(pattern=STEP_ID_RE)
+    label: str
+
+
+class DecisionSpec(Strict):
+    prompt: str
+    options: list[DecisionOption] = Field(min_length=2)
+
+
+class BatchSpec(Strict):
+    """Split the action's target list into batches.
+
+    ``over`` yields the full target list (default: the action's ``names``);
+    each batch receives its slice in ``param``.
+    """
+
+    over: str | None = None
+    param: str = "names"
+    size: int | str = 50
+    pause: Duration = "0s"
+    haltWhen: Expression | None = Field(None, description="over batch stats: failures, done, total")
+    gate: WaitSpec | None = Field(None, description="health gate that must pass between batches")
+
+
+ActionParams = dict[str, Any]
+
+
+class Step(Strict):
+    id: str = Field(pattern=STEP_ID_RE)
+    title: str = ""
+    description: str = Field("", description="Markdown shown above the step")
+    when: Expression | None = None
+    context: str | None = Field(None, description="kube context; default: input `context`")
+    contexts: str | list[str] | None = Field(None, description="fan out over several contexts")
+    concurrency: int = Field(4, ge=1, le=64)
+    scope: Literal["cluster"] | None = Field(None, description="required for unscoped mutating actions")
+    save: str | None = Field(None, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$", description="extra alias in `saved`")
+    destructive: bool | None = Field(None, description="override the action's own classification")
+
+    manual: str | None = None
+    check: CheckSpec | None = None
+    action: dict[str, ActionParams] | None = None
+    wait: WaitSpec | None = None
+    notify: NotifySpec | None = None
+    gate: GateSpec | None = None
+    decision: DecisionSpec | None = None
+
+    batch: BatchSpec | None = None
+    undo: dict[str, ActionParams] | Literal["none"] | None = Field(
+        None, description="explicit undo; default: what the action reports"
+    )
+
+    @property
+    def kind(self) -> str:
+        for k in ("manual", "check", "action", "wait", "notify", "gate", "decision"):
+            if getattr(self, k) is not None:
+                return k
+        raise AssertionError("validated step without a kind")
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Step:
+        kinds = [k for k in ("manual", "check", "action", "wait", "notify", "gate", "decision")
+                 if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                "a step needs exactly one of manual, check, action, wait, notify, gate, decision"
+                + (f" (has {', '.join(kinds)})" if kinds else "")
+            )
+        if self.action is not None and len(self.action) != 1:
+            raise ValueError("an action names exactly one verb")
+        if self.batch is not None and self.action is None:
+            raise ValueError("batch applies to action steps only")
+        if self.undo is not None and self.action is None:
+            raise ValueError("undo applies to action steps only")
+        if isinstance(self.undo, dict) and len(self.undo) != 1:
+            raise ValueError("an undo names exactly one verb")
+        return self
+
+    @field_validator("contexts")
+    @classmethod
+    def _contexts(cls, v: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(v, list) and not v:
+            raise ValueError("contexts must not be empty")
+        return v
+
+
+# --------------------------------------------------------------------------- postmortem hints
+
+
+class ActionItemHint(Strict):
+    title: str
+    horizon: Literal["immediate", "short-term", "mid-term"]
+    owner: str | None = None
+    priority: Literal["P0", "P1", "P2", "P3"] | None = None
+
+
+class PostmortemHints(Strict):
+    summaryPrompt: str | None = None
+    impactQuestions: list[str] = Field(default_factory=list)
+    rootCausePrompts: list[str] = Field(default_factory=list)
+    contributingFactorPrompts: list[str] = Field(default_factory=list)
+    actionItems: list[ActionItemHint] = Field(default_factory=list)
+    lessons: list[str] = Field(default_factory=list)
+
+
+class Runbook(Strict):
+    apiVersion: Literal["mitigate/v1"]
+    kind: Literal["Runbook"]
+    metadata: Metadata
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=1)
+    postmortem: PostmortemHints = Field(default_factory=PostmortemHints)
+
+    def step(self, step_id: str) -> Step:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)

@@ -1,0 +1,96 @@
+"""One journal record: its fields, its on-disk line and its hash.
+
+A record is one line of ``journal.jsonl``. ``hash`` is the SHA-256 of the
+record's canonical JSON without ``hash`` (keys sorted, no spaces, UTF-8), so
+any tool can recompute it; ``prev`` is the SHA-256 of the previous line's bytes
+(without its newline), which chains the lines: changing, removing or
+reordering one breaks the next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+FIELDS = ("seq", "ts", "mono", "actor", "type", "data", "prev", "hash")
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_ts(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds and ``Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("journal timestamps must be timezone-aware")
+    return moment.astimezone(UTC).strftime(TS_FORMAT)
+
+
+def parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, TS_FORMAT).replace(tzinfo=UTC)
+
+
+def canonical(body: dict[str, Any]) -> bytes:
+    """The bytes that ``hash`` covers: sorted keys, compact, UTF-8."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Record:
+    """A journal record as written (``data`` is already redacted)."""
+
+    seq: int
+    ts: str
+    mono: float
+    actor: str
+    type: str
+    data: dict[str, Any]
+    prev: str
+    hash: str
+
+    @property
+    def time(self) -> datetime:
+        """``ts`` as an aware UTC datetime."""
+        return parse_ts(self.ts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in FIELDS}
+
+
+def encode(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[str, Any],
+           prev: str) -> tuple[Record, bytes]:
+    """Build a record and its line (with the trailing newline)."""
+    body: dict[str, Any] = {"seq": seq, "ts": ts, "mono": float(mono), "actor": actor, "type": type_,
+                            "data": data, "prev": prev}
+    digest = sha256_hex(canonical(body))
+    body["hash"] = digest
+    line = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    return Record(seq, ts, float(mono), actor, type_, data, prev, digest), line
+
+
+class BadLine(ValueError):
+    """A line that is not a well-formed record (message says why)."""
+
+
+def decode(line: bytes) -> Record:
+    """Parse one line (without newline) and check its own hash; raises BadLine."""
+    try:
+        obj = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadLine(f"not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(obj, dict) or set(obj) != set(FIELDS):
+        raise BadLine("not a journal record (wrong fields)")
+    types: dict[str, type | tuple[type, ...]] = {"seq": int, "ts": str, "mono": (int, float), "actor": str, "type": str, "data": dict,
+             "prev": str, "hash": str}
+    for name, kind in types.items():
+        if not isinstance(obj[name], kind) or isinstance(obj[name], bool):
+            raise BadLine(f"field {name!r} has the wrong type")
+    claimed = obj.pop("hash")
+    if sha256_hex(canonical(obj)) != claimed:
+        raise BadLine("hash does not match the record's content (the record was changed)")
+    return Record(obj["seq"], obj["ts"], float(obj["mono"]), obj["actor"], obj["type"], obj["data"],
+                  obj["prev"], claimed)

@@ -1,0 +1,105 @@
+"""Keep secrets out of journals, screens and postmortems.
+
+``redact(value)`` returns a copy of any JSON-like value with secrets replaced
+by ``[REDACTED]``: values under secret-looking keys, the ``data`` and
+``stringData`` of Kubernetes Secrets, and, inside any string, bearer tokens,
+Slack/Discord webhook URLs, credentials and token parameters in URLs, JWTs,
+AWS access keys, well-known token formats and PEM private keys. It errs on
+the side of hiding: a journal is shared far more widely than a terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "[REDACTED]"
+
+_SECRET_KEY = re.compile(
+    r"(token|passw(or)?d|passphrase|secret|api_?key|apitoken|authorization|auth_?header|webhook|"
+    r"routing_?key|integration_?key|service_?key|private_?key|access_?key|signing_?key|credential|"
+    r"cookie|session_?id|bearer|dsn|connection_?string)",
+    re.IGNORECASE,
+)
+# Keys naming *where* a secret is, not the secret itself (secretName, tokenFile, secretRef...).
+_REFERENCE_KEY = re.compile(r"(name|names|ref|namespace|kind|file|path|present|count)$", re.IGNORECASE)
+
+_SECRET_TYPES = ("Opaque",)
+_SECRET_TYPE_PREFIXES = ("kubernetes.io/", "bootstrap.kubernetes.io/", "helm.sh/")
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+                re.DOTALL), MASK),
+    (re.compile(r"https?://(hooks\.slack\.com|(?:[a-z0-9-]+\.)?discord(?:app)?\.com/api/webhooks|"
+                r"[a-z0-9.-]*webhook\.office\.com)[^\s\"'<>]*", re.IGNORECASE),
+     r"https://\1/" + MASK),
+    (re.compile(r"\b([a-z][a-z0-9+.-]*://)[^/\s:@\"']+:[^/\s@\"']+@", re.IGNORECASE), r"\1" + MASK + "@"),
+    (re.compile(r"([?&](?:access_token|token|api_?key|apikey|key|sig|signature|secret|password|passwd|auth|"
+                r"code|x-amz-signature|x-amz-credential|x-amz-security-token|client_secret|routing_key)=)"
+                r"[^&#\s\"']+", re.IGNORECASE), r"\1" + MASK),
+    (re.compile(r"\b(bearer|basic|token)(\s+)[A-Za-z0-9\-._~+/]{8,}=*", re.IGNORECASE), r"\1\2" + MASK),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
+    (re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[0-9A-Z]{16}\b"), MASK),
+    (re.compile(r"\b(?:xox[abprs]-[A-Za-z0-9-]{10,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|"
+                r"glpat-[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{35}|sk-[A-Za-z0-9_-]{20,})"), MASK),
+    (re.compile(r"((?:[A-Za-z0-9]+[_-])*(?:token|passw(?:or)?d|secret|api_?key|access_?key|private_?key|"
+                r"credentials?|routing_?key)\s*[=:]\s*)(?!\[REDACTED\])(\"[^\"]*\"|'[^']*'|[^\s,;&\"']+)",
+                re.IGNORECASE), r"\1" + MASK),
+]
+
+
+def is_secret_key(key: str) -> bool:
+    """Does this key name a secret value (``password``, ``slack_webhook``), not a reference to one?"""
+    return bool(_SECRET_KEY.search(key)) and not _REFERENCE_KEY.search(key)
+
+
+def redact_text(text: str) -> str:
+    """Mask secrets found anywhere in a string."""
+    if len(text) < 8:
+        return text
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _looks_like_secret(obj: Mapping[str, Any]) -> bool:
+    if obj.get("kind") == "Secret":
+        return True
+    kind = obj.get("type")
+    return ("data" in obj or "stringData" in obj) and isinstance(kind, str) and (
+        kind in _SECRET_TYPES or kind.startswith(_SECRET_TYPE_PREFIXES))
+
+
+def _mask_values(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: MASK for k in value}
+    return MASK if value not in (None, "") else value
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with every secret replaced by ``[REDACTED]``."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        secret_object = _looks_like_secret(value)
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            name = str(key)
+            if secret_object and name in ("data", "stringData"):
+                out[name] = _mask_values(item)
+            elif is_secret_key(name) and item is not None and not isinstance(item, bool) and item != "":
+                out[name] = MASK
+            elif secret_object and name == "metadata" and isinstance(item, Mapping):
+                meta = redact(item)
+                annotations = meta.get("annotations")
+                if isinstance(annotations, dict) and _LAST_APPLIED in annotations:
+                    annotations[_LAST_APPLIED] = MASK
+                out[name] = meta
+            else:
+                out[name] = redact(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    return value

@@ -1,0 +1,166 @@
+"""The postmortem draft as plain data: what templates render.
+
+Everything here is built from the journal (and the runbook's postmortem
+hints) by :func:`mitigate.postmortem.build.build_postmortem`. Templates get
+these dataclasses and nothing else, so a team template depends only on the
+names documented in ``templates/README.md``. Text the tool cannot know is
+never invented: it is a *prompt* (a plain string) that the template marks
+for the author.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Declared:
+    """How a backdated entry's time was given by the responder ("14:05 CET")."""
+
+    text: str
+    tz: str
+    zone: str
+    utc_offset: str
+    mismatch: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event, placed at the time it *happened* (backdated or recorded)."""
+
+    at: datetime
+    recorded_at: datetime
+    seq: int
+    kind: str
+    """``milestone``, ``status``, ``note``, ``step``, ``action``, ``notify``, ``batch``, ``rollback``, ``incident``."""
+    text: str
+    actor: str
+    key: bool
+    """Key events (milestones, status changes, open/close) also go into the Mermaid diagram."""
+    declared: Declared | None = None
+    backdated: bool = False
+
+    @property
+    def day(self) -> str:
+        """The UTC date (``2024-02-13``): timeline sections group by it."""
+        return self.at.date().isoformat()
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A duration between two milestones, with its definition written out."""
+
+    key: str
+    name: str
+    definition: str
+    start: str
+    end: str
+    seconds: float | None
+    status: str
+    """``ok``, ``not-recorded`` (a milestone is missing) or ``flagged`` (end before start)."""
+    display: str
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    title: str
+    horizon: str
+    owner: str | None
+    priority: str | None
+    due: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    horizon: str
+    title: str
+    items: list[ActionItem]
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target: str
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class ExecutedAction:
+    """A mutation the tool made: its write-ahead intent joined to its outcome."""
+
+    at: datetime
+    step: str
+    attempt: int
+    batch: int | None
+    context: str
+    verb: str
+    description: str
+    kubectl: list[str]
+    targets: list[str]
+    outcome: str
+    """``succeeded``, ``failed``, ``partial`` or ``unknown`` (no outcome recorded)."""
+    ok_count: int
+    failed: list[TargetResult]
+    backups: list[str]
+    undo: list[str]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A prose section: facts from the journal plus prompts for what only people know."""
+
+    title: str
+    facts: list[str]
+    prompts: list[str]
+
+
+@dataclass(frozen=True)
+class RunbookRef:
+    name: str
+    version: str
+    path: str
+    source: str
+    hints_loaded: bool
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    id: str
+    title: str
+    severity: str
+    commander: str
+    status: str
+    drill: bool
+    scenario: str
+    contexts: list[str]
+    opened_at: datetime | None
+    closed_at: datetime | None
+    first_event: datetime | None
+    last_event: datetime | None
+    generated_at: datetime
+    authors: list[str]
+    runbook: RunbookRef
+    summary: Section
+    impact: Section
+    detection: Section
+    trigger: Section
+    root_cause: Section
+    contributing: Section
+    mitigation: Section
+    permanent_fix: Section
+    went_well: Section
+    went_badly: Section
+    lucky: Section
+    lessons: Section
+    timeline: list[TimelineEntry]
+    metrics: list[Metric]
+    action_groups: list[ActionGroup]
+    actions: list[ExecutedAction]
+    milestones: dict[str, datetime]
+    problems: list[str] = field(default_factory=list)
+    """Things the draft's reader must know about its inputs (unreadable times, missing runbook...)."""
+    record_count: int = 0

@@ -1,0 +1,137 @@
+"""Render a postmortem through a Jinja2 template, safely and with located errors.
+
+Templates may come from a team (``--template``), so they run in a
+``SandboxedEnvironment`` with ``StrictUndefined`` (a misspelt name is an
+error, not an empty string); ``.html`` templates are autoescaped. Any error,
+at compile or render time, becomes one line ``path:line: message`` naming
+the template's own file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from mitigate.errors import MitigateError
+from mitigate.paths import templates_dir
+from mitigate.postmortem.metrics import format_duration
+from mitigate.postmortem.model import Postmortem
+
+FORMATS = {"md": "postmortem.md.j2", "html": "postmortem.html.j2"}
+
+
+class TemplateRenderError(MitigateError):
+    """A template problem located at ``path:line``."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        self.path, self.line, self.message = path, line, message
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+
+
+# ----------------------------------------------------------------------------- filters
+
+_MERMAID_ENTITIES = {":": "#58;", "#": "#35;", ";": "#59;", "<": "#lt;", ">": "#gt;", "`": "#96;",
+                     "{": "#123;", "}": "#125;", '"': "#quot;"}
+_MERMAID_RE = re.compile("|".join(re.escape(k) for k in _MERMAID_ENTITIES))
+_WS_RE = re.compile(r"\s+")
+
+
+def mermaid(text: object, width: int = 80) -> str:
+    """Text safe inside a Mermaid ``timeline`` line: one line, short, with
+    ``:`` (the event separator), ``#`` and ``;`` written as Mermaid entity codes."""
+    flat = _WS_RE.sub(" ", str(text)).strip()
+    if len(flat) > width:
+        flat = flat[: width - 1].rstrip() + "…"
+    return _MERMAID_RE.sub(lambda m: _MERMAID_ENTITIES[m.group(0)], flat)
+
+
+def md_cell(text: object) -> str:
+    """Text safe inside a GFM table cell: one line, ``|`` escaped, no raw HTML."""
+    flat = _WS_RE.sub(" ", str(text)).strip()
+    return flat.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def md_text(text: object) -> str:
+    """Free text for a Markdown paragraph or list item: no raw HTML, no stray line breaks."""
+    return _WS_RE.sub(" ", str(text)).strip().replace("<", "&lt;").replace(">", "&gt;")
+
+
+def md_code(text: object) -> str:
+    """Inline code span that survives backticks in the text and works inside tables."""
+    flat = _WS_RE.sub(" ", str(text)).strip().replace("|", "\\|")
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def utc(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """An aware datetime as UTC text (``""`` for ``None``)."""
+    return "" if moment is None else moment.strftime(fmt)
+
+
+def duration(seconds: float | None) -> str:
+    return "" if seconds is None else format_duration(seconds)
+
+
+# ----------------------------------------------------------------------------- environment
+
+
+def _environment(search_dir: Path) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(search_dir)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2", "htm")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(mermaid=mermaid, md_cell=md_cell, md_text=md_text, md_code=md_code, utc=utc,
+                       duration=duration)
+    return env
+
+
+def default_template(fmt: str) -> Path:
+    if fmt not in FORMATS:
+        raise MitigateError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    return templates_dir() / FORMATS[fmt]
+
+
+def _template_line(tb: TracebackType | None, filename: str) -> int:
+    """The deepest traceback line inside the template file (Jinja maps frames to template lines)."""
+    line = 0
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render(postmortem: Postmortem, template: Path) -> str:
+    """The draft rendered through ``template``; errors as :class:`TemplateRenderError`."""
+    path = template.resolve()
+    shown = str(template)
+    if not path.is_file():
+        raise MitigateError(f"{shown}: template not found")
+    env = _environment(path.parent)
+    try:
+        tmpl = env.get_template(path.name)
+    except jinja2.TemplateSyntaxError as exc:
+        where = shown if exc.name == path.name or exc.filename == str(path) else (exc.filename or shown)
+        raise TemplateRenderError(where, exc.lineno, exc.message or "syntax error") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise MitigateError(f"{shown}: cannot read template: {exc}") from None
+    try:
+        return tmpl.render(pm=postmortem)
+    except jinja2.TemplateSyntaxError as exc:  # an included template with a syntax error
+        raise TemplateRenderError(exc.filename or shown, exc.lineno, exc.message or "syntax error") from None
+    except Exception as exc:  # any runtime error in an untrusted template is the author's
+        line = _template_line(exc.__traceback__, str(path))
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, jinja2.exceptions.SecurityError):
+            message = f"not allowed in a template: {message}"
+        raise TemplateRenderError(shown, line, message) from None

@@ -18,6 +18,9 @@ from mitigate import __version__
 from mitigate.errors import MitigateError
 
 COMMAND_MODULES: list[str] = [
+    "journal",
+    "postmortem",
+    "validate",
 ]
 
 

@@ -188,6 +188,6 @@ def resolve_declared(text_time: str, tz: str, *, reference_date: date | None = N
         return _fixed(naive, text_time, tz, offset, "UTC" + format_offset(offset))
     try:
         zone = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise MitigateError(f"unknown time zone {tz!r}: {HINT}") from None
     return _resolve_zone(naive, text_time, tz, zone)

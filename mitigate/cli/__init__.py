@@ -20,6 +20,7 @@ from mitigate.errors import MitigateError
 COMMAND_MODULES: list[str] = [
     "journal",
     "postmortem",
+    "secrets",
     "validate",
 ]
 

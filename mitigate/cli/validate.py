@@ -1,0 +1,91 @@
+"""``mitigate validate`` and ``mitigate schema``: check runbooks like a compiler, export the schema.
+
+Exit codes for ``validate``: 0 all valid, 1 any invalid (one ``path:line:col: message (at ...)``
+line per problem on stderr), 2 usage (a path that does not exist, a folder with no runbooks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from mitigate import paths
+from mitigate.errors import LocatedErrors, MitigateError, UsageError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("validate", help="check runbook files (default: the bundled library)",
+                       description="Validate runbooks. Exit 0 valid, 1 invalid, 2 usage.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="runbook files or folders (drills/ is skipped)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    p.set_defaults(handler=_validate)
+    s = sub.add_parser("schema", help="print the runbook JSON Schema", description="Print the JSON Schema "
+                       "of the runbook format (editors use it for completion).")
+    s.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    s.set_defaults(handler=_schema)
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml")
+                  and "drills" not in p.relative_to(folder).parts)
+
+
+def _collect(raw: list[str]) -> list[Path]:
+    if not raw:
+        bundled = _yaml_files(paths.runbooks_dir()) if paths.runbooks_dir().is_dir() else []
+        if not bundled:
+            raise UsageError(f"no runbooks found in {paths.runbooks_dir()}")
+        return bundled
+    files: list[Path] = []
+    for item in raw:
+        p = Path(item)
+        if p.is_dir():
+            found = _yaml_files(p)
+            if not found:
+                raise UsageError(f"{item}: no .yaml runbooks in this folder")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise UsageError(f"{item}: no such file or folder")
+    return files
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from mitigate.runbook.loader import load_runbook
+
+    bad = 0
+    files = _collect(args.paths)
+    for path in files:
+        try:
+            rb = load_runbook(path)
+        except LocatedErrors as exc:
+            bad += 1
+            for err in exc.errors:
+                print(err, file=sys.stderr)
+            continue
+        except MitigateError as exc:
+            bad += 1
+            print(f"{path}: {exc}", file=sys.stderr)
+            continue
+        if not args.quiet:
+            print(f"ok {path} ({rb.metadata.name}, {len(rb.steps)} steps)")
+    if not args.quiet or bad:
+        print(f"{len(files) - bad} valid, {bad} invalid", file=sys.stderr if bad else sys.stdout)
+    return 1 if bad else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from mitigate.runbook.schema import schema_text
+
+    text = schema_text()
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise MitigateError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,299 @@
+"""The action catalogue: every cluster change a runbook may ask for, with its parameters.
+
+Why a closed catalogue: each verb has a known preview, a known undo and a known blast radius,
+so the engine can show the exact kubectl, classify destructive changes and refuse unscoped
+ones. The Kubernetes adapter (integrations/kube) implements these verbs; the loader validates
+runbooks against the same models, so a typo is caught before an incident, not during one.
+
+Values that may only be known at run time (``names: "{{ steps['find'].names }}"``) are
+allowed as template strings; the engine renders them and validates again with
+:func:`parse_params` before calling the adapter, and :func:`check_scoped` refuses a rendered
+action that ended up with no target (an empty list or an empty selector).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mitigate.errors import MitigateError
+from mitigate.runbook.model import parse_duration
+
+
+def _template_only(value: str) -> str:
+    if "{{" not in value:
+        raise ValueError("expected a '{{ ... }}' template")
+    return value
+
+
+Tmpl = Annotated[str, AfterValidator(_template_only)]
+"""A template string standing in for a non-string value (a list, a number, a mapping)."""
+
+
+def _duration(value: str) -> str:
+    if "{{" not in value:
+        parse_duration(value)
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+Names = list[str] | Tmpl
+Int = int | Tmpl
+Bool = bool | Tmpl
+Object = dict[str, Any] | Tmpl
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Targeted(Params):
+    """Scope parameters shared by the verbs that act on existing objects."""
+
+    namespace: str | None = None
+    name: str | None = None
+    names: Names | None = None
+    selector: str | None = Field(None, description="label selector, e.g. app=web,tier!=db")
+
+    @model_validator(mode="after")
+    def _one_target_form(self) -> Targeted:
+        given = [k for k in ("name", "names", "selector") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give only one of name, names, selector (has {', '.join(given)})")
+        return self
+
+
+class Typed(Targeted):
+    apiVersion: str
+    kind: str
+
+
+class PatchParams(Typed):
+    type: Literal["strategic", "merge", "json"] = "strategic"
+    patch: dict[str, Any] | list[Any] | Tmpl
+
+    @model_validator(mode="after")
+    def _json_is_list(self) -> PatchParams:
+        if self.type == "json" and isinstance(self.patch, dict):
+            raise ValueError("a json patch is a list of operations")
+        if self.type != "json" and isinstance(self.patch, list):
+            raise ValueError(f"a {self.type} patch is a mapping (a list needs type: json)")
+        return self
+
+
+class SetResourcesParams(Params):
+    apiVersion: str = "apps/v1"
+    kind: str = "Deployment"
+    namespace: str
+    name: str
+    container: str
+    requests: dict[str, str] | Tmpl | None = None
+    limits: dict[str, str] | Tmpl | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SetResourcesParams:
+        if self.requests is None and self.limits is None:
+            raise ValueError("setResources needs requests or limits")
+        return self
+
+
+class ScaleParams(Params):
+    apiVersion: str = "apps/v1"
+    kind: str = "Deployment"
+    namespace: str
+    name: str
+    replicas: Annotated[int, Field(ge=0)] | Tmpl
+
+
+class NodeParams(Params):
+    """cordon / uncordon: Nodes by name or selector."""
+
+    names: Names | None = None
+    selector: str | None = None
+
+
+class DrainParams(NodeParams):
+    gracePeriod: Int = 30
+    timeout: Duration = "5m"
+    ignoreDaemonSets: Bool = True
+    deleteEmptyDirData: Bool = True
+
+
+class EvictParams(Params):
+    namespace: str
+    names: Names | None = None
+    selector: str | None = None
+
+
+class DeleteParams(Typed):
+    backup: Bool = True
+    gracePeriod: Int | None = None
+
+
+class ManifestParams(Params):
+    manifest: dict[str, Any] | list[dict[str, Any]] | Tmpl
+
+
+class ApplyParams(ManifestParams):
+    fieldManager: str = "mitigate"
+
+
+class RolloutParams(Params):
+    apiVersion: str = "apps/v1"
+    kind: str = "Deployment"
+    namespace: str
+    name: str
+
+
+class RolloutUndoParams(RolloutParams):
+    toRevision: Int | None = None
+
+
+class LabelParams(Typed):
+    labels: dict[str, str | None] | Tmpl
+
+
+class AnnotateParams(Typed):
+    annotations: dict[str, str | None] | Tmpl
+
+
+class ThrottleParams(Params):
+    """An APF FlowSchema + PriorityLevelConfiguration that confines the named clients."""
+
+    name: str
+    users: Names | None = None
+    groups: Names | None = None
+    serviceAccounts: Names | None = Field(None, description="namespace/name")
+    nominalConcurrencyShares: Int
+    queues: Int | None = None
+    handSize: Int | None = None
+    queueLengthLimit: Int | None = None
+    matchingPrecedence: Int | None = None
+
+
+class RelaxThrottleParams(Params):
+    name: str
+    nominalConcurrencyShares: Int
+
+
+class RemoveThrottleParams(Params):
+    name: str
+
+
+class DeleteMachineParams(Params):
+    names: Names
+
+
+class RevertChangesParams(Params):
+    fieldManager: str
+    since: str
+    until: str | None = None
+    namespaces: Names | None = None
+    selector: str | None = None
+    kinds: Names | None = None
+
+
+@dataclass(frozen=True)
+class VerbInfo:
+    params_model: type[Params]
+    destructive: bool
+    mutating: bool = True
+    scope_params: tuple[str, ...] = ("namespace", "name", "names", "selector")
+    destructive_when: Callable[[Mapping[str, Any]], bool] | None = None
+
+
+_NODES = ("names", "selector")
+CATALOGUE: dict[str, VerbInfo] = {
+    "patch": VerbInfo(PatchParams, False),
+    "setResources": VerbInfo(SetResourcesParams, False),
+    "scale": VerbInfo(ScaleParams, False, destructive_when=lambda p: p.get("replicas") == 0),
+    "cordon": VerbInfo(NodeParams, False, scope_params=_NODES),
+    "uncordon": VerbInfo(NodeParams, False, scope_params=_NODES),
+    "drain": VerbInfo(DrainParams, True, scope_params=_NODES),
+    "evict": VerbInfo(EvictParams, True, scope_params=("namespace", "names", "selector")),
+    "delete": VerbInfo(DeleteParams, True),
+    "apply": VerbInfo(ApplyParams, False, scope_params=("manifest",)),
+    "create": VerbInfo(ManifestParams, False, scope_params=("manifest",)),
+    "rolloutRestart": VerbInfo(RolloutParams, False),
+    "rolloutUndo": VerbInfo(RolloutUndoParams, False),
+    "label": VerbInfo(LabelParams, False),
+    "annotate": VerbInfo(AnnotateParams, False),
+    "throttle": VerbInfo(ThrottleParams, False, scope_params=("name",)),
+    "relaxThrottle": VerbInfo(RelaxThrottleParams, False, scope_params=("name",)),
+    "removeThrottle": VerbInfo(RemoveThrottleParams, True, scope_params=("name",)),
+    "deleteMachine": VerbInfo(DeleteMachineParams, True, scope_params=("names",)),
+    "revertChanges": VerbInfo(RevertChangesParams, True, scope_params=("namespaces", "selector")),
+}
+
+
+class ScopeError(MitigateError):
+    """A mutating action that would touch everything because nothing narrows it."""
+
+
+def _present(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, (list, dict)):
+        return bool(value)
+    return True
+
+
+def scope_of(verb: str, params: Mapping[str, Any], cluster_scope: bool = False) -> str | None:
+    """What narrows this action, in words (``names: a, b``), or None when it is unscoped.
+
+    Empty lists and blank selectors do not count: ``selector: ""`` matches everything.
+    ``cluster_scope`` (the step said ``scope: cluster``) is an explicit whole-cluster scope.
+    """
+    info = CATALOGUE.get(verb)
+    keys = info.scope_params if info else ("namespace", "name", "names", "selector", "manifest")
+    parts = []
+    for key in keys:
+        value = params.get(key)
+        if not _present(value):
+            continue
+        if isinstance(value, list):
+            shown = ", ".join(str(v) for v in value[:5]) + (f" (+{len(value) - 5})" if len(value) > 5 else "")
+        elif isinstance(value, dict):
+            shown = str(value.get("kind", "object"))
+        else:
+            shown = str(value)
+        parts.append(f"{key}: {shown}")
+    if parts:
+        return "; ".join(parts)
+    return "cluster" if cluster_scope else None
+
+
+def check_scoped(verb: str, params: Mapping[str, Any], cluster_scope: bool = False) -> str:
+    """The action's scope; ScopeError when a mutating action has none."""
+    info = CATALOGUE.get(verb)
+    scope = scope_of(verb, params, cluster_scope)
+    if scope is None and (info is None or info.mutating):
+        wanted = ", ".join(info.scope_params if info else ("name", "names", "selector", "namespace"))
+        raise ScopeError(
+            f"unscoped action {verb!r}: give one of {wanted} (non-empty), "
+            "or state `scope: cluster` on the step to act on everything"
+        )
+    return scope or "cluster"
+
+
+def is_destructive(verb: str, params: Mapping[str, Any]) -> bool:
+    info = CATALOGUE[verb]
+    return info.destructive or (info.destructive_when is not None and info.destructive_when(params))
+
+
+def parse_params(verb: str, params: Mapping[str, Any]) -> Params:
+    """Validate rendered parameters at run time; MitigateError with a one-line reason."""
+    info = CATALOGUE.get(verb)
+    if info is None:
+        raise MitigateError(f"unknown action {verb!r}")
+    try:
+        return info.params_model.model_validate(dict(params))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MitigateError(f"action {verb}: {where + ': ' if where else ''}{first['msg']}") from None

@@ -1,0 +1,341 @@
+"""Templates and conditions for runbooks: sandboxed Jinja2 with Kubernetes-aware helpers.
+
+Why Jinja2 in a ``SandboxedEnvironment``: runbooks are shared files, and a condition such as
+``not (item | is_ready)`` must never be able to reach Python internals; there is no ``eval``
+anywhere. ``StrictUndefined`` turns a typo (``inputs.batchsize``) into an error instead of an
+empty string that would silently widen an action's scope.
+
+Native values: a string that is exactly one ``{{ expr }}`` renders to the value of ``expr``
+(a list stays a list, an integer stays an integer). We evaluate that expression directly
+instead of using Jinja's ``NativeEnvironment``, whose ``literal_eval`` of the output would
+turn a node named ``"10"`` into the integer 10. Anything else renders to a string.
+
+Helpers work on plain dicts as the Kubernetes API returns them (``metadata``, ``status``...),
+so check results can be filtered without a client library.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from jinja2 import StrictUndefined, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from mitigate.errors import MitigateError
+from mitigate.runbook.model import parse_duration
+
+
+class TemplateError(MitigateError):
+    """A template or expression failed to parse or to evaluate (message names it)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def condition(obj: Any, type: str) -> dict[str, Any] | None:
+    """The ``status.conditions`` entry of that type, or None."""
+    for cond in _get(obj, "status", "conditions") or []:
+        if isinstance(cond, Mapping) and cond.get("type") == type:
+            return dict(cond)
+    return None
+
+
+def condition_status(obj: Any, type: str) -> str | None:
+    """``"True"``, ``"False"``, ``"Unknown"``, or None when the condition is absent."""
+    cond = condition(obj, type)
+    return None if cond is None else str(cond.get("status"))
+
+
+def is_ready(obj: Any) -> bool:
+    """Node or Pod whose ``Ready`` condition is ``"True"``."""
+    return condition_status(obj, "Ready") == "True"
+
+
+def parse_time(value: Any) -> datetime:
+    """RFC 3339 text (``Z`` or offset) or a datetime -> aware UTC datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        raise TemplateError(f"not a time: {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise TemplateError(f"not an RFC 3339 time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _now(ctx: Any) -> datetime:
+    now = ctx.get("now") if ctx is not None else None
+    return parse_time(now) if now is not None else datetime.now(UTC)
+
+
+@jinja2.pass_context
+def age(ctx: Any, obj: Any) -> float:
+    """Seconds since ``metadata.creationTimestamp`` (relative to ``now`` in the context)."""
+    created = _get(obj, "metadata", "creationTimestamp")
+    if created is None:
+        raise TemplateError("age(): object has no metadata.creationTimestamp")
+    return (_now(ctx) - parse_time(created)).total_seconds()
+
+
+def owner(obj: Any) -> str | None:
+    """``"Kind/name"`` of the controlling owner (else the first owner), or None."""
+    refs = [r for r in _get(obj, "metadata", "ownerReferences") or [] if isinstance(r, Mapping)]
+    if not refs:
+        return None
+    ref = next((r for r in refs if r.get("controller")), refs[0])
+    return f"{ref.get('kind')}/{ref.get('name')}"
+
+
+def managed_by(obj: Any, manager: str, since: Any = None, until: Any = None) -> bool:
+    """True when ``metadata.managedFields`` has an entry by ``manager`` timed in [since, until]."""
+    lo = parse_time(since) if since is not None else None
+    hi = parse_time(until) if until is not None else None
+    for entry in _get(obj, "metadata", "managedFields") or []:
+        if not isinstance(entry, Mapping) or entry.get("manager") != manager:
+            continue
+        if lo is None and hi is None:
+            return True
+        stamp = entry.get("time")
+        if stamp is None:
+            continue
+        when = parse_time(stamp)
+        if (lo is None or when >= lo) and (hi is None or when <= hi):
+            return True
+    return False
+
+
+def managers(obj: Any) -> list[str]:
+    """Distinct field managers of the object, sorted."""
+    entries = _get(obj, "metadata", "managedFields") or []
+    return sorted({str(e["manager"]) for e in entries if isinstance(e, Mapping) and e.get("manager")})
+
+
+def labels(obj: Any) -> dict[str, str]:
+    return dict(_get(obj, "metadata", "labels") or {})
+
+
+def count(items: Any, pred: Callable[[Any], Any] | None = None) -> int:
+    """Number of items, or of items for which ``pred`` (e.g. ``is_ready``) is true."""
+    if items is None:
+        return 0
+    if pred is None:
+        return len(list(items))
+    if not callable(pred):
+        raise TemplateError(f"count(): the predicate must be a helper such as is_ready, not {pred!r}")
+    return sum(1 for item in items if pred(item))
+
+
+def names(items: Any) -> list[str]:
+    """``metadata.name`` of each object (strings pass through)."""
+    return [i if isinstance(i, str) else str(_get(i, "metadata", "name")) for i in items or []]
+
+
+def restarts(pod: Any) -> int:
+    statuses = (_get(pod, "status", "containerStatuses") or []) + (
+        _get(pod, "status", "initContainerStatuses") or [])
+    return sum(int(s.get("restartCount", 0)) for s in statuses if isinstance(s, Mapping))
+
+
+def node_of(pod: Any) -> str | None:
+    node = _get(pod, "spec", "nodeName")
+    return None if node is None else str(node)
+
+
+def duration(text: Any) -> float:
+    """``"1h30m"`` -> 5400.0."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    try:
+        return parse_duration(str(text))
+    except ValueError as exc:
+        raise TemplateError(str(exc)) from None
+
+
+_SUFFIX = {
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+}
+_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$")
+
+
+def quantity(text: Any) -> float:
+    """Kubernetes quantity -> float in base units: ``"500m"`` -> 0.5 cores, ``"1Gi"`` -> bytes."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    m = _QUANTITY.match(str(text).strip())
+    if not m:
+        raise TemplateError(f"not a Kubernetes quantity: {text!r}")
+    number, exponent, suffix = m.groups()
+    if exponent:
+        return float(number + exponent)
+    return float(number) * _SUFFIX[suffix or ""]
+
+
+HELPERS: dict[str, Callable[..., Any]] = {
+    "is_ready": is_ready, "condition": condition, "condition_status": condition_status, "age": age,
+    "owner": owner, "managed_by": managed_by, "managers": managers, "labels": labels, "count": count,
+    "names": names, "restarts": restarts, "node_of": node_of, "duration": duration, "quantity": quantity,
+}
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def _make_env() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.globals.update(HELPERS)
+    env.filters.update(HELPERS)
+    return env
+
+
+ENV = _make_env()
+_SINGLE = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
+
+
+def _fail(kind: str, text: str, exc: Exception) -> TemplateError:
+    shown = " ".join(text.split())
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    detail = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+    return TemplateError(f"{kind} {shown!r}: {detail.splitlines()[0] if detail else type(exc).__name__}")
+
+
+def check_expression(expr: str) -> nodes.Expr:
+    """Parse an expression (no braces); TemplateError on bad syntax. Returns the AST."""
+    try:
+        body = ENV.parse(f"{{{{ {expr} }}}}").body
+        if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+            raise TemplateError(f"expression {expr!r}: not a single expression")
+        return body[0].nodes[0]
+    except jinja2.TemplateSyntaxError as exc:
+        raise _fail("expression", expr, exc) from None
+
+
+def check_template(text: str) -> nodes.Template:
+    """Parse a template string; TemplateError on bad syntax. Returns the AST."""
+    try:
+        return ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise _fail("template", text, exc) from None
+
+
+def single_expression(text: str) -> str | None:
+    """The inner expression when ``text`` is exactly one ``{{ expr }}``, else None."""
+    m = _SINGLE.match(text)
+    if not m or "{{" in m.group(1) or "}}" in m.group(1):
+        return None
+    return m.group(1).strip()
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(expr: str) -> Callable[[Mapping[str, Any]], Any]:
+    """Compile once, evaluate per item: ``f = compile_expression("item | is_ready"); f(ctx)``."""
+    check_expression(expr)
+    try:
+        compiled = ENV.compile_expression(expr, undefined_to_none=False)
+    except jinja2.TemplateSyntaxError as exc:  # pragma: no cover - check_expression caught it
+        raise _fail("expression", expr, exc) from None
+
+    def run(context: Mapping[str, Any]) -> Any:
+        try:
+            result = compiled(**context)
+            _no_undefined(result)
+            return result
+        except TemplateError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure inside user code is the user's error
+            raise _fail("expression", expr, exc) from None
+
+    return run
+
+
+def _no_undefined(value: Any) -> None:
+    """Jinja returns an Undefined object from an expression instead of raising: raise it now."""
+    shallow = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    for v in (value, *shallow):
+        if isinstance(v, jinja2.Undefined):
+            v._fail_with_undefined_error()
+
+
+def evaluate(expr: str, context: Mapping[str, Any]) -> Any:
+    return compile_expression(expr)(context)
+
+
+@lru_cache(maxsize=1024)
+def _template(text: str) -> jinja2.Template:
+    check_template(text)
+    return ENV.from_string(text)
+
+
+def render(value: Any, context: Mapping[str, Any]) -> Any:
+    """Render templates inside ``value`` (recursive over dicts and lists).
+
+    ``"{{ x }}"`` alone yields the native value of ``x``; other strings render as text;
+    strings without ``{{``/``{%`` and non-strings are returned unchanged.
+    """
+    if isinstance(value, str):
+        if "{{" not in value and "{%" not in value:
+            return value
+        expr = single_expression(value)
+        if expr is not None:
+            return evaluate(expr, context)
+        try:
+            return _template(value).render(**context)
+        except TemplateError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure inside user code is the user's error
+            raise _fail("template", value, exc) from None
+    if isinstance(value, Mapping):
+        return {k: render(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, context) for v in value]
+    return value
+
+
+CONTEXT_NAMES = frozenset({"inputs", "steps", "saved", "item", "incident", "batch", "now",
+                           "items", "names", "count", "value", "ok", "latency_ms", "failures", "done", "total",
+                           "batches"})
+
+
+def unknown_names(ast: nodes.Node) -> list[str]:
+    """Filters, tests and called functions the environment does not define, as messages."""
+    problems: list[str] = []
+    for f in ast.find_all(nodes.Filter):
+        if f.name not in ENV.filters:
+            problems.append(f"unknown filter {f.name!r}")
+    for t in ast.find_all(nodes.Test):
+        if t.name not in ENV.tests:
+            problems.append(f"unknown test {t.name!r}")
+    for call in ast.find_all(nodes.Call):
+        target = call.node
+        if isinstance(target, nodes.Name) and target.name not in ENV.globals \
+                and target.name not in CONTEXT_NAMES:
+            problems.append(f"unknown function {target.name!r}")
+    return problems
+
+
+def references(ast: nodes.Node, root: str) -> list[str]:
+    """Names looked up under ``root``: ``steps['x'].names`` and ``steps.x`` give ``x``."""
+    found: list[str] = []
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if not (isinstance(node.node, nodes.Name) and node.node.name == root):  # type: ignore[attr-defined]
+            continue
+        if isinstance(node, nodes.Getattr):
+            found.append(node.attr)
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) \
+                and isinstance(node.arg.value, str):
+            found.append(node.arg.value)
+    return found

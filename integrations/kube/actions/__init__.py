@@ -1,0 +1,25 @@
+"""The action catalogue, verb -> prepared-action class (names per docs/CONTRACTS.md)."""
+
+from __future__ import annotations
+
+from .apf import RelaxThrottle, RemoveThrottle, Throttle
+from .base import Action, BatchHalted, Ctx
+from .lifecycle import Apply, Create, Delete, DeleteMachine, Drain, Evict
+from .objects import (
+    Annotate,
+    Cordon,
+    Label,
+    Patch,
+    RolloutRestart,
+    RolloutUndo,
+    Scale,
+    SetResources,
+    Uncordon,
+)
+from .revert import RevertChanges
+
+VERBS: dict[str, type[Action]] = {cls.verb: cls for cls in (
+    Patch, SetResources, Scale, Cordon, Uncordon, Drain, Evict, Delete, Apply, Create, RolloutRestart,
+    RolloutUndo, Label, Annotate, Throttle, RelaxThrottle, RemoveThrottle, DeleteMachine, RevertChanges)}
+
+__all__ = ["VERBS", "Action", "BatchHalted", "Ctx"]

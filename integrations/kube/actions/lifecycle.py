@@ -1,0 +1,414 @@
+"""Verbs that create or remove objects: create, apply, delete, deleteMachine, evict, drain.
+
+Deletes write a backup first and carry a UID precondition, so a retried delete
+can never remove a same-named replacement; evictions honour PodDisruptionBudget
+429s by retrying until the action's timeout.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mitigate.ports import ActionRequest, ClusterError, Preview, TargetResult
+
+from .. import render
+from ..transport import CONTENT_TYPES, ApiError
+from .base import Action, Item, strs
+from .objects import Cordon
+
+POD = ("v1", "Pod")
+MIRROR = "kubernetes.io/config.mirror"
+
+
+def backup_path(backup_dir: str, context: str, item: Item) -> Path:
+    group = item.res.group or "core"
+    return Path(backup_dir) / context / f"{item.res.kind}.{group}" / (item.namespace or "_cluster") / f"{item.name}.yaml"
+
+
+def write_backup(backup_dir: str | None, context: str, item: Item, obj: dict[str, Any]) -> str:
+    if not backup_dir:
+        raise ClusterError(f"refusing to delete {item.target} without a backup directory")
+    path = backup_path(backup_dir, context, item)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(obj, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+    return str(path)
+
+
+def manifest_docs(manifest: Any) -> str:
+    docs = manifest if isinstance(manifest, list) else [manifest]
+    return yaml.safe_dump_all(docs, sort_keys=True)
+
+
+class Delete(Action):
+    verb = "delete"
+    DESTRUCTIVE = True
+
+    def bind(self) -> None:
+        self.backup = self.param("backup", True) is not False
+        self.grace = self.param("gracePeriod")
+        self.items = self.select(self.resource())
+
+    def body(self, item: Item) -> dict[str, Any]:
+        opts: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        uid = ((item.obj or {}).get("metadata") or {}).get("uid")
+        if uid:
+            opts["preconditions"] = {"uid": uid}
+        if self.grace is not None:
+            opts["gracePeriodSeconds"] = int(self.grace)
+        return opts
+
+    def preview(self) -> Preview:
+        parts = []
+        for item in self.items:
+            self.t.request("DELETE", item.path, query={"dryRun": "All"}, body=self.body(item), precondition=True)
+            parts.append(render.diff(item.obj, None, item.target))
+        return Preview(diff="".join(parts), changed_fields=[f"deleted: {t}" for t in self.targets],
+                       targets=list(self.targets))
+
+    def run_item(self, item: Item, cancel: threading.Event | None) -> tuple[list[TargetResult], list[ActionRequest]]:
+        current = self.t.get_or_none(item.path)
+        if current is None:
+            return [TargetResult(item.target, True, "already gone", applied=True)], []
+        uid = (item.obj or {}).get("metadata", {}).get("uid")
+        if uid and current.get("metadata", {}).get("uid") != uid:
+            return [TargetResult(item.target, False, "was replaced by a new object (UID changed); not deleted")], []
+        backup = write_backup(self.request.backup_dir, self.ctx.name, item, current) if self.backup else None
+        try:
+            self.t.request("DELETE", item.path, body=self.body(item), precondition=True, cancel=cancel)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+        return [TargetResult(item.target, True, "deleted", applied=True, backup=backup)], self.undo_for(item, current)
+
+    def undo_for(self, item: Item, before: dict[str, Any]) -> list[ActionRequest]:
+        manifest = render.clean(before)
+        manifest.get("metadata", {}).pop("deletionTimestamp", None)
+        return [self.undo_request("create", {"manifest": manifest})]
+
+    def order_undo(self, undo: list[ActionRequest]) -> list[ActionRequest]:
+        return list(reversed(undo))
+
+    def recheck(self) -> list[TargetResult]:
+        out = []
+        for item in self.items:
+            current = self.t.get_or_none(item.path)
+            gone = current is None or current.get("metadata", {}).get("uid") != (item.obj or {}).get(
+                "metadata", {}).get("uid")
+            out.append(TargetResult(item.target, True, "gone" if gone else "still present", applied=gone))
+        return out
+
+    def kubectl(self) -> list[str]:
+        out = []
+        for i in self.items:
+            if self.backup:
+                out.append(render.kubectl(self.ctx.name, "get", i.res.kubectl_type, i.name, "-o", "yaml",
+                                          namespace=self.ns_flag(i)) + " > " + shlex.quote(f"{i.name}.yaml"))
+            grace = [f"--grace-period={int(self.grace)}"] if self.grace is not None else []
+            out.append(render.kubectl(self.ctx.name, "delete", i.res.kubectl_type, i.name, *grace,
+                                      namespace=self.ns_flag(i)))
+        return out
+
+
+class DeleteMachine(Delete):
+    """Delete the Cluster API Machine behind each Node; its MachineSet provisions a replacement."""
+
+    verb = "deleteMachine"
+    SCOPE_KEYS = ("names",)
+    MACHINE_ANN, NS_ANN = "cluster.x-k8s.io/machine", "cluster.x-k8s.io/cluster-namespace"
+
+    def bind(self) -> None:
+        self.backup, self.grace = True, None
+        res = self.r.resolve(str(self.param("apiVersion", "cluster.x-k8s.io/v1beta1")), "Machine")
+        node_res = self.r.resolve("v1", "Node")
+        by_node: dict[str, Item] | None = None
+        for node_name in strs(self.param("names", required=True), "names"):
+            node = self.t.get_or_none(node_res.path(None, node_name)) or {}
+            ann = (node.get("metadata") or {}).get("annotations") or {}
+            machine = None
+            if ann.get(self.MACHINE_ANN):
+                ns = ann.get(self.NS_ANN) or self.ctx.namespace
+                obj = self.t.get_or_none(res.path(ns, ann[self.MACHINE_ANN]))
+                machine = Item(res, ns, ann[self.MACHINE_ANN], obj) if obj else None
+            if machine is None:
+                if by_node is None:
+                    by_node = {}
+                    for m in self.t.list_pages(res.base(None)):
+                        ref = ((m.get("status") or {}).get("nodeRef") or {}).get("name")
+                        if ref:
+                            meta = m["metadata"]
+                            by_node[ref] = Item(res, meta.get("namespace"), meta["name"], m)
+                machine = by_node.get(node_name)
+            if machine is None:
+                raise ClusterError(f"deleteMachine: no Machine found for Node {node_name!r} on {self.ctx.name}")
+            machine.extra["node"] = node_name
+            self.items.append(machine)
+
+    def undo_for(self, item: Item, before: dict[str, Any]) -> list[ActionRequest]:
+        return []  # the MachineSet replaces the Machine; re-creating the old one would double it
+
+
+class Create(Action):
+    verb = "create"
+    SCOPE_KEYS = ("manifest",)
+    METHOD = "POST"
+
+    def bind(self) -> None:
+        manifest = self.param("manifest", required=True)
+        docs = manifest if isinstance(manifest, list) else [manifest]
+        for i, doc in enumerate(docs):
+            if not isinstance(doc, dict) or not doc.get("apiVersion") or not doc.get("kind"):
+                raise ClusterError(f"{self.verb}: manifest[{i}] needs apiVersion and kind")
+            meta = doc.get("metadata") or {}
+            if not meta.get("name"):
+                raise ClusterError(f"{self.verb}: manifest[{i}] needs metadata.name")
+            res = self.r.resolve(str(doc["apiVersion"]), str(doc["kind"]))
+            ns = (meta.get("namespace") or self.namespace() or self.ctx.namespace) if res.namespaced else None
+            body = {**doc, "metadata": {**meta, **({"namespace": ns} if ns else {})}}
+            item = Item(res, ns, str(meta["name"]), self.t.get_or_none(res.path(ns, str(meta["name"]))))
+            item.extra["body"] = body
+            self.items.append(item)
+
+    def send(self, item: Item, dry_run: bool) -> dict[str, Any]:
+        query = {"dryRun": "All" if dry_run else None}
+        result = self.t.request("POST", item.res.base(item.namespace), query=query, body=item.extra["body"])
+        return result if isinstance(result, dict) else {}
+
+    def preview(self) -> Preview:
+        parts: list[str] = []
+        fields: list[str] = []
+        for item in self.items:
+            after = self.send(item, True)
+            parts.append(render.diff(item.obj, after, item.target))
+            fields.extend(f for f in render.object_changes(item.obj, after) if f not in fields)
+        return Preview(diff="".join(parts), changed_fields=fields, targets=list(self.targets))
+
+    def run_item(self, item: Item, cancel: threading.Event | None) -> tuple[list[TargetResult], list[ActionRequest]]:
+        try:
+            after = self.send(item, False)
+        except ApiError as exc:
+            if exc.status == 409:
+                return [TargetResult(item.target, False, "already exists")], []
+            raise
+        return [TargetResult(item.target, True, "created", applied=True)], self.undo_for(item, None, after)
+
+    def undo_for(self, item: Item, before: dict[str, Any] | None, after: dict[str, Any]) -> list[ActionRequest]:
+        if before is None:
+            return [self.undo_request("delete", {"apiVersion": item.res.api_version, "kind": item.res.kind,
+                                                 "namespace": item.namespace, "names": [item.name],
+                                                 "backup": True})]
+        patch = render.restore_patch(after, before)
+        return [self.undo_request("patch", {"apiVersion": item.res.api_version, "kind": item.res.kind,
+                                            "namespace": item.namespace, "name": item.name,
+                                            "type": "merge", "patch": patch})] if patch else []
+
+    def order_undo(self, undo: list[ActionRequest]) -> list[ActionRequest]:
+        return list(reversed(undo))
+
+    def recheck(self) -> list[TargetResult]:
+        out = []
+        for item in self.items:
+            present = self.t.get_or_none(item.path) is not None
+            out.append(TargetResult(item.target, True, "present" if present else "absent", applied=present))
+        return out
+
+    def kubectl(self) -> list[str]:
+        return [render.kubectl(self.ctx.name, "create", "-f", "-", namespace=self.namespace(),
+                               stdin=manifest_docs(self.p["manifest"]))]
+
+
+class Apply(Create):
+    """Server-side apply with a field manager; declarative, so safe to repeat."""
+
+    verb = "apply"
+
+    def bind(self) -> None:
+        super().bind()
+        self.manager = str(self.param("fieldManager", "mitigate"))
+
+    def send(self, item: Item, dry_run: bool) -> dict[str, Any]:
+        query = {"fieldManager": self.manager, "force": "true", "dryRun": "All" if dry_run else None}
+        result = self.t.request("PATCH", item.path, query=query, body=item.extra["body"],
+                                content_type=CONTENT_TYPES["apply"], precondition=True)
+        return result if isinstance(result, dict) else {}
+
+    def run_item(self, item: Item, cancel: threading.Event | None) -> tuple[list[TargetResult], list[ActionRequest]]:
+        after = self.send(item, False)
+        return ([TargetResult(item.target, True, "applied" if item.obj else "created", applied=True)],
+                self.undo_for(item, item.obj, after))
+
+    def recheck(self) -> list[TargetResult]:
+        out = []
+        for item in self.items:
+            current = self.t.get_or_none(item.path)
+            ok = current is not None and not render.object_changes(current, self.send(item, True))
+            out.append(TargetResult(item.target, True, "in place" if ok else "not applied", applied=ok))
+        return out
+
+    def kubectl(self) -> list[str]:
+        return [render.kubectl(self.ctx.name, "apply", "--server-side", f"--field-manager={self.manager}",
+                               "--force-conflicts", "-f", "-", namespace=self.namespace(),
+                               stdin=manifest_docs(self.p["manifest"]))]
+
+
+def _eviction(item: Item, grace: int | None) -> dict[str, Any]:
+    opts: dict[str, Any] = {"preconditions": {"uid": ((item.obj or {}).get("metadata") or {}).get("uid")}}
+    if grace is not None:
+        opts["gracePeriodSeconds"] = grace
+    return {"apiVersion": "policy/v1", "kind": "Eviction",
+            "metadata": {"name": item.name, "namespace": item.namespace}, "deleteOptions": opts}
+
+
+def evict(action: Action, item: Item, grace: int | None, deadline: float,
+          cancel: threading.Event | None) -> TargetResult:
+    """Evict one pod; a PDB's 429 is retried (honouring Retry-After) until ``deadline``."""
+    t = action.t
+    while True:
+        try:
+            t.request("POST", item.res.path(item.namespace, item.name, "eviction"), body=_eviction(item, grace),
+                      precondition=True, cancel=cancel, retry_429=False)
+            return TargetResult(item.target, True, "evicted", applied=True)
+        except ApiError as exc:
+            if exc.status == 404:
+                return TargetResult(item.target, True, "already gone", applied=True)
+            if exc.status != 429:
+                return TargetResult(item.target, False, f"eviction refused: {exc.message}")
+            wait = min(max(exc.retry_after or 1.0, 0.2), 5.0)
+            if time.monotonic() + wait > deadline:
+                return TargetResult(item.target, False, f"timed out: {exc.message}")
+            if cancel is not None and cancel.wait(wait):
+                return TargetResult(item.target, False, "cancelled while waiting for the disruption budget")
+            if cancel is None:
+                time.sleep(wait)
+
+
+class Evict(Action):
+    verb = "evict"
+    DESTRUCTIVE = True
+
+    def bind(self) -> None:
+        self.grace = self.param("gracePeriod")
+        self.timeout = float(self.param("timeoutSeconds", 300))
+        self.items = self.select(self.r.resolve(*POD))
+
+    def preview(self) -> Preview:
+        for item in self.items:
+            self.t.request("POST", item.res.path(item.namespace, item.name, "eviction"), query={"dryRun": "All"},
+                           body=_eviction(item, self.grace), precondition=True)
+        return Preview(diff="".join(render.diff(i.obj, None, i.target) for i in self.items),
+                       changed_fields=[f"evicted: {t}" for t in self.targets], targets=list(self.targets))
+
+    def run_item(self, item: Item, cancel: threading.Event | None) -> tuple[list[TargetResult], list[ActionRequest]]:
+        return [evict(self, item, self.grace, time.monotonic() + self.timeout, cancel)], []
+
+    def recheck(self) -> list[TargetResult]:
+        out = []
+        for item in self.items:
+            cur = self.t.get_or_none(item.path)
+            gone = cur is None or cur["metadata"].get("uid") != (item.obj or {}).get("metadata", {}).get("uid") \
+                or bool(cur["metadata"].get("deletionTimestamp"))
+            out.append(TargetResult(item.target, True, "evicted" if gone else "still running", applied=gone))
+        return out
+
+    def kubectl(self) -> list[str]:
+        return [render.kubectl(self.ctx.name, "create", "--raw",
+                               f"/api/v1/namespaces/{i.namespace}/pods/{i.name}/eviction", "-f", "-",
+                               namespace=i.namespace, stdin=render.compact(_eviction(i, self.grace)))
+                for i in self.items]
+
+
+class Drain(Cordon):
+    """Cordon, then evict every pod but DaemonSet-owned and mirror pods, within the timeout."""
+
+    verb = "drain"
+    DESTRUCTIVE = True
+
+    def bind(self) -> None:
+        super().bind()
+        self.grace = int(self.param("gracePeriod", 30))
+        timeout = self.param("timeout", "5m")
+        try:
+            from mitigate.runbook.model import parse_duration
+            self.timeout = float(timeout) if isinstance(timeout, (int, float)) else parse_duration(str(timeout))
+        except ValueError as exc:
+            raise ClusterError(f"drain: {exc}") from None
+        self.ignore_ds = self.param("ignoreDaemonSets", True) is not False
+        self.empty_dir = self.param("deleteEmptyDirData", True) is not False
+        self.pod_res = self.r.resolve(*POD)
+
+    def pods(self, node: str) -> tuple[list[Item], list[str]]:
+        """Pods to evict on ``node`` and the reasons it cannot be drained (empty when it can)."""
+        evictable, problems = [], []
+        for pod in self.t.list_pages(self.pod_res.base(None), field_selector=f"spec.nodeName={node}"):
+            meta = pod.get("metadata") or {}
+            owners = meta.get("ownerReferences") or []
+            if MIRROR in (meta.get("annotations") or {}):
+                continue
+            if any(o.get("kind") == "DaemonSet" for o in owners):
+                if not self.ignore_ds:
+                    problems.append(f"DaemonSet pod {meta.get('namespace')}/{meta['name']}")
+                continue
+            if not self.empty_dir and any("emptyDir" in v for v in (pod.get("spec") or {}).get("volumes") or []):
+                problems.append(f"pod with emptyDir data {meta.get('namespace')}/{meta['name']}")
+            evictable.append(Item(self.pod_res, meta.get("namespace"), meta["name"], pod))
+        return evictable, problems
+
+    def preview(self) -> Preview:
+        prev = super().preview()
+        for item in self.items:
+            pods, problems = self.pods(item.name)
+            prev.warnings.extend(f"{item.name}: would evict {p.target}" for p in pods)
+            prev.warnings.extend(f"{item.name}: cannot drain: {p}" for p in problems)
+        return prev
+
+    def run_item(self, item: Item, cancel: Any) -> tuple[list[TargetResult], list[ActionRequest]]:
+        deadline = time.monotonic() + self.timeout
+        results, undo = super().run_item(item, cancel)
+        if not results[0].ok:
+            return results, undo
+        pods, problems = self.pods(item.name)
+        if problems:
+            return [TargetResult(item.target, False, "cordoned but not drained: " + "; ".join(problems))], undo
+        pod_results = [evict(self, p, self.grace, deadline, cancel) for p in pods]
+        for pod, res in zip(pods, pod_results, strict=True):
+            if res.ok and not self._wait_gone(pod, deadline, cancel):
+                res.ok, res.message = False, "evicted but still terminating at the timeout"
+        failed = [r for r in pod_results if not r.ok]
+        node = TargetResult(item.target, not failed,
+                            f"drained ({len(pods)} pods evicted)" if not failed else f"{len(failed)} pods not evicted",
+                            applied=not failed)
+        return [node, *pod_results], undo
+
+    def _wait_gone(self, pod: Item, deadline: float, cancel: threading.Event | None) -> bool:
+        uid = (pod.obj or {}).get("metadata", {}).get("uid")
+        while True:
+            cur = self.t.get_or_none(pod.path)
+            if cur is None or cur.get("metadata", {}).get("uid") != uid:
+                return True
+            if time.monotonic() > deadline or (cancel is not None and cancel.is_set()):
+                return False
+            time.sleep(0.2)
+
+    def recheck(self) -> list[TargetResult]:
+        out = []
+        for item in self.items:
+            node = self.t.get_or_none(item.path) or {}
+            pods, _ = self.pods(item.name)
+            ok = bool((node.get("spec") or {}).get("unschedulable")) and not pods
+            out.append(TargetResult(item.target, True, "drained" if ok else f"{len(pods)} pods left", applied=ok))
+        return out
+
+    def kubectl(self) -> list[str]:
+        flags = [f"--grace-period={self.grace}", f"--timeout={int(self.timeout)}s"]
+        flags += ["--ignore-daemonsets"] if self.ignore_ds else []
+        flags += ["--delete-emptydir-data"] if self.empty_dir else []
+        if self.p.get("selector") and not (self.p.get("name") or self.p.get("names")):
+            return [render.kubectl(self.ctx.name, "drain", "-l", str(self.p["selector"]), *flags)]
+        return [render.kubectl(self.ctx.name, "drain", *[i.name for i in self.items], *flags)] if self.items else []

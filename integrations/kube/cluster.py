@@ -1,0 +1,111 @@
+"""KubeCluster: the ClusterPort over the official kubernetes client.
+
+One Transport (token bucket, retries, circuit breaker) and one discovery
+cache per context, created on first use; several contexts per session.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mitigate.ports import ActionRequest, ClusterError, ContextInfo, PreparedAction, Query
+
+from .actions import VERBS, Ctx
+from .kubeconfig import Kubeconfig, kubeconfig_files
+from .resources import Resolver
+from .transport import ApiError, Transport
+
+T = TypeVar("T")
+
+
+class KubeCluster:
+    """Implements mitigate.ports.ClusterPort."""
+
+    def __init__(self, config: Kubeconfig, contexts: Sequence[str] | None = None, *, qps: float = 20,
+                 burst: int = 40, concurrency: int = 8) -> None:
+        self.config = config
+        self.qps, self.burst, self.concurrency = qps, burst, concurrency
+        self._names = [config.resolve(c) for c in contexts] if contexts else config.names
+        self._ctx: dict[str, Ctx] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_kubeconfig(cls, path: str | os.PathLike[str] | Path | None, contexts: list[str] | None = None,
+                        protected_patterns: list[str] | None = None, qps: float = 20, burst: int = 40,
+                        concurrency: int = 8) -> KubeCluster:
+        """Read the kubeconfig the kubectl way (path, else $KUBECONFIG, else ~/.kube/config)."""
+        config = Kubeconfig(kubeconfig_files(path), protected_patterns)
+        return cls(config, contexts, qps=qps, burst=burst, concurrency=concurrency)
+
+    # ------------------------------------------------------------------ ClusterPort
+
+    def contexts(self) -> list[ContextInfo]:
+        return [self.config.info(n) for n in self._names]
+
+    @property
+    def current_context(self) -> str:
+        return self.config.resolve(None)
+
+    def query(self, context: str, query: Query) -> list[dict[str, Any]]:
+        ctx = self.ctx(context)
+        res = ctx.resolver.resolve(query.api_version, query.kind)
+        ns = query.namespace if res.namespaced else None
+        if query.name:
+            obj = ctx.transport.get_or_none(res.path(ns or ctx.namespace, query.name))
+            return [obj] if obj else []
+        items = list(ctx.transport.list_pages(res.base(ns), label_selector=query.label_selector,
+                                              field_selector=query.field_selector))
+        for item in items:
+            item.setdefault("apiVersion", res.api_version)
+            item.setdefault("kind", res.kind)
+        return items
+
+    def prepare(self, request: ActionRequest) -> PreparedAction:
+        cls = VERBS.get(request.verb)
+        if cls is None:
+            raise ClusterError(f"unknown action {request.verb!r} (known: {', '.join(sorted(VERBS))})")
+        action: PreparedAction = cls(self.ctx(request.context), request)
+        return action
+
+    # ------------------------------------------------------------------ helpers
+
+    def ctx(self, name: str | None) -> Ctx:
+        """The per-context handle, built on first use."""
+        resolved = self.config.resolve(name)
+        with self._lock:
+            if resolved not in self._ctx:
+                info = self.config.info(resolved)
+                transport = Transport(self.config.api_client(resolved), resolved, qps=self.qps, burst=self.burst)
+                self._ctx[resolved] = Ctx(resolved, info.namespace, transport, Resolver(transport),
+                                          self.concurrency)
+            return self._ctx[resolved]
+
+    def check(self, context: str) -> str:
+        """Reach the server once; a one-line ClusterError says why not (unreachable, 401, 403)."""
+        try:
+            version = self.ctx(context).transport.get("/version") or {}
+        except ApiError as exc:
+            raise ClusterError(f"context {context!r}: {exc.status} {exc.message}") from None
+        return str(version.get("gitVersion", ""))
+
+    def fan_out(self, contexts: Sequence[str], fn: Callable[[str], T], *,
+                max_workers: int = 4) -> dict[str, T | ClusterError]:
+        """Run ``fn(context)`` over several clusters at once; each context's result or error separately."""
+        def one(name: str) -> T | ClusterError:
+            try:
+                return fn(name)
+            except ClusterError as exc:
+                return exc
+        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(contexts)))) as pool:
+            return dict(zip(contexts, pool.map(one, contexts), strict=True))
+
+    def close(self) -> None:
+        with self._lock:
+            for ctx in self._ctx.values():
+                ctx.transport.api.close()  # type: ignore[no-untyped-call]
+            self._ctx.clear()

@@ -1,0 +1,30 @@
+"""The step engine (DESIGN.md section 7): a UI-agnostic session over the ports.
+
+The TUI, the headless runner (``mitigate run``) and drills all drive
+:class:`Session`; everything it does is a journal event and its state is folded
+from the journal, so a crashed session resumes from the journal alone.
+"""
+
+from __future__ import annotations
+
+from mitigate.engine.confirmers import AutoApprove, PlanOnly
+from mitigate.engine.scorecard import Scorecard, scorecard
+from mitigate.engine.session import Session
+from mitigate.engine.state import SessionState, StepStatus, fold
+from mitigate.engine.types import BatchProgress, IncidentMeta, Ports, StepPlan, StepState
+
+__all__ = [
+    "AutoApprove",
+    "BatchProgress",
+    "IncidentMeta",
+    "PlanOnly",
+    "Ports",
+    "Scorecard",
+    "Session",
+    "SessionState",
+    "StepPlan",
+    "StepState",
+    "StepStatus",
+    "fold",
+    "scorecard",
+]

@@ -1,0 +1,477 @@
+"""Action steps: render, scope, preview, confirm, then write-ahead intent, execute, outcome.
+
+The order inside one batch is the safety argument of the whole tool: the
+intent is fsynced to the journal before the cluster is touched and the
+outcome after, so a crash in between leaves an ``unknown`` step that
+:func:`recheck` resolves by asking the cluster, never by executing again.
+
+Batches: the target list is chunked; completed targets (from the journal) are
+never redone, so retry after a failure or a cancel continues where it stopped.
+Fan-out: one bound per context, confirmed one context at a time (a modal per
+context), then executed on a bounded thread pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mitigate.engine.checks import run_wait
+from mitigate.engine.state import WHOLE, StepStatus
+from mitigate.engine.types import BatchProgress, StepPlan, request_data, request_from
+from mitigate.errors import MitigateError
+from mitigate.ports import ActionRequest, ClusterError, ClusterPort, ConfirmRequest, PreparedAction, Preview
+from mitigate.runbook.actions import check_scoped, is_destructive, parse_params
+from mitigate.runbook.model import Step, parse_duration
+from mitigate.runbook.templating import evaluate, render
+
+if TYPE_CHECKING:
+    from mitigate.engine.session import Session
+
+TARGETS_CAP = 1000
+Progress = Callable[[BatchProgress], None]
+
+
+@dataclass
+class Bound:
+    """One action step bound to one context: rendered params and the batches still to do."""
+
+    step: Step
+    context: str
+    verb: str
+    params: dict[str, Any]
+    param: str
+    items: list[str]  # every target unit ([WHOLE] when the action has no target list)
+    batches: list[list[str]] = field(default_factory=list)  # units not yet applied, chunked
+
+    def request(self, units: list[str] | None, backup_dir: str | None) -> ActionRequest:
+        params = dict(self.params)
+        if units is not None and units != [WHOLE]:
+            params[self.param] = units
+        return ActionRequest(context=self.context, verb=self.verb, params=params, step_id=self.step.id,
+                             cluster_scope=self.step.scope == "cluster", backup_dir=backup_dir)
+
+    @property
+    def remaining(self) -> list[str]:
+        return [u for b in self.batches for u in b]
+
+
+def _cluster(session: Session) -> ClusterPort:
+    if session.ports.cluster is None:
+        raise MitigateError("this step needs a cluster connection (none configured)")
+    return session.ports.cluster
+
+
+def _backup_dir(session: Session) -> str:
+    return str(session.journal.backups_dir)
+
+
+def bind(session: Session, step: Step, ctx: Mapping[str, Any], context: str) -> Bound:
+    """Render the step's params for ``context``, check scope, and cut the remaining units into batches."""
+    assert step.action is not None
+    verb, raw = next(iter(step.action.items()))
+    cctx = {**ctx, "context": context}
+    params = render(raw, cctx)
+    if not isinstance(params, dict):
+        raise MitigateError(f"step {step.id}: action {verb} parameters must render to a mapping")
+    batch = step.batch
+    param = batch.param if batch else "names"
+    if batch is not None and batch.over is not None:
+        over: Any = render(batch.over, cctx)
+    else:
+        over = params.get(param)
+    if batch is not None and not isinstance(over, list):
+        raise MitigateError(f"step {step.id}: batch needs a target list (batch.over, or the action's {param})")
+    items = [str(u) for u in over] if isinstance(over, list) else [WHOLE]
+    if isinstance(over, list):
+        params[param] = items
+    if items:  # an empty target list means nothing to do, never "everything"
+        check_scoped(verb, params, step.scope == "cluster")
+        parse_params(verb, params)
+    done = session.state.step(step.id).done_units(context)
+    remaining = [u for u in items if u not in done]
+    size = int(render(batch.size, cctx)) if batch is not None else max(1, len(remaining))
+    if size < 1:
+        raise MitigateError(f"step {step.id}: batch size must be at least 1 (got {size})")
+    bound = Bound(step, context, verb, params, param, items)
+    bound.batches = [remaining[i:i + size] for i in range(0, len(remaining), size)]
+    return bound
+
+
+def _destructive(step: Step, prepared: PreparedAction, bound: Bound) -> bool:
+    if step.destructive is not None:
+        return step.destructive
+    return bool(prepared.destructive) or is_destructive(bound.verb, bound.params)
+
+
+def _scope(bound: Bound) -> str:
+    return check_scoped(bound.verb, bound.params, bound.step.scope == "cluster")
+
+
+def _confirm_context(session: Session, bound: Bound, cluster: ClusterPort) -> tuple[bool, str]:
+    """Preview (dry run of the first batch) and ask for confirmation of everything left in this context."""
+    step = bound.step
+    full = cluster.prepare(bound.request(bound.remaining, _backup_dir(session)))
+    first = (cluster.prepare(bound.request(bound.batches[0], _backup_dir(session)))
+             if len(bound.batches) > 1 else full)
+    preview = first.preview()
+    kubectl = full.kubectl()
+    session._append("step.previewed", {
+        "step": step.id, "context": bound.context, "kubectl": kubectl, "diff": preview.diff,
+        "targets": list(full.targets)[:TARGETS_CAP], "description": full.describe(),
+        "warnings": preview.warnings, "batches": len(bound.batches)})
+    units = bound.remaining
+    request = ConfirmRequest(
+        step_id=step.id, title=step.title or step.id, description=full.describe(), kubectl=tuple(kubectl),
+        context=bound.context, scope=_scope(bound),
+        target_count=len(units) if units != [WHOLE] else len(full.targets),
+        destructive=_destructive(step, full, bound), protected=session.protected(bound.context),
+        diff=preview.diff, kind="action")
+    return session.confirm(request)
+
+
+def _execute(session: Session, step: Step, prepared: PreparedAction, intent: dict[str, Any],
+             cancel: threading.Event | None) -> dict[str, Any]:
+    """Write-ahead intent, execute, outcome. Returns the outcome data."""
+    session._append("step.intent", intent)
+    seen: list[dict[str, Any]] = []
+
+    def on_target(result: Any) -> None:
+        seen.append({"target": result.target, "ok": result.ok, "message": result.message, "backup": result.backup})
+
+    outcome_data: dict[str, Any] = {k: intent[k] for k in ("step", "attempt", "batch", "context", "items") if k in intent}
+    if intent.get("rollback"):
+        outcome_data["rollback"] = True
+    try:
+        outcome = prepared.execute(on_target=on_target, cancel=cancel)
+    except Exception as exc:  # noqa: BLE001 - control came back: record what is known, then halt
+        outcome_data.update(ok=False, results=seen, undo=[], api_errors_absorbed=0,
+                            error=str(exc) or type(exc).__name__)
+    else:
+        outcome_data.update(
+            ok=outcome.ok,
+            results=[{"target": r.target, "ok": r.ok, "message": r.message, "backup": r.backup}
+                     for r in outcome.results],
+            undo=[request_data(u) for u in outcome.undo], api_errors_absorbed=outcome.api_errors_absorbed)
+    session._append("step.outcome", outcome_data)
+    return outcome_data
+
+
+def _run_context(session: Session, bound: Bound, ctx: Mapping[str, Any], attempt: int,
+                 cancel: threading.Event | None, on_progress: Progress | None) -> dict[str, Any]:
+    """Every remaining batch of one context. Returns this context's summary."""
+    step, cluster, clock = bound.step, _cluster(session), session.ports.clock
+    spec = step.batch
+    batches, total = len(bound.batches), len([u for u in bound.items if u != WHOLE]) or 1
+    failures = 0
+
+    def done_count() -> int:
+        with session._lock:
+            done = session.state.step(step.id).done_units(bound.context)
+        return len(done & set(bound.items))
+
+    def summary(ok: bool, message: str) -> dict[str, Any]:
+        return {"ok": ok, "done": done_count(), "total": total, "failures": failures, "message": message}
+
+    def cancelled(after: int) -> dict[str, Any]:
+        session._append("batch.cancelled", {"step": step.id, "context": bound.context, "done": done_count(),
+                                            "total": total})
+        return summary(False, f"cancelled after {after} of {batches} batch(es)")
+
+    for index, units in enumerate(bound.batches, 1):
+        if cancel is not None and cancel.is_set():
+            return cancelled(index - 1)
+        try:
+            prepared = cluster.prepare(bound.request(units, _backup_dir(session)))
+            intent = {"step": step.id, "attempt": attempt, "batch": index, "batches": batches,
+                      "context": bound.context, "verb": bound.verb,
+                      "params": dict(prepared.request.params), "items": units,
+                      "targets": list(prepared.targets)[:TARGETS_CAP], "kubectl": prepared.kubectl(),
+                      "description": prepared.describe()}
+        except (ClusterError, MitigateError) as exc:
+            return summary(False, f"batch {index}: {exc}")
+        outcome = _execute(session, step, prepared, intent, cancel)
+        failures += sum(1 for r in outcome["results"] if not r["ok"]) or (0 if outcome["ok"] else 1)
+        done = done_count()
+        if spec is not None:
+            session._append("batch.progress", {"step": step.id, "context": bound.context, "batch": index,
+                                               "batches": batches, "done": done, "total": total,
+                                               "failures": failures})
+        if on_progress is not None:
+            on_progress(BatchProgress(step.id, bound.context, index, batches, done, total, failures))
+        if "error" in outcome:
+            return summary(False, f"batch {index}: {outcome['error']}")
+        if spec is not None and spec.haltWhen is not None:
+            stats = {**ctx, "context": bound.context, "failures": failures, "done": done, "total": total,
+                     "batch": index, "batches": batches}
+            if evaluate(spec.haltWhen, stats):
+                return summary(False, f"halted after batch {index}/{batches}: {spec.haltWhen} "
+                                      f"(failures={failures}, done={done}/{total})")
+        elif not outcome["ok"]:
+            bad = [r for r in outcome["results"] if not r["ok"]]
+            detail = f"{bad[0]['target']}: {bad[0]['message']}" if bad else "failed"
+            return summary(False, f"batch {index}/{batches}: {len(bad) or 1} target(s) failed ({detail})")
+        if spec is None or index == batches:
+            continue
+        if not clock.sleep(parse_duration(str(render(spec.pause, ctx))), cancel):
+            return cancelled(index)
+        if spec.gate is not None:
+            gate = run_wait(spec.gate, {**ctx, "context": bound.context}, cluster=cluster,
+                            probes=session.ports.probes, contexts=[bound.context], clock=clock, cancel=cancel)
+            if not gate.ok:
+                if cancel is not None and cancel.is_set():
+                    return cancelled(index)
+                return summary(False, f"health gate closed after batch {index}/{batches}: {gate.message}")
+    return summary(True, f"{done_count()}/{total} done")
+
+
+def run_action(session: Session, step: Step, ctx: Mapping[str, Any], attempt: int,
+               cancel: threading.Event | None, on_progress: Progress | None) -> None:
+    cluster = _cluster(session)
+    contexts = session.contexts_for(step, ctx)
+    if not contexts:
+        raise MitigateError(f"step {step.id} has no kube context: set `context:` or an input named context")
+    bounds = [bind(session, step, ctx, c) for c in contexts]
+    results: dict[str, dict[str, Any]] = {}
+    declined: dict[str, str] = {}
+    approved: list[Bound] = []
+    for bound in bounds:
+        if not bound.batches:
+            total = len([u for u in bound.items if u != WHOLE])
+            results[bound.context] = {"ok": True, "done": total, "total": total, "failures": 0,
+                                      "message": "nothing to do" if not bound.items else "already applied"}
+            continue
+        ok, reason = _confirm_context(session, bound, cluster)
+        if ok:
+            approved.append(bound)
+        else:
+            declined[bound.context] = reason
+
+    def one(bound: Bound) -> dict[str, Any]:
+        try:
+            return _run_context(session, bound, ctx, attempt, cancel, on_progress)
+        except (ClusterError, MitigateError) as exc:
+            return {"ok": False, "message": str(exc)}
+
+    if len(approved) == 1:
+        results[approved[0].context] = one(approved[0])
+    elif approved:
+        with ThreadPoolExecutor(max_workers=min(step.concurrency, len(approved))) as pool:
+            for bound, summary in zip(approved, pool.map(one, approved), strict=True):
+                results[bound.context] = summary
+    if declined and not approved:
+        return  # nothing ran: the step stays previewed, step.declined says why
+    summary_data = {"contexts": results, "declined": declined}
+    failed = {c: r for c, r in results.items() if not r["ok"]}
+    if not failed and not declined:
+        session._append("step.succeeded", {"step": step.id, "result": summary_data})
+        return
+    parts = [f"{c}: {r['message']}" if len(contexts) > 1 else str(r["message"]) for c, r in failed.items()]
+    parts += [f"{c}: declined ({why})" for c, why in declined.items()]
+    session._append("step.failed", {"step": step.id, "error": "; ".join(parts), "result": summary_data})
+
+
+# --------------------------------------------------------------------------- plan and preview
+
+
+def plan(session: Session, step: Step, ctx: Mapping[str, Any]) -> StepPlan:
+    """Describe a step without changing anything (action kubectl via ClusterPort.prepare only)."""
+    out = StepPlan(description="", step_id=step.id, kind=step.kind, title=step.title or step.id)
+    if step.when is not None:
+        out.notes.append(f"only when: {step.when}")
+    if step.manual is not None:
+        out.description = step.manual.strip()
+    elif step.check is not None or step.wait is not None:
+        spec = step.check or (step.wait.check if step.wait else None)
+        what = (f"list {spec.kube.apiVersion}/{spec.kube.kind}" if spec and spec.kube else
+                f"prometheus {spec.prometheus.query}" if spec and spec.prometheus else
+                f"http {spec.http.url}" if spec and spec.http else "expression")
+        if spec and spec.where:
+            what += f" where {spec.where}"
+        if step.wait is not None:
+            out.description = f"wait until {step.wait.until} ({what}, every {step.wait.interval}, " \
+                              f"timeout {step.wait.timeout})"
+        else:
+            out.description = f"check: {what}" + (f"; expect {spec.expect}" if spec and spec.expect else "")
+        if spec is not None and spec.kube is not None:
+            out.contexts = session.contexts_for(step, ctx)
+    elif step.gate is not None:
+        out.description = "gate: " + " and ".join(step.gate.require)
+    elif step.decision is not None:
+        out.description = f"decision: {step.decision.prompt} ({', '.join(o.id for o in step.decision.options)})"
+    elif step.notify is not None:
+        out.description = f"notify {', '.join(step.notify.channels)}" + (
+            f" (status {step.notify.status})" if step.notify.status else "")
+    else:
+        _plan_action(session, step, ctx, out)
+    return out
+
+
+def _plan_action(session: Session, step: Step, ctx: Mapping[str, Any], out: StepPlan) -> None:
+    cluster = _cluster(session)
+    out.contexts = session.contexts_for(step, ctx)
+    scopes, descriptions = [], []
+    for context in out.contexts:
+        bound = bind(session, step, ctx, context)
+        if not bound.items:
+            descriptions.append(f"{context}: nothing to do (empty target list)")
+            continue
+        units = bound.remaining or bound.items
+        prepared = cluster.prepare(bound.request(units, None))
+        descriptions.append(prepared.describe())
+        out.kubectl.extend(prepared.kubectl())
+        out.targets.extend(prepared.targets)
+        out.destructive = out.destructive or _destructive(step, prepared, bound)
+        out.protected = out.protected or session.protected(context)
+        scopes.append(f"{context}: {_scope(bound)}" if len(out.contexts) > 1 else _scope(bound))
+        if step.batch is not None:
+            b = step.batch
+            out.notes.append(f"{context}: {len(bound.batches)} batch(es) of {render(b.size, ctx)}, pause "
+                             f"{b.pause}" + (f", halt when {b.haltWhen}" if b.haltWhen else "")
+                             + (f", health gate: {b.gate.until}" if b.gate else ""))
+    out.description = "; ".join(descriptions)
+    out.scope = "; ".join(scopes)
+    if step.undo == "none":
+        out.notes.append("cannot be undone (undo: none)")
+
+
+def preview(session: Session, step: Step, ctx: Mapping[str, Any]) -> Preview:
+    """Dry run of the first remaining batch on the first context, journaled as ``step.previewed``."""
+    if step.action is None:
+        raise MitigateError(f"step {step.id} is a {step.kind} step: only actions have a preview")
+    contexts = session.contexts_for(step, ctx)
+    if not contexts:
+        raise MitigateError(f"step {step.id} has no kube context")
+    bound = bind(session, step, ctx, contexts[0])
+    if not bound.batches:
+        return Preview(diff="", warnings=["nothing to do"])
+    prepared = _cluster(session).prepare(bound.request(bound.batches[0], None))
+    result = prepared.preview()
+    session._append("step.previewed", {"step": step.id, "context": bound.context, "kubectl": prepared.kubectl(),
+                                       "diff": result.diff, "targets": list(prepared.targets)[:TARGETS_CAP],
+                                       "description": prepared.describe()})
+    return result
+
+
+# --------------------------------------------------------------------------- recheck after a crash
+
+
+def recheck(session: Session, step: Step) -> None:
+    cluster = _cluster(session)
+    rec = session.state.step(step.id)
+    applied = not_applied = 0
+    for intent in list(rec.open_intents.values()):
+        request = ActionRequest(context=str(intent["context"]), verb=str(intent["verb"]),
+                                params=dict(intent["params"]), step_id=step.id,
+                                cluster_scope=step.scope == "cluster", backup_dir=_backup_dir(session))
+        results = cluster.prepare(request).recheck()
+        applied += sum(1 for r in results if r.applied)
+        not_applied += sum(1 for r in results if not r.applied)
+        data: dict[str, Any] = {k: intent[k] for k in ("step", "attempt", "batch", "context", "items", "rollback")
+                                if k in intent}
+        session._append("step.outcome", {
+            **data, "ok": bool(results) and all(r.applied for r in results), "recheck": True,
+            "results": [{"target": r.target, "ok": bool(r.applied), "applied": r.applied,
+                         "message": r.message or ("already applied" if r.applied else "not applied")}
+                        for r in results],
+            "undo": [], "api_errors_absorbed": 0})
+    try:
+        ctx = session.context()
+        remaining = sum(len(bind(session, step, ctx, c).remaining) for c in session.contexts_for(step, ctx))
+    except (MitigateError, ClusterError):
+        remaining = -1
+    if remaining == 0:
+        session._append("step.succeeded", {"step": step.id, "result": {"rechecked": True, "applied": applied}})
+    else:
+        session._append("step.failed", {"step": step.id, "error": (
+            f"rechecked: {applied} target(s) already applied, {not_applied} not applied; "
+            "nothing was re-executed: retry to run the rest")})
+
+
+# --------------------------------------------------------------------------- rollback
+
+
+def _undo_requests(session: Session, step: Step) -> list[ActionRequest]:
+    rec = session.state.step(step.id)
+    if isinstance(step.undo, dict):
+        verb, raw = next(iter(step.undo.items()))
+        out = []
+        for context in sorted({c for c, _ in rec.done}):
+            targets = sorted(u for u in rec.done_units(context) if u != WHOLE)
+            params = render(raw, session.context(context=context, targets=targets))
+            check_scoped(verb, params, step.scope == "cluster")
+            out.append(ActionRequest(context=context, verb=verb, params=params, step_id=step.id,
+                                     cluster_scope=step.scope == "cluster", backup_dir=_backup_dir(session)))
+        return out
+    return [request_from(d) for group in reversed(rec.undo) for d in group]
+
+
+def _rollback_step(session: Session, step: Step, cancel: threading.Event | None) -> str | None:
+    """Undo one step; None when done, else why it stopped."""
+    cluster = _cluster(session)
+    requests = _undo_requests(session, step)
+    if not requests:
+        return "no undo was reported for this step"
+    rec = session.state.step(step.id)
+    contexts = list(dict.fromkeys(r.context for r in requests))
+    for context in contexts:
+        prepared = [cluster.prepare(r) for r in requests if r.context == context]
+        request = ConfirmRequest(
+            step_id=step.id, title=f"roll back {step.title or step.id}",
+            description="; ".join(p.describe() for p in prepared),
+            kubectl=tuple(line for p in prepared for line in p.kubectl()), context=context,
+            scope=", ".join(sorted({t for p in prepared for t in p.targets}))[:300] or context,
+            target_count=sum(len(p.targets) for p in prepared),
+            destructive=any(p.destructive for p in prepared), protected=session.protected(context),
+            kind="rollback")
+        ok, reason = session.confirm(request)
+        if not ok:
+            return f"declined: {reason}"
+        for index, action in enumerate(prepared, 1):
+            if cancel is not None and cancel.is_set():
+                return "cancelled"
+            outcome = _execute(session, step, action, {
+                "step": step.id, "attempt": rec.attempts, "batch": index, "context": context, "rollback": True,
+                "verb": action.request.verb, "params": dict(action.request.params), "items": [WHOLE],
+                "targets": list(action.targets)[:TARGETS_CAP], "kubectl": action.kubectl(),
+                "description": action.describe()}, cancel)
+            if not outcome["ok"]:
+                bad = [r for r in outcome["results"] if not r["ok"]]
+                return str(outcome.get("error") or (f"{bad[0]['target']}: {bad[0]['message']}" if bad else "failed"))
+    return None
+
+
+def rollback(session: Session, cancel: threading.Event | None) -> list[str]:
+    """Undo every applied action step, most recently applied first. Returns the steps rolled back."""
+    with session._lock:
+        candidates = sorted(
+            (sid for sid, rec in session.state.steps.items()
+             if rec.status != StepStatus.ROLLED_BACK and (rec.done or rec.undo)
+             and any(s.id == sid and s.action is not None for s in session.runbook.steps)),
+            key=lambda sid: -session.state.step(sid).last_applied_seq)
+        if any(session.state.step(s).open_intents for s in session.state.steps):
+            raise MitigateError("a step's outcome is unknown: recheck it before rolling back")
+    session._append("rollback.started", {"steps": candidates})
+    rolled: list[str] = []
+    for sid in candidates:
+        step = session.runbook.step(sid)
+        if step.undo == "none":
+            session._append("rollback.step", {"step": sid, "ok": False,
+                                               "message": "cannot be undone: the runbook declares undo: none"})
+            continue
+        try:
+            stopped = _rollback_step(session, step, cancel)
+        except (ClusterError, MitigateError) as exc:
+            stopped = str(exc)
+        if stopped is None:
+            session._append("rollback.step", {"step": sid, "ok": True})
+            rolled.append(sid)
+            continue
+        session._append("rollback.step", {"step": sid, "ok": False, "message": stopped})
+        session._append("rollback.finished", {"ok": False, "stopped_at": sid, "rolled_back": rolled})
+        return rolled
+    session._append("rollback.finished", {"ok": True, "rolled_back": rolled})
+    return rolled

@@ -1,0 +1,153 @@
+"""Read-only checks and waits: query, filter with ``where``, judge with ``expect``.
+
+Checks never mutate, so ``--plan`` runs them for real to compute the values
+later action templates need. A ``where`` expression is compiled once and then
+called per item (5,000 nodes), not re-parsed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from mitigate.errors import MitigateError
+from mitigate.ports import Clock, ClusterPort, ProbePort, Query
+from mitigate.runbook.model import CheckSpec, WaitSpec, parse_duration
+from mitigate.runbook.templating import compile_expression, evaluate, render
+
+NAMES_CAP = 10_000
+ROWS_CAP = 200
+
+
+@dataclass
+class CheckOutcome:
+    ok: bool
+    items: list[dict[str, Any]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    value: Any = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    message: str = ""
+    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    polls: int = 1
+
+    @property
+    def count(self) -> int:
+        return len(self.items) if self.items or not self.rows else len(self.rows)
+
+    def scope(self) -> dict[str, Any]:
+        """The names ``expect``/``until`` expressions see."""
+        return {"items": self.items, "names": self.names, "count": self.count, "value": self.value,
+                "rows": self.rows}
+
+    def journal_data(self, step_id: str) -> dict[str, Any]:
+        return {"step": step_id, "ok": self.ok, "count": self.count, "names": self.names[:NAMES_CAP],
+                "value": self.value, "rows": self.rows[:ROWS_CAP], "message": self.message,
+                "contexts": self.contexts, "polls": self.polls}
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("name", "")) if isinstance(meta, Mapping) else ""
+
+
+def _kube(spec: CheckSpec, ctx: Mapping[str, Any], cluster: ClusterPort, contexts: list[str],
+          concurrency: int) -> CheckOutcome:
+    assert spec.kube is not None
+    q = render(spec.kube.model_dump(), ctx)
+    query = Query(api_version=str(q["apiVersion"]), kind=str(q["kind"]), namespace=q.get("namespace") or None,
+                  name=q.get("name") or None, label_selector=q.get("labelSelector") or None,
+                  field_selector=q.get("fieldSelector") or None)
+    where: Callable[[Mapping[str, Any]], Any] | None = (
+        compile_expression(spec.where) if spec.where else None)
+
+    def one(context: str) -> list[dict[str, Any]]:
+        objs = cluster.query(context, query)
+        if where is None:
+            return objs
+        scope = dict(ctx)
+        scope["context"] = context
+        kept = []
+        for obj in objs:
+            scope["item"] = obj
+            if where(scope):
+                kept.append(obj)
+        return kept
+
+    if len(contexts) == 1:
+        per = {contexts[0]: one(contexts[0])}
+    else:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(contexts))) as pool:
+            per = dict(zip(contexts, pool.map(one, contexts), strict=True))
+    items = [obj for objs in per.values() for obj in objs]
+    names = [_name(obj) for obj in items]
+    by_context = {c: {"count": len(objs), "names": [_name(o) for o in objs][:NAMES_CAP]} for c, objs in per.items()}
+    return CheckOutcome(ok=True, items=items, names=names, contexts=by_context if len(contexts) > 1 else {})
+
+
+def run_query(spec: CheckSpec, ctx: Mapping[str, Any], *, cluster: ClusterPort | None, probes: ProbePort | None,
+              contexts: list[str], concurrency: int = 4) -> CheckOutcome:
+    """Run the check's query (no expectation yet)."""
+    if spec.kube is not None:
+        if cluster is None:
+            raise MitigateError("this check needs a cluster connection (none configured)")
+        if not contexts:
+            raise MitigateError("this check needs a kube context: set `context:` or an input named context")
+        return _kube(spec, ctx, cluster, contexts, concurrency)
+    if probes is None:
+        raise MitigateError("this check needs the Prometheus/HTTP integrations (none configured)")
+    if spec.prometheus is not None:
+        result = probes.probe("prometheus", render(spec.prometheus.model_dump(exclude_none=True), ctx))
+    else:
+        assert spec.http is not None
+        result = probes.probe("http", render(spec.http.model_dump(), ctx))
+    return CheckOutcome(ok=result.ok, value=result.value, rows=list(result.rows), message=result.message)
+
+
+def judge(spec: CheckSpec, ctx: Mapping[str, Any], outcome: CheckOutcome) -> CheckOutcome:
+    """Apply ``expect``: a failed expectation is a failed check with a message that says why."""
+    if spec.expect is None:
+        return outcome
+    scope = {**ctx, **outcome.scope()}
+    if evaluate(spec.expect, scope):
+        outcome.ok = True
+        return outcome
+    outcome.ok = False
+    shown = f"count={outcome.count}" + (f", value={outcome.value!r}" if outcome.value is not None else "")
+    detail = f"; {outcome.message}" if outcome.message else ""
+    outcome.message = f"expectation not met: {spec.expect} ({shown}){detail}"
+    return outcome
+
+
+def run_check(spec: CheckSpec, ctx: Mapping[str, Any], *, cluster: ClusterPort | None,
+              probes: ProbePort | None, contexts: list[str], concurrency: int = 4) -> CheckOutcome:
+    outcome = run_query(spec, ctx, cluster=cluster, probes=probes, contexts=contexts, concurrency=concurrency)
+    if not outcome.ok and spec.expect is None:
+        return outcome
+    return judge(spec, ctx, outcome)
+
+
+def run_wait(spec: WaitSpec, ctx: Mapping[str, Any], *, cluster: ClusterPort | None, probes: ProbePort | None,
+             contexts: list[str], clock: Clock, cancel: threading.Event | None) -> CheckOutcome:
+    """Poll until ``until`` holds, the timeout passes or ``cancel`` is set."""
+    timeout = parse_duration(str(render(spec.timeout, ctx)))
+    interval = parse_duration(str(render(spec.interval, ctx)))
+    deadline = clock.monotonic() + timeout
+    polls = 0
+    while True:
+        polls += 1
+        outcome = (run_query(spec.check, ctx, cluster=cluster, probes=probes, contexts=contexts)
+                   if spec.check is not None else CheckOutcome(ok=True))
+        outcome.polls = polls
+        if evaluate(spec.until, {**ctx, **outcome.scope()}):
+            outcome.ok, outcome.message = True, f"{spec.until} (after {polls} poll(s))"
+            return outcome
+        if clock.monotonic() >= deadline:
+            outcome.ok = False
+            outcome.message = f"timed out after {spec.timeout}: {spec.until} still false (count={outcome.count})"
+            return outcome
+        if not clock.sleep(min(interval, max(0.0, deadline - clock.monotonic())), cancel):
+            outcome.ok, outcome.message = False, f"cancelled while waiting for {spec.until}"
+            return outcome

@@ -1,0 +1,443 @@
+"""The session: a runbook walked step by step, every event journaled first.
+
+A session = runbook + inputs + journal + ports. It is UI-agnostic (the TUI and
+the headless runner drive the same object) and safe to call from worker
+threads: one lock guards the state and the journal appends, never a cluster
+call, so the UI can read ``steps`` while a batch runs.
+
+State is never kept beside the journal: every change is a journal record,
+applied to the state by :func:`mitigate.engine.state.apply`; resume folds the
+same records with the same function.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from mitigate.engine import actions as action_steps
+from mitigate.engine.checks import CheckOutcome, run_check, run_query, run_wait
+from mitigate.engine.state import (
+    DONE_STATUSES,
+    HALTING_STATUSES,
+    SessionState,
+    StepStatus,
+    apply,
+    fold,
+)
+from mitigate.engine.types import BatchProgress, IncidentMeta, Ports, StepPlan, StepState
+from mitigate.engine.views import StepView
+from mitigate.errors import MitigateError
+from mitigate.journal import Journal, Record, resolve_declared
+from mitigate.ports import ClusterError, ConfirmRequest, Notification
+from mitigate.runbook.inputs import resolve_inputs
+from mitigate.runbook.model import Runbook, Step
+from mitigate.runbook.templating import evaluate, render
+
+STATUSES = ("investigating", "identified", "monitoring", "resolved")
+MILESTONES = ("started", "impact-start", "detected", "acknowledged", "mitigated", "resolved")
+READ_ONLY_KINDS = ("check", "wait", "gate")
+Progress = Callable[[BatchProgress], None]
+
+
+class Session:
+    """One incident walked through one runbook. Build with :meth:`start` or :meth:`resume`."""
+
+    def __init__(self, runbook: Runbook, inputs: dict[str, Any], journal: Journal, ports: Ports,
+                 state: SessionState) -> None:
+        self.runbook, self.inputs, self.journal, self.ports = runbook, inputs, journal, ports
+        self._state = state
+        self._lock = threading.RLock()
+        self._busy: set[str] = set()
+        self._items: dict[str, list[dict[str, Any]]] = {}
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def start(cls, runbook: Runbook, inputs: Mapping[str, Any], journal: Journal, ports: Ports, *,
+              meta: IncidentMeta) -> Session:
+        """Open the incident: check inputs, record ``incident.opened``, status and ``started``."""
+        values = resolve_inputs(runbook, {k: v for k, v in inputs.items() if v is not None})
+        session = cls(runbook, values, journal, ports, SessionState())
+        contexts = sorted({str(v) for k, v in values.items()
+                           if runbook.inputs[k].type == "kube-context" and v}
+                          | {str(c) for k, v in values.items()
+                             if runbook.inputs[k].type == "kube-contexts" and v for c in v})
+        session._append("incident.opened", {
+            "title": meta.title or runbook.metadata.title, "severity": meta.severity,
+            "commander": meta.commander, "runbook": runbook.metadata.name,
+            "runbook_version": runbook.metadata.version, "runbook_path": meta.runbook_path,
+            "inputs": values, "contexts": contexts, "drill": meta.drill, "scenario": meta.scenario,
+        })
+        session._append("incident.status", {"status": "investigating"})
+        session._append("milestone", {"name": "started"})
+        return session
+
+    @classmethod
+    def resume(cls, journal: Journal, ports: Ports, runbook: Runbook | None = None) -> Session:
+        """Rebuild the session from the journal alone; interrupted mutations become ``unknown``."""
+        state = fold(journal.records())
+        if not state.opened:
+            raise MitigateError(f"incident {journal.id}: the journal has no incident.opened record")
+        if runbook is None:
+            from mitigate.runbook.loader import load_runbook
+
+            path = str(state.opened.get("runbook_path") or "")
+            if not path:
+                raise MitigateError(f"incident {journal.id}: no runbook path recorded; pass the runbook")
+            runbook = load_runbook(path)
+        session = cls(runbook, dict(state.opened.get("inputs") or {}), journal, ports, state)
+        for step_id, rec in list(state.steps.items()):
+            if rec.open_intents:
+                session._append("step.unknown", {"step": step_id})
+            elif rec.status in (StepStatus.RUNNING, StepStatus.AWAITING):
+                session._append("step.failed", {"step": step_id,
+                                                "error": "interrupted: the session ended while this step ran"})
+        return session
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @property
+    def incident_id(self) -> str:
+        return self.journal.id
+
+    @property
+    def steps(self) -> list[StepState]:
+        with self._lock:
+            return [self._view(step) for step in self.runbook.steps]
+
+    def step_state(self, step_id: str) -> StepState:
+        with self._lock:
+            return self._view(self._step(step_id))
+
+    def current(self) -> StepState | None:
+        """The first step that is not done (the one to act on), or None at the end."""
+        with self._lock:
+            for step in self.runbook.steps:
+                if self._state.step(step.id).status not in DONE_STATUSES:
+                    return self._view(step)
+        return None
+
+    def _view(self, step: Step) -> StepState:
+        rec = self._state.steps.get(step.id)
+        if rec is None:
+            return StepState(step.id, step.kind, StepStatus.PENDING, 0, None, None, step.title or step.id)
+        return StepState(step.id, step.kind, rec.status, rec.attempts, rec.result, rec.error,
+                         step.title or step.id, rec.reason, rec.choice)
+
+    def _step(self, step_id: str) -> Step:
+        try:
+            return self.runbook.step(step_id)
+        except KeyError:
+            raise MitigateError(f"no step {step_id!r} in runbook {self.runbook.metadata.name}") from None
+
+    # ------------------------------------------------------------------ journal + template context
+
+    def _append(self, type_: str, data: dict[str, Any]) -> Record:
+        with self._lock:
+            record = self.journal.append(type_, data)
+            apply(self._state, record)
+            return record
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        """The names templates see: inputs, steps, saved, incident, now (plus ``extra``)."""
+        with self._lock:
+            views = {s.id: StepView(s.id, self._state.step(s.id), self._items.get(s.id), self._loader(s))
+                     for s in self.runbook.steps}
+            opened = self._state.opened
+            incident = {"id": self.journal.id, "title": opened.get("title", ""),
+                        "severity": opened.get("severity", ""), "commander": opened.get("commander", ""),
+                        "status": self._state.status, "started": self._state.opened_ts}
+        saved = {s.save: views[s.id] for s in self.runbook.steps if s.save}
+        return {"inputs": self.inputs, "steps": views, "saved": saved, "incident": incident,
+                "now": self.ports.clock.now(), **extra}
+
+    def _loader(self, step: Step) -> Callable[[], list[dict[str, Any]]] | None:
+        """After a resume, check items are fetched again (read-only) when a template needs them."""
+        spec = step.check or (step.wait.check if step.wait else None)
+        if spec is None:
+            return None
+
+        def load() -> list[dict[str, Any]]:
+            ctx = self.context()
+            items = run_query(spec, ctx, cluster=self.ports.cluster, probes=self.ports.probes,
+                              contexts=self.contexts_for(step, ctx) if spec.kube else []).items
+            self._items[step.id] = items
+            return items
+
+        return load
+
+    def contexts_for(self, step: Step, ctx: Mapping[str, Any]) -> list[str]:
+        """The kube contexts a step acts on: ``contexts`` (fan-out), ``context``, or the inputs'."""
+        if step.contexts is not None:
+            value = render(step.contexts, ctx)
+            if isinstance(value, str):
+                value = [part.strip() for part in value.split(",") if part.strip()]
+            if not isinstance(value, list) or not all(isinstance(c, str) and c for c in value):
+                raise MitigateError(f"step {step.id}: contexts must render to a list of context names")
+            if not value:
+                raise MitigateError(f"step {step.id}: contexts rendered to an empty list")
+            return list(dict.fromkeys(value))
+        if step.context is not None:
+            return [str(render(step.context, ctx))]
+        if self.inputs.get("context"):
+            return [str(self.inputs["context"])]
+        for name, spec in self.runbook.inputs.items():
+            if spec.type == "kube-context" and self.inputs.get(name):
+                return [str(self.inputs[name])]
+        return []
+
+    def protected(self, context: str) -> bool:
+        cluster = self.ports.cluster
+        if cluster is None:
+            return False
+        return any(info.protected for info in cluster.contexts() if info.name == context)
+
+    # ------------------------------------------------------------------ confirmation
+
+    def confirm(self, request: ConfirmRequest) -> tuple[bool, str]:
+        """Ask the confirmer; the engine itself checks typed confirmation. Journaled both ways."""
+        step = request.step_id
+        self._append("step.awaiting_confirmation", {
+            "step": step, "context": request.context, "kind": request.kind,
+            "destructive": request.destructive, "protected": request.protected})
+        decision = self.ports.confirmer.confirm(request)
+        reason = decision.reason or "declined by the responder"
+        if decision.approved and request.needs_typed and decision.typed.strip() != request.context:
+            decision_ok, reason = False, (f"typed confirmation {decision.typed.strip()!r} does not match "
+                                          f"the protected context {request.context!r}")
+        else:
+            decision_ok = decision.approved
+        if decision_ok:
+            self._append("step.confirmed", {"step": step, "context": request.context,
+                                            "kind": request.kind, "typed": request.needs_typed})
+            return True, ""
+        self._append("step.declined", {"step": step, "context": request.context, "kind": request.kind,
+                                       "reason": reason})
+        return False, reason
+
+    # ------------------------------------------------------------------ running steps
+
+    @contextmanager
+    def _running(self, step_id: str, *, allow: tuple[StepStatus, ...] = ()) -> Iterator[None]:
+        with self._lock:
+            self._check_order(step_id)
+            status = self._state.step(step_id).status
+            if step_id in self._busy:
+                raise MitigateError(f"step {step_id} is already running")
+            if status == StepStatus.UNKNOWN:
+                raise MitigateError(f"step {step_id}: outcome unknown after a crash: recheck it first")
+            if status in (StepStatus.SUCCEEDED, StepStatus.SKIPPED) and status not in allow:
+                raise MitigateError(f"step {step_id} is already {status}")
+            self._busy.add(step_id)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy.discard(step_id)
+
+    def _check_order(self, step_id: str) -> None:
+        """Failure halts the runbook: no step runs past a failed or unknown one."""
+        for step in self.runbook.steps:
+            if step.id == step_id:
+                return
+            status = self._state.step(step.id).status
+            if status in HALTING_STATUSES:
+                raise MitigateError(f"step {step_id} cannot run: step {step.id} is {status} "
+                                    "(retry it, skip it with a reason, or roll back)")
+            if status not in DONE_STATUSES:
+                raise MitigateError(f"step {step_id} cannot run yet: step {step.id} is {status} "
+                                    "(run or skip it first)")
+
+    def run(self, step_id: str, *, cancel: threading.Event | None = None,
+            on_progress: Progress | None = None) -> StepState:
+        """Run a step. Manual and decision steps only evaluate ``when`` (tick or decide them)."""
+        step = self._step(step_id)
+        allow = (StepStatus.SUCCEEDED,) if step.kind in READ_ONLY_KINDS else ()
+        with self._running(step_id, allow=allow):
+            ctx = self.context()
+            try:
+                if step.when is not None and not evaluate(step.when, ctx):
+                    self._append("step.skipped", {"step": step_id, "reason": f"condition false: {step.when}"})
+                    return self.step_state(step_id)
+                if step.kind in ("manual", "decision"):
+                    return self.step_state(step_id)
+                attempt = self._state.step(step_id).attempts + 1
+                self._append("step.started", {"step": step_id, "attempt": attempt, "kind": step.kind})
+                self._dispatch(step, ctx, attempt, cancel, on_progress)
+            except (MitigateError, ClusterError) as exc:
+                self._append("step.failed", {"step": step_id, "error": str(exc)})
+        return self.step_state(step_id)
+
+    def _dispatch(self, step: Step, ctx: dict[str, Any], attempt: int, cancel: threading.Event | None,
+                  on_progress: Progress | None) -> None:
+        if step.check is not None:
+            contexts = self.contexts_for(step, ctx) if step.check.kube else []
+            outcome = run_check(step.check, ctx, cluster=self.ports.cluster, probes=self.ports.probes,
+                                contexts=contexts, concurrency=step.concurrency)
+            self._finish_check(step, outcome)
+        elif step.wait is not None:
+            contexts = self.contexts_for(step, ctx) if step.wait.check and step.wait.check.kube else []
+            outcome = run_wait(step.wait, ctx, cluster=self.ports.cluster, probes=self.ports.probes,
+                               contexts=contexts, clock=self.ports.clock, cancel=cancel)
+            self._finish_check(step, outcome)
+        elif step.gate is not None:
+            closed = [expr for expr in step.gate.require if not evaluate(expr, ctx)]
+            self._append("gate", {"step": step.id, "open": not closed, "failed": closed})
+            if closed:
+                self._append("step.failed", {"step": step.id, "error": f"{step.gate.message.strip()} "
+                                             f"(not true: {'; '.join(closed)})"})
+            else:
+                self._append("step.succeeded", {"step": step.id})
+        elif step.notify is not None:
+            self._notify(step, ctx)
+        else:
+            action_steps.run_action(self, step, ctx, attempt, cancel, on_progress)
+
+    def _finish_check(self, step: Step, outcome: CheckOutcome) -> None:
+        with self._lock:
+            self._items[step.id] = outcome.items
+        self._append("check.result", outcome.journal_data(step.id))
+        if outcome.ok:
+            self._append("step.succeeded", {"step": step.id})
+        else:
+            self._append("step.failed", {"step": step.id, "error": outcome.message or "check failed"})
+
+    def _notify(self, step: Step, ctx: dict[str, Any]) -> None:
+        """Status updates: previewed, confirmed, sent. A failed send is recorded and never halts."""
+        spec = step.notify
+        assert spec is not None
+        body = str(render(spec.message, ctx))
+        title = str(render(spec.title, ctx)) if spec.title else (
+            f"{ctx['incident']['title']}: {spec.status or self._state.status}")
+        sent: list[str] = []
+        failed: list[str] = []
+        declined: list[str] = []
+        for channel in spec.channels:
+            note = Notification(channel=channel, title=title, body=body, status=spec.status,
+                                incident_id=self.journal.id, dedup_key=self.journal.id)
+            notifier = self.ports.notifier
+            if notifier is None:
+                self._append("notify.failed", {"step": step.id, "channel": channel, "status": spec.status,
+                                               "ok": False, "message": "no notifier configured"})
+                failed.append(channel)
+                continue
+            request = ConfirmRequest(step_id=step.id, title=step.title or f"status update to {channel}",
+                                     description=f"send a status update to {channel}: {title}",
+                                     kubectl=(), context="", scope=f"channel {channel}", target_count=1,
+                                     destructive=False, protected=False, diff=notifier.preview(note),
+                                     kind="notify")
+            approved, _ = self.confirm(request)
+            if not approved:
+                declined.append(channel)
+                continue
+            try:
+                result = notifier.send(note)
+                ok, message, remote = result.ok, result.message, result.remote_id
+            except Exception as exc:  # noqa: BLE001 - a notifier bug must not halt the runbook
+                ok, message, remote = False, f"{type(exc).__name__}: {exc}", None
+            self._append("notify.sent" if ok else "notify.failed", {
+                "step": step.id, "channel": channel, "status": spec.status, "ok": ok,
+                "message": message, "remote_id": remote})
+            (sent if ok else failed).append(channel)
+        result_data = {"sent": sent, "failed": failed, "declined": declined}
+        if declined and not sent and not failed:
+            return  # every channel declined: the step stays previewed (step.declined says why)
+        error = f"not delivered to {', '.join(failed)} (recorded; the runbook goes on)" if failed else None
+        self._append("step.succeeded", {"step": step.id, "result": result_data, "error": error})
+
+    # ------------------------------------------------------------------ responder decisions
+
+    def retry(self, step_id: str, *, cancel: threading.Event | None = None,
+              on_progress: Progress | None = None) -> StepState:
+        """Run a failed step again; targets already applied are not redone."""
+        if self.step_state(step_id).status != StepStatus.FAILED:
+            raise MitigateError(f"step {step_id} is {self.step_state(step_id).status}: only a failed step is retried")
+        return self.run(step_id, cancel=cancel, on_progress=on_progress)
+
+    def skip(self, step_id: str, reason: str) -> StepState:
+        self._step(step_id)
+        if not reason.strip():
+            raise MitigateError(f"skipping step {step_id} needs a reason")
+        with self._lock:
+            status = self._state.step(step_id).status
+            if step_id in self._busy or status in (StepStatus.SUCCEEDED, StepStatus.ROLLED_BACK):
+                raise MitigateError(f"step {step_id} is {status}: it cannot be skipped")
+            self._append("step.skipped", {"step": step_id, "reason": reason.strip()})
+        return self.step_state(step_id)
+
+    def complete_manual(self, step_id: str) -> StepState:
+        step = self._step(step_id)
+        if step.kind != "manual":
+            raise MitigateError(f"step {step_id} is a {step.kind} step, not a manual one")
+        with self._running(step_id):
+            self._append("manual.done", {"step": step_id})
+        return self.step_state(step_id)
+
+    def decide(self, step_id: str, choice: str) -> StepState:
+        step = self._step(step_id)
+        if step.decision is None:
+            raise MitigateError(f"step {step_id} is a {step.kind} step, not a decision")
+        options = [o.id for o in step.decision.options]
+        if choice not in options:
+            raise MitigateError(f"step {step_id}: {choice!r} is not an option ({', '.join(options)})")
+        with self._running(step_id):
+            self._append("decision", {"step": step_id, "choice": choice})
+        return self.step_state(step_id)
+
+    def recheck(self, step_id: str) -> StepState:
+        """After a crash: ask the cluster which targets are already changed; never re-execute."""
+        self._step(step_id)
+        if self.step_state(step_id).status != StepStatus.UNKNOWN:
+            raise MitigateError(f"step {step_id} is {self.step_state(step_id).status}: only an unknown step "
+                                "is rechecked")
+        action_steps.recheck(self, self._step(step_id))
+        return self.step_state(step_id)
+
+    def plan(self, step_id: str) -> StepPlan:
+        """What the step would do (kubectl, scope, targets), computed without any change."""
+        return action_steps.plan(self, self._step(step_id), self.context())
+
+    def preview(self, step_id: str) -> Any:
+        """Server-side dry run of the step's first request (journaled as ``step.previewed``)."""
+        return action_steps.preview(self, self._step(step_id), self.context())
+
+    def rollback(self, cancel: threading.Event | None = None) -> list[StepState]:
+        """Undo applied action steps, most recent first, each confirmed and journaled."""
+        rolled = action_steps.rollback(self, cancel)
+        return [self.step_state(s) for s in rolled]
+
+    # ------------------------------------------------------------------ incident events
+
+    def _declared(self, at: str | None, tz: str | None) -> dict[str, Any]:
+        if at is None:
+            return {}
+        if tz is None:
+            raise MitigateError(f"a backdated time needs its time zone (e.g. {at} Europe/Paris)")
+        declared = resolve_declared(at, tz, reference_date=self.ports.clock.now().date())
+        return {"at": declared.at, "declared": declared.to_data()}
+
+    def note(self, text: str, *, at: str | None = None, tz: str | None = None) -> Record:
+        if not text.strip():
+            raise MitigateError("a note needs some text")
+        return self._append("note", {"text": text, **self._declared(at, tz)})
+
+    def milestone(self, name: str, *, at: str | None = None, tz: str | None = None) -> Record:
+        name = name.strip()
+        if not name:
+            raise MitigateError(f"a milestone needs a name (e.g. {', '.join(MILESTONES[1:])})")
+        return self._append("milestone", {"name": name, **self._declared(at, tz)})
+
+    def set_status(self, status: str) -> Record:
+        if status not in STATUSES:
+            raise MitigateError(f"unknown incident status {status!r} (one of {', '.join(STATUSES)})")
+        return self._append("incident.status", {"status": status})
+
+    def close_incident(self) -> Record:
+        return self._append("incident.closed", {})

@@ -1,0 +1,126 @@
+"""The rendered drafts: golden files, valid Markdown/Mermaid, escaped HTML, no secrets, located errors.
+
+Regenerate the golden files after an intended template change with
+``MITIGATE_UPDATE_GOLDEN=1 python -m pytest tests/postmortem`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from mitigate.postmortem import Postmortem, TemplateRenderError, build_postmortem, default_template, render
+from tests.postmortem.conftest import NOW
+from tests.postmortem.journals import SECRET_DATA, TOKEN, WEBHOOK
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_drill_draft_matches_golden_file(drill: Postmortem, fmt: str) -> None:
+    text = render(drill, default_template(fmt))
+    golden = GOLDEN / f"drill.{fmt}"
+    if os.environ.get("MITIGATE_UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_markdown_parses_into_tables_and_a_mermaid_fence(drill: Postmortem) -> None:
+    text = render(drill, default_template("md"))
+    tokens = MarkdownIt("gfm-like").parse(text)
+    fences = [t for t in tokens if t.type == "fence"]
+    assert [f.info for f in fences if f.info == "mermaid"] == ["mermaid"]
+    # header table, timeline, three action-item tables, metrics
+    assert sum(t.type == "table_open" for t in tokens) == 6
+    timeline_rows = _table_rows(tokens, header="Time (UTC)")
+    assert len(timeline_rows) == len(drill.timeline)
+    assert all(len(row) == 4 for row in timeline_rows), "an unescaped | split a cell"
+    note = next(row for row in timeline_rows if row[2].startswith("Paged"))
+    assert note[2].startswith("Paged | escalated")
+
+
+def _table_rows(tokens: list, header: str) -> list[list[str]]:
+    rows: list[list[str]] = []
+    found, body, row = False, False, []
+    for t in tokens:
+        if t.type == "inline" and t.content == header:
+            found = True
+        elif found and t.type == "tbody_open":
+            body = True
+        elif body and t.type == "tr_open":
+            row = []
+        elif body and t.type == "inline":
+            row.append(t.content)
+        elif body and t.type == "tr_close":
+            rows.append(row)
+        elif body and t.type == "tbody_close":
+            break
+    return [[c.replace("\\|", "|") for c in r] for r in rows]
+
+
+def test_mermaid_event_lines_keep_one_separator_and_no_breaking_characters(drill: Postmortem) -> None:
+    text = render(drill, default_template("md"))
+    block = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    events = [line.strip() for line in block.splitlines()[2:] if not line.strip().startswith("section")]
+    assert len(events) == sum(e.key for e in drill.timeline)
+    for line in events:
+        assert line.count(":") == 1, line
+        assert ";" not in re.sub(r"#\w+;", "", line) and "#" not in re.sub(r"#\w+;", "", line), line
+    assert "Nodes Ready again#58; #35;ready#59; 95%" in block
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+
+
+def test_html_escapes_user_text(drill: Postmortem) -> None:
+    html = render(drill, default_template("html"))
+    parser = _Collect()
+    parser.feed(html)
+    assert "script" not in parser.tags
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<pre class="mermaid">' in html and "<table class=\"timeline\">" in html
+
+
+def test_no_planted_secret_reaches_any_output(drill: Postmortem, tmp_path: Path) -> None:
+    dump = tmp_path / "dump.txt.j2"
+    dump.write_text("{{ pm }}\n", encoding="utf-8")  # a team template that prints everything it gets
+    outputs = [render(drill, default_template("md")), render(drill, default_template("html")), render(drill, dump)]
+    secrets = [TOKEN, WEBHOOK, "XyZsecretXyZ", SECRET_DATA, "super-secret-password"]
+    for out in outputs:
+        assert not [s for s in secrets if s in out]
+    assert "[REDACTED]" in outputs[0]
+
+
+def test_missing_runbook_renders_without_hints_and_says_why(tmp_path: Path) -> None:
+    pm = build_postmortem([], None, now=NOW, incident_id="x", runbook_problem="runbook file not found: /gone.yaml")
+    text = render(pm, default_template("md"))
+    assert "Runbook hints unavailable: runbook file not found: /gone.yaml" in text
+    assert "no `incident.opened` record" in text
+    assert "✍️ TODO(author): immediate action items" in text
+
+
+@pytest.mark.parametrize(("body", "line", "message"), [
+    ("# {{ pm.title }}\n\n{% for x in pm.timeline %}\n{{ x.text }\n", 4, "unexpected '}'"),
+    ("# {{ pm.title }}\n{{ pm.no_such_field }}\n", 2, "has no attribute 'no_such_field'"),
+    ("ok\n\n\n{{ pm.metrics[0].display.__class__.__mro__ }}\n", 4, "__class__"),
+    ("{% for m in pm.metrics %}\n{{ m.seconds / 0 }}\n{% endfor %}\n", 2, "division by zero"),
+])
+def test_template_errors_name_the_template_file_and_line(drill: Postmortem, tmp_path: Path, body: str,
+                                                         line: int, message: str) -> None:
+    path = tmp_path / "team.md.j2"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(TemplateRenderError) as info:
+        render(drill, path)
+    text = str(info.value)
+    assert text.startswith(f"{path}:{line}: ") and message in text and "\n" not in text

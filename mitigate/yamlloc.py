@@ -300,7 +300,8 @@ def _message(err: Mapping[str, Any], model_cls: type[BaseModel], pattern_hints: 
     if kind in ("too_short", "string_too_short"):
         n = ctx.get("min_length", 1)
         what = "character" if kind == "string_too_short" else "item"
-        return "must not be empty" if n == 1 else f"needs at least {n} {what}s, got {describe(value)}"
+        got = ctx.get("actual_length", len(value) if isinstance(value, (str, list, dict)) else "?")
+        return "must not be empty" if n == 1 else f"needs at least {n} {what}s, got {got}"
     if kind in ("too_long", "string_too_long"):
         return f"too long: at most {ctx.get('max_length')} allowed"
     bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}

@@ -21,7 +21,7 @@ from mitigate import paths
 from mitigate.errors import LocatedError, LocatedErrors, MitigateError
 from mitigate.runbook.actions import CATALOGUE, ScopeError, check_scoped
 from mitigate.runbook.inputs import coerce_input, resolve_inputs
-from mitigate.runbook.model import STEP_ID_RE, InputSpec, Runbook, parse_duration
+from mitigate.runbook.model import DURATION_PATTERN, STEP_ID_RE, InputSpec, Runbook
 from mitigate.runbook.templating import (
     ENV,
     TemplateError,
@@ -33,6 +33,7 @@ from mitigate.runbook.templating import (
 from mitigate.yamlloc import (
     DataPath,
     Document,
+    describe,
     did_you_mean,
     load_yaml,
     sort_errors,
@@ -43,11 +44,10 @@ __all__ = ["RunbookSummary", "find_runbook", "list_runbooks", "load_runbook", "l
            "resolve_inputs"]
 
 EXPRESSION_KEYS = frozenset({"when", "where", "expect", "until", "haltWhen"})
-DURATION_KEYS = frozenset({"timeout", "interval", "pause"})
 MAX_BATCH = 10_000
 PATTERN_HINTS = {
     STEP_ID_RE: "a lowercase slug (letters a-z, digits, '-'; at most 63 characters)",
-    r"^(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$|\{\{.*\}\}": "a duration such as 30s, 10m, 1h30m",
+    DURATION_PATTERN: "a duration such as 30s, 10m, 1h30m",
     r"^[a-zA-Z_][a-zA-Z0-9_]*$": "an identifier (letters, digits, '_')",
 }
 
@@ -90,7 +90,7 @@ def load_runbook_text(text: str, path: str = "<string>") -> Runbook:
                                           path=path, line=1, column=1)])
     if not isinstance(doc.data, dict):
         raise LocatedErrors([doc.locate((), "the top level must be a mapping with apiVersion, kind, "
-                                             f"metadata and steps, got {type(doc.data).__name__}")])
+                                             f"metadata and steps, got {describe(doc.data)}")])
     kind = doc.data.get("kind")
     if isinstance(kind, str) and kind != "Runbook":
         raise LocatedErrors([doc.locate(("kind",), f"not a runbook: kind is {kind!r}, expected 'Runbook'")])
@@ -227,12 +227,6 @@ class _Semantics:
         batch = step.get("batch")
         if isinstance(batch, dict):
             self._batch((*base, "batch"), batch, step.get("action"))
-        for where, text in _strings(step, base):
-            if where[-1] in DURATION_KEYS and not _is_template(text):
-                try:
-                    parse_duration(text)
-                except ValueError as exc:
-                    self.error(where, str(exc))
 
     def _action(self, where: DataPath, verb: str, params: dict[str, Any], cluster: bool) -> None:
         info = CATALOGUE.get(verb)

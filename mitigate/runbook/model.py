@@ -42,7 +42,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False)
 
 
-Duration = Annotated[str, Field(pattern=r"^(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$|\{\{.*\}\}", examples=["30s", "10m"])]
+DURATION_PATTERN = (r"^(\d+h(\d+m)?(\d+s)?(\d+ms)?|\d+m(\d+s)?(\d+ms)?|\d+s(\d+ms)?|\d+ms)$"
+                    r"|\{\{.*\}\}")  # 1h30m, 10m, 30s, 500ms or a template; never empty
+Duration = Annotated[str, Field(pattern=DURATION_PATTERN, examples=["30s", "10m"])]
 Expression = Annotated[str, Field(min_length=1, description="Jinja2 expression (no braces)")]
 
 

@@ -17,7 +17,7 @@ so check results can be filtered without a client library.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -310,16 +310,23 @@ CONTEXT_NAMES = frozenset({"inputs", "steps", "saved", "item", "incident", "batc
                            "batches"})
 
 
+def _walk(ast: nodes.Node, kinds: Any) -> Iterator[Any]:
+    """``find_all`` that includes the root node itself (an expression may be just a filter)."""
+    if isinstance(ast, kinds):
+        yield ast
+    yield from ast.find_all(kinds)
+
+
 def unknown_names(ast: nodes.Node) -> list[str]:
     """Filters, tests and called functions the environment does not define, as messages."""
     problems: list[str] = []
-    for f in ast.find_all(nodes.Filter):
+    for f in _walk(ast, nodes.Filter):
         if f.name not in ENV.filters:
             problems.append(f"unknown filter {f.name!r}")
-    for t in ast.find_all(nodes.Test):
+    for t in _walk(ast, nodes.Test):
         if t.name not in ENV.tests:
             problems.append(f"unknown test {t.name!r}")
-    for call in ast.find_all(nodes.Call):
+    for call in _walk(ast, nodes.Call):
         target = call.node
         if isinstance(target, nodes.Name) and target.name not in ENV.globals \
                 and target.name not in CONTEXT_NAMES:
@@ -330,7 +337,7 @@ def unknown_names(ast: nodes.Node) -> list[str]:
 def references(ast: nodes.Node, root: str) -> list[str]:
     """Names looked up under ``root``: ``steps['x'].names`` and ``steps.x`` give ``x``."""
     found: list[str] = []
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+    for node in _walk(ast, (nodes.Getattr, nodes.Getitem)):
         if not (isinstance(node.node, nodes.Name) and node.node.name == root):  # type: ignore[attr-defined]
             continue
         if isinstance(node, nodes.Getattr):

@@ -1,0 +1,131 @@
+"""The Textual application and its ``make_app`` factory (shared by the CLI and the tests).
+
+All engine calls run in thread workers started by :meth:`MitigateApp.session_call`;
+their failures land in the one ``on_worker_state_changed`` handler, which shows
+the error modal and writes a timeline entry. An API error never ends the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from textual.app import App
+from textual.worker import Worker, WorkerState
+
+from tui.commands import WalkerCommands
+from tui.confirmer import TuiConfirmer
+from tui.messages import IncidentOpened, SessionChanged
+from tui.protocols import Incident, Launcher
+from tui.screens.error import ErrorScreen
+from tui.screens.walker import WalkerScreen
+
+SESSION_GROUP = "session"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for the responder: our errors speak for themselves, others get their type."""
+    from mitigate.errors import MitigateError
+    from mitigate.ports import ClusterError
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, (MitigateError, ClusterError)) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class MitigateApp(App[None]):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "mitigate"
+    COMMANDS = App.COMMANDS | {WalkerCommands}
+
+    def __init__(self, *, launcher: Launcher | None = None, incident: Incident | None = None,
+                 confirmer: TuiConfirmer | None = None, now: Callable[[], datetime] = utc_now) -> None:
+        super().__init__()
+        self.launcher, self.incident, self.now = launcher, incident, now
+        self.confirmer = confirmer or TuiConfirmer()
+        self.confirmer.attach(self)
+        self.walker: WalkerScreen | None = None
+
+    def on_mount(self) -> None:
+        if self.incident is not None:
+            self.open_walker(self.incident)
+        elif self.launcher is not None:
+            from tui.screens.home import HomeScreen
+
+            self.push_screen(HomeScreen(self.launcher))
+
+    def open_walker(self, incident: Incident) -> None:
+        self.incident = incident
+        self.walker = WalkerScreen(incident, now=self.now)
+        if len(self.screen_stack) > 1:
+            self.switch_screen(self.walker)
+        else:
+            self.push_screen(self.walker)
+
+    def on_incident_opened(self, message: IncidentOpened) -> None:
+        self.open_walker(message.incident)
+
+    # ------------------------------------------------------------------ workers
+
+    def busy(self) -> bool:
+        """A step is running; one session call at a time keeps the journal's story linear."""
+        running = [w for w in self.workers if w.group == SESSION_GROUP and not w.is_finished]
+        if running:
+            self.notify(f"busy: {running[0].name}", severity="warning")
+        return bool(running)
+
+    def session_call(self, label: str, fn: Callable[[], object], *, quiet: bool = False) -> Worker[None]:
+        """Run ``fn`` (an engine call) in a thread worker; ``quiet`` calls only read."""
+
+        def work() -> None:
+            fn()
+
+        return self.run_worker(work, name=label, group="read" if quiet else SESSION_GROUP,
+                               thread=True, exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.ERROR and worker.error is not None:
+            message = error_text(worker.error)
+            if self.walker is not None and self.walker.is_attached:
+                self.walker.show_error(f"{worker.name}: {message}")
+                if worker.group == SESSION_GROUP:
+                    self.walker.post_message(SessionChanged())
+            if worker.group != "read":
+                self.push_screen(ErrorScreen(f"{worker.name} failed", message))
+        elif event.state == WorkerState.SUCCESS and worker.group == SESSION_GROUP and self.walker is not None:
+            self.walker.post_message(SessionChanged())
+
+    # ------------------------------------------------------------------ leaving
+
+    def quit_incident(self) -> None:
+        self.exit()
+
+    async def action_quit(self) -> None:
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self.confirmer.decline_all("the app closed")
+        for w in self.workers:
+            if w.group == SESSION_GROUP:
+                w.cancel()
+        if self.incident is not None and self.incident.on_close is not None:
+            self.incident.on_close()
+
+
+def make_app(*, launcher: Launcher | None = None, incident: Incident | None = None,
+             confirmer: TuiConfirmer | None = None, now: Callable[[], datetime] = utc_now) -> MitigateApp:
+    """The one way to build the app: the CLI and the tests both come through here."""
+    return MitigateApp(launcher=launcher, incident=incident, confirmer=confirmer, now=now)
+
+
+def launch_walker(incident: Incident, *, confirmer: TuiConfirmer) -> int:
+    """Open straight into the walker (``mitigate run``/``drill``/``resume``); blocks until quit."""
+    make_app(incident=incident, confirmer=confirmer).run()
+    return 0
+

@@ -1,0 +1,176 @@
+"""What the TUI needs from the core, written down as Protocols.
+
+The TUI drives ``mitigate.engine.Session`` (docs/CONTRACTS.md "Engine") and
+reads the journal's live feed; it never touches a cluster client. Typing
+against these Protocols instead of the concrete classes keeps the screens
+testable with small fakes and keeps the TUI free of the engine's internals.
+The composition root (mitigate/cli) builds the real objects and hands them in
+through a :class:`Launcher` or :class:`Incident`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from mitigate.ports import ConfirmerPort, ContextInfo, Preview
+
+
+class RecordLike(Protocol):
+    """A journal record (mitigate.journal.Record)."""
+
+    seq: int
+    ts: str
+    actor: str
+    type: str
+    data: dict[str, Any]
+
+
+class JournalLike(Protocol):
+    id: str
+
+    def subscribe(self, callback: Callable[[Any], None]) -> None: ...
+
+    def records(self) -> Sequence[Any]: ...
+
+
+class StepStateLike(Protocol):
+    id: str
+    kind: str
+    status: Any  # StepStatus enum (its .value is the state name) or a plain string
+    attempts: int
+    error: str | None
+    title: str
+
+
+class StepPlanLike(Protocol):
+    description: str
+    kubectl: Sequence[str]
+    scope: str
+    targets: Sequence[str]
+    destructive: bool
+    protected: bool
+
+
+class SessionLike(Protocol):
+    """The subset of ``mitigate.engine.Session`` the walker calls."""
+
+    @property
+    def steps(self) -> Sequence[StepStateLike]: ...
+
+    def current(self) -> StepStateLike | None: ...
+
+    def plan(self, step_id: str) -> StepPlanLike: ...
+
+    def preview(self, step_id: str) -> Preview: ...
+
+    def run(self, step_id: str, *, cancel: threading.Event | None = None,
+            on_progress: Callable[..., None] | None = None) -> Any: ...
+
+    def retry(self, step_id: str) -> Any: ...
+
+    def skip(self, step_id: str, reason: str) -> Any: ...
+
+    def complete_manual(self, step_id: str) -> Any: ...
+
+    def decide(self, step_id: str, choice: str) -> Any: ...
+
+    def rollback(self, cancel: threading.Event | None = None) -> Any: ...
+
+    def note(self, text: str) -> Any: ...
+
+    def milestone(self, name: str) -> Any: ...
+
+    def set_status(self, status: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """Static facts about a step from the runbook: shown by the walker, never changed."""
+
+    description: str = ""
+    options: tuple[tuple[str, str], ...] = ()  # decision steps: (id, label)
+    manual: str = ""
+
+
+@dataclass
+class Incident:
+    """Everything the walker shows for one open incident."""
+
+    session: SessionLike
+    journal: JournalLike
+    title: str
+    context: ContextInfo
+    runbook_title: str = ""
+    drill: bool = False
+    started: float | None = None  # epoch seconds of incident.opened; None = now
+    steps: Mapping[str, StepInfo] = field(default_factory=dict)
+    on_close: Callable[[], None] | None = None  # release the journal lock, stop a sandbox
+
+
+@dataclass(frozen=True)
+class RunbookEntry:
+    """One runbook in the picker (mitigate.runbook.loader.list_runbooks summary)."""
+
+    name: str
+    title: str
+    path: Path
+    symptoms: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IncidentEntry:
+    """One incident in the resume list (mitigate.journal.list_incidents)."""
+
+    id: str
+    title: str
+    status: str = ""
+    opened: str = ""
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class InputField:
+    """A runbook input as the start form shows it (from mitigate.runbook.model.InputSpec)."""
+
+    name: str
+    type: str
+    prompt: str = ""
+    default: Any = None
+    required: bool = True
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+    choices: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """What the start form collected."""
+
+    runbook: RunbookEntry
+    title: str
+    severity: str
+    commander: str
+    context: str
+    inputs: dict[str, Any]
+
+
+class Launcher(Protocol):
+    """Opens incidents for the home screen; implemented by the CLI composition root."""
+
+    def runbooks(self) -> list[RunbookEntry]: ...
+
+    def incidents(self) -> list[IncidentEntry]: ...
+
+    def contexts(self) -> list[ContextInfo]: ...
+
+    def inputs(self, runbook: RunbookEntry) -> list[InputField]: ...
+
+    def start(self, request: StartRequest, confirmer: ConfirmerPort) -> Incident: ...
+
+    def resume(self, incident_id: str, confirmer: ConfirmerPort) -> Incident: ...

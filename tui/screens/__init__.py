@@ -1,0 +1,1 @@
+"""Screens: home, incident start, walker, and the modals they open."""

@@ -1,0 +1,43 @@
+"""The help screen (``?``): every key the walker understands."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, Markdown
+
+HELP = """\
+# Walking a runbook
+
+| key | what it does |
+|---|---|
+| `enter` / `r` | run the highlighted step (asks for confirmation first) |
+| `p` | preview: server-side dry run and diff, nothing changes |
+| `c` | copy the kubectl equivalent to the clipboard |
+| `s` | skip the step (asks for a reason) |
+| `t` | retry a failed step |
+| `b` | roll back what this incident changed |
+| `esc` | cancel a running batch (between batches) |
+| `n` | add a note to the timeline |
+| `m` | mark a milestone: detected, acknowledged, mitigated, resolved |
+| `i` | set the incident status |
+| `ctrl+p` | command palette: every step and action |
+| `q` | quit (the incident stays open; `mitigate resume ID`) |
+
+Everything you do is written to the incident journal first.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "../styles/modals.tcss"
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close", show=True)]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box"):
+            yield Markdown(HELP)
+            yield Label("esc closes", classes="hint")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

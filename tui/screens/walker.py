@@ -1,0 +1,312 @@
+"""The runbook walker: steps, the current step's detail, live timeline and batch progress.
+
+Every engine call goes through ``MitigateApp.session_call`` (a thread worker);
+this screen only reacts to typed messages: journal records as they are
+appended, plans and previews, and "the session changed".
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.syntax import Syntax
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Markdown, OptionList, Static
+
+from tui.messages import JournalAppended, PlanReady, PreviewReady, SessionChanged
+from tui.protocols import Incident, StepInfo
+from tui.screens.help import HelpScreen
+from tui.screens.prompt import ChoicePrompt, TextPrompt
+from tui.widgets.batch import BatchPanel
+from tui.widgets.header import IncidentHeader
+from tui.widgets.steps import StepList, status_name
+from tui.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from tui.app import MitigateApp
+
+MILESTONES = [("detected", "detected"), ("acknowledged", "acknowledged"),
+              ("mitigated", "mitigated"), ("resolved", "resolved")]
+STATUSES = [("investigating", "investigating"), ("identified", "identified"),
+            ("monitoring", "monitoring"), ("resolved", "resolved")]
+MAX_TABLE_ROWS = 500
+
+
+class WalkerScreen(Screen[None]):
+    CSS_PATH = "../styles/walker.tcss"
+    BINDINGS = [
+        Binding("enter,r", "run_step", "Run"),
+        Binding("p", "preview", "Preview"),
+        Binding("c", "copy_kubectl", "Copy kubectl"),
+        Binding("s", "skip", "Skip"),
+        Binding("t", "retry", "Retry"),
+        Binding("b", "rollback", "Roll back"),
+        Binding("escape", "cancel_batch", "Cancel batch", show=False),
+        Binding("n", "note", "Note"),
+        Binding("m", "milestone", "Milestone"),
+        Binding("i", "status", "Status"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit_walker", "Quit"),
+    ]
+
+    def __init__(self, incident: Incident, *, now: Callable[[], datetime]) -> None:
+        super().__init__()
+        self.incident = incident
+        self._now = now
+        self._cancel: threading.Event | None = None
+        self._kubectl: dict[str, list[str]] = {}
+        self._diffs: dict[str, str] = {}
+        self._checks: dict[str, dict[str, Any]] = {}
+        self._batch_step: str | None = None
+
+    @property
+    def mapp(self) -> MitigateApp:
+        from tui.app import MitigateApp
+
+        assert isinstance(self.app, MitigateApp)
+        return self.app
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        inc = self.incident
+        yield IncidentHeader(now=self._now, title=f"{inc.journal.id} · {inc.title}", context=inc.context,
+                             drill=inc.drill, started=inc.started)
+        with Horizontal(id="walker-body"):
+            yield StepList(id="steps")
+            with VerticalScroll(id="detail"):
+                yield Label("", id="step-title")
+                yield Markdown("", id="step-text")
+                yield Label("kubectl equivalent  (c copies)", classes="section", id="kubectl-label")
+                yield Static("", id="kubectl", classes="kubectl")
+                yield Label("check results", classes="section", id="checks-label")
+                yield DataTable(id="checks", zebra_stripes=True, cursor_type="row")
+                yield Label("preview diff  (p refreshes)", classes="section", id="diff-label")
+                yield Static("", id="diff")
+                yield BatchPanel(id="batch")
+            yield Timeline(id="timeline")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(BatchPanel).display = False
+        self.query_one("#steps", StepList).border_title = self.incident.runbook_title or "steps"
+        self.query_one(Timeline).border_title = "timeline"
+        for rec in self.incident.journal.records():
+            self._handle_record(rec, live=False)
+        self.incident.journal.subscribe(self._on_record)
+        self._refresh_steps(follow=True)
+
+    def _on_record(self, record: Any) -> None:
+        """Journal subscriber: runs on the appending thread, so it only posts a message."""
+        self.post_message(JournalAppended(record))
+
+    # ------------------------------------------------------------------ state -> widgets
+
+    def selected(self) -> str | None:
+        return self.query_one("#steps", StepList).selected_id
+
+    def _refresh_steps(self, *, follow: bool = False) -> None:
+        session = self.incident.session
+        current = session.current()
+        steps = self.query_one("#steps", StepList)
+        steps.show(session.steps, current.id if current else None)
+        if (follow or steps.highlighted is None) and session.steps:
+            steps.select_step(current.id if current else session.steps[-1].id)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        sid = self.selected()
+        if sid is None:
+            return
+        state = next(s for s in self.incident.session.steps if s.id == sid)
+        info = self.incident.steps.get(sid, StepInfo())
+        line = f"{state.title or state.id}  [{status_name(state.status)}]"
+        if state.error:
+            line += f"  — {state.error}"
+        self.query_one("#step-title", Label).update(line)
+        self.query_one("#step-text", Markdown).update(info.description or info.manual or "")
+        kubectl = self._kubectl.get(sid)
+        self._set_visible("kubectl", kubectl is not None)
+        self.query_one("#kubectl", Static).update("\n".join(kubectl or []))
+        check = self._checks.get(sid)
+        self._set_visible("checks", check is not None)
+        if check is not None:
+            self._fill_table(check)
+        diff = self._diffs.get(sid, "")
+        self._set_visible("diff", bool(diff))
+        self.query_one("#diff", Static).update(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
+        if state.kind == "action" and sid not in self._kubectl:
+            self._kubectl[sid] = []  # asked once; PlanReady fills it
+            self.mapp.session_call(f"plan {sid}", lambda: self.post_message(
+                PlanReady(sid, self.incident.session.plan(sid))), quiet=True)
+
+    def _set_visible(self, name: str, visible: bool) -> None:
+        for w in self.query(f"#{name}, #{name}-label"):
+            w.display = visible
+
+    def _fill_table(self, check: dict[str, Any]) -> None:
+        table = self.query_one("#checks", DataTable)
+        table.clear(columns=True)
+        rows: list[dict[str, Any]] = list(check.get("rows") or [])[:MAX_TABLE_ROWS]
+        if rows:
+            columns = list(dict.fromkeys(k for r in rows for k in r))
+            table.add_columns(*columns)
+            table.add_rows([[str(r.get(c, "")) for c in columns] for r in rows])
+        else:
+            table.add_columns("ok", "count", "value", "message")
+            table.add_row(str(check.get("ok")), str(check.get("count")), str(check.get("value")),
+                          str(check.get("message") or ""))
+
+    # ------------------------------------------------------------------ messages
+
+    @on(OptionList.OptionHighlighted, "#steps")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    @on(OptionList.OptionSelected, "#steps")
+    def _selected(self) -> None:
+        self.action_run_step()
+
+    def on_journal_appended(self, message: JournalAppended) -> None:
+        self._handle_record(message.record, live=True)
+
+    def _handle_record(self, rec: Any, *, live: bool) -> None:
+        rtype: str = getattr(rec, "type", "")
+        data: dict[str, Any] = dict(getattr(rec, "data", {}) or {})
+        self.query_one(Timeline).add_record(str(getattr(rec, "ts", "")), rtype, data)
+        step = str(data.get("step", ""))
+        if rtype == "step.previewed":
+            self._kubectl[step] = list(data.get("kubectl") or [])
+            self._diffs[step] = str(data.get("diff") or "")
+        elif rtype == "step.intent" and data.get("kubectl"):
+            self._kubectl[step] = list(data["kubectl"])
+        elif rtype == "check.result":
+            self._checks[step] = data
+        elif live and rtype == "batch.progress":
+            self._batch_step = step
+            self.query_one(BatchPanel).progress(data)
+        elif live and rtype == "step.outcome" and self._batch_step == step:
+            self.query_one(BatchPanel).results(list(data.get("results") or []))
+        elif live and rtype == "batch.cancelled":
+            self.query_one(BatchPanel).cancelled(data)
+        if live and (rtype.startswith(("step.", "check.", "batch.cancelled"))):
+            self._refresh_steps(follow=rtype in ("step.succeeded", "step.skipped"))
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        self._kubectl[message.step_id] = list(message.plan.kubectl)
+        if message.step_id == self.selected():
+            self._show_detail()
+
+    def on_preview_ready(self, message: PreviewReady) -> None:
+        self._diffs[message.step_id] = message.preview.diff or "(no changes)"
+        if message.step_id == self.selected():
+            self._show_detail()
+
+    def on_session_changed(self, _: SessionChanged) -> None:
+        self._cancel = None
+        self._refresh_steps(follow=True)
+
+    def show_error(self, message: str) -> None:
+        self.query_one(Timeline).add_error(self._now().strftime("%Y-%m-%dT%H:%M:%SZ"), message)
+
+    # ------------------------------------------------------------------ actions
+
+    def _then(self, label: str, call: Callable[[str], object]) -> Callable[[str | None], None]:
+        """A modal's dismiss callback that hands a non-empty answer to a session call."""
+
+        def callback(value: str | None) -> None:
+            if value:
+                self.mapp.session_call(f"{label} {value}", lambda: call(value))
+
+        return callback
+
+    def _step(self, sid: str) -> Any:
+        return next(s for s in self.incident.session.steps if s.id == sid)
+
+    def action_run_step(self) -> None:
+        sid = self.selected()
+        if sid is None or self.mapp.busy():
+            return
+        session, kind = self.incident.session, self._step(sid).kind
+        if kind == "manual":
+            self.mapp.session_call(f"complete {sid}", lambda: session.complete_manual(sid))
+        elif kind == "decision":
+            options = self.incident.steps.get(sid, StepInfo()).options
+            self.app.push_screen(ChoicePrompt(f"{sid}: choose", options),
+                                 self._then(f"decide {sid}", lambda c: session.decide(sid, c)))
+        else:
+            cancel = self._cancel = threading.Event()
+            self._batch_step = sid
+            self.query_one(BatchPanel).begin(sid)
+            self.mapp.session_call(f"run {sid}", lambda: session.run(sid, cancel=cancel))
+
+    def action_retry(self) -> None:
+        sid = self.selected()
+        if sid is None or self.mapp.busy():
+            return
+        self._cancel, self._batch_step = threading.Event(), sid
+        self.query_one(BatchPanel).begin(sid)
+        self.mapp.session_call(f"retry {sid}", lambda: self.incident.session.retry(sid))
+
+    def action_preview(self) -> None:
+        sid = self.selected()
+        if sid is None or self._step(sid).kind != "action":
+            self.notify("only action steps have a preview", severity="warning")
+            return
+        self.mapp.session_call(f"preview {sid}", lambda: self.post_message(
+            PreviewReady(sid, self.incident.session.preview(sid))))
+
+    def action_copy_kubectl(self) -> None:
+        sid = self.selected()
+        lines = self._kubectl.get(sid or "") or []
+        if not lines:
+            self.notify("no kubectl equivalent for this step", severity="warning")
+            return
+        self.app.copy_to_clipboard("\n".join(lines))
+        self.notify("kubectl command copied")
+
+    def action_skip(self) -> None:
+        sid = self.selected()
+        if sid is None or self.mapp.busy():
+            return
+        self.app.push_screen(TextPrompt(f"Why skip {sid}?", placeholder="reason (journalled)"),
+                             self._then(f"skip {sid}", lambda reason: self.incident.session.skip(sid, reason)))
+
+    def action_rollback(self) -> None:
+        if self.mapp.busy():
+            return
+        cancel = self._cancel = threading.Event()
+        self.mapp.session_call("roll back", lambda: self.incident.session.rollback(cancel=cancel))
+
+    def action_cancel_batch(self) -> None:
+        if self._cancel is not None and self.mapp.busy():
+            self._cancel.set()
+            self.notify("cancelling after the current batch")
+
+    def action_note(self) -> None:
+        self.app.push_screen(TextPrompt("Note for the timeline", placeholder="what happened, what you saw"),
+                             self._then("note", self.incident.session.note))
+
+    def action_milestone(self) -> None:
+        self.app.push_screen(ChoicePrompt("Mark milestone", MILESTONES),
+                             self._then("milestone", self.incident.session.milestone))
+
+    def action_status(self) -> None:
+        self.app.push_screen(ChoicePrompt("Incident status", STATUSES),
+                             self._then("status", self.incident.session.set_status))
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    def action_quit_walker(self) -> None:
+        self.mapp.quit_incident()
+
+    def go_to_step(self, step_id: str) -> None:
+        self.query_one("#steps", StepList).select_step(step_id)

@@ -1,0 +1,1 @@
+"""Widgets grouped by screen area: header, step list, timeline, batch progress."""

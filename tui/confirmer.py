@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-
 from typing import Any
 
 from textual.app import App

@@ -20,6 +20,7 @@ import re
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from mitigate.errors import MitigateError
 
@@ -48,10 +49,16 @@ def check_name(name: str) -> str:
 
 
 def remember(value: str) -> None:
-    """Register a secret value so that ``redact`` hides it (values under 4 chars are not worth it)."""
-    if len(value) >= 4:
-        with _known_lock:
-            _known.add(value)
+    """Register a secret value so that ``redact`` hides it (values under 4 chars are not worth it).
+
+    A secret URL (a Slack webhook) also registers its long path segments: services echo the
+    token part alone in error bodies.
+    """
+    parts = [value] if len(value) >= 4 else []
+    if value.startswith(("http://", "https://")):
+        parts += [seg for seg in urlsplit(value).path.split("/") if len(seg) >= 12]
+    with _known_lock:
+        _known.update(parts)
 
 
 def redact(value: Any) -> Any:

@@ -1,0 +1,17 @@
+"""Sandbox Kubernetes API server for drills and tests (DESIGN.md section 9).
+
+``Sandbox.start(scenario)`` serves each scenario cluster on its own loopback port with a
+random bearer token and writes a kubeconfig with one context per cluster; the official
+client and real kubectl use it unchanged. Scenario format: SCENARIOS.md in this folder.
+"""
+
+from __future__ import annotations
+
+from .faults import RequestLogEntry
+from .sandbox import Sandbox
+from .scenario import Scenario, load_scenario, parse_scenario
+from .seeding import HealthReport
+from .store import ClusterState
+
+__all__ = ["ClusterState", "HealthReport", "RequestLogEntry", "Sandbox", "Scenario", "load_scenario",
+           "parse_scenario"]

@@ -1,0 +1,202 @@
+"""The in-process sandbox: servers on loopback, a kubeconfig, and a clean stop.
+
+``Sandbox.start`` runs an asyncio loop in a daemon thread serving one aiohttp site per
+cluster (separate ports: each kubeconfig context is an ordinary server URL, which kubectl
+and the python client handle unchanged) plus the simulation tick. Callers stay
+synchronous: drills and tests just read ``kubeconfig`` and call ``stop()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from mitigate.errors import MitigateError
+
+from .faults import RequestLogEntry
+from .scenario import Scenario, load_scenario
+from .seeding import BuiltCluster, HealthReport, build_cluster, health
+from .server import ClusterApp
+from .store import ClusterState
+
+TICK_SECONDS = 0.05
+log = logging.getLogger(__name__)
+
+
+class Sandbox:
+    """A running sandbox (see docs/CONTRACTS.md "Sandbox")."""
+
+    def __init__(self, scenario: Scenario, clusters: list[BuiltCluster], token: str) -> None:
+        self.scenario, self._clusters, self.token = scenario, {c.spec.context: c for c in clusters}, token
+        self.contexts = [c.spec.context for c in clusters]
+        self._log: list[RequestLogEntry] = []
+        self._log_lock = threading.Lock()
+        self._urls: dict[str, str] = {}
+        self._apps: dict[str, ClusterApp] = {}
+        self._runners: list[web.AppRunner] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="mitigate-sandbox", daemon=True)
+        self._ticker: asyncio.Task[None] | None = None
+        self._tmpdir: str | None = None
+        self.kubeconfig = Path()
+        self._stopped = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def start(cls, scenario: Path | str | dict[str, Any] | Scenario, *, port: int = 0,
+              kubeconfig: Path | None = None) -> Sandbox:
+        sc = load_scenario(scenario)
+        multi = isinstance(scenario, dict) and "clusters" in scenario or _is_multi(sc)
+        built = [build_cluster(sc, i, multi) for i in range(len(sc.clusters))]
+        sb = cls(sc, built, secrets.token_urlsafe(32))
+        sb._thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(sb._serve(port), sb._loop).result(timeout=30)
+        except OSError as e:
+            sb.stop()
+            raise MitigateError(f"sandbox cannot listen on 127.0.0.1:{port}: {e.strerror or e}") from None
+        except BaseException:
+            sb.stop()
+            raise
+        sb.kubeconfig = sb._write_kubeconfig(kubeconfig)
+        return sb
+
+    async def _serve(self, port: int) -> None:
+        for i, ctx in enumerate(self.contexts):
+            bc = self._clusters[ctx]
+            app = ClusterApp(bc.state, context=ctx, token=self.token, faults=bc.faults, log_sink=self._append,
+                             overload=functools.partial(bc.sim.overload_status, bc.faults.roll),
+                             ingress=functools.partial(_ingress, bc) if bc.sim.b.ingress else None,
+                             health=functools.partial(_as_pair, bc),
+                             bookmark_seconds=bc.spec.behaviours.bookmark_seconds)
+            runner = web.AppRunner(app.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+            await runner.setup()
+            self._runners.append(runner)
+            site = web.TCPSite(runner, "127.0.0.1", port + i if port else 0, reuse_address=True)
+            await site.start()
+            app.port = int(runner.addresses[0][1])
+            self._apps[ctx] = app
+            self._urls[ctx] = f"http://127.0.0.1:{app.port}"
+        for bc in self._clusters.values():
+            bc.sim.tick()
+        self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            for bc in self._clusters.values():
+                try:
+                    bc.sim.tick()
+                except Exception:  # a simulation bug must not kill the server thread
+                    log.exception("sandbox simulation tick failed")
+
+    def stop(self) -> None:
+        """Close watches, servers and the loop; remove a kubeconfig we created. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._thread.is_alive():
+            try:
+                asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
+            finally:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join(timeout=10)
+        if not self._loop.is_running():
+            self._loop.close()
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    async def _shutdown(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for app in self._apps.values():
+            app.stop_watches()
+        await asyncio.sleep(0)
+        for runner in self._runners:
+            await runner.cleanup()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ contract
+
+    def url(self, context: str) -> str:
+        self._known(context)
+        return self._urls[context]
+
+    def cluster(self, context: str | None = None) -> ClusterState:
+        return self._clusters[self._known(context or self.contexts[0])].state
+
+    def health(self, context: str | None = None) -> HealthReport:
+        return health(self._clusters[self._known(context or self.contexts[0])])
+
+    @property
+    def request_log(self) -> list[RequestLogEntry]:
+        with self._log_lock:
+            return list(self._log)
+
+    def clear_request_log(self) -> None:
+        with self._log_lock:
+            self._log.clear()
+
+    def tick(self) -> None:
+        """Run one simulation step now (tests that must not wait for the background tick)."""
+        for bc in self._clusters.values():
+            bc.sim.tick()
+
+    def _append(self, entry: RequestLogEntry) -> None:
+        with self._log_lock:
+            self._log.append(entry)
+
+    def _known(self, context: str) -> str:
+        if context not in self._clusters:
+            raise MitigateError(f"unknown sandbox context {context!r} (have: {', '.join(self.contexts)})")
+        return context
+
+    def _write_kubeconfig(self, path: Path | None) -> Path:
+        if path is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="mitigate-sandbox-")
+            path = Path(self._tmpdir) / "kubeconfig"
+        user = "sandbox-user"
+        doc = {"apiVersion": "v1", "kind": "Config", "preferences": {},
+               "current-context": self.contexts[0],
+               "clusters": [{"name": c, "cluster": {"server": self._urls[c]}} for c in self.contexts],
+               "users": [{"name": user, "user": {"token": self.token}}],
+               "contexts": [{"name": c, "context": {"cluster": c, "user": user, "namespace": "default"}}
+                            for c in self.contexts]}
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yaml.safe_dump(doc, fh, sort_keys=False)
+        return path
+
+
+def _is_multi(sc: Scenario) -> bool:
+    root = sc.marks
+    return isinstance(root, yaml.MappingNode) and any(getattr(k, "value", None) == "clusters" for k, _ in root.value)
+
+
+def _as_pair(bc: BuiltCluster) -> tuple[bool, str]:
+    h = health(bc)
+    return h.ok, h.message
+
+
+def _ingress(bc: BuiltCluster) -> tuple[bool, str]:
+    ingress = bc.sim.b.ingress
+    return ingress.check(bc.state) if ingress else (True, "ok")

@@ -1,0 +1,287 @@
+"""Turning a validated scenario into live cluster state, and judging its health checks.
+
+Seeding is the hot path of a large drill's start-up: generators write plain dicts straight
+into the store (``ClusterState.seed``), no copies, no events, no watch history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mitigate.errors import LocatedError, LocatedErrors
+
+from .faults import FaultSet
+from .resources import Resource
+from .scenario import ClusterSpec, HealthCheck, ObjectRef, Scenario, count_or_pct, located
+from .selectors import SelectorError, field_value, label_matcher
+from .sim import Behaviours, Ingress, Overload, Simulation, is_ready, new_node, quantity, running_status
+from .store import ApiError, ClusterState, Obj
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Whether a drill cluster counts as mitigated (contract: ``Sandbox.health``)."""
+
+    ok: bool
+    checks: dict[str, bool]
+    message: str
+
+
+@dataclass
+class BuiltCluster:
+    spec: ClusterSpec
+    state: ClusterState
+    sim: Simulation
+    faults: FaultSet
+
+
+def _ns(st: ClusterState, name: str) -> None:
+    r = st.registry.by_key[("", "namespaces")]
+    if ("", name) not in st.bucket(r):
+        st.seed(r, {"metadata": {"name": name}, "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"}})
+
+
+def _seed_objects(st: ClusterState, sc: Scenario, base: tuple[Any, ...], objects: list[dict[str, Any]]) -> None:
+    errors: list[LocatedError] = []
+    # CRDs first so their instances in the same file resolve; namespaces next.
+    order = sorted(range(len(objects)), key=lambda i: (objects[i].get("kind") != "CustomResourceDefinition",
+                                                       objects[i].get("kind") != "Namespace"))
+    for i in order:
+        obj = objects[i]
+        loc = (*base, "objects", i)
+        meta = obj.get("metadata")
+        if not isinstance(obj.get("apiVersion"), str) or not isinstance(obj.get("kind"), str):
+            errors.append(located(sc.path, sc.marks, loc, "an object needs apiVersion and kind"))
+            continue
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+            errors.append(located(sc.path, sc.marks, loc + ("metadata",), "an object needs metadata.name"))
+            continue
+        r = st.registry.by_kind(obj["apiVersion"], obj["kind"])
+        if r is None:
+            errors.append(located(sc.path, sc.marks, loc + ("kind",),
+                                  f"unknown kind {obj['kind']} in {obj['apiVersion']} (define its CRD in objects)"))
+            continue
+        if r.namespaced:
+            meta.setdefault("namespace", "default")
+            _ns(st, str(meta["namespace"]))
+        try:
+            st.seed(r, _fill(r, obj))
+        except ApiError as e:
+            errors.append(located(sc.path, sc.marks, loc, e.message))
+    if errors:
+        raise errors[0] if len(errors) == 1 else LocatedErrors(errors)
+
+
+def _fill(r: Resource, obj: Obj) -> Obj:
+    """Give seeded pods and nodes the status a running cluster would show, unless the file sets one."""
+    if r.key == ("", "nodes") and "status" not in obj:
+        node = new_node(obj["metadata"]["name"], labels=obj["metadata"].get("labels"))
+        node["metadata"].update({k: v for k, v in obj["metadata"].items() if k != "labels"})
+        node["spec"] = obj.get("spec") or {}
+        return node
+    if r.key == ("", "pods") and "status" not in obj:
+        obj["status"] = running_status(obj, (obj.get("spec") or {}).get("nodeName"))
+    return obj
+
+
+def _gen_nodes(st: ClusterState, g: Any) -> None:
+    r = st.registry.by_key[("", "nodes")]
+    bad = count_or_pct(g.not_ready, g.count)
+    cordoned = count_or_pct(g.unschedulable, g.count)
+    width = max(len(str(g.count - 1)), 1)
+    roles = {f"node-role.kubernetes.io/{x}": "" for x in g.roles}
+    ms = g.machine_set
+    machine_r = st.registry.by_key[("cluster.x-k8s.io", "machines")]
+    msr = st.registry.by_key[("cluster.x-k8s.io", "machinesets")]
+    ms_obj: Obj | None = None
+    if ms is not None:
+        _ns(st, ms.namespace)
+        ms_obj = {"metadata": {"name": ms.name, "namespace": ms.namespace},
+                  "spec": {"clusterName": ms.cluster_name, "replicas": g.count,
+                           "selector": {"matchLabels": {"cluster.x-k8s.io/set-name": ms.name}},
+                           "template": {"metadata": {"labels": {"cluster.x-k8s.io/set-name": ms.name}},
+                                        "spec": {"clusterName": ms.cluster_name, "version": g.version}}},
+                  "status": {"replicas": g.count, "readyReplicas": g.count}}
+        st.seed(msr, ms_obj)
+    # spread NotReady nodes evenly over the fleet so slices look like real failures
+    bad_idx = {int(i * g.count / bad) for i in range(bad)} if bad else set()
+    for i in range(g.count):
+        name = f"{g.name_prefix}{i:0{width}d}"
+        node = new_node(name, ready=i not in bad_idx, labels=dict(g.labels, **roles), version=g.version,
+                        cpu=g.cpu, memory=g.memory, reason="" if i not in bad_idx else g.not_ready_reason)
+        if i < cordoned:
+            node["spec"]["unschedulable"] = True
+        if ms_obj is not None:
+            node["metadata"]["annotations"] = {"cluster.x-k8s.io/machine": name,
+                                               "cluster.x-k8s.io/cluster-namespace": ms.namespace,
+                                               "cluster.x-k8s.io/cluster-name": ms.cluster_name}
+            st.seed(machine_r, {
+                "metadata": {"name": name, "namespace": ms.namespace, "finalizers": ["machine.cluster.x-k8s.io"],
+                             "labels": {"cluster.x-k8s.io/set-name": ms.name},
+                             "ownerReferences": [{"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "MachineSet",
+                                                  "name": ms.name, "uid": ms_obj["metadata"]["uid"],
+                                                  "controller": True, "blockOwnerDeletion": True}]},
+                "spec": {"clusterName": ms.cluster_name, "version": g.version},
+                "status": {"phase": "Running", "nodeRef": {"apiVersion": "v1", "kind": "Node", "name": name}}})
+        st.seed(r, node)
+
+
+def _gen_pods(st: ClusterState, g: Any) -> None:
+    r = st.registry.by_key[("", "pods")]
+    _ns(st, g.namespace)
+    nodes = sorted(k[1] for k in st.bucket(st.registry.by_key[("", "nodes")]) if k[1].startswith(g.nodes))
+    bad = count_or_pct(g.not_ready, g.count)
+    width = max(len(str(g.count - 1)), 1)
+    for i in range(g.count):
+        name = f"{g.name_prefix}{i:0{width}d}"
+        pod = {"metadata": {"name": name, "namespace": g.namespace, "labels": dict(g.labels)},
+               "spec": {"containers": [{"name": "app", "image": g.image}]}}
+        node = nodes[i % len(nodes)] if nodes else None
+        if node:
+            pod["spec"]["nodeName"] = node
+        status = running_status(pod, node)
+        if i < bad and node:
+            status["conditions"][1]["status"] = "False"
+            status["containerStatuses"][0].update(ready=False, state={"waiting": {"reason": "CrashLoopBackOff"}})
+        if g.restarts and node:
+            status["containerStatuses"][0]["restartCount"] = g.restarts
+        pod["status"] = status
+        st.seed(r, pod)
+
+
+def _gen_deployments(st: ClusterState, g: Any) -> None:
+    r = st.registry.by_key[("apps", "deployments")]
+    _ns(st, g.namespace)
+    for i in range(g.count):
+        name = f"{g.name_prefix}{i}"
+        labels = dict(g.labels, app=name)
+        st.seed(r, {"metadata": {"name": name, "namespace": g.namespace, "labels": labels},
+                    "spec": {"replicas": g.replicas, "selector": {"matchLabels": {"app": name}},
+                             "template": {"metadata": {"labels": labels},
+                                          "spec": {"containers": [{"name": "app", "image": g.image}]}}}})
+
+
+def _gen_copies(st: ClusterState, sc: Scenario, loc: tuple[Any, ...], g: Any) -> None:
+    import json
+
+    tmpl = g.template
+    r = st.registry.by_kind(str(tmpl.get("apiVersion", "")), str(tmpl.get("kind", "")))
+    if r is None:
+        raise located(sc.path, sc.marks, (*loc, "template"), f"unknown kind {tmpl.get('kind')!r} in "
+                      f"{tmpl.get('apiVersion')!r} (define its CRD in objects)")
+    text = json.dumps(tmpl)
+    for i in range(g.count):
+        obj = json.loads(text)
+        meta = obj.setdefault("metadata", {})
+        meta["name"] = f"{g.name_prefix}{i}"
+        if r.namespaced:
+            meta.setdefault("namespace", "default")
+            _ns(st, meta["namespace"])
+        st.seed(r, _fill(r, obj))
+
+
+def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
+    spec = sc.clusters[index]
+    b = spec.behaviours
+    st = ClusterState(spec.context, grace_seconds=b.pod_grace_seconds)
+    for ns in SYSTEM_NAMESPACES:
+        _ns(st, ns)
+    base: tuple[Any, ...] = ("clusters", index) if multi else ()
+    _seed_objects(st, sc, base, spec.objects)
+    for j, gen in enumerate(spec.generators):
+        if gen.nodes:
+            _gen_nodes(st, gen.nodes)
+        elif gen.pods:
+            _gen_pods(st, gen.pods)
+        elif gen.deployments:
+            _gen_deployments(st, gen.deployments)
+        elif gen.copies:
+            _gen_copies(st, sc, (*base, "generators", j, "copies"), gen.copies)
+    overload = None
+    if b.apiserver_overload:
+        o = b.apiserver_overload
+        overload = Overload(o.namespace, o.deployment, o.container, quantity(o.memory_threshold), o.error_rate,
+                            o.restart_every_seconds)
+    ingress = None
+    if b.ingress:
+        fail: list[tuple[str, str, str | None, str]] = [
+            ("customresourcedefinitions", n, None, f"CustomResourceDefinition/{n}") for n in b.ingress.fail_while_crds]
+        for ref in b.ingress.fail_while:
+            res = st.registry.by_kind(ref.api_version, ref.kind)
+            if res is None:
+                raise located(sc.path, sc.marks, (*base, "behaviours", "ingress", "failWhile"),
+                              f"unknown kind {ref.kind} in {ref.api_version}")
+            for n in ([ref.name] if ref.name else []) + ref.names:
+                fail.append((f"{res.plural}.{res.group}" if res.group else res.plural, n, ref.namespace,
+                             f"{ref.kind}/{n}"))
+        ingress = Ingress(fail)
+    sim = Simulation(st, Behaviours(b.controllers, b.machine_join_seconds, overload, ingress))
+    return BuiltCluster(spec, st, sim, FaultSet([f.build() for f in spec.faults], sc.seed + index))
+
+
+# --------------------------------------------------------------------------- health
+
+
+def _select(st: ClusterState, ref: ObjectRef) -> list[Obj]:
+    r = st.registry.by_kind(ref.api_version, ref.kind)
+    if r is None:
+        return []  # e.g. a CRD's kind once the CRD is gone: nothing of it exists
+    try:
+        match = label_matcher(ref.selector)
+    except SelectorError:
+        return []
+    names = set(ref.names) | ({ref.name} if ref.name else set())
+    return st.list(r, ref.namespace if r.namespaced else None,
+                   lambda o: (not names or o["metadata"]["name"] in names) and (match is None or match(o)))
+
+
+def _check(bc: BuiltCluster, c: HealthCheck) -> bool:
+    st = bc.state
+    if c.nodes_ready is not None:
+        nodes = st.list("nodes")
+        ready = sum(1 for n in nodes if is_ready(n))
+        ok = True
+        if c.nodes_ready.min_fraction is not None:
+            ok = ok and bool(nodes) and ready / len(nodes) >= c.nodes_ready.min_fraction
+        if c.nodes_ready.max_not_ready is not None:
+            ok = ok and len(nodes) - ready <= c.nodes_ready.max_not_ready
+        return ok
+    if c.absent is not None:
+        return not _select(st, c.absent)
+    if c.present is not None:
+        return len(_select(st, c.present)) >= c.present.min
+    if c.field is not None:
+        f = c.field
+        r = st.registry.by_kind(f.api_version, f.kind)
+        obj = st.find(r, f.name, f.namespace) if r is not None else None
+        if obj is None:
+            return False
+        value = field_value(obj, f.path)
+        if f.equals is not None and value != str(f.equals):
+            return False
+        if f.at_least is not None:
+            try:
+                return quantity(value) >= f.at_least
+            except ValueError:
+                return False
+        return True
+    if c.apiserver_stable:
+        o = bc.sim.b.overload
+        return o is None or o.memory_limit(st) >= o.threshold
+    if c.ingress_healthy:
+        i = bc.sim.b.ingress
+        return i is None or i.check(st)[0]
+    return False
+
+
+def health(bc: BuiltCluster) -> HealthReport:
+    with bc.state.lock:
+        checks = {c.label(i): _check(bc, c) for i, c in enumerate(bc.spec.health)}
+    failing = [k for k, v in checks.items() if not v]
+    ok = not failing
+    msg = "mitigated" if ok else "not mitigated: " + ", ".join(failing)
+    return HealthReport(ok, checks, msg)

@@ -1,0 +1,685 @@
+"""The HTTP face of one sandbox cluster: an aiohttp application speaking the Kubernetes API.
+
+Each cluster gets its own application on its own loopback port, so every kubeconfig
+context is a plain server URL that kubectl and the python client use unchanged. Requests
+pass, in order: bearer-token check, fault injection, the overloaded-apiserver model,
+then routing to discovery or the resource handlers. Every request is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+from aiohttp import web
+
+from .faults import FaultSet, RequestLogEntry
+from .patch import PatchError, copy_json, json_patch, merge_patch, strategic_merge
+from .resources import Resource
+from .selectors import (
+    SelectorError,
+    field_matcher,
+    label_matcher,
+    selector_object_matcher,
+    selector_to_string,
+)
+from .store import ApiError, ClusterState, Obj, WatchEvent, Writer, not_found
+from .tables import table
+
+log = logging.getLogger(__name__)
+MAX_BODY = 3 * 1024 * 1024
+VERSION = {"major": "1", "minor": "29", "gitVersion": "v1.29.0-sandbox", "gitCommit": "sandbox",
+           "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.21",
+           "compiler": "gc", "platform": "linux/amd64"}
+PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+json": "merge",
+               "application/strategic-merge-patch+json": "strategic", "application/apply-patch+yaml": "apply"}
+
+
+@dataclass
+class Target:
+    """A parsed resource path."""
+
+    r: Resource
+    version: str
+    namespace: str | None
+    name: str | None
+    sub: str
+
+
+def _status_ok(details: Obj | None = None) -> Obj:
+    body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+    if details:
+        body["details"] = details
+    return body
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+    return web.Response(body=data, status=status, content_type="application/json", headers=headers)
+
+
+class ClusterApp:
+    """Routes and handlers for one cluster."""
+
+    def __init__(self, state: ClusterState, *, context: str, token: str, faults: FaultSet,
+                 log_sink: Callable[[RequestLogEntry], None],
+                 overload: Callable[[], int | None] | None = None,
+                 ingress: Callable[[], tuple[bool, str]] | None = None,
+                 health: Callable[[], tuple[bool, str]] | None = None,
+                 bookmark_seconds: float = 1.0) -> None:
+        self.state, self.context, self.token, self.faults = state, context, token, faults
+        self.log_sink, self.overload, self.ingress, self.health = log_sink, overload, ingress, health
+        self.bookmark_seconds = bookmark_seconds
+        self.watch_queues: set[asyncio.Queue[WatchEvent | None]] = set()
+        self.port = 0
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[self._middleware])
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        return app
+
+    def stop_watches(self) -> None:
+        for q in list(self.watch_queues):
+            q.put_nowait(None)
+
+    # ------------------------------------------------------------------ plumbing
+
+    @web.middleware
+    async def _middleware(self, request: web.Request,
+                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        info: dict[str, Any] = {"verb": "unknown", "resource": "", "namespace": "", "name": "", "dry_run": False}
+        request["info"] = info
+        status = 500
+        try:
+            resp = await self._guarded(request, handler, info)
+            status = resp.status
+            return resp
+        except ConnectionResetError:
+            status = 0
+            raise
+        finally:
+            self.log_sink(RequestLogEntry(time.time(), self.context, info["verb"], request.method,
+                                          request.path_qs, status, request.headers.get("User-Agent", ""),
+                                          info["resource"], info["namespace"], info["name"], info["dry_run"]))
+
+    async def _guarded(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                       info: dict[str, Any]) -> web.StreamResponse:
+        if request.path.startswith("/sandbox/"):
+            info["verb"] = "probe"
+            return self._probe(request)
+        if request.headers.get("Authorization", "") != f"Bearer {self.token}":
+            return json_response(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
+        try:
+            target = self._classify(request, info)
+            for f in self.faults.pick(info["verb"], info["resource"]):
+                if f.latency:
+                    await asyncio.sleep(f.latency)
+                if f.drop:
+                    if request.transport is not None:
+                        request.transport.close()
+                    raise ConnectionResetError("fault: connection dropped")
+                if f.status:
+                    headers = {"Retry-After": str(f.retry_after)} if f.retry_after is not None else {}
+                    reason = {429: "TooManyRequests", 503: "ServiceUnavailable", 500: "InternalError",
+                              504: "Timeout"}.get(f.status, "InternalError")
+                    raise ApiError(f.status, reason, f.message, {"retryAfterSeconds": f.retry_after or 0},
+                                   headers)
+            code = self.overload() if self.overload else None
+            if code:
+                raise ApiError(code, "TooManyRequests" if code == 429 else "ServiceUnavailable",
+                               "the server is currently unable to handle the request (apiserver overloaded)",
+                               {"retryAfterSeconds": 1}, {"Retry-After": "1"})
+            request["target"] = target
+            return await handler(request)
+        except ApiError as e:
+            return json_response(e.status(), e.code, e.headers)
+        except PatchError as e:
+            return json_response(ApiError(422, "Invalid", f"the patch could not be applied: {e}").status(), 422)
+        except SelectorError as e:
+            return json_response(ApiError(400, "BadRequest", str(e)).status(), 400)
+
+    def _probe(self, request: web.Request) -> web.Response:
+        if request.path == "/sandbox/health":
+            ok, msg = self.ingress() if self.ingress else (True, "ok")
+        elif request.path == "/sandbox/mitigated":
+            ok, msg = self.health() if self.health else (True, "ok")
+        else:
+            return web.Response(status=404, text="not found\n")
+        return web.Response(status=200 if ok else 503, text=msg + "\n")
+
+    def _classify(self, request: web.Request, info: dict[str, Any]) -> Target | None:
+        """Work out verb and resource before faults are rolled; None for discovery paths."""
+        parts = [unquote(p) for p in request.path.strip("/").split("/") if p]
+        if len(parts) >= 2 and parts[0] == "api" and len(parts) > 2:
+            group, version, rest = "", parts[1], parts[2:]
+        elif len(parts) >= 3 and parts[0] == "apis" and len(parts) > 3:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            info["verb"] = "discovery"
+            return None
+        namespace = None
+        reg = self.state.registry
+        if rest[0] == "namespaces" and len(rest) >= 3 and reg.get(group, version, rest[2]) is not None \
+                and (len(rest) > 3 or rest[2] not in ("status", "finalize")):
+            namespace, rest = rest[1], rest[2:]
+        r = reg.get(group, version, rest[0])
+        if r is None or len(rest) > 3:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if bool(namespace) and not r.namespaced:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else ""
+        if sub and sub not in r.subresources:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        m = request.method
+        q = request.query
+        if m == "GET":
+            verb = "get" if name else ("watch" if q.get("watch") in ("true", "1") else "list")
+        elif m == "POST":
+            verb = "create"
+        elif m == "PUT":
+            verb = "update"
+        elif m == "PATCH":
+            verb = "patch"
+        elif m == "DELETE":
+            verb = "delete" if name else "deletecollection"
+        else:
+            raise ApiError(405, "MethodNotAllowed", f"method {m} not allowed")
+        dry = q.getall("dryRun", [])
+        if any(d != "All" for d in dry):
+            raise ApiError(400, "BadRequest", f"invalid dry run value {dry!r}: only 'All' is supported")
+        info.update(verb=verb, resource=r.plural + (f"/{sub}" if sub else ""), namespace=namespace or "",
+                    name=name or "", dry_run=bool(dry))
+        return Target(r, version, namespace, name, sub)
+
+    async def _body(self, request: web.Request, *, yaml_ok: bool = False) -> Any:
+        length = request.content_length
+        if length is not None and length > MAX_BODY:
+            raise ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+        raw = await request.read()
+        if len(raw) > MAX_BODY:
+            raise ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+        try:
+            if yaml_ok:
+                return yaml.safe_load(raw.decode())
+            return json.loads(raw or b"null")
+        except (ValueError, yaml.YAMLError) as e:
+            raise ApiError(400, "BadRequest", f"the request body is not valid "
+                           f"{'YAML' if yaml_ok else 'JSON'}: {str(e).splitlines()[0]}") from None
+
+    def _writer(self, request: web.Request, operation: str = "Update", fields: Any = None) -> Writer:
+        manager = request.query.get("fieldManager") or request.headers.get("User-Agent", "unknown").split("/")[0]
+        return Writer(manager=manager or "unknown", operation=operation,
+                      dry_run=bool(request.query.getall("dryRun", [])), fields=fields)
+
+    def _out(self, t: Target, obj: Obj) -> Obj:
+        if t.r.api_version(t.version) != obj.get("apiVersion"):
+            obj = dict(obj, apiVersion=t.r.api_version(t.version))
+        return obj
+
+    # ------------------------------------------------------------------ dispatch
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        t: Target | None = request.get("target")
+        if t is None:
+            return self._discovery(request)
+        m = request.method
+        if t.sub == "eviction":
+            if m != "POST":
+                raise ApiError(405, "MethodNotAllowed", "eviction only supports create")
+            return await self._evict(request, t)
+        if t.sub == "scale":
+            return await self._scale(request, t)
+        if m == "GET":
+            if t.name:
+                return self._get(request, t)
+            if request.query.get("watch") in ("true", "1"):
+                return await self._watch(request, t)
+            return self._list(request, t)
+        if m == "POST":
+            if t.name:
+                raise ApiError(405, "MethodNotAllowed", "POST to a named resource is not allowed")
+            return await self._create(request, t)
+        if m == "PUT" and t.name:
+            return await self._update(request, t)
+        if m == "PATCH" and t.name:
+            return await self._patch(request, t)
+        if m == "DELETE":
+            return await (self._delete(request, t) if t.name else self._delete_collection(request, t))
+        raise ApiError(405, "MethodNotAllowed", f"method {m} not allowed here")
+
+    def _discovery(self, request: web.Request) -> web.Response:
+        parts = [p for p in request.path.strip("/").split("/") if p]
+        reg = self.state.registry
+        if parts == ["version"]:
+            return json_response(VERSION)
+        if parts == ["api"]:
+            return json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{self.port}"}]})
+        if parts == ["api", "v1"]:
+            return json_response(reg.resource_list("", "v1"))
+        if parts == ["apis"]:
+            groups = [self._group(g, vs) for g, vs in sorted(reg.groups().items())]
+            return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+        if len(parts) == 2 and parts[0] == "apis" and parts[1] in reg.groups():
+            return json_response(dict(self._group(parts[1], reg.groups()[parts[1]]), kind="APIGroup",
+                                      apiVersion="v1"))
+        if len(parts) == 3 and parts[0] == "apis" and parts[2] in reg.groups().get(parts[1], []):
+            return json_response(reg.resource_list(parts[1], parts[2]))
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    @staticmethod
+    def _group(name: str, versions: list[str]) -> Obj:
+        vs = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+        return {"name": name, "versions": vs, "preferredVersion": vs[0]}
+
+    # ------------------------------------------------------------------ reads
+
+    def _wants_table(self, request: web.Request) -> bool:
+        accept = request.headers.get("Accept", "")
+        return "as=Table" in accept.split(",")[0] or accept.startswith("application/json;as=Table")
+
+    def _matchers(self, request: web.Request) -> tuple[Any, Any]:
+        return label_matcher(request.query.get("labelSelector")), field_matcher(request.query.get("fieldSelector"))
+
+    def _get(self, request: web.Request, t: Target) -> web.Response:
+        st = self.state
+        assert t.name is not None
+        with st.lock:
+            obj = st.get(t.r, t.name, t.namespace)
+            if self._wants_table(request):
+                return json_response(table(t.r, [self._out(t, obj)], str(st.rv),
+                                           request.query.get("includeObject", "Metadata")))
+            if t.sub == "status" or t.r.api_version(t.version) != obj["apiVersion"]:
+                return json_response(self._out(t, obj))
+            return json_response(st.serialized(t.r, ((t.namespace or "") if t.r.namespaced else "", t.name)))
+
+    def _list(self, request: web.Request, t: Target) -> web.Response:
+        st = self.state
+        lm, fm = self._matchers(request)
+        q = request.query
+        limit = int(q["limit"]) if q.get("limit", "").isdigit() and int(q["limit"]) > 0 else 0
+        start: tuple[str, str] | None = None
+        with st.lock:
+            list_rv = st.rv
+            if q.get("continue"):
+                try:
+                    tok = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
+                    token_rv, start = int(tok["rv"]), (str(tok["start"][0]), str(tok["start"][1]))
+                except (ValueError, KeyError, TypeError, IndexError):
+                    raise ApiError(400, "BadRequest", "continue key is not valid") from None
+                if token_rv < st.compacted_rv:
+                    raise ApiError(410, "Expired", "The provided continue parameter is too old to display a "
+                                   "consistent list result. You can start a new list without the continue "
+                                   "parameter.")
+                list_rv = token_rv
+            bucket = st.bucket(t.r)
+            keys = sorted(bucket) if (limit or start) else list(bucket)
+            out_keys: list[tuple[str, str]] = []
+            cont = ""
+            for k in keys:
+                if start is not None and k <= start:
+                    continue
+                if t.namespace and k[0] != t.namespace:
+                    continue
+                o = bucket[k]
+                if (lm and not lm(o)) or (fm and not fm(o)):
+                    continue
+                if limit and len(out_keys) == limit:
+                    last = out_keys[-1]
+                    cont = base64.urlsafe_b64encode(json.dumps({"rv": list_rv, "start": list(last)}).encode()
+                                                    ).decode()
+                    break
+                out_keys.append(k)
+            if self._wants_table(request):
+                objs = [self._out(t, bucket[k]) for k in out_keys]
+                return json_response(table(t.r, objs, str(list_rv), q.get("includeObject", "Metadata"), cont))
+            if t.r.api_version(t.version) != t.r.api_version():
+                chunks = [json.dumps(self._out(t, bucket[k])).encode() for k in out_keys]
+            else:
+                chunks = [st.serialized(t.r, k) for k in out_keys]
+        meta: Obj = {"resourceVersion": str(list_rv)}
+        if cont:
+            meta["continue"] = cont
+        head = json.dumps({"kind": f"{t.r.kind}List", "apiVersion": t.r.api_version(t.version),
+                           "metadata": meta})[:-1].encode()
+        return json_response(head + b',"items":[' + b",".join(chunks) + b"]}")
+
+    async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
+        st = self.state
+        lm, fm = self._matchers(request)
+        q = request.query
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue()
+        as_table = self._wants_table(request)
+        include = q.get("includeObject", "Metadata")
+        bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
+        timeout = float(q["timeoutSeconds"]) if q.get("timeoutSeconds", "").isdigit() else 1800.0
+        rv_text = q.get("resourceVersion", "")
+
+        def deliver(ev: WatchEvent) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, ev)
+
+        def wanted(ev: WatchEvent) -> bool:
+            if ev.rkey != t.r.key:
+                return False
+            meta = ev.obj.get("metadata") or {}
+            if t.namespace and meta.get("namespace") != t.namespace:
+                return False
+            return not ((lm and not lm(ev.obj)) or (fm and not fm(ev.obj)))
+
+        with st.lock:
+            cancel = st.subscribe(deliver)
+            if rv_text in ("", "0"):
+                initial = [WatchEvent(int(o["metadata"]["resourceVersion"]), "ADDED", t.r.key, o)
+                           for o in st.list(t.r, t.namespace)]
+                since = st.rv
+            else:
+                since = int(rv_text) if rv_text.isdigit() else -1
+                replay = st.events_since(since) if since >= 0 else None
+                initial = replay if replay is not None else []
+                expired = replay is None
+                since = st.rv if expired else since
+            if rv_text not in ("", "0") and expired:
+                initial_error = ApiError(410, "Expired", f"too old resource version: {rv_text} "
+                                         f"({st.compacted_rv})").status()
+            else:
+                initial_error = None
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        self.watch_queues.add(queue)
+        last_rv = since
+
+        async def send(typ: str, obj: Any) -> None:
+            await resp.write(json.dumps({"type": typ, "object": obj}, separators=(",", ":")).encode() + b"\n")
+
+        try:
+            if initial_error is not None:
+                await send("ERROR", initial_error)
+                return resp
+            for old in initial:
+                if wanted(old):
+                    await self._send_event(send, t, old, as_table, include)
+                last_rv = max(last_rv, old.rv)
+            deadline = loop.time() + timeout
+            next_bookmark = loop.time() + self.bookmark_seconds
+            while True:
+                now = loop.time()
+                if now >= deadline:
+                    break
+                wait = min(deadline, next_bookmark) - now if bookmarks else deadline - now
+                try:
+                    ev: WatchEvent | None = await asyncio.wait_for(queue.get(), timeout=max(wait, 0.001))
+                except TimeoutError:
+                    if bookmarks and loop.time() >= next_bookmark:
+                        await send("BOOKMARK", {"kind": t.r.kind, "apiVersion": t.r.api_version(t.version),
+                                                "metadata": {"resourceVersion": str(max(last_rv, st.rv))}})
+                        next_bookmark = loop.time() + self.bookmark_seconds
+                    continue
+                if ev is None:
+                    break
+                if ev.rv <= last_rv:
+                    continue
+                last_rv = ev.rv
+                if wanted(ev):
+                    await self._send_event(send, t, ev, as_table, include)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            cancel()
+            self.watch_queues.discard(queue)
+        return resp
+
+    async def _send_event(self, send: Callable[[str, Any], Awaitable[None]], t: Target, ev: WatchEvent,
+                          as_table: bool, include: str) -> None:
+        obj = self._out(t, ev.obj)
+        await send(ev.type, table(t.r, [obj], str(ev.rv), include) if as_table else obj)
+
+    # ------------------------------------------------------------------ writes
+
+    async def _create(self, request: web.Request, t: Target) -> web.Response:
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "the request body must be a JSON object")
+        kind = body.get("kind")
+        if kind and kind != t.r.kind:
+            raise ApiError(400, "BadRequest", f"the body kind {kind!r} does not match {t.r.kind!r}")
+        obj = self.state.create(t.r, body, self._writer(request, fields=body), namespace=t.namespace)
+        return json_response(self._out(t, obj), 201)
+
+    async def _update(self, request: web.Request, t: Target) -> web.Response:
+        body = await self._body(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "the request body must be a JSON object")
+        meta = body.setdefault("metadata", {})
+        if meta.get("name") and meta["name"] != t.name:
+            raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
+        meta["name"] = t.name
+        if t.r.namespaced:
+            meta["namespace"] = t.namespace
+        obj = self.state.update(t.r, body, self._writer(request, fields=body), subresource=t.sub)
+        return json_response(self._out(t, obj))
+
+    def _patch_type(self, request: web.Request, t: Target) -> str:
+        ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
+        ptype = PATCH_TYPES.get(ctype)
+        if ptype is None:
+            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
+                           f"accepted media types include: {', '.join(PATCH_TYPES)}")
+        if ptype == "strategic" and t.r.custom:
+            raise ApiError(415, "UnsupportedMediaType", "strategic merge patch is not supported for custom "
+                           f"resources ({t.r.plural}.{t.r.group}); use a merge or JSON patch")
+        if ptype == "apply" and not request.query.get("fieldManager"):
+            raise ApiError(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required "
+                           "value: is required for apply patch")
+        return ptype
+
+    @staticmethod
+    def _apply_patch(ptype: str, current: Obj, patch: Any) -> Obj:
+        if ptype == "json":
+            out = json_patch(current, patch)
+        elif ptype == "merge":
+            out = merge_patch(current, patch)
+        else:
+            if not isinstance(patch, dict):
+                raise PatchError("a strategic merge patch must be a JSON object")
+            out = strategic_merge(current, patch)
+        if not isinstance(out, dict):
+            raise PatchError("the patched document is not an object")
+        return out
+
+    async def _patch(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        ptype = self._patch_type(request, t)
+        patch = await self._body(request, yaml_ok=ptype == "apply")
+        st = self.state
+        w = self._writer(request, "Apply" if ptype == "apply" else "Update", fields=patch)
+        with st.lock:
+            current = st.find(t.r, t.name, t.namespace)
+            if current is None:
+                if ptype != "apply":
+                    raise not_found(t.r, t.name)
+                if not isinstance(patch, dict):
+                    raise ApiError(400, "BadRequest", "an apply patch must be an object")
+                created = st.create(t.r, dict(patch, metadata=dict(patch.get("metadata") or {}, name=t.name)), w,
+                                    namespace=t.namespace)
+                return json_response(self._out(t, created), 201)
+            patched = self._apply_patch("strategic" if ptype == "apply" and not t.r.custom else
+                                        "merge" if ptype == "apply" else ptype, copy_json(current), patch)
+            meta = patched.setdefault("metadata", {})
+            if not isinstance(meta, dict):
+                raise PatchError("metadata must be an object")
+            meta["name"] = t.name
+            if t.r.namespaced:
+                meta["namespace"] = t.namespace
+            obj = st.update(t.r, patched, w, subresource=t.sub)
+        return json_response(self._out(t, obj))
+
+    def _delete_options(self, request: web.Request, body: Any) -> tuple[int | None, str | None, Obj]:
+        opts = body if isinstance(body, dict) else {}
+        q = request.query
+        grace = opts.get("gracePeriodSeconds")
+        if q.get("gracePeriodSeconds", "").lstrip("-").isdigit():
+            grace = int(q["gracePeriodSeconds"])
+        prop = q.get("propagationPolicy") or opts.get("propagationPolicy")
+        if opts.get("orphanDependents") is True:
+            prop = "Orphan"
+        if opts.get("dryRun"):
+            request["info"]["dry_run"] = True
+        return grace, prop, opts.get("preconditions") or {}
+
+    async def _delete(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        body = await self._body(request) if request.can_read_body else None
+        grace, prop, pre = self._delete_options(request, body)
+        w = self._writer(request)
+        if request["info"]["dry_run"]:
+            w.dry_run = True
+        obj = self.state.delete(t.r, t.name, t.namespace, w, grace=grace, propagation=prop, preconditions=pre)
+        return json_response(self._out(t, obj))
+
+    async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
+        body = await self._body(request) if request.can_read_body else None
+        grace, prop, _ = self._delete_options(request, body)
+        lm, fm = self._matchers(request)
+        w = self._writer(request)
+        if request["info"]["dry_run"]:
+            w.dry_run = True
+        st = self.state
+        deleted = []
+        with st.lock:
+            for o in st.list(t.r, t.namespace):
+                if (lm and not lm(o)) or (fm and not fm(o)):
+                    continue
+                meta = o["metadata"]
+                try:
+                    deleted.append(self._out(t, st.delete(t.r, meta["name"], meta.get("namespace"), w,
+                                                          grace=grace, propagation=prop)))
+                except ApiError:
+                    continue  # removed by a cascade earlier in this loop
+        return json_response({"kind": f"{t.r.kind}List", "apiVersion": t.r.api_version(t.version),
+                              "metadata": {"resourceVersion": str(st.rv)}, "items": deleted})
+
+    # ------------------------------------------------------------------ subresources
+
+    async def _evict(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        body = await self._body(request)
+        if not isinstance(body, dict) or body.get("kind") not in (None, "Eviction"):
+            raise ApiError(400, "BadRequest", "the request body must be an Eviction")
+        if (body.get("metadata") or {}).get("name") not in (None, t.name):
+            raise ApiError(400, "BadRequest", "the eviction name does not match the pod name")
+        opts = body.get("deleteOptions") or {}
+        st = self.state
+        w = self._writer(request)
+        if opts.get("dryRun"):
+            w.dry_run = request["info"]["dry_run"] = True
+        with st.lock:
+            pod = st.get(t.r, t.name, t.namespace)
+            if not pod["metadata"].get("deletionTimestamp") and (pod.get("status") or {}).get("phase") not in (
+                    "Succeeded", "Failed"):
+                self._check_pdbs(pod)
+            st.delete(t.r, t.name, t.namespace, w, grace=opts.get("gracePeriodSeconds"),
+                      preconditions=opts.get("preconditions"))
+        return json_response(_status_ok(), 201)
+
+    def _check_pdbs(self, pod: Obj) -> None:
+        """Refuse (429) when a matching PodDisruptionBudget allows no more disruptions."""
+        st = self.state
+        ns = pod["metadata"].get("namespace")
+        pods = st.list("pods", ns)
+        for pdb in st.list("poddisruptionbudgets", ns):
+            match = selector_object_matcher((pdb.get("spec") or {}).get("selector"))
+            if not match(pod):
+                continue
+            members = [p for p in pods if match(p)]
+            healthy = sum(1 for p in members if not p["metadata"].get("deletionTimestamp") and _pod_ready(p))
+            allowed = _disruptions_allowed(pdb, len(members), healthy)
+            if allowed <= 0:
+                name = pdb["metadata"]["name"]
+                need = len(members) - _budget(pdb, len(members))[1] if "maxUnavailable" in (
+                    pdb.get("spec") or {}) else _budget(pdb, len(members))[0]
+                raise ApiError(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's "
+                               "disruption budget.", {"causes": [{
+                                   "reason": "DisruptionBudget",
+                                   "message": f"The disruption budget {name} needs {need} healthy pods and has "
+                                              f"{healthy} currently"}]})
+
+    def _scale_of(self, t: Target, obj: Obj) -> Obj:
+        meta = obj["metadata"]
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {"name": meta["name"], "namespace": meta.get("namespace"), "uid": meta["uid"],
+                             "resourceVersion": meta["resourceVersion"],
+                             "creationTimestamp": meta.get("creationTimestamp")},
+                "spec": {"replicas": spec.get("replicas", 1)},
+                "status": {"replicas": status.get("replicas", 0),
+                           "selector": selector_to_string(spec.get("selector"))}}
+
+    async def _scale(self, request: web.Request, t: Target) -> web.Response:
+        assert t.name is not None
+        st = self.state
+        m = request.method
+        if m == "GET":
+            return json_response(self._scale_of(t, st.get(t.r, t.name, t.namespace)))
+        if m not in ("PUT", "PATCH"):
+            raise ApiError(405, "MethodNotAllowed", f"scale does not support {m}")
+        ptype = self._patch_type(request, Target(t.r, t.version, t.namespace, t.name, "")) if m == "PATCH" else ""
+        body = await self._body(request, yaml_ok=ptype == "apply")
+        w = self._writer(request, fields={"spec": {"replicas": None}})
+        with st.lock:
+            obj = st.get(t.r, t.name, t.namespace)
+            scale = self._scale_of(t, obj)
+            new_scale = body if m == "PUT" else self._apply_patch(
+                "merge" if ptype == "apply" else ptype, scale, body)
+            if not isinstance(new_scale, dict):
+                raise ApiError(400, "BadRequest", "the request body must be a Scale object")
+            replicas = (new_scale.get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or replicas < 0:
+                raise ApiError(422, "Invalid", f'Scale "{t.name}" is invalid: spec.replicas: Invalid value')
+            want_rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+            updated = copy_json(obj)
+            updated.setdefault("spec", {})["replicas"] = replicas
+            if want_rv:
+                updated["metadata"]["resourceVersion"] = want_rv
+            res = st.update(t.r, updated, w)
+        return json_response(self._scale_of(t, res))
+
+
+def _pod_ready(p: Obj) -> bool:
+    for c in (p.get("status") or {}).get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == "Ready":
+            return c.get("status") == "True"
+    return False
+
+
+def _intstr(v: Any, total: int, round_up: bool) -> int:
+    if isinstance(v, str) and v.endswith("%"):
+        pct = int(v[:-1] or 0) * total
+        return -(-pct // 100) if round_up else pct // 100
+    return int(v)
+
+
+def _budget(pdb: Obj, expected: int) -> tuple[int, int]:
+    """(minAvailable, maxUnavailable) resolved against ``expected`` pods."""
+    spec = pdb.get("spec") or {}
+    if "maxUnavailable" in spec:
+        return 0, _intstr(spec["maxUnavailable"], expected, True)
+    return _intstr(spec.get("minAvailable", 1), expected, True), 0
+
+
+def _disruptions_allowed(pdb: Obj, expected: int, healthy: int) -> int:
+    spec = pdb.get("spec") or {}
+    min_avail, max_unavail = _budget(pdb, expected)
+    if "maxUnavailable" in spec:
+        return healthy - (expected - max_unavail)
+    return healthy - min_avail

@@ -1,0 +1,484 @@
+"""The simulation: small controllers that make the sandbox behave like a live cluster.
+
+A tick (every 50 ms in the server thread) reconciles only what changed since the last
+tick, so a 50,000-pod cluster costs nothing while idle: Deployments own ReplicaSets with
+revision annotations (so ``kubectl rollout undo`` works), ReplicaSets own Pods that get
+scheduled onto Ready nodes, gracefully deleted pods disappear after a short simulated
+grace, MachineSets replace deleted Machines whose new Node joins Ready, CRDs are held by
+their cleanup finalizer until their instances are gone, and an overloaded kube-apiserver
+keeps OOM-restarting until its memory limit is raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .patch import copy_json
+from .resources import Resource, resource_from_crd
+from .selectors import selector_object_matcher
+from .store import CRD_FINALIZER, CRD_KEY, ApiError, ClusterState, Obj, now_iso
+
+REVISION = "deployment.kubernetes.io/revision"
+HASH_LABEL = "pod-template-hash"
+MACHINE_FINALIZER = "machine.cluster.x-k8s.io"
+DEPLOY, RS, POD, NODE = ("apps", "deployments"), ("apps", "replicasets"), ("", "pods"), ("", "nodes")
+MS, MACHINE = ("cluster.x-k8s.io", "machinesets"), ("cluster.x-k8s.io", "machines")
+
+_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "k": 10**3, "m": 10**-3}
+
+
+def quantity(text: Any) -> float:
+    """A Kubernetes quantity ("8Gi", "500m", 3) as a number; raises ValueError when malformed."""
+    s = str(text).strip()
+    for suffix in sorted(_UNITS, key=len, reverse=True):
+        if s.endswith(suffix):
+            return float(s[: -len(suffix)]) * _UNITS[suffix]
+    return float(s)
+
+
+@dataclass
+class Overload:
+    """kube-apiserver overload: errors and OOM restarts until the memory limit reaches the threshold."""
+
+    namespace: str = "kube-system"
+    deployment: str = "kube-apiserver"
+    container: str = ""
+    threshold: float = 8 * 2**30
+    error_rate: float = 0.3
+    restart_every: float = 2.0
+    active: bool = True
+    _last_restart: float = 0.0
+    _flip: bool = False
+
+    def memory_limit(self, st: ClusterState) -> float:
+        d = st.find("deployments", self.deployment, self.namespace)
+        if d is None:
+            return 0.0
+        for c in (((d.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []:
+            if not self.container or c.get("name") == self.container:
+                try:
+                    return quantity(((c.get("resources") or {}).get("limits") or {}).get("memory", 0))
+                except ValueError:
+                    return 0.0
+        return 0.0
+
+
+@dataclass
+class Ingress:
+    """An ingress whose health probe fails while any of the listed objects exist."""
+
+    fail_while: list[tuple[str, str, str | None, str]] = field(default_factory=list)  # resource, name, ns, label
+
+    def check(self, st: ClusterState) -> tuple[bool, str]:
+        present = [label for res, name, ns, label in self.fail_while if st.find(res, name, ns) is not None]
+        if present:
+            return False, "ingress unhealthy: " + ", ".join(present) + " present"
+        return True, "ok"
+
+
+@dataclass
+class Behaviours:
+    controllers: bool = True
+    machine_join_seconds: float = 0.5
+    overload: Overload | None = None
+    ingress: Ingress | None = None
+
+
+def template_hash(template: Any) -> str:
+    t = copy_json(template) or {}
+    labels = (t.get("metadata") or {}).get("labels")
+    if isinstance(labels, dict):
+        labels.pop(HASH_LABEL, None)
+    digest = hashlib.sha256(json.dumps(t, sort_keys=True).encode()).hexdigest()
+    return "".join("bcdfghjklmnpqrstvwxz2456789"[int(digest[i:i + 2], 16) % 27] for i in range(0, 20, 2))
+
+
+def _suffix() -> str:
+    return uuid.uuid4().hex[:5]
+
+
+def owner_ref(obj: Obj) -> Obj:
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
+            "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+def controller_uid(obj: Obj) -> str | None:
+    for ref in obj["metadata"].get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("controller"):
+            return str(ref.get("uid"))
+    return None
+
+
+def is_ready(node: Obj) -> bool:
+    for c in (node.get("status") or {}).get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == "Ready":
+            return c.get("status") == "True"
+    return False
+
+
+def running_status(pod: Obj, node: str | None) -> Obj:
+    """The status of a pod the simulated kubelet started (or Pending when unschedulable)."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    if node is None:
+        return {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                                                     "reason": "Unschedulable"}]}
+    t = now_iso()
+    return {"phase": "Running", "hostIP": "10.0.0.1", "podIP": "10.244.0.1", "startTime": t,
+            "conditions": [{"type": c, "status": "True", "lastTransitionTime": t}
+                           for c in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
+            "containerStatuses": [{"name": c.get("name"), "ready": True, "restartCount": 0, "started": True,
+                                   "image": c.get("image", ""), "imageID": "", "containerID": "",
+                                   "state": {"running": {"startedAt": t}}} for c in containers]}
+
+
+class Simulation:
+    """Controllers for one cluster, run by ``tick()``."""
+
+    def __init__(self, st: ClusterState, behaviours: Behaviours) -> None:
+        self.st, self.b = st, behaviours
+        self._sched: list[str] | None = None
+        self._rr = 0
+        self._joins: dict[tuple[str, str], float] = {}  # machine (ns, name) -> join time
+
+    def r(self, key: tuple[str, str]) -> Resource:
+        return self.st.registry.by_key[key]
+
+    def tick(self) -> None:
+        st = self.st
+        with st.lock:
+            now = time.monotonic()
+            for rkey, key in st.due_removals(now):
+                r = st.registry.by_key.get(rkey)
+                if r is not None:
+                    st.remove_now(r, key)
+            self._sched = None
+            if self.b.controllers:
+                self._reconcile(st.take_dirty())
+                self._joins_due(now)
+            else:
+                st.take_dirty()
+            self._overload(now)
+
+    # ------------------------------------------------------------------ dispatch of changes
+
+    def _reconcile(self, dirty: set[tuple[tuple[str, str], tuple[str, str]]]) -> None:
+        st = self.st
+        deploys: set[tuple[str, str]] = set()
+        rss: set[tuple[str, str]] = set()
+        mss: set[tuple[str, str]] = set()
+        uids: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {}
+        for rkey, key in dirty:
+            obj = st.objects.get(rkey, {}).get(key)
+            if rkey == DEPLOY:
+                deploys.add(key)
+            elif rkey == RS:
+                rss.add(key)
+            elif rkey == MS:
+                mss.add(key)
+            elif rkey == CRD_KEY and obj is not None and obj["metadata"].get("deletionTimestamp"):
+                self._crd_cleanup(obj)
+            elif rkey == MACHINE and obj is not None:
+                self._machine(obj)
+            elif rkey == POD and obj is not None and not (obj.get("status") or {}).get("phase"):
+                self._start_pod(obj)
+            if rkey in (RS, POD, MACHINE):
+                if not uids:
+                    uids = self._owner_index()
+                ref = (obj["metadata"] if obj else {}).get("ownerReferences") or []
+                for o in ref:
+                    hit = uids.get(o.get("uid", "")) if isinstance(o, dict) else None
+                    if hit:
+                        {DEPLOY: deploys, RS: rss, MS: mss}[hit[0]].add(hit[1])
+            if rkey in (RS, POD, MACHINE) and obj is None:
+                # gone: its owner (if any) must re-check its count
+                for k in list(st.bucket(self.r(RS if rkey == POD else DEPLOY if rkey == RS else MS))):
+                    if k[0] == key[0]:
+                        {POD: rss, RS: deploys, MACHINE: mss}[rkey].add(k)
+        for key in deploys:
+            self._deployment(key)
+        for key in list(rss):
+            self._replicaset(key)
+        for key in mss:
+            self._machineset(key)
+
+    def _owner_index(self) -> dict[str, tuple[tuple[str, str], tuple[str, str]]]:
+        out = {}
+        for rkey in (DEPLOY, RS, MS):
+            for key, o in self.st.objects.get(rkey, {}).items():
+                out[o["metadata"]["uid"]] = (rkey, key)
+        return out
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _schedulable(self) -> list[str]:
+        if self._sched is None:
+            self._sched = sorted(o["metadata"]["name"] for o in self.st.objects.get(NODE, {}).values()
+                                 if is_ready(o) and not (o.get("spec") or {}).get("unschedulable"))
+        return self._sched
+
+    def _pick_node(self) -> str | None:
+        nodes = self._schedulable()
+        if not nodes:
+            return None
+        self._rr = (self._rr + 1) % len(nodes)
+        return nodes[self._rr]
+
+    def _start_pod(self, pod: Obj) -> None:
+        if pod["metadata"].get("deletionTimestamp"):
+            return
+        new = copy_json(pod)
+        node = (new.get("spec") or {}).get("nodeName") or self._pick_node()
+        if node:
+            new.setdefault("spec", {})["nodeName"] = node
+        new["status"] = running_status(new, node)
+        self.st.put(self.r(POD), new)
+
+    # ------------------------------------------------------------------ workloads
+
+    def _owned(self, owner: Obj, rkey: tuple[str, str]) -> list[Obj]:
+        return [o for r, _, o in self.st.dependents(owner["metadata"]["uid"]) if r.key == rkey
+                and controller_uid(o) == owner["metadata"]["uid"]]
+
+    def _deployment(self, key: tuple[str, str]) -> None:
+        st = self.st
+        d = st.objects.get(DEPLOY, {}).get(key)
+        if d is None or d["metadata"].get("deletionTimestamp"):
+            return
+        spec = d.get("spec") or {}
+        template = spec.get("template") or {}
+        h = template_hash(template)
+        owned = self._owned(d, RS)
+        revs = [int((o["metadata"].get("annotations") or {}).get(REVISION, "0") or 0) for o in owned]
+        top = max(revs, default=0)
+        new_rs = next((o for o in owned if (o["metadata"].get("labels") or {}).get(HASH_LABEL) == h), None)
+        replicas = int(spec.get("replicas", 1))
+        rs_r = self.r(RS)
+        if new_rs is None:
+            tmpl = copy_json(template)
+            tmpl.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
+            sel = copy_json(spec.get("selector") or {})
+            sel.setdefault("matchLabels", {})[HASH_LABEL] = h
+            body = {"metadata": {"name": f"{key[1]}-{h}", "namespace": key[0], "labels": tmpl["metadata"]["labels"],
+                                 "annotations": {REVISION: str(top + 1)}, "ownerReferences": [owner_ref(d)]},
+                    "spec": {"replicas": replicas, "selector": sel, "template": tmpl}}
+            try:
+                new_rs = st.create(rs_r, body)
+            except ApiError:
+                return
+            top += 1
+        else:
+            rev = int((new_rs["metadata"].get("annotations") or {}).get(REVISION, "0") or 0)
+            want = copy_json(new_rs)
+            if rev != top:
+                want["metadata"].setdefault("annotations", {})[REVISION] = str(top + 1)
+                top += 1
+            want["spec"]["replicas"] = replicas
+            if want != new_rs:
+                new_rs = st.put(rs_r, want)
+        for o in owned:
+            if o["metadata"]["uid"] != new_rs["metadata"]["uid"] and (o.get("spec") or {}).get("replicas", 0):
+                old = copy_json(o)
+                old["spec"]["replicas"] = 0
+                st.put(rs_r, old)
+        owned = self._owned(d, RS)
+        ns = new_rs.get("status") or {}
+        total = sum(int((o.get("status") or {}).get("replicas", 0)) for o in owned)
+        ready = sum(int((o.get("status") or {}).get("readyReplicas", 0)) for o in owned)
+        status = {"observedGeneration": d["metadata"].get("generation", 1), "replicas": total,
+                  "updatedReplicas": int(ns.get("replicas", 0)), "readyReplicas": ready,
+                  "availableReplicas": ready, "unavailableReplicas": max(replicas - ready, 0),
+                  "conditions": [{"type": "Available", "status": "True" if ready >= replicas else "False",
+                                  "reason": "MinimumReplicasAvailable"},
+                                 {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                                  "message": f'ReplicaSet "{new_rs["metadata"]["name"]}" has successfully '
+                                             "progressed."}]}
+        rev_text = str(top)
+        if (d.get("status") or {}) != status or (d["metadata"].get("annotations") or {}).get(REVISION) != rev_text:
+            new = copy_json(d)
+            new["status"] = status
+            new["metadata"].setdefault("annotations", {})[REVISION] = rev_text
+            st.put(self.r(DEPLOY), new)
+
+    def _replicaset(self, key: tuple[str, str]) -> None:
+        st = self.st
+        rs = st.objects.get(RS, {}).get(key)
+        if rs is None or rs["metadata"].get("deletionTimestamp"):
+            return
+        spec = rs.get("spec") or {}
+        want = int(spec.get("replicas", 1))
+        pods = [p for p in self._owned(rs, POD) if not p["metadata"].get("deletionTimestamp")]
+        pod_r = self.r(POD)
+        tmpl = spec.get("template") or {}
+        for _ in range(want - len(pods)):
+            meta = copy_json(tmpl.get("metadata") or {})
+            pod = {"metadata": dict(meta, name=f"{key[1]}-{_suffix()}", namespace=key[0],
+                                    ownerReferences=[owner_ref(rs)]),
+                   "spec": copy_json(tmpl.get("spec") or {})}
+            node = self._pick_node()
+            if node:
+                pod["spec"]["nodeName"] = node
+            pod["status"] = running_status(pod, node)
+            try:
+                pods.append(st.create(pod_r, pod))
+            except ApiError:
+                break
+        if len(pods) > want:
+            for p in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)[: len(pods) - want]:
+                st.delete(pod_r, p["metadata"]["name"], key[0])
+            pods = [p for p in self._owned(rs, POD) if not p["metadata"].get("deletionTimestamp")]
+        ready = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Running")
+        status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
+                  "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
+        if (rs.get("status") or {}) != status:
+            new = copy_json(rs)
+            new["status"] = status
+            st.put(self.r(RS), new)
+
+    # ------------------------------------------------------------------ Cluster API
+
+    def _machineset(self, key: tuple[str, str]) -> None:
+        st = self.st
+        ms = st.objects.get(MS, {}).get(key)
+        if ms is None or ms["metadata"].get("deletionTimestamp"):
+            return
+        spec = ms.get("spec") or {}
+        want = int(spec.get("replicas", 1))
+        machines = [m for m in self._owned(ms, MACHINE) if not m["metadata"].get("deletionTimestamp")]
+        m_r = self.r(MACHINE)
+        tmpl = spec.get("template") or {}
+        for _ in range(want - len(machines)):
+            meta = copy_json(tmpl.get("metadata") or {})
+            body = {"metadata": dict(meta, name=f"{key[1]}-{_suffix()}", namespace=key[0],
+                                     ownerReferences=[owner_ref(ms)], finalizers=[MACHINE_FINALIZER]),
+                    "spec": dict(copy_json(tmpl.get("spec") or {}), clusterName=spec.get("clusterName")),
+                    "status": {"phase": "Provisioning"}}
+            try:
+                m = st.create(m_r, body)
+            except ApiError:
+                break
+            machines.append(m)
+            self._joins[(key[0], m["metadata"]["name"])] = time.monotonic() + self.b.machine_join_seconds
+        if len(machines) > want:
+            for m in machines[want:]:
+                st.delete(m_r, m["metadata"]["name"], key[0])
+        ready = sum(1 for m in machines if (m.get("status") or {}).get("phase") == "Running")
+        status = {"replicas": len(machines), "readyReplicas": ready, "availableReplicas": ready,
+                  "fullyLabeledReplicas": len(machines), "observedGeneration": ms["metadata"].get("generation", 1)}
+        if (ms.get("status") or {}) != status:
+            new = copy_json(ms)
+            new["status"] = status
+            st.put(self.r(MS), new)
+
+    def _machine(self, m: Obj) -> None:
+        """A deleted Machine takes its Node with it, then its finalizer is released."""
+        meta = m["metadata"]
+        if not meta.get("deletionTimestamp"):
+            return
+        node = ((m.get("status") or {}).get("nodeRef") or {}).get("name")
+        if node and self.st.find("nodes", node) is not None:
+            self.st.delete("nodes", node)
+        self._joins.pop((meta.get("namespace", ""), meta["name"]), None)
+        new = copy_json(m)
+        new["metadata"]["finalizers"] = [f for f in meta.get("finalizers") or [] if f != MACHINE_FINALIZER]
+        self.st.put(self.r(MACHINE), new)
+
+    def _joins_due(self, now: float) -> None:
+        st = self.st
+        for (ns, name), at in list(self._joins.items()):
+            if at > now:
+                continue
+            del self._joins[(ns, name)]
+            m = st.find("machines", name, ns)
+            if m is None or m["metadata"].get("deletionTimestamp"):
+                continue
+            node = new_node(name, ready=True, version=str((m.get("spec") or {}).get("version") or "v1.29.0"))
+            node["metadata"]["annotations"] = {"cluster.x-k8s.io/machine": name,
+                                               "cluster.x-k8s.io/cluster-namespace": ns,
+                                               "cluster.x-k8s.io/cluster-name": str(
+                                                   (m.get("spec") or {}).get("clusterName", ""))}
+            try:
+                st.create("nodes", node)
+            except ApiError:
+                pass
+            new = copy_json(m)
+            new["status"] = {"phase": "Running", "nodeRef": {"apiVersion": "v1", "kind": "Node", "name": name}}
+            st.put(self.r(MACHINE), new)
+
+    # ------------------------------------------------------------------ CRDs and the apiserver
+
+    def _crd_cleanup(self, crd: Obj) -> None:
+        st = self.st
+        res = resource_from_crd(crd)
+        r = st.registry.by_key.get(res.key)
+        if r is not None:
+            for o in st.list(r):
+                try:
+                    st.delete(r, o["metadata"]["name"], o["metadata"].get("namespace"))
+                except ApiError:
+                    continue
+            if any(not o["metadata"].get("finalizers") for o in st.list(r)):
+                return
+            if st.list(r):
+                return  # instances held by their own finalizers: wait
+            st.registry.remove(res.key)
+        new = copy_json(crd)
+        new["metadata"]["finalizers"] = [f for f in crd["metadata"].get("finalizers") or [] if f != CRD_FINALIZER]
+        st.put(self.r(CRD_KEY), new)
+
+    def _overload(self, now: float) -> None:
+        o = self.b.overload
+        if o is None:
+            return
+        o.active = o.memory_limit(self.st) < o.threshold
+        if not o.active or now - o._last_restart < o.restart_every:
+            return
+        o._last_restart = now
+        d = self.st.find("deployments", o.deployment, o.namespace)
+        if d is None:
+            return
+        match = selector_object_matcher((d.get("spec") or {}).get("selector"))
+        for p in self.st.list("pods", o.namespace, match):
+            new = copy_json(p)
+            for c in (new.get("status") or {}).get("containerStatuses") or []:
+                c["restartCount"] = int(c.get("restartCount", 0)) + 1
+                c["lastState"] = {"terminated": {"reason": "OOMKilled", "exitCode": 137, "finishedAt": now_iso()}}
+            self.st.put(self.r(POD), new)
+
+    def overload_status(self, roll: Any) -> int | None:
+        """429 or 503 for a share of requests while the apiserver is overloaded (None = serve)."""
+        o = self.b.overload
+        if o is None or not o.active or not roll(o.error_rate):
+            return None
+        o._flip = not o._flip
+        return 429 if o._flip else 503
+
+
+def new_node(name: str, *, ready: bool = True, labels: dict[str, str] | None = None, version: str = "v1.29.0",
+             cpu: str = "8", memory: str = "32Gi", reason: str = "") -> Obj:
+    t = now_iso()
+    conds = [{"type": t_, "status": "False", "reason": f"KubeletHas{r_}", "lastHeartbeatTime": t,
+              "lastTransitionTime": t} for t_, r_ in (("MemoryPressure", "SufficientMemory"),
+                                                      ("DiskPressure", "NoDiskPressure"),
+                                                      ("PIDPressure", "SufficientPID"))]
+    conds.append({"type": "Ready", "status": "True" if ready else "Unknown" if reason == "NodeStatusUnknown"
+                  else "False", "reason": "KubeletReady" if ready else (reason or "KubeletNotReady"),
+                  "lastHeartbeatTime": t, "lastTransitionTime": t,
+                  "message": "kubelet is posting ready status" if ready else "container runtime is down"})
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": dict({"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"},
+                                                      **(labels or {}))},
+            "spec": {},
+            "status": {"conditions": conds, "capacity": {"cpu": cpu, "memory": memory, "pods": "110"},
+                       "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+                       "nodeInfo": {"kubeletVersion": version, "kubeProxyVersion": version,
+                                    "operatingSystem": "linux", "architecture": "amd64",
+                                    "containerRuntimeVersion": "containerd://1.7.0", "bootID": name,
+                                    "kernelVersion": "6.1.0", "machineID": name, "osImage": "Debian GNU/Linux 12",
+                                    "systemUUID": name},
+                       "addresses": [{"type": "Hostname", "address": name}]}}

@@ -1,0 +1,486 @@
+"""One cluster's objects: CRUD semantics, resource versions, watch history, ownership.
+
+``ClusterState`` is the single source of truth the HTTP handlers, the simulation and
+tests share. Every method takes the cluster lock, so tests can read and write state from
+their own thread while the server thread serves requests. Stored objects are never
+mutated in place (writers build a new dict), which lets list responses reuse each
+object's cached JSON bytes and lets watch history keep snapshots without copying.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .patch import copy_json
+from .resources import Registry, Resource, resource_from_crd
+
+Obj = dict[str, Any]
+Key = tuple[str, str]  # (namespace or "", name)
+CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
+CRD_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ApiError(Exception):
+    """An API failure answered as a ``Status`` body."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+        self.details = details
+        self.headers = headers or {}
+
+    def status(self) -> Obj:
+        body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                     "message": self.message, "reason": self.reason, "code": self.code}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+def not_found(r: Resource, name: str) -> ApiError:
+    return ApiError(404, "NotFound", f'{r.plural}{"." + r.group if r.group else ""} "{name}" not found',
+                    {"name": name, "group": r.group, "kind": r.plural})
+
+
+def conflict(r: Resource, name: str) -> ApiError:
+    return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {r.plural} "{name}": the object has '
+                    "been modified; please apply your changes to the latest version and try again",
+                    {"name": name, "group": r.group, "kind": r.plural})
+
+
+def invalid(r: Resource, name: str, causes: list[tuple[str, str]]) -> ApiError:
+    msg = "; ".join(f"{f}: {m}" for f, m in causes)
+    return ApiError(422, "Invalid", f'{r.kind} "{name}" is invalid: {msg}',
+                    {"name": name, "group": r.group, "kind": r.kind,
+                     "causes": [{"reason": "FieldValueRequired" if "Required" in m else "FieldValueInvalid",
+                                 "message": m, "field": f} for f, m in causes]})
+
+
+def _dig(obj: Obj, path: str) -> Any:
+    cur: Any = obj
+    for p in path.split("."):
+        cur = cur.get(p) if isinstance(cur, dict) else None
+    return cur
+
+
+def fields_v1(body: Any, depth: int = 0) -> Obj:
+    """A FieldsV1-style set naming the fields a write touched (maps only; lists atomic)."""
+    if not isinstance(body, dict) or depth > 8:
+        return {}
+    out: Obj = {}
+    for k, v in body.items():
+        if depth == 0 and k in ("apiVersion", "kind"):
+            continue
+        if depth == 1 and k in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation"):
+            continue
+        out[f"f:{k}"] = fields_v1(v, depth + 1) if isinstance(v, dict) else {}
+    return out
+
+
+@dataclass
+class WatchEvent:
+    rv: int
+    type: str  # ADDED | MODIFIED | DELETED
+    rkey: tuple[str, str]
+    obj: Obj
+
+
+@dataclass
+class Writer:
+    """Who is writing: the manager recorded in managedFields and whether it is a dry run."""
+
+    manager: str = "sandbox"
+    operation: str = "Update"
+    dry_run: bool = False
+    fields: Any = None  # the request body (for managedFields); None = the whole object
+
+
+SYSTEM = Writer()
+
+
+@dataclass
+class ClusterState:
+    """All objects of one simulated cluster."""
+
+    name: str
+    registry: Registry = field(default_factory=Registry.builtin)
+    grace_seconds: float = 0.3  # simulated wait before a gracefully deleted pod disappears
+    history_size: int = 5000
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        self.objects: dict[tuple[str, str], dict[Key, Obj]] = {}
+        self._cache: dict[tuple[str, str], dict[Key, bytes]] = {}
+        self._rv = 1
+        self.history: deque[WatchEvent] = deque(maxlen=self.history_size)
+        self.compacted_rv = 1  # events at or below this rv are gone
+        self._watchers: list[Callable[[WatchEvent], None]] = []
+        self._owned: dict[str, set[tuple[tuple[str, str], Key]]] = {}
+        self.pending_removal: dict[tuple[tuple[str, str], Key], float] = {}
+        self.dirty: set[tuple[tuple[str, str], Key]] = set()  # touched since the last simulation tick
+
+    # ------------------------------------------------------------------ basics
+
+    @property
+    def rv(self) -> int:
+        return self._rv
+
+    def _next_rv(self) -> int:
+        self._rv += 1
+        return self._rv
+
+    def resource(self, name: str) -> Resource:
+        return self.registry.lookup(name)
+
+    def bucket(self, r: Resource) -> dict[Key, Obj]:
+        return self.objects.setdefault(r.key, {})
+
+    def serialized(self, r: Resource, key: Key) -> bytes:
+        """The object's JSON bytes, cached until it changes."""
+        cache = self._cache.setdefault(r.key, {})
+        b = cache.get(key)
+        if b is None:
+            b = json.dumps(self.objects[r.key][key], separators=(",", ":")).encode()
+            cache[key] = b
+        return b
+
+    def subscribe(self, fn: Callable[[WatchEvent], None]) -> Callable[[], None]:
+        with self.lock:
+            self._watchers.append(fn)
+
+        def cancel() -> None:
+            with self.lock:
+                if fn in self._watchers:
+                    self._watchers.remove(fn)
+
+        return cancel
+
+    def events_since(self, rv: int) -> list[WatchEvent] | None:
+        """History after ``rv``; None when it was compacted away (410 Expired)."""
+        with self.lock:
+            if rv < self.compacted_rv:
+                return None
+            return [e for e in self.history if e.rv > rv]
+
+    def compact(self) -> None:
+        """Forget watch history and outstanding continue tokens (as etcd compaction does)."""
+        with self.lock:
+            self.history.clear()
+            self.compacted_rv = self._rv
+
+    def _store(self, r: Resource, key: Key, obj: Obj, event: str | None) -> None:
+        bucket = self.bucket(r)
+        old = bucket.get(key)
+        if old is not None:
+            self._unindex(r, key, old)
+        rv = self._next_rv()
+        obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
+        bucket[key] = obj
+        self._cache.setdefault(r.key, {}).pop(key, None)
+        self._index(r, key, obj)
+        self.dirty.add((r.key, key))
+        if event:
+            self._emit(WatchEvent(rv, event, r.key, obj))
+
+    def _drop(self, r: Resource, key: Key) -> Obj | None:
+        obj = self.bucket(r).pop(key, None)
+        if obj is None:
+            return None
+        self._cache.get(r.key, {}).pop(key, None)
+        self._unindex(r, key, obj)
+        self.pending_removal.pop((r.key, key), None)
+        rv = self._next_rv()
+        gone = dict(obj, metadata=dict(obj["metadata"], resourceVersion=str(rv)))
+        self.dirty.add((r.key, key))
+        self._emit(WatchEvent(rv, "DELETED", r.key, gone))
+        return gone
+
+    def _emit(self, ev: WatchEvent) -> None:
+        if len(self.history) == self.history.maxlen:
+            self.compacted_rv = self.history[0].rv
+        self.history.append(ev)
+        for w in list(self._watchers):
+            w(ev)
+
+    def _index(self, r: Resource, key: Key, obj: Obj) -> None:
+        for ref in obj["metadata"].get("ownerReferences") or ():
+            uid = ref.get("uid") if isinstance(ref, dict) else None
+            if uid:
+                self._owned.setdefault(uid, set()).add((r.key, key))
+
+    def _unindex(self, r: Resource, key: Key, obj: Obj) -> None:
+        for ref in obj["metadata"].get("ownerReferences") or ():
+            uid = ref.get("uid") if isinstance(ref, dict) else None
+            if uid and uid in self._owned:
+                self._owned[uid].discard((r.key, key))
+
+    def dependents(self, uid: str) -> list[tuple[Resource, Key, Obj]]:
+        out = []
+        with self.lock:
+            for rkey, key in list(self._owned.get(uid, ())):
+                r = self.registry.by_key.get(rkey)
+                obj = self.objects.get(rkey, {}).get(key)
+                if r is not None and obj is not None:
+                    out.append((r, key, obj))
+        return out
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, r: Resource | str, name: str, namespace: str | None = None) -> Obj:
+        """A stored object (do not mutate it; use ``update``/``put``)."""
+        r = self.resource(r) if isinstance(r, str) else r
+        with self.lock:
+            obj = self.bucket(r).get((namespace or "" if r.namespaced else "", name))
+        if obj is None:
+            raise not_found(r, name)
+        return obj
+
+    def find(self, r: Resource | str, name: str, namespace: str | None = None) -> Obj | None:
+        try:
+            return self.get(r, name, namespace)
+        except ApiError:
+            return None
+
+    def list(self, r: Resource | str, namespace: str | None = None,
+             match: Callable[[Obj], bool] | None = None) -> list[Obj]:
+        r = self.resource(r) if isinstance(r, str) else r
+        with self.lock:
+            items = list(self.bucket(r).items())
+        return [o for (ns, _), o in items if (namespace is None or ns == namespace) and (match is None or match(o))]
+
+    def count(self, r: Resource | str) -> int:
+        r = self.resource(r) if isinstance(r, str) else r
+        return len(self.bucket(r))
+
+    # ------------------------------------------------------------------ writes
+
+    def _key(self, r: Resource, obj: Obj) -> Key:
+        meta = obj["metadata"]
+        return (meta.get("namespace", "") if r.namespaced else "", meta["name"])
+
+    def _validate(self, r: Resource, obj: Obj) -> None:
+        name = str(_dig(obj, "metadata.name") or "")
+        causes = [(p, "Required value") for p in r.required if _dig(obj, p) in (None, "", [], {})]
+        if r.key == ("apps", "deployments") and not (_dig(obj, "spec.template.spec.containers")):
+            causes.append(("spec.template.spec.containers", "Required value"))
+        if causes:
+            raise invalid(r, name, causes)
+
+    def _record_manager(self, obj: Obj, w: Writer, version: str) -> None:
+        if w is SYSTEM and w.fields is None:
+            return
+        meta = obj["metadata"]
+        entries = [e for e in meta.get("managedFields") or [] if isinstance(e, dict)
+                   and not (e.get("manager") == w.manager and e.get("operation") == w.operation)]
+        src = w.fields if w.fields is not None else obj
+        entries.append({"manager": w.manager, "operation": w.operation, "apiVersion": version,
+                        "time": now_iso(), "fieldsType": "FieldsV1", "fieldsV1": fields_v1(src)})
+        meta["managedFields"] = entries
+
+    def create(self, r: Resource | str, obj: Obj, w: Writer = SYSTEM, *, namespace: str | None = None) -> Obj:
+        r = self.resource(r) if isinstance(r, str) else r
+        obj = copy_json(obj)
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise ApiError(400, "BadRequest", "metadata must be an object")
+        if r.namespaced:
+            ns = meta.get("namespace") or namespace or "default"
+            if namespace and meta.get("namespace") and meta["namespace"] != namespace:
+                raise ApiError(400, "BadRequest", "the namespace of the provided object does not match "
+                               "the namespace sent on the request")
+            meta["namespace"] = ns
+        else:
+            meta.pop("namespace", None)
+        if not meta.get("name"):
+            if meta.get("generateName"):
+                meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+            else:
+                raise invalid(r, "", [("metadata.name", "Required value: name or generateName is required")])
+        obj["apiVersion"], obj["kind"] = r.api_version(), r.kind
+        self._validate(r, obj)
+        with self.lock:
+            key = self._key(r, obj)
+            if r.namespaced and (("", "namespaces") not in self.objects
+                                 or ("", key[0]) not in self.objects[("", "namespaces")]):
+                raise ApiError(404, "NotFound", f'namespaces "{key[0]}" not found',
+                               {"name": key[0], "kind": "namespaces"})
+            if key in self.bucket(r):
+                raise ApiError(409, "AlreadyExists", f'{r.plural}{"." + r.group if r.group else ""} '
+                               f'"{key[1]}" already exists', {"name": key[1], "group": r.group, "kind": r.plural})
+            for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
+                meta.pop(k, None)
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = now_iso()
+            meta["generation"] = 1
+            if r.key == CRD_KEY:
+                self._prepare_crd(obj)
+            self._record_manager(obj, w, r.api_version())
+            if w.dry_run:
+                meta["resourceVersion"] = str(self._rv)
+                return obj
+            self._store(r, key, obj, "ADDED")
+            if r.key == CRD_KEY:
+                self.registry.add(resource_from_crd(obj))
+            return obj
+
+    def seed(self, r: Resource, obj: Obj) -> None:
+        """Fast insert for scenario loading: no copies, checks or events (called before serving)."""
+        meta = obj["metadata"]
+        meta.setdefault("uid", str(uuid.uuid4()))
+        meta.setdefault("creationTimestamp", now_iso())
+        meta.setdefault("generation", 1)
+        obj["apiVersion"], obj["kind"] = r.api_version(), r.kind
+        key = self._key(r, obj)
+        if key in self.bucket(r):
+            raise ApiError(409, "AlreadyExists", f'{r.kind} "{key[1]}" is defined twice')
+        if r.key == CRD_KEY:
+            self._prepare_crd(obj)
+            self.registry.add(resource_from_crd(obj))
+        self._rv += 1
+        meta["resourceVersion"] = str(self._rv)
+        self.bucket(r)[key] = obj
+        self._index(r, key, obj)
+        self.dirty.add((r.key, key))
+
+    def _prepare_crd(self, obj: Obj) -> None:
+        meta = obj["metadata"]
+        fins = list(meta.get("finalizers") or [])
+        if CRD_FINALIZER not in fins:
+            fins.append(CRD_FINALIZER)
+        meta["finalizers"] = fins
+        names = (obj.get("spec") or {}).get("names") or {}
+        obj["status"] = {"acceptedNames": names, "storedVersions": [
+            v.get("name") for v in (obj.get("spec") or {}).get("versions") or [] if isinstance(v, dict)],
+            "conditions": [{"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                            "lastTransitionTime": now_iso(), "message": "the initial names have been accepted"},
+                           {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                            "lastTransitionTime": now_iso(), "message": "no conflicts found"}]}
+
+    def update(self, r: Resource | str, new: Obj, w: Writer = SYSTEM, *, subresource: str = "",
+               check_rv: bool = True) -> Obj:
+        """Replace an object (PUT semantics); status-only when ``subresource == "status"``."""
+        r = self.resource(r) if isinstance(r, str) else r
+        new = copy_json(new)
+        meta = new.get("metadata")
+        if not isinstance(meta, dict) or not meta.get("name"):
+            raise invalid(r, "", [("metadata.name", "Required value")])
+        with self.lock:
+            key = (meta.get("namespace", "") if r.namespaced else "", meta["name"])
+            old = self.bucket(r).get(key)
+            if old is None:
+                raise not_found(r, key[1])
+            om = old["metadata"]
+            if check_rv and meta.get("resourceVersion") and meta["resourceVersion"] != om["resourceVersion"]:
+                raise conflict(r, key[1])
+            if subresource == "status":
+                merged = copy_json(old)
+                merged["status"] = new.get("status")
+                new = merged
+            else:
+                if "status" in r.subresources and w is not SYSTEM:
+                    if "status" in old:
+                        new["status"] = copy_json(old["status"])
+                    else:
+                        new.pop("status", None)
+                for k in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
+                    if k in om:
+                        meta[k] = om[k]
+                    else:
+                        meta.pop(k, None)
+                if "namespace" in om:
+                    meta["namespace"] = om["namespace"]
+                meta["generation"] = om.get("generation", 1) + (1 if new.get("spec") != old.get("spec") else 0)
+                if "managedFields" not in meta and "managedFields" in om:
+                    meta["managedFields"] = om["managedFields"]
+            new["apiVersion"], new["kind"] = old["apiVersion"], r.kind
+            self._validate(r, new)
+            self._record_manager(new, w, r.api_version())
+            if w.dry_run:
+                new["metadata"]["resourceVersion"] = om["resourceVersion"]
+                return new
+            if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+                self._store(r, key, new, None)
+                return self._drop(r, key) or new
+            self._store(r, key, new, "MODIFIED")
+            return new
+
+    def put(self, r: Resource | str, obj: Obj) -> Obj:
+        """System write used by the simulation: replaces without rv checks or manager entries."""
+        return self.update(r, obj, SYSTEM, check_rv=False, subresource="")
+
+    def delete(self, r: Resource | str, name: str, namespace: str | None = None, w: Writer = SYSTEM, *,
+               grace: int | None = None, propagation: str | None = None,
+               preconditions: dict[str, Any] | None = None) -> Obj:
+        """Delete with finalizers, graceful pod deletion and owner-reference cascade."""
+        r = self.resource(r) if isinstance(r, str) else r
+        with self.lock:
+            key = (namespace or "" if r.namespaced else "", name)
+            obj = self.bucket(r).get(key)
+            if obj is None:
+                raise not_found(r, name)
+            meta = obj["metadata"]
+            pre = preconditions or {}
+            if (pre.get("uid") and pre["uid"] != meta.get("uid")) or (
+                    pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion")):
+                raise conflict(r, name)
+            if w.dry_run:
+                return obj
+            if r.key == ("", "namespaces"):
+                for other in list(self.registry.by_key.values()):
+                    if other.namespaced:
+                        for k in [k for k in self.bucket(other) if k[0] == name]:
+                            self._drop(other, k)
+            if propagation != "Orphan":
+                for dr, dkey, _ in self.dependents(meta["uid"]):
+                    if dkey in self.bucket(dr):
+                        self.delete(dr, dkey[1], dkey[0] or None, w, propagation=propagation)
+            else:
+                for dr, dkey, dobj in self.dependents(meta["uid"]):
+                    d = copy_json(dobj)
+                    d["metadata"]["ownerReferences"] = [
+                        o for o in d["metadata"].get("ownerReferences") or [] if o.get("uid") != meta["uid"]]
+                    self._store(dr, dkey, d, "MODIFIED")
+            if r.key == ("", "pods") and grace is None:
+                grace = int((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+            if meta.get("finalizers") or (r.key == ("", "pods") and grace and grace > 0):
+                if meta.get("deletionTimestamp"):
+                    return obj
+                new: Obj = copy_json(obj)
+                new["metadata"]["deletionTimestamp"] = now_iso()
+                if r.key == ("", "pods"):
+                    new["metadata"]["deletionGracePeriodSeconds"] = grace or 0
+                self._store(r, key, new, "MODIFIED")
+                if not meta.get("finalizers"):
+                    self.pending_removal[(r.key, key)] = time.monotonic() + min(float(grace or 0),
+                                                                                 self.grace_seconds)
+                return new
+            return self._drop(r, key) or obj
+
+    def remove_now(self, r: Resource, key: Key) -> None:
+        with self.lock:
+            self._drop(r, key)
+
+    def due_removals(self, now: float) -> Iterable[tuple[tuple[str, str], Key]]:
+        with self.lock:
+            due = [k for k, t in self.pending_removal.items() if t <= now]
+            for k in due:
+                self.pending_removal.pop(k, None)
+        return due
+
+    def take_dirty(self) -> set[tuple[tuple[str, str], Key]]:
+        with self.lock:
+            d, self.dirty = self.dirty, set()
+        return d

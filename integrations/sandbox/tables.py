@@ -1,0 +1,184 @@
+"""meta.k8s.io/v1 Table rendering, so `kubectl get` prints the real columns.
+
+kubectl asks for ``application/json;as=Table;v=v1;g=meta.k8s.io`` and prints whatever
+columns the server sends; these mirror the API server's printers for the common kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from .resources import Resource
+from .selectors import field_value
+
+Obj = dict[str, Any]
+Col = tuple[str, str, Callable[[Obj], Any]]  # name, type, cell
+
+
+def human_age(ts: str | None, now: datetime | None = None) -> str:
+    """kubectl's HumanDuration: 45s, 3m20s, 5h, 12d, 2y."""
+    if not ts:
+        return "<unknown>"
+    try:
+        then = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return "<invalid>"
+    s = int(((now or datetime.now(UTC)) - then).total_seconds())
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    m = s // 60
+    if m < 10:
+        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
+    if m < 180:
+        return f"{m}m"
+    h = m // 60
+    if h < 8:
+        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
+    if h < 48:
+        return f"{h}h"
+    d = h // 24
+    return f"{d}d" if d < 365 * 2 else f"{d // 365}y"
+
+
+def _age(o: Obj) -> str:
+    return human_age((o.get("metadata") or {}).get("creationTimestamp"))
+
+
+def _name(o: Obj) -> str:
+    return str((o.get("metadata") or {}).get("name", ""))
+
+
+def _cond(o: Obj, t: str) -> str | None:
+    for c in (o.get("status") or {}).get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == t:
+            return str(c.get("status"))
+    return None
+
+
+def _node_status(o: Obj) -> str:
+    ready = _cond(o, "Ready")
+    s = "Ready" if ready == "True" else "NotReady" if ready == "False" else "Unknown"
+    if (o.get("spec") or {}).get("unschedulable"):
+        s += ",SchedulingDisabled"
+    return s
+
+
+def _node_roles(o: Obj) -> str:
+    labels = (o.get("metadata") or {}).get("labels") or {}
+    roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))
+    return ",".join(r for r in roles if r) or "<none>"
+
+
+def _pod_ready(o: Obj) -> str:
+    cs = (o.get("status") or {}).get("containerStatuses") or []
+    total = len((o.get("spec") or {}).get("containers") or [])
+    return f"{sum(1 for c in cs if c.get('ready'))}/{total}"
+
+
+def _pod_status(o: Obj) -> str:
+    if (o.get("metadata") or {}).get("deletionTimestamp"):
+        return "Terminating"
+    st = o.get("status") or {}
+    for c in st.get("containerStatuses") or []:
+        waiting = (c.get("state") or {}).get("waiting")
+        if waiting and waiting.get("reason"):
+            return str(waiting["reason"])
+    return str(st.get("reason") or st.get("phase") or "Pending")
+
+
+def _restarts(o: Obj) -> int:
+    return sum(int(c.get("restartCount", 0)) for c in (o.get("status") or {}).get("containerStatuses") or [])
+
+
+def _st(path: str, default: Any = 0) -> Callable[[Obj], Any]:
+    def cell(o: Obj) -> Any:
+        v = field_value(o, path)
+        return v if v != "" else default
+    return cell
+
+
+def _ports(o: Obj) -> str:
+    ps = (o.get("spec") or {}).get("ports") or []
+    return ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ps) or "<none>"
+
+
+NAME: Col = ("Name", "string", _name)
+AGE: Col = ("Age", "string", _age)
+COLUMNS: dict[tuple[str, str], list[Col]] = {
+    ("", "nodes"): [NAME, ("Status", "string", _node_status), ("Roles", "string", _node_roles), AGE,
+                    ("Version", "string", _st("status.nodeInfo.kubeletVersion", ""))],
+    ("", "pods"): [NAME, ("Ready", "string", _pod_ready), ("Status", "string", _pod_status),
+                   ("Restarts", "integer", _restarts), AGE],
+    ("", "namespaces"): [NAME, ("Status", "string", _st("status.phase", "Active")), AGE],
+    ("", "services"): [NAME, ("Type", "string", _st("spec.type", "ClusterIP")),
+                       ("Cluster-IP", "string", _st("spec.clusterIP", "<none>")),
+                       ("External-IP", "string", lambda o: "<none>"), ("Port(s)", "string", _ports), AGE],
+    ("apps", "deployments"): [
+        NAME, ("Ready", "string", lambda o: f"{field_value(o, 'status.readyReplicas') or 0}/"
+               f"{field_value(o, 'spec.replicas') or 1}"),
+        ("Up-to-date", "integer", _st("status.updatedReplicas")),
+        ("Available", "integer", _st("status.availableReplicas")), AGE],
+    ("apps", "replicasets"): [NAME, ("Desired", "integer", _st("spec.replicas")),
+                              ("Current", "integer", _st("status.replicas")),
+                              ("Ready", "integer", _st("status.readyReplicas")), AGE],
+    ("apps", "statefulsets"): [NAME, ("Ready", "string", lambda o: f"{field_value(o, 'status.readyReplicas') or 0}/"
+                                      f"{field_value(o, 'spec.replicas') or 1}"), AGE],
+    ("apps", "daemonsets"): [NAME, ("Desired", "integer", _st("status.desiredNumberScheduled")),
+                             ("Current", "integer", _st("status.currentNumberScheduled")),
+                             ("Ready", "integer", _st("status.numberReady")),
+                             ("Up-to-date", "integer", _st("status.updatedNumberScheduled")),
+                             ("Available", "integer", _st("status.numberAvailable")), AGE],
+    ("policy", "poddisruptionbudgets"): [NAME, ("Min Available", "string", _st("spec.minAvailable", "N/A")),
+                                         ("Max Unavailable", "string", _st("spec.maxUnavailable", "N/A")),
+                                         ("Allowed Disruptions", "integer", _st("status.disruptionsAllowed")),
+                                         AGE],
+    ("apiextensions.k8s.io", "customresourcedefinitions"): [NAME, ("Created At", "date", _st(
+        "metadata.creationTimestamp", ""))],
+    ("cluster.x-k8s.io", "machines"): [NAME, ("Cluster", "string", _st("spec.clusterName", "")),
+                                       ("NodeName", "string", _st("status.nodeRef.name", "")),
+                                       ("Phase", "string", _st("status.phase", "")), AGE],
+    ("cluster.x-k8s.io", "machinesets"): [NAME, ("Cluster", "string", _st("spec.clusterName", "")),
+                                          ("Replicas", "integer", _st("spec.replicas")),
+                                          ("Ready", "integer", _st("status.readyReplicas")), AGE],
+    ("flowcontrol.apiserver.k8s.io", "flowschemas"): [
+        NAME, ("PriorityLevel", "string", _st("spec.priorityLevelConfiguration.name", "")),
+        ("MatchingPrecedence", "integer", _st("spec.matchingPrecedence", 1000)), AGE],
+}
+
+
+def _printer_columns(r: Resource) -> list[Col]:
+    cols: list[Col] = [NAME]
+    for c in r.printer_columns:
+        path = str(c.get("jsonPath", "")).lstrip(".")
+        cols.append((str(c.get("name", path)), str(c.get("type", "string")), _st(path, "")))
+    if not any(c.get("jsonPath") == ".metadata.creationTimestamp" for c in r.printer_columns):
+        cols.append(AGE)
+    return cols
+
+
+def columns_for(r: Resource) -> list[Col]:
+    return COLUMNS.get(r.key) or _printer_columns(r)
+
+
+def table(r: Resource, objs: list[Obj], rv: str, include: str = "Metadata", cont: str = "") -> Obj:
+    cols = columns_for(r)
+    rows = []
+    for o in objs:
+        row: Obj = {"cells": [c[2](o) for c in cols]}
+        if include == "Object":
+            row["object"] = o
+        elif include != "None":
+            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                             "metadata": o.get("metadata", {})}
+        rows.append(row)
+    meta: Obj = {"resourceVersion": rv}
+    if cont:
+        meta["continue"] = cont
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+            "columnDefinitions": [{"name": n, "type": t, "format": "name" if n == "Name" else "",
+                                   "description": n, "priority": 0} for n, t, _ in cols],
+            "rows": rows}

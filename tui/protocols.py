@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mitigate.ports import ConfirmerPort, ContextInfo, Preview
+from mitigate.runbook.model import InputSpec
 
 
 class RecordLike(Protocol):
@@ -118,8 +119,14 @@ class RunbookEntry:
     name: str
     title: str
     path: Path
+    summary: str = ""
     symptoms: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+
+    @property
+    def haystack(self) -> str:
+        """What fuzzy search looks at: title, symptoms, tags and summary."""
+        return " ".join((self.title, *self.symptoms, *self.tags, self.summary, self.name))
 
 
 @dataclass(frozen=True)
@@ -131,21 +138,6 @@ class IncidentEntry:
     status: str = ""
     opened: str = ""
     closed: bool = False
-
-
-@dataclass(frozen=True)
-class InputField:
-    """A runbook input as the start form shows it (from mitigate.runbook.model.InputSpec)."""
-
-    name: str
-    type: str
-    prompt: str = ""
-    default: Any = None
-    required: bool = True
-    minimum: float | None = None
-    maximum: float | None = None
-    pattern: str | None = None
-    choices: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -169,7 +161,9 @@ class Launcher(Protocol):
 
     def contexts(self) -> list[ContextInfo]: ...
 
-    def inputs(self, runbook: RunbookEntry) -> list[InputField]: ...
+    def inputs(self, runbook: RunbookEntry) -> dict[str, InputSpec]:
+        """The runbook's declared inputs (loading it; MitigateError if it does not load)."""
+        ...
 
     def start(self, request: StartRequest, confirmer: ConfirmerPort) -> Incident: ...
 

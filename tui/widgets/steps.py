@@ -14,13 +14,13 @@ from tui.protocols import StepStateLike
 ICONS: dict[str, tuple[str, str]] = {
     "pending": ("○", "dim"),
     "previewed": ("◇", "cyan"),
-    "awaiting_confirmation": ("?", "yellow"),
-    "awaiting confirmation": ("?", "yellow"),
+    "awaiting-confirmation": ("?", "yellow"),
     "running": ("▶", "bold yellow"),
     "succeeded": ("✔", "green"),
     "failed": ("✘", "bold red"),
     "skipped": ("↷", "magenta"),
     "unknown": ("⚠", "bold red"),
+    "rolled-back": ("↺", "magenta"),
 }
 
 

@@ -12,7 +12,7 @@ import pytest
 from mitigate.engine import IncidentMeta, Ports, Session
 from mitigate.journal import Journal
 from mitigate.runbook.loader import load_runbook_text
-from tests.engine.fakes import FakeCluster, FakeClock, FakeConfirmer, FakeNotifier, node
+from tests.engine.fakes import FakeClock, FakeCluster, FakeConfirmer, FakeNotifier, node
 
 
 @dataclass

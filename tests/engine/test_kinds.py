@@ -1,0 +1,176 @@
+"""Batches, fan-out, when, decision, gate, notify, plan and protected contexts."""
+
+from __future__ import annotations
+
+import threading
+
+from mitigate.engine import AutoApprove, PlanOnly, StepStatus
+from mitigate.ports import ConfirmRequest
+from tests.engine.conftest import Harness, cluster_of
+from tests.engine.runbooks import BATCHED, HEADER
+
+GATED = HEADER + """
+steps:
+  - id: find
+    check: {kube: {apiVersion: v1, kind: Node}}
+  - id: cordon
+    action: {cordon: {names: "{{ steps['find'].names }}"}}
+    batch:
+      size: 2
+      pause: 10s
+      haltWhen: failures > 1
+      gate:
+        check: {kube: {apiVersion: v1, kind: Node}, where: "item.spec.unschedulable"}
+        until: count >= 2
+        interval: 5s
+        timeout: 1m
+"""
+
+
+def test_batches_pause_and_report_progress(harness: Harness) -> None:
+    s = harness.start(BATCHED, context="lab")
+    s.run("find")
+    seen = []
+    assert s.run("cordon", on_progress=seen.append).status == StepStatus.SUCCEEDED
+    assert [(p.batch, p.batches, p.done, p.total) for p in seen] == [(1, 3, 2, 6), (2, 3, 4, 6), (3, 3, 6, 6)]
+    assert harness.clock.sleeps == [30.0, 30.0]
+    assert harness.types().count("step.intent") == 3
+
+
+def test_halt_when_stops_the_batches(harness: Harness) -> None:
+    harness.cluster.fail_targets = {"n2", "n3"}
+    s = harness.start(GATED, context="lab")
+    s.run("find")
+    state = s.run("cordon")
+    assert state.status == StepStatus.FAILED
+    assert state.error is not None and state.error.startswith("halted after batch 2/3: failures > 1")
+    assert len(harness.cluster.mutations) == 4
+
+
+def test_health_gate_closed_stops_between_batches(harness: Harness) -> None:
+    harness.cluster.fail_targets = {"n0"}
+    s = harness.start(GATED, context="lab")
+    s.run("find")
+    state = s.run("cordon")
+    assert state.status == StepStatus.FAILED
+    assert state.error is not None and "health gate closed after batch 1/3: timed out after 1m" in state.error
+    assert len(harness.cluster.mutations) == 2
+
+
+def test_cancel_between_batches_then_retry_resumes_without_redoing(harness: Harness) -> None:
+    cancel = threading.Event()
+    harness.clock.on_sleep = lambda i: cancel.set() if i == 1 else None
+    s = harness.start(BATCHED, context="lab")
+    s.run("find")
+    state = s.run("cordon", cancel=cancel)
+    assert state.status == StepStatus.FAILED and "cancelled after 1 of 3" in (state.error or "")
+    assert "batch.cancelled" in harness.types()
+    resumed = harness.resume(BATCHED)
+    assert resumed.retry("cordon").status == StepStatus.SUCCEEDED
+    assert [n for _, _, n in harness.cluster.mutations] == ["n0", "n1", "n2", "n3", "n4", "n5"]
+
+
+FANOUT = HEADER.replace("context: {type: kube-context}", "clusters: {type: kube-contexts}") + """
+steps:
+  - id: find
+    contexts: "{{ inputs.clusters }}"
+    check: {kube: {apiVersion: v1, kind: Node}, where: not (item | is_ready)}
+  - id: cordon
+    contexts: "{{ inputs.clusters }}"
+    concurrency: 2
+    action: {cordon: {names: "{{ steps['find'].contexts[context].names }}"}}
+"""
+
+
+def test_fan_out_over_three_contexts_reports_each(harness: Harness) -> None:
+    harness.cluster = cluster_of(4, ("a", "b", "c"))
+    harness.cluster.fail_targets = set()
+    s = harness.start(FANOUT, clusters="a,b,c")
+    assert s.run("find").result["contexts"]["b"]["names"] == ["n0", "n2"]  # type: ignore[index]
+    state = s.run("cordon")
+    assert state.status == StepStatus.SUCCEEDED
+    assert sorted(state.result["contexts"]) == ["a", "b", "c"]  # type: ignore[index]
+    assert sorted(harness.cluster.mutations) == [(c, "cordon", n) for c in "abc" for n in ("n0", "n2")]
+    assert [r.context for r in harness.confirmer.requests] == ["a", "b", "c"]
+
+
+BRANCHES = HEADER + """
+steps:
+  - id: choose
+    decision:
+      prompt: Cordon or delete?
+      options: [{id: cordon, label: Cordon}, {id: delete, label: Delete}]
+  - id: delete
+    when: steps['choose'].choice == 'delete'
+    action: {delete: {apiVersion: v1, kind: Node, names: [n1]}}
+  - id: cordon
+    when: steps['choose'].choice == 'cordon'
+    action: {cordon: {names: [n1]}}
+  - id: gate
+    gate:
+      require: ["inputs.batchSize <= 1"]
+      message: Lower the batch size first.
+  - id: tell
+    notify: {channels: [slack, statuspage], status: identified, message: "Cordoned {{ steps['cordon'].targets }}"}
+  - id: after
+    manual: done
+"""
+
+
+def test_decision_when_gate_and_notify_failure(harness: Harness) -> None:
+    harness.notifier.failing = {"statuspage"}
+    s = harness.start(BRANCHES, context="lab")
+    assert s.run("choose").status == StepStatus.PENDING  # a decision waits for the responder
+    s.decide("choose", "cordon")
+    skipped = s.run("delete")
+    assert skipped.status == StepStatus.SKIPPED
+    assert skipped.reason == "condition false: steps['choose'].choice == 'delete'"
+    assert s.run("cordon").status == StepStatus.SUCCEEDED
+    gate = s.run("gate")
+    assert gate.status == StepStatus.FAILED and gate.error == "Lower the batch size first. (not true: inputs.batchSize <= 1)"
+    s.skip("gate", "accepted risk")
+    notified = s.run("tell")
+    assert notified.status == StepStatus.SUCCEEDED  # a failed channel never halts the runbook
+    assert "statuspage" in (notified.error or "")
+    assert [n.body for n in harness.notifier.sent] == ["Cordoned ['n1']"]
+    assert harness.types().count("notify.failed") == 1
+    assert s.complete_manual("after").status == StepStatus.SUCCEEDED
+
+
+def test_plan_only_never_mutates_and_plan_describes_without_changes(harness: Harness) -> None:
+    harness.confirmer = PlanOnly()  # type: ignore[assignment]
+    s = harness.start(BATCHED, context="lab")
+    s.run("find")
+    plan = s.plan("cordon")
+    assert plan.kubectl[0] == "kubectl --context lab cordon node n0" and len(plan.targets) == 6
+    assert plan.notes == ["lab: 3 batch(es) of 2, pause 30s"]
+    assert s.run("cordon").status == StepStatus.PREVIEWED
+    assert harness.cluster.mutations == []
+
+
+DELETE = HEADER + """
+steps:
+  - id: delete
+    action: {delete: {apiVersion: v1, kind: Node, names: [n1]}}
+"""
+
+
+def test_protected_context_needs_the_typed_name(harness: Harness) -> None:
+    harness.cluster.protected = {"lab"}
+    harness.confirmer.typed = "prod"
+    s = harness.start(DELETE, context="lab")
+    state = s.run("delete")
+    assert state.status == StepStatus.PREVIEWED
+    assert state.error == "declined: typed confirmation 'prod' does not match the protected context 'lab'"
+    assert harness.cluster.mutations == []
+    assert harness.confirmer.requests[0].needs_typed
+    harness.confirmer.typed = None
+    assert s.run("delete").status == StepStatus.SUCCEEDED
+    assert "n1" not in harness.cluster.nodes["lab"]
+
+
+def test_auto_approve_refuses_protected_contexts() -> None:
+    request = ConfirmRequest("s", "t", "d", (), "prod-par", "names: a", 1, destructive=False, protected=True)
+    decision = AutoApprove().confirm(request)
+    assert not decision.approved and "prod-par is protected" in decision.reason
+    assert AutoApprove().confirm(ConfirmRequest("s", "t", "d", (), "lab", "x", 1, False, False)).approved

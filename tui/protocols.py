@@ -20,16 +20,6 @@ from mitigate.ports import ConfirmerPort, ContextInfo, Preview
 from mitigate.runbook.model import InputSpec
 
 
-class RecordLike(Protocol):
-    """A journal record (mitigate.journal.Record)."""
-
-    seq: int
-    ts: str
-    actor: str
-    type: str
-    data: dict[str, Any]
-
-
 class JournalLike(Protocol):
     id: str
 
@@ -39,21 +29,33 @@ class JournalLike(Protocol):
 
 
 class StepStateLike(Protocol):
-    id: str
-    kind: str
-    status: Any  # StepStatus enum (its .value is the state name) or a plain string
-    attempts: int
-    error: str | None
-    title: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> Any: ... # StepStatus enum (its .value is the state name) or a plain string
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def title(self) -> str: ...
 
 
 class StepPlanLike(Protocol):
-    description: str
-    kubectl: Sequence[str]
-    scope: str
-    targets: Sequence[str]
-    destructive: bool
-    protected: bool
+    @property
+    def description(self) -> str: ...
+    @property
+    def kubectl(self) -> Sequence[str]: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def targets(self) -> Sequence[str]: ...
+    @property
+    def destructive(self) -> bool: ...
+    @property
+    def protected(self) -> bool: ...
 
 
 class SessionLike(Protocol):

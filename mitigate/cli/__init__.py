@@ -20,7 +20,10 @@ from mitigate.errors import MitigateError
 COMMAND_MODULES: list[str] = [
     "journal",
     "postmortem",
+    "run",
+    "sandbox",
     "secrets",
+    "tui",
     "validate",
 ]
 

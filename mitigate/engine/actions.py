@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mitigate.engine.checks import run_wait
+from mitigate.engine.checks import run_check, run_wait
 from mitigate.engine.state import WHOLE, StepStatus
 from mitigate.engine.types import BatchProgress, StepPlan, request_data, request_from
 from mitigate.errors import MitigateError
@@ -475,3 +475,32 @@ def rollback(session: Session, cancel: threading.Event | None) -> list[str]:
         return rolled
     session._append("rollback.finished", {"ok": True, "rolled_back": rolled})
     return rolled
+
+
+def plan_all(session: Session) -> list[StepPlan]:
+    """The whole runbook as a plan: read-only checks really run (later templates need their
+    results), actions are only prepared for their kubectl and scope, nothing is confirmed."""
+    plans = []
+    for step in session.runbook.steps:
+        ctx = session.context()
+        try:
+            out = plan(session, step, ctx)
+            if step.when is not None and not evaluate(step.when, ctx):
+                out.notes.append(f"would be skipped now: condition false: {step.when}")
+            elif step.check is not None:
+                contexts = session.contexts_for(step, ctx) if step.check.kube else []
+                outcome = run_check(step.check, ctx, cluster=session.ports.cluster, probes=session.ports.probes,
+                                    contexts=contexts, concurrency=step.concurrency)
+                session._finish_check(step, outcome)
+                shown = ", ".join(outcome.names[:10]) + (" ..." if len(outcome.names) > 10 else "")
+                out.notes.append(f"{'ok' if outcome.ok else 'FAILS'}: {outcome.count} found"
+                                 + (f": {shown}" if shown else "")
+                                 + (f" ({outcome.message})" if outcome.message else ""))
+            elif step.gate is not None:
+                closed = [e for e in step.gate.require if not evaluate(e, ctx)]
+                out.notes.append(f"gate closed now: {step.gate.message.strip()}" if closed else "gate open now")
+        except (MitigateError, ClusterError) as exc:
+            out = StepPlan(description=f"cannot be computed before earlier steps run: {exc}", step_id=step.id,
+                           kind=step.kind, title=step.title or step.id)
+        plans.append(out)
+    return plans

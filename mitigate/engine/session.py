@@ -404,6 +404,10 @@ class Session:
         """What the step would do (kubectl, scope, targets), computed without any change."""
         return action_steps.plan(self, self._step(step_id), self.context())
 
+    def plan_all(self) -> list[StepPlan]:
+        """Every step's plan; runs read-only checks (journaled), never an action."""
+        return action_steps.plan_all(self)
+
     def preview(self, step_id: str) -> Any:
         """Server-side dry run of the step's first request (journaled as ``step.previewed``)."""
         return action_steps.preview(self, self._step(step_id), self.context())

@@ -79,7 +79,7 @@ class BadLine(ValueError):
 def decode(line: bytes) -> Record:
     """Parse one line (without newline) and check its own hash; raises BadLine."""
     try:
-        obj = json.loads(line)
+        obj = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadLine(f"not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(obj, dict) or set(obj) != set(FIELDS):

@@ -16,14 +16,14 @@ from typing import Any
 
 MASK = "[REDACTED]"
 
+# Matched against the key lowercased with "-", "_" and spaces removed (X-Api-Key -> xapikey).
 _SECRET_KEY = re.compile(
-    r"(token|passw(or)?d|passphrase|secret|api_?key|apitoken|authorization|auth_?header|webhook|"
-    r"routing_?key|integration_?key|service_?key|private_?key|access_?key|signing_?key|credential|"
-    r"cookie|session_?id|bearer|dsn|connection_?string)",
-    re.IGNORECASE,
+    r"token|passw(or)?d|passphrase|secret|apikey|authorization|authheader|webhook|routingkey|"
+    r"integrationkey|servicekey|privatekey|accesskey|signingkey|credential|cookie|sessionid|bearer|"
+    r"connectionstring"
 )
 # Keys naming *where* a secret is, not the secret itself (secretName, tokenFile, secretRef...).
-_REFERENCE_KEY = re.compile(r"(name|names|ref|namespace|kind|file|path|present|count)$", re.IGNORECASE)
+_REFERENCE_KEY = re.compile(r"(name|names|ref|namespace|kind|file|path|present|count)$")
 
 _SECRET_TYPES = ("Opaque",)
 _SECRET_TYPE_PREFIXES = ("kubernetes.io/", "bootstrap.kubernetes.io/", "helm.sh/")
@@ -52,7 +52,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 
 def is_secret_key(key: str) -> bool:
     """Does this key name a secret value (``password``, ``slack_webhook``), not a reference to one?"""
-    return bool(_SECRET_KEY.search(key)) and not _REFERENCE_KEY.search(key)
+    norm = re.sub(r"[-_\s]", "", key.lower())
+    return bool(_SECRET_KEY.search(norm)) and not _REFERENCE_KEY.search(norm)
 
 
 def redact_text(text: str) -> str:

@@ -1,0 +1,38 @@
+"""Fixtures for the journal tests: a journal root and the CLI run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    path = tmp_path / "incidents"
+    path.mkdir()
+    return path
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("MITIGATE_JOURNAL_DIR", None)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+@pytest.fixture
+def cli(root: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``cli("journal", "show", ID)`` runs ``python -m mitigate --journal-dir ROOT ...``."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mitigate", "--journal-dir", str(root), *args],
+                              capture_output=True, text=True, env=child_env(), timeout=60, check=False)
+
+    return run

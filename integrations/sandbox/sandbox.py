@@ -9,6 +9,7 @@ synchronous: drills and tests just read ``kubeconfig`` and call ``stop()``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import logging
 import os
@@ -29,6 +30,7 @@ from .scenario import Scenario, load_scenario
 from .seeding import BuiltCluster, HealthReport, build_cluster, health
 from .server import ClusterApp
 from .store import ClusterState
+from .tls import self_signed, server_context
 
 TICK_SECONDS = 0.05
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class Sandbox:
         self._tmpdir: str | None = None
         self.kubeconfig = Path()
         self._stopped = False
+        self._cert, self._key = self_signed()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -74,6 +77,7 @@ class Sandbox:
         return sb
 
     async def _serve(self, port: int) -> None:
+        ssl_ctx = server_context(self._cert, self._key)
         for i, ctx in enumerate(self.contexts):
             bc = self._clusters[ctx]
             app = ClusterApp(bc.state, context=ctx, token=self.token, faults=bc.faults, log_sink=self._append,
@@ -84,11 +88,12 @@ class Sandbox:
             runner = web.AppRunner(app.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
             await runner.setup()
             self._runners.append(runner)
-            site = web.TCPSite(runner, "127.0.0.1", port + i if port else 0, reuse_address=True)
+            site = web.TCPSite(runner, "127.0.0.1", port + i if port else 0, reuse_address=True,
+                               ssl_context=ssl_ctx)
             await site.start()
             app.port = int(runner.addresses[0][1])
             self._apps[ctx] = app
-            self._urls[ctx] = f"http://127.0.0.1:{app.port}"
+            self._urls[ctx] = f"https://127.0.0.1:{app.port}"
         for bc in self._clusters.values():
             bc.sim.tick()
         self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
@@ -173,9 +178,11 @@ class Sandbox:
             self._tmpdir = tempfile.mkdtemp(prefix="mitigate-sandbox-")
             path = Path(self._tmpdir) / "kubeconfig"
         user = "sandbox-user"
+        ca = base64.b64encode(self._cert).decode()
         doc = {"apiVersion": "v1", "kind": "Config", "preferences": {},
                "current-context": self.contexts[0],
-               "clusters": [{"name": c, "cluster": {"server": self._urls[c]}} for c in self.contexts],
+               "clusters": [{"name": c, "cluster": {"server": self._urls[c], "certificate-authority-data": ca}}
+                            for c in self.contexts],
                "users": [{"name": user, "user": {"token": self.token}}],
                "contexts": [{"name": c, "context": {"cluster": c, "user": user, "namespace": "default"}}
                             for c in self.contexts]}

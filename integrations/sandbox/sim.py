@@ -90,8 +90,19 @@ class Behaviours:
     ingress: Ingress | None = None
 
 
+def _pruned(v: Any) -> Any:
+    """Drop empty values, as Go clients send ``creationTimestamp: null`` and ``resources: {}``."""
+    if isinstance(v, dict):
+        out = {k: _pruned(x) for k, x in v.items()}
+        return {k: x for k, x in out.items() if x not in (None, {}, [])}
+    if isinstance(v, list):
+        return [_pruned(x) for x in v]
+    return v
+
+
 def template_hash(template: Any) -> str:
-    t = copy_json(template) or {}
+    """The pod-template-hash: equal for templates that differ only by defaults or the hash label."""
+    t = _pruned(template) or {}
     labels = (t.get("metadata") or {}).get("labels")
     if isinstance(labels, dict):
         labels.pop(HASH_LABEL, None)

@@ -1,0 +1,56 @@
+"""`mitigate sandbox serve SCENARIO`: run a drill cluster until Ctrl-C.
+
+The sandbox lives in integrations (it needs aiohttp), so it is imported inside the
+handler: the CLI stays fast to start and the core never imports adapters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from mitigate.errors import UsageError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("sandbox", help="run a local sandbox Kubernetes API server for drills")
+    ssub = p.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND")
+    serve = ssub.add_parser("serve", help="serve a scenario until interrupted")
+    serve.add_argument("scenario", help="a drill name (runbooks/drills/NAME.yaml) or a scenario file")
+    serve.add_argument("--port", type=int, default=0,
+                       help="port of the first cluster (others follow); default: random free ports")
+    serve.add_argument("--kubeconfig", type=Path, default=None,
+                       help="where to write the kubeconfig (default: a temporary file removed on exit)")
+    serve.set_defaults(handler=_serve)
+    p.set_defaults(handler=_usage)
+
+
+def _usage(args: argparse.Namespace) -> int:
+    raise UsageError("sandbox needs a subcommand: serve SCENARIO")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+    from integrations.sandbox import Sandbox
+
+    sb = Sandbox.start(args.scenario, port=args.port, kubeconfig=args.kubeconfig)
+    done = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        print(f"kubeconfig: {sb.kubeconfig}", flush=True)
+        for ctx in sb.contexts:
+            print(f"context: {ctx} {sb.url(ctx)}", flush=True)
+        print(f"try: KUBECONFIG={sb.kubeconfig} kubectl get nodes", flush=True)
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sb.stop()
+    print("sandbox stopped", flush=True)
+    return 0

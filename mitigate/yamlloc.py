@@ -110,6 +110,10 @@ def _syntax_error(exc: yaml.YAMLError, path: str) -> LocatedError:
     return LocatedError(message, path=path, line=line, column=column)
 
 
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+
+
 class _Builder:
     """Turns a composed node graph into Python data, recording marks per data path."""
 
@@ -136,6 +140,9 @@ class _Builder:
             return self.done[ident]
         if ident in self.active:
             raise self.error(node, "recursive YAML alias is not supported", where)
+        expected = _SEQ if isinstance(node, yaml.SequenceNode) else _MAP
+        if node.tag != expected:
+            raise self.error(node, f"invalid YAML: unsupported tag {node.tag!r}", where)
         self.active.add(ident)
         result: Any
         if isinstance(node, yaml.SequenceNode):
@@ -350,7 +357,7 @@ def validation_errors(exc: ValidationError, model_cls: type[BaseModel], data: An
                 continue
             seen.add(msg)
             if e["type"] == "missing":
-                out.append(located(msg, marks, path, full[:-1]))
+                out.append(located(msg, marks, path, full[:-1], at_key=True))
             else:
                 out.append(located(msg, marks, path, full, at_key=e["type"] == "extra_forbidden"))
     return out

@@ -10,6 +10,7 @@ the side of hiding: a journal is shared far more widely than a terminal.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -50,15 +51,26 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# Cheap pre-check: a string containing none of these cannot match any pattern above (most strings:
+# node names, step ids), so it skips the full scan. Keep in step with _PATTERNS.
+_TRIGGER = re.compile(
+    r"-----BEGIN|://|[?&][a-z_-]+=|bearer|basic|token|eyJ|AKIA|ASIA|AROA|AIDA|xox|gh[pousr]_|github_pat_|"
+    r"glpat-|AIza|sk-|passw|secret|api_?key|access_?key|private_?key|credential|routing_?key",
+    re.IGNORECASE,
+)
+_KEY_NOISE = re.compile(r"[-_\s]")
+
+
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """Does this key name a secret value (``password``, ``slack_webhook``), not a reference to one?"""
-    norm = re.sub(r"[-_\s]", "", key.lower())
+    norm = _KEY_NOISE.sub("", key.lower())
     return bool(_SECRET_KEY.search(norm)) and not _REFERENCE_KEY.search(norm)
 
 
 def redact_text(text: str) -> str:
     """Mask secrets found anywhere in a string."""
-    if len(text) < 8:
+    if len(text) < 8 or not _TRIGGER.search(text):
         return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)

@@ -74,8 +74,7 @@ class FakeServices:
 
     @property
     def base(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -201,14 +200,14 @@ class FakeServices:
             self.statuspage_incidents[iid] = inc
             return _json(inc, 201)
         if r.method == "PATCH" and rest.startswith("/"):
-            inc = self.statuspage_incidents.get(rest[1:])
-            if inc is None:
+            current = self.statuspage_incidents.get(rest[1:])
+            if current is None:
                 return _json({"error": "not found"}, 404)
             fields = json.loads(r.body)["incident"]
-            inc["status"] = fields.get("status", inc["status"])
-            inc["components"].update(fields.get("components", {}))
-            inc["updates"].append(fields.get("body"))
-            return _json(inc)
+            current["status"] = fields.get("status", current["status"])
+            current["components"].update(fields.get("components", {}))
+            current["updates"].append(fields.get("body"))
+            return _json(current)
         return Reply(405, "method not allowed")
 
     def _pd_event(self, r: Received) -> Reply:

@@ -226,6 +226,20 @@ class Change:
     sub: str = ""
 
 
+def patch_paths(body: Any, prefix: str = "") -> list[str]:
+    """Dotted paths a patch writes: the leaves of an object patch, the ``path`` of JSON-patch ops."""
+    if isinstance(body, list):
+        return [".".join(p for p in str(op.get("path", "")).split("/") if p).replace("~1", "/").replace("~0", "~")
+                for op in body if isinstance(op, dict)]
+    if isinstance(body, dict) and body:
+        out: list[str] = []
+        for key, value in body.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(patch_paths(value, path) if isinstance(value, dict) and value else [path])
+        return out
+    return [prefix] if prefix else []
+
+
 class ObjectChange(Action):
     """An action that patches existing objects: dry-run preview, preconditioned execute, undo."""
 
@@ -233,9 +247,15 @@ class ObjectChange(Action):
         raise NotImplementedError
 
     def applied(self, item: Item, obj: dict[str, Any]) -> bool:
-        """Is the change in place? Default: a dry run of it would change nothing."""
+        """Is the change in place? Default: a dry run of it would change nothing it touches.
+
+        Only the patched paths count: controllers keep writing elsewhere (revision
+        annotations, status) and must not make a landed change look missing.
+        """
         after = self.send(item, obj, dry_run=True)
-        return not render.object_changes(obj, after)
+        touched = patch_paths(self.change(item, obj).body)
+        return not [f for f in render.object_changes(obj, after)
+                    if any(f == p or f.startswith((p + ".", p + "[")) for p in touched)]
 
     def undo_for(self, item: Item, before: dict[str, Any], after: dict[str, Any]) -> list[ActionRequest]:
         patch = render.restore_patch(after, before)
@@ -250,7 +270,7 @@ class ObjectChange(Action):
         body = ch.body
         precondition = False
         rv = (obj.get("metadata") or {}).get("resourceVersion")
-        if rv and ch.patch_type in ("merge", "strategic") and isinstance(body, dict):
+        if rv and not dry_run and ch.patch_type in ("merge", "strategic") and isinstance(body, dict):
             body = {**body, "metadata": {**(body.get("metadata") or {}), "resourceVersion": rv}}
             precondition = True
         result = self.t.request("PATCH", item.res.path(item.namespace, item.name, ch.sub),

@@ -258,8 +258,9 @@ class Apply(Create):
                                stdin=manifest_docs(self.p["manifest"]))]
 
 
-def _eviction(item: Item, grace: int | None) -> dict[str, Any]:
-    opts: dict[str, Any] = {"preconditions": {"uid": ((item.obj or {}).get("metadata") or {}).get("uid")}}
+def _eviction(item: Item, grace: int | None, *, uid: bool = True) -> dict[str, Any]:
+    opts: dict[str, Any] = {"preconditions": {"uid": ((item.obj or {}).get("metadata") or {}).get("uid")}} \
+        if uid else {}
     if grace is not None:
         opts["gracePeriodSeconds"] = grace
     return {"apiVersion": "policy/v1", "kind": "Eviction",
@@ -320,7 +321,7 @@ class Evict(Action):
     def kubectl(self) -> list[str]:
         return [render.kubectl(self.ctx.name, "create", "--raw",
                                f"/api/v1/namespaces/{i.namespace}/pods/{i.name}/eviction", "-f", "-",
-                               namespace=i.namespace, stdin=render.compact(_eviction(i, self.grace)))
+                               namespace=i.namespace, stdin=render.compact(_eviction(i, self.grace, uid=False)))
                 for i in self.items]
 
 

@@ -79,17 +79,26 @@ class RevertChanges(Action):
         return t >= self.since and (self.until is None or t <= self.until)
 
     def classify(self, obj: dict[str, Any]) -> str | None:
-        """"created", "changed" or None (the manager did nothing to it in the window)."""
+        """"created", "changed" or None (the manager did nothing to it in the window).
+
+        managedFields record Apply or Update, never Create, so creation is inferred: the
+        object was created inside the window and no other manager wrote its main resource
+        (not ``status``) in the second it was created.
+        """
         meta = obj.get("metadata") or {}
-        mine = [m for m in meta.get("managedFields") or [] if m.get("manager") == self.manager]
+        fields = meta.get("managedFields") or []
+        mine = [m for m in fields if m.get("manager") == self.manager]
         if not any(self._in_window(m.get("time")) for m in mine):
             return None
-        others_created = any(m.get("manager") != self.manager and m.get("operation") == "Create"
-                             for m in meta.get("managedFields") or [])
-        created_by_me = any(m.get("operation") in ("Create", "Apply") for m in mine)
-        if created_by_me and not others_created and self._in_window(meta.get("creationTimestamp")):
-            return "created"
-        return "changed"
+        born = meta.get("creationTimestamp")
+        if not self._in_window(born):
+            return "changed"
+        born_at = parse_time(born, "creationTimestamp").replace(microsecond=0)
+        for m in fields:
+            if m.get("manager") != self.manager and m.get("subresource", "") != "status" and m.get("time") \
+                    and parse_time(m["time"], "managedFields time").replace(microsecond=0) <= born_at:
+                return "changed"
+        return "created"
 
     def _backup_of(self, item: Item) -> dict[str, Any] | None:
         if not self.request.backup_dir:

@@ -1,0 +1,94 @@
+"""``mitigate run`` as a subprocess against the sandbox: --plan changes nothing, --auto-approve acts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sandbox = pytest.importorskip("integrations.sandbox")
+CTX = "lab"
+RUNBOOK = """
+apiVersion: mitigate/v1
+kind: Runbook
+metadata: {name: cordon-notready, title: Cordon NotReady nodes, source: tests}
+inputs:
+  context: {type: kube-context}
+steps:
+  - id: find
+    check:
+      kube: {apiVersion: v1, kind: Node}
+      where: not (item | is_ready)
+      expect: count > 0
+  - id: cordon
+    action: {cordon: {names: "{{ steps['find'].names }}"}}
+    batch: {size: 1}
+"""
+
+
+def _node(name: str, ready: bool) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": {},
+            "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+@pytest.fixture
+def sb() -> Iterator[Any]:
+    box = sandbox.Sandbox.start({"name": "run-tests", "context": CTX,
+                                 "objects": [_node(f"n{i}", ready=i % 2 == 1) for i in range(4)]})
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+def _run(tmp_path: Path, sb: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    rb = tmp_path / "rb.yaml"
+    rb.write_text(RUNBOOK)
+    env = {**os.environ, "MITIGATE_JOURNAL_DIR": str(tmp_path / "j"), "MITIGATE_CONFIG_DIR": str(tmp_path / "cfg")}
+    env.pop("MITIGATE_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "mitigate", "run", str(rb), "--context", CTX,
+                           "--kubeconfig", str(sb.kubeconfig), *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def mutations(sb: Any) -> list[Any]:
+    """Requests that changed the cluster (server-side dry runs change nothing)."""
+    return [e for e in sb.request_log if e.method in MUTATING and not e.dry_run]
+
+
+def test_plan_prints_kubectl_and_makes_no_mutating_request(tmp_path: Path, sb: Any) -> None:
+    proc = _run(tmp_path, sb, "--plan")
+    assert proc.returncode == 0, proc.stderr
+    assert "ok: 2 found: n0, n2" in proc.stdout
+    assert f"$ kubectl cordon n0 n2 --context {CTX}" in proc.stdout
+    assert "2 batch(es) of 1" in proc.stdout
+    assert [e for e in sb.request_log if e.method in MUTATING] == []  # not even a dry run
+    assert not (tmp_path / "j").exists()
+
+
+def test_auto_approve_cordons_and_prints_a_scorecard(tmp_path: Path, sb: Any) -> None:
+    proc = _run(tmp_path, sb, "--auto-approve")
+    assert proc.returncode == 0, proc.stderr
+    assert "succeeded  cordon" in proc.stdout and "steps run           2/2" in proc.stdout
+    assert sorted(e.name for e in mutations(sb)) == ["n0", "n2"]  # one real PATCH per NotReady node
+
+
+def test_auto_approve_refuses_a_protected_context(tmp_path: Path, sb: Any) -> None:
+    proc = _run(tmp_path, sb, "--auto-approve", "--protect", "la*")
+    assert proc.returncode == 1
+    assert "is protected: --auto-approve never acts on protected contexts" in proc.stdout
+    assert "halted at step cordon" in proc.stderr and "Traceback" not in proc.stderr
+    assert mutations(sb) == []
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, sb: Any) -> None:
+    proc = _run(tmp_path, sb, "--plan", "--input", "nope=1")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown input 'nope'" in proc.stderr

@@ -114,6 +114,15 @@ _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 
 
+def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str) -> LocatedError:
+    """A character YAML does not allow (control characters, NUL): locate it by offset."""
+    pos = max(0, min(int(exc.position), len(text)))
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return LocatedError(f"invalid YAML: character #x{exc.character:04x} is not allowed",
+                        path=path, line=line, column=column)
+
+
 class _Builder:
     """Turns a composed node graph into Python data, recording marks per data path."""
 
@@ -166,7 +175,10 @@ class _Builder:
 
 def load_yaml(text: str, path: str = "<input>") -> Document:
     """Parse one YAML document with positions. Raises LocatedError on any YAML problem."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, path) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -174,6 +186,8 @@ def load_yaml(text: str, path: str = "<input>") -> Document:
         builder = _Builder(loader, path)
         data = builder.build(node, ())
         return Document(data, builder.marks, path)
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, path) from None
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, path) from None
     except RecursionError:

@@ -338,7 +338,7 @@ def references(ast: nodes.Node, root: str) -> list[str]:
     """Names looked up under ``root``: ``steps['x'].names`` and ``steps.x`` give ``x``."""
     found: list[str] = []
     for node in _walk(ast, (nodes.Getattr, nodes.Getitem)):
-        if not (isinstance(node.node, nodes.Name) and node.node.name == root):  # type: ignore[attr-defined]
+        if not (isinstance(node.node, nodes.Name) and node.node.name == root):
             continue
         if isinstance(node, nodes.Getattr):
             found.append(node.attr)

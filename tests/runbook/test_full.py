@@ -49,7 +49,8 @@ def test_when_batches_multicontext_undo_scope_and_postmortem() -> None:
     assert fan.contexts and fan.concurrency == 2
     assert rb.step("relabel-everything").scope == "cluster"
     assert rb.step("verify").context
-    assert rb.step("announce").notify is not None and rb.step("announce").notify.status == "identified"
+    notify = rb.step("announce").notify
+    assert notify is not None and notify.status == "identified"
     pm = rb.postmortem
     assert pm.rootCausePrompts and pm.actionItems and pm.impactQuestions and pm.lessons
     verbs = {next(iter(s.action)) for s in rb.steps if s.action}

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from mitigate.errors import MitigateError
-from mitigate.runbook.actions import CATALOGUE, ScopeError, check_scoped, is_destructive, parse_params, scope_of
+from mitigate.runbook.actions import (
+    CATALOGUE,
+    ScopeError,
+    check_scoped,
+    is_destructive,
+    parse_params,
+    scope_of,
+)
 from mitigate.runbook.inputs import InputError, valid_label_selector
 from mitigate.runbook.loader import load_runbook_text, resolve_inputs
 from mitigate.runbook.model import Runbook

@@ -31,7 +31,7 @@ from mitigate.engine.types import BatchProgress, IncidentMeta, Ports, StepPlan, 
 from mitigate.engine.views import StepView
 from mitigate.errors import MitigateError
 from mitigate.journal import Journal, Record, resolve_declared
-from mitigate.ports import ClusterError, ConfirmRequest, Notification
+from mitigate.ports import ClusterError, ConfirmRequest, Notification, Preview
 from mitigate.runbook.inputs import resolve_inputs
 from mitigate.runbook.model import Runbook, Step
 from mitigate.runbook.templating import evaluate, render
@@ -408,7 +408,7 @@ class Session:
         """Every step's plan; runs read-only checks (journaled), never an action."""
         return action_steps.plan_all(self)
 
-    def preview(self, step_id: str) -> Any:
+    def preview(self, step_id: str) -> Preview:
         """Server-side dry run of the step's first request (journaled as ``step.previewed``)."""
         return action_steps.preview(self, self._step(step_id), self.context())
 

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import yaml
 from aiohttp import web
 
+from .budgets import budget, disruptions_allowed, pod_ready
 from .faults import FaultSet, RequestLogEntry
 from .patch import PatchError, copy_json, json_patch, merge_patch, strategic_merge
 from .resources import Resource
@@ -39,6 +40,7 @@ MAX_BODY = 3 * 1024 * 1024
 VERSION = {"major": "1", "minor": "29", "gitVersion": "v1.29.0-sandbox", "gitCommit": "sandbox",
            "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.21",
            "compiler": "gc", "platform": "linux/amd64"}
+INFO: web.RequestKey[dict[str, Any]] = web.RequestKey("info", dict)
 PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+json": "merge",
                "application/strategic-merge-patch+json": "strategic", "application/apply-patch+yaml": "apply"}
 
@@ -52,6 +54,9 @@ class Target:
     namespace: str | None
     name: str | None
     sub: str
+
+
+TARGET: web.RequestKey[Target | None] = web.RequestKey("target", object)  # type: ignore[arg-type]
 
 
 def _status_ok(details: Obj | None = None) -> Obj:
@@ -96,7 +101,7 @@ class ClusterApp:
     async def _middleware(self, request: web.Request,
                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         info: dict[str, Any] = {"verb": "unknown", "resource": "", "namespace": "", "name": "", "dry_run": False}
-        request["info"] = info
+        request[INFO] = info
         status = 500
         try:
             resp = await self._guarded(request, handler, info)
@@ -137,7 +142,7 @@ class ClusterApp:
                 raise ApiError(code, "TooManyRequests" if code == 429 else "ServiceUnavailable",
                                "the server is currently unable to handle the request (apiserver overloaded)",
                                {"retryAfterSeconds": 1}, {"Retry-After": "1"})
-            request["target"] = target
+            request[TARGET] = target
             return await handler(request)
         except ApiError as e:
             return json_response(e.status(), e.code, e.headers)
@@ -228,7 +233,7 @@ class ClusterApp:
     # ------------------------------------------------------------------ dispatch
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        t: Target | None = request.get("target")
+        t: Target | None = request.get(TARGET)
         if t is None:
             return self._discovery(request)
         m = request.method
@@ -534,7 +539,7 @@ class ClusterApp:
         if opts.get("orphanDependents") is True:
             prop = "Orphan"
         if opts.get("dryRun"):
-            request["info"]["dry_run"] = True
+            request[INFO]["dry_run"] = True
         return grace, prop, opts.get("preconditions") or {}
 
     async def _delete(self, request: web.Request, t: Target) -> web.Response:
@@ -542,7 +547,7 @@ class ClusterApp:
         body = await self._body(request) if request.can_read_body else None
         grace, prop, pre = self._delete_options(request, body)
         w = self._writer(request)
-        if request["info"]["dry_run"]:
+        if request[INFO]["dry_run"]:
             w.dry_run = True
         obj = self.state.delete(t.r, t.name, t.namespace, w, grace=grace, propagation=prop, preconditions=pre)
         return json_response(self._out(t, obj))
@@ -552,7 +557,7 @@ class ClusterApp:
         grace, prop, _ = self._delete_options(request, body)
         lm, fm = self._matchers(request)
         w = self._writer(request)
-        if request["info"]["dry_run"]:
+        if request[INFO]["dry_run"]:
             w.dry_run = True
         st = self.state
         deleted = []
@@ -582,7 +587,7 @@ class ClusterApp:
         st = self.state
         w = self._writer(request)
         if opts.get("dryRun"):
-            w.dry_run = request["info"]["dry_run"] = True
+            w.dry_run = request[INFO]["dry_run"] = True
         with st.lock:
             pod = st.get(t.r, t.name, t.namespace)
             if not pod["metadata"].get("deletionTimestamp") and (pod.get("status") or {}).get("phase") not in (
@@ -602,12 +607,12 @@ class ClusterApp:
             if not match(pod):
                 continue
             members = [p for p in pods if match(p)]
-            healthy = sum(1 for p in members if not p["metadata"].get("deletionTimestamp") and _pod_ready(p))
-            allowed = _disruptions_allowed(pdb, len(members), healthy)
+            healthy = sum(1 for p in members if not p["metadata"].get("deletionTimestamp") and pod_ready(p))
+            allowed = disruptions_allowed(pdb, len(members), healthy)
             if allowed <= 0:
                 name = pdb["metadata"]["name"]
-                need = len(members) - _budget(pdb, len(members))[1] if "maxUnavailable" in (
-                    pdb.get("spec") or {}) else _budget(pdb, len(members))[0]
+                need = len(members) - budget(pdb, len(members))[1] if "maxUnavailable" in (
+                    pdb.get("spec") or {}) else budget(pdb, len(members))[0]
                 raise ApiError(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's "
                                "disruption budget.", {"causes": [{
                                    "reason": "DisruptionBudget",
@@ -653,33 +658,3 @@ class ClusterApp:
                 updated["metadata"]["resourceVersion"] = want_rv
             res = st.update(t.r, updated, w)
         return json_response(self._scale_of(t, res))
-
-
-def _pod_ready(p: Obj) -> bool:
-    for c in (p.get("status") or {}).get("conditions") or []:
-        if isinstance(c, dict) and c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
-
-
-def _intstr(v: Any, total: int, round_up: bool) -> int:
-    if isinstance(v, str) and v.endswith("%"):
-        pct = int(v[:-1] or 0) * total
-        return -(-pct // 100) if round_up else pct // 100
-    return int(v)
-
-
-def _budget(pdb: Obj, expected: int) -> tuple[int, int]:
-    """(minAvailable, maxUnavailable) resolved against ``expected`` pods."""
-    spec = pdb.get("spec") or {}
-    if "maxUnavailable" in spec:
-        return 0, _intstr(spec["maxUnavailable"], expected, True)
-    return _intstr(spec.get("minAvailable", 1), expected, True), 0
-
-
-def _disruptions_allowed(pdb: Obj, expected: int, healthy: int) -> int:
-    spec = pdb.get("spec") or {}
-    min_avail, max_unavail = _budget(pdb, expected)
-    if "maxUnavailable" in spec:
-        return healthy - (expected - max_unavail)
-    return healthy - min_avail

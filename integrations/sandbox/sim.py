@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .budgets import disruptions_allowed, pod_ready
 from .patch import copy_json
 from .resources import Resource, resource_from_crd
 from .selectors import selector_object_matcher
@@ -27,6 +28,7 @@ REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 MACHINE_FINALIZER = "machine.cluster.x-k8s.io"
 DEPLOY, RS, POD, NODE = ("apps", "deployments"), ("apps", "replicasets"), ("", "pods"), ("", "nodes")
+PDB = ("policy", "poddisruptionbudgets")
 MS, MACHINE = ("cluster.x-k8s.io", "machinesets"), ("cluster.x-k8s.io", "machines")
 
 _UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
@@ -183,6 +185,7 @@ class Simulation:
         deploys: set[tuple[str, str]] = set()
         rss: set[tuple[str, str]] = set()
         mss: set[tuple[str, str]] = set()
+        pdb_namespaces: set[str] = set()
         uids: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {}
         for rkey, key in dirty:
             obj = st.objects.get(rkey, {}).get(key)
@@ -198,6 +201,8 @@ class Simulation:
                 self._machine(obj)
             elif rkey == POD and obj is not None and not (obj.get("status") or {}).get("phase"):
                 self._start_pod(obj)
+            if rkey in (POD, PDB):
+                pdb_namespaces.add(key[0])
             if rkey in (RS, POD, MACHINE):
                 if not uids:
                     uids = self._owner_index()
@@ -217,6 +222,27 @@ class Simulation:
             self._replicaset(key)
         for key in mss:
             self._machineset(key)
+        pdbs = st.objects.get(PDB, {})
+        for ns in pdb_namespaces:
+            if any(k[0] == ns for k in pdbs):
+                self._pdb_status(ns)
+
+    def _pdb_status(self, ns: str) -> None:
+        """Keep PodDisruptionBudget status (what kubectl shows as ALLOWED DISRUPTIONS) current."""
+        st = self.st
+        pods = st.list("pods", ns)
+        for pdb in st.list("poddisruptionbudgets", ns):
+            match = selector_object_matcher((pdb.get("spec") or {}).get("selector"))
+            members = [p for p in pods if match(p)]
+            healthy = sum(1 for p in members if not p["metadata"].get("deletionTimestamp") and pod_ready(p))
+            status = {"currentHealthy": healthy, "desiredHealthy": len(members) - disruptions_allowed(
+                pdb, len(members), len(members)), "expectedPods": len(members),
+                "disruptionsAllowed": max(disruptions_allowed(pdb, len(members), healthy), 0),
+                "observedGeneration": pdb["metadata"].get("generation", 1)}
+            if (pdb.get("status") or {}) != status:
+                new = copy_json(pdb)
+                new["status"] = status
+                st.put(self.r(PDB), new)
 
     def _owner_index(self) -> dict[str, tuple[tuple[str, str], tuple[str, str]]]:
         out = {}

@@ -179,6 +179,7 @@ class ClusterState:
         """Forget watch history and outstanding continue tokens (as etcd compaction does)."""
         with self.lock:
             self.history.clear()
+            self._rv += 1
             self.compacted_rv = self._rv
 
     def _store(self, r: Resource, key: Key, obj: Obj, event: str | None) -> None:

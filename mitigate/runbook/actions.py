@@ -163,7 +163,8 @@ class AnnotateParams(Typed):
 class ThrottleParams(Params):
     """An APF FlowSchema + PriorityLevelConfiguration that confines the named clients."""
 
-    name: str
+    name: str = Field(description="the PriorityLevelConfiguration")
+    flowSchema: str | None = Field(None, description="default: name; several FlowSchemas may share one level")
     users: Names | None = None
     groups: Names | None = None
     serviceAccounts: Names | None = Field(None, description="namespace/name")

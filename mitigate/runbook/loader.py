@@ -198,8 +198,9 @@ class _Semantics:
         position = where[1] if len(where) > 1 and where[0] == "steps" and isinstance(where[1], int) \
             else (-1 if where[:1] == ("inputs",) else len(self.steps))
         for problem in unknown_names(ast):
-            known = list(ENV.filters) + list(ENV.globals)
-            self.error(where, problem + did_you_mean(problem.split("'")[1], known))
+            name = problem.split("'")[1]
+            known = [k for k in (*ENV.filters, *ENV.globals) if k != name]
+            self.error(where, problem + did_you_mean(name, known))
         for ref in references(ast, "steps"):
             if ref not in self.ids:
                 self.error(where, f"dangling step reference {ref!r}: no step has that id"

@@ -128,14 +128,17 @@ def labels(obj: Any) -> dict[str, str]:
     return dict(_get(obj, "metadata", "labels") or {})
 
 
-def count(items: Any, pred: Callable[[Any], Any] | None = None) -> int:
-    """Number of items, or of items for which ``pred`` (e.g. ``is_ready``) is true."""
+def count_if(items: Any, pred: Callable[[Any], Any] | None = None) -> int:
+    """Number of items, or of items for which ``pred`` (e.g. ``is_ready``) is true.
+
+    Not named ``count``: in check and wait expressions ``count`` is the result's item count.
+    """
     if items is None:
         return 0
     if pred is None:
         return len(list(items))
     if not callable(pred):
-        raise TemplateError(f"count(): the predicate must be a helper such as is_ready, not {pred!r}")
+        raise TemplateError(f"count_if(): the predicate must be a helper such as is_ready, not {pred!r}")
     return sum(1 for item in items if pred(item))
 
 
@@ -150,9 +153,47 @@ def restarts(pod: Any) -> int:
     return sum(int(s.get("restartCount", 0)) for s in statuses if isinstance(s, Mapping))
 
 
+def last_termination_reason(pod: Any) -> str | None:
+    """Why a container of the pod last terminated (``"OOMKilled"``, ``"Error"``), most recent first."""
+    latest: tuple[str, str] | None = None
+    statuses = (_get(pod, "status", "containerStatuses") or []) + (
+        _get(pod, "status", "initContainerStatuses") or [])
+    for status in statuses:
+        for state in ("lastState", "state"):
+            term = _get(status, state, "terminated")
+            if isinstance(term, Mapping) and term.get("reason"):
+                stamp = str(term.get("finishedAt") or "")
+                if latest is None or stamp > latest[0]:
+                    latest = (stamp, str(term["reason"]))
+    return None if latest is None else latest[1]
+
+
 def node_of(pod: Any) -> str | None:
     node = _get(pod, "spec", "nodeName")
     return None if node is None else str(node)
+
+
+def colocated(pods: Any) -> list[str]:
+    """Names of pods that share a node with an earlier pod of the same list (anti-affinity broken).
+
+    The first pod on each node stays; the others are the ones to relocate. Pods not yet
+    scheduled are ignored.
+    """
+    seen: set[str] = set()
+    extra: list[str] = []
+    for pod in pods or []:
+        node = node_of(pod)
+        if node is None:
+            continue
+        if node in seen:
+            extra.append(str(_get(pod, "metadata", "name")))
+        seen.add(node)
+    return extra
+
+
+def node_users(nodes: Any) -> list[str]:
+    """Node names (or Node objects) -> the user names their kubelets authenticate as."""
+    return [f"system:node:{n}" for n in names(nodes)]
 
 
 def duration(text: Any) -> float:
@@ -187,8 +228,10 @@ def quantity(text: Any) -> float:
 
 HELPERS: dict[str, Callable[..., Any]] = {
     "is_ready": is_ready, "condition": condition, "condition_status": condition_status, "age": age,
-    "owner": owner, "managed_by": managed_by, "managers": managers, "labels": labels, "count": count,
-    "names": names, "restarts": restarts, "node_of": node_of, "duration": duration, "quantity": quantity,
+    "owner": owner, "managed_by": managed_by, "managers": managers, "labels": labels, "count_if": count_if,
+    "names": names, "restarts": restarts, "last_termination_reason": last_termination_reason,
+    "node_of": node_of, "duration": duration, "quantity": quantity, "colocated": colocated,
+    "node_users": node_users,
 }
 
 
@@ -328,8 +371,9 @@ def unknown_names(ast: nodes.Node) -> list[str]:
             problems.append(f"unknown test {t.name!r}")
     for call in _walk(ast, nodes.Call):
         target = call.node
-        if isinstance(target, nodes.Name) and target.name not in ENV.globals \
-                and target.name not in CONTEXT_NAMES:
+        if isinstance(target, nodes.Name) and target.name in CONTEXT_NAMES:
+            problems.append(f"{target.name!r} is a value, not a function")
+        elif isinstance(target, nodes.Name) and target.name not in ENV.globals:
             problems.append(f"unknown function {target.name!r}")
     return problems
 

@@ -63,7 +63,7 @@ def test_inputs_resolve_and_templates_render_with_a_realistic_context() -> None:
     assert inputs["batchSize"] == 20 and inputs["dryRun"] is True and inputs["contexts"] == ["eu-1", "eu-2"]
     ready = {"metadata": {"name": "n1"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
     down = {"metadata": {"name": "n2"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}}
-    ctx = {"inputs": inputs, "items": [ready, down], "saved": {"notready": {"names": ["n2"]}}}
+    ctx = {"inputs": inputs, "items": [ready, down], "count": 2, "saved": {"notready": {"names": ["n2"]}}}
     cordon = rb.step("cordon")
     assert cordon.batch is not None and cordon.batch.gate is not None
     assert evaluate(cordon.batch.gate.until, ctx) is False  # 1 of 2 ready < 0.95

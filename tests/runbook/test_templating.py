@@ -50,12 +50,12 @@ def test_readiness_and_conditions() -> None:
     assert t.condition(node("a", None), "Ready") is None
     assert t.condition_status(node("a", "Unknown"), "Ready") == "Unknown"
     assert t.condition_status(node("a", "True"), "DiskPressure") == "False"
-    assert evaluate("count(nodes, is_ready)", {"nodes": [node("a", "True"), node("b", "False")]}) == 1
-    assert evaluate("nodes | count", {"nodes": [1, 2, 3]}) == 3
+    assert evaluate("count_if(nodes, is_ready)", {"nodes": [node("a", "True"), node("b", "False")]}) == 1
+    assert evaluate("nodes | count_if", {"nodes": [1, 2, 3]}) == 3
     assert evaluate("names(nodes | selectattr('metadata.name', 'ne', 'a') | list)",
                     {"nodes": [node("a", "True"), node("b", "False")]}) == ["b"]
     with pytest.raises(TemplateError, match="predicate"):
-        evaluate("count(nodes, 'x')", {"nodes": [1]})
+        evaluate("count_if(nodes, 'x')", {"nodes": [1]})
 
 
 def test_age_uses_now_from_the_context() -> None:
@@ -78,6 +78,17 @@ def test_owner_labels_restarts_node_of() -> None:
     assert t.labels(pod) == {"app": "web"} and t.labels({}) == {}
     assert t.restarts(pod) == 8 and t.node_of(pod) == "n1" and t.node_of({}) is None
     assert evaluate("item | restarts > 5 and (item | owner).startswith('ReplicaSet/')", {"item": pod})
+
+
+def test_last_termination_reason_is_the_most_recent() -> None:
+    pod = {"status": {"containerStatuses": [
+        {"lastState": {"terminated": {"reason": "Error", "finishedAt": "2024-02-13T10:00:00Z"}}},
+        {"lastState": {"terminated": {"reason": "OOMKilled", "finishedAt": "2024-02-13T10:05:00Z"}},
+         "state": {"running": {}}},
+    ]}}
+    assert t.last_termination_reason(pod) == "OOMKilled"
+    assert t.last_termination_reason({"status": {"containerStatuses": [{"state": {"running": {}}}]}}) is None
+    assert evaluate("item | last_termination_reason == 'OOMKilled'", {"item": pod})
 
 
 def test_managed_by_window_and_managers() -> None:
@@ -115,3 +126,14 @@ def test_quantity_and_duration_reject_nonsense() -> None:
 def test_helpers_are_filters_and_functions() -> None:
     for name in t.HELPERS:
         assert name in t.ENV.filters and name in t.ENV.globals
+
+
+def test_colocated_names_every_pod_after_the_first_on_a_node() -> None:
+    pods = [{"metadata": {"name": n}, "spec": {"nodeName": node} if node else {}}
+            for n, node in [("a", "n1"), ("b", "n2"), ("c", "n1"), ("d", None), ("e", "n1")]]
+    assert t.evaluate("items | colocated", {"items": pods}) == ["c", "e"]
+    assert t.evaluate("items | colocated", {"items": pods[:2]}) == []
+
+
+def test_node_users_are_the_kubelet_identities() -> None:
+    assert t.evaluate("names | node_users", {"names": ["n1", "n2"]}) == ["system:node:n1", "system:node:n2"]

@@ -149,6 +149,7 @@ class Transport:
         self._absorbed = threading.local()
         self._lock = threading.Lock()
         self.absorbed_total = 0
+        self.on_send: Callable[[float], None] | None = None  # audit hook: monotonic time of each send
 
     # ---------------------------------------------------------------- counting absorbed errors
 
@@ -229,6 +230,8 @@ class Transport:
             method=method, resource_path=path, query_params=params, header_params=headers,
             body=body, auth_settings=["BearerToken"])
         self.bucket.acquire()
+        if self.on_send is not None:
+            self.on_send(time.monotonic())
         try:
             resp = self.api.call_api(_m, url, header_params=hdrs, body=sbody, _request_timeout=self.timeout)
             raw: bytes = resp.read()  # type: ignore[no-untyped-call]

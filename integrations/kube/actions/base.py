@@ -20,6 +20,8 @@ from .. import render
 from ..resources import Resolver, Resource
 from ..transport import CONTENT_TYPES, ApiError, ConnectionFailed, Transport
 
+LIST_INSTEAD_OF_GETS = 20  # more names than this: one paginated list beats one GET per name
+
 
 class BatchHalted(CircuitOpen):
     """The circuit opened mid-batch; ``outcome`` records every target (attempted or not)."""
@@ -117,7 +119,18 @@ class Action:
         names = strs(self.p.get("name"), "name") + strs(self.p.get(names_key), names_key)
         selector = self.p.get("selector")
         items: list[Item] = []
-        if names:
+        if len(names) > LIST_INSTEAD_OF_GETS:
+            wanted = dict.fromkeys(names)
+            found = {}
+            for obj in self.t.list_pages(res.base(ns)):
+                if obj["metadata"]["name"] in wanted:
+                    found[obj["metadata"]["name"]] = obj
+            missing = [n for n in wanted if n not in found]
+            if missing:
+                raise ClusterError(f"{self.ctx.name}: {res.target(ns, missing[0])} not found"
+                                   + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+            items = [Item(res, ns, n, found[n]) for n in wanted]
+        elif names:
             for name in dict.fromkeys(names):
                 obj = self.t.get_or_none(res.path(ns, name))
                 if obj is None:

@@ -37,6 +37,7 @@ MILESTONES = [("detected", "detected"), ("acknowledged", "acknowledged"),
 STATUSES = [("investigating", "investigating"), ("identified", "identified"),
             ("monitoring", "monitoring"), ("resolved", "resolved")]
 MAX_TABLE_ROWS = 500
+DONE = frozenset({"succeeded", "skipped", "rolled-back"})  # the highlight moves on from these
 
 
 class WalkerScreen(Screen[None]):
@@ -117,7 +118,9 @@ class WalkerScreen(Screen[None]):
         current = session.current()
         steps = self.query_one("#steps", StepList)
         steps.show(session.steps, current.id if current else None)
-        if (follow or steps.highlighted is None) and session.steps:
+        selected = self.selected()
+        finished = selected is None or status_name(self._step(selected).status) in DONE
+        if (steps.highlighted is None or (follow and finished)) and session.steps:
             steps.select_step(current.id if current else session.steps[-1].id)
         self._show_detail()
 

@@ -1,0 +1,25 @@
+"""Fixtures for the TUI tests: a walker app over the in-test fake session, and a wait helper."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+
+async def until(pilot: Pilot[None], cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app (and its worker threads) run until ``cond`` holds; fail loudly on timeout."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)  # not pilot.pause(): that waits for idle, a running batch is not
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Pilot tests are coroutines; anyio's pytest plugin runs them on asyncio."""
+    return "asyncio"

@@ -121,10 +121,10 @@ class Action:
         items: list[Item] = []
         if len(names) > LIST_INSTEAD_OF_GETS:
             wanted = dict.fromkeys(names)
-            found = {}
-            for obj in self.t.list_pages(res.base(ns)):
-                if obj["metadata"]["name"] in wanted:
-                    found[obj["metadata"]["name"]] = obj
+            found: dict[str, dict[str, Any]] = {}
+            for listed in self.t.list_pages(res.base(ns)):
+                if listed["metadata"]["name"] in wanted:
+                    found[listed["metadata"]["name"]] = listed
             missing = [n for n in wanted if n not in found]
             if missing:
                 raise ClusterError(f"{self.ctx.name}: {res.target(ns, missing[0])} not found"

@@ -46,6 +46,15 @@ class Bound:
     param: str
     items: list[str]  # every target unit ([WHOLE] when the action has no target list)
     batches: list[list[str]] = field(default_factory=list)  # units not yet applied, chunked
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the step's unrendered params
+    ctx: Mapping[str, Any] = field(default_factory=dict)  # the render context for this context
+
+    def rerender(self, stats: Mapping[str, Any]) -> None:
+        """Render the params again for one batch, so templates can use ``batch.batch`` etc."""
+        params = render(self.raw, {**self.ctx, "batch": dict(stats)})
+        if isinstance(params, dict):
+            params[self.param] = self.params.get(self.param)
+            self.params = params
 
     def request(self, units: list[str] | None, backup_dir: str | None) -> ActionRequest:
         params = dict(self.params)
@@ -74,10 +83,13 @@ def bind(session: Session, step: Step, ctx: Mapping[str, Any], context: str) -> 
     assert step.action is not None
     verb, raw = next(iter(step.action.items()))
     cctx = {**ctx, "context": context}
-    params = render(raw, cctx)
+    batch = step.batch
+    # Params are rendered again per batch (Bound.rerender); this first rendering, for the
+    # preview and the plan, sees the first batch.
+    first = {"batch": 1, "batches": 1, "done": 0, "total": 0, "failures": 0}
+    params = render(raw, {**cctx, "batch": first})
     if not isinstance(params, dict):
         raise MitigateError(f"step {step.id}: action {verb} parameters must render to a mapping")
-    batch = step.batch
     param = batch.param if batch else "names"
     if batch is not None and batch.over is not None:
         over: Any = render(batch.over, cctx)
@@ -96,7 +108,7 @@ def bind(session: Session, step: Step, ctx: Mapping[str, Any], context: str) -> 
     size = int(render(batch.size, cctx)) if batch is not None else max(1, len(remaining))
     if size < 1:
         raise MitigateError(f"step {step.id}: batch size must be at least 1 (got {size})")
-    bound = Bound(step, context, verb, params, param, items)
+    bound = Bound(step, context, verb, params, param, items, raw=raw, ctx=cctx)
     bound.batches = [remaining[i:i + size] for i in range(0, len(remaining), size)]
     return bound
 
@@ -185,6 +197,9 @@ def _run_context(session: Session, bound: Bound, ctx: Mapping[str, Any], attempt
         if cancel is not None and cancel.is_set():
             return cancelled(index - 1)
         try:
+            if spec is not None:
+                bound.rerender({"batch": index, "batches": batches, "done": done_count(), "total": total,
+                                "failures": failures})
             prepared = cluster.prepare(bound.request(units, _backup_dir(session)))
             intent = {"step": step.id, "attempt": attempt, "batch": index, "batches": batches,
                       "context": bound.context, "verb": bound.verb,
@@ -219,7 +234,8 @@ def _run_context(session: Session, bound: Bound, ctx: Mapping[str, Any], attempt
         if not clock.sleep(parse_duration(str(render(spec.pause, ctx))), cancel):
             return cancelled(index)
         if spec.gate is not None:
-            gate = run_wait(spec.gate, {**ctx, "context": bound.context}, cluster=cluster,
+            stats = {"batch": index, "batches": batches, "done": done, "total": total, "failures": failures}
+            gate = run_wait(spec.gate, {**ctx, "context": bound.context, "batch": stats}, cluster=cluster,
                             probes=session.ports.probes, contexts=[bound.context], clock=clock, cancel=cancel)
             if not gate.ok:
                 if cancel is not None and cancel.is_set():

@@ -17,6 +17,7 @@ so check results can be filtered without a client library.
 from __future__ import annotations
 
 import re
+from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -285,16 +286,22 @@ def single_expression(text: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def compile_expression(expr: str) -> Callable[[Mapping[str, Any]], Any]:
-    """Compile once, evaluate per item: ``f = compile_expression("item | is_ready"); f(ctx)``."""
-    check_expression(expr)
-    try:
-        compiled = ENV.compile_expression(expr, undefined_to_none=False)
-    except jinja2.TemplateSyntaxError as exc:  # pragma: no cover - check_expression caught it
-        raise _fail("expression", expr, exc) from None
+    """Compile once, evaluate per item: ``f = compile_expression("item | is_ready"); f(ctx)``.
+
+    Built like Jinja's own ``compile_expression`` (a template that assigns ``result``), but
+    each call shares the caller's mapping layered over the helpers instead of copying every
+    global into a fresh dict: that copy was most of the cost of filtering 5,000 nodes.
+    """
+    ast = check_expression(expr)
+    template = ENV.from_string(nodes.Template([nodes.Assign(nodes.Name("result", "store"), ast)], lineno=1))
+    helpers = dict(template.globals)
 
     def run(context: Mapping[str, Any]) -> Any:
         try:
-            result = compiled(**context)
+            ctx = template.new_context(ChainMap(context, helpers), shared=True)  # type: ignore[arg-type]
+            for _ in template.root_render_func(ctx):
+                pass
+            result = ctx.vars["result"]
             _no_undefined(result)
             return result
         except TemplateError:

@@ -174,3 +174,27 @@ def test_auto_approve_refuses_protected_contexts() -> None:
     decision = AutoApprove().confirm(request)
     assert not decision.approved and "prod-par is protected" in decision.reason
     assert AutoApprove().confirm(ConfirmRequest("s", "t", "d", (), "lab", "x", 1, False, False)).approved
+
+
+BATCH_AWARE_GATE = HEADER + """
+steps:
+  - id: find
+    check: {kube: {apiVersion: v1, kind: Node}}
+  - id: cordon
+    action: {cordon: {names: "{{ steps['find'].names }}"}}
+    batch:
+      size: 2
+      gate:
+        check: {kube: {apiVersion: v1, kind: Node}, where: "item.spec.unschedulable"}
+        until: count >= batch.done and batch.batches == 3
+        interval: 5s
+        timeout: 1m
+"""
+
+
+def test_health_gate_sees_the_batch_it_follows(harness: Harness) -> None:
+    s = harness.start(BATCH_AWARE_GATE, context="lab")
+    s.run("find")
+    state = s.run("cordon")
+    assert state.status == StepStatus.SUCCEEDED, state.error
+    assert harness.types().count("step.intent") == 3

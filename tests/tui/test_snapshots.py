@@ -1,0 +1,65 @@
+"""Snapshots of each screen as a responder sees it (fixed 140x40 terminal, fixed clock and ids)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+
+from tests.tui.snapshot_apps import confirm_request, home_app, walker_app
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.error import ErrorScreen
+
+SIZE = (140, 40)
+
+
+def test_home_screen(snap_compare: Any) -> None:
+    assert snap_compare(home_app(), terminal_size=SIZE)
+
+
+def test_home_search_by_symptom(snap_compare: Any) -> None:
+    assert snap_compare(home_app(), press=[*"ingress"], terminal_size=SIZE)
+
+
+def test_walker(snap_compare: Any) -> None:
+    assert snap_compare(walker_app(protected=True), terminal_size=SIZE)
+
+
+def _modal(screen: Any) -> Any:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        pilot.app.push_screen(screen)
+        await pilot.pause()
+    return run_before
+
+
+def test_confirmation_ordinary(snap_compare: Any) -> None:
+    assert snap_compare(walker_app(), run_before=_modal(ConfirmScreen(confirm_request(protected=False))),
+                        terminal_size=SIZE)
+
+
+def test_confirmation_protected_typed(snap_compare: Any) -> None:
+    assert snap_compare(walker_app(protected=True), run_before=_modal(ConfirmScreen(confirm_request(protected=True))),
+                        terminal_size=SIZE)
+
+
+def test_error_modal(snap_compare: Any) -> None:
+    screen = ErrorScreen("run drain failed", "context prod-par: connection refused (https://127.0.0.1:6443)")
+    assert snap_compare(walker_app(protected=True), run_before=_modal(screen), terminal_size=SIZE)
+
+
+def test_batch_progress(snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        walker = pilot.app.screen
+        session = walker.incident.session  # type: ignore[attr-defined]
+        walker._batch_step = "drain"  # type: ignore[attr-defined]
+        for n in (1, 2):
+            session.journal.append("step.outcome", {"step": "drain", "batch": n, "ok": True, "results": [
+                {"target": f"node/node-{i}", "ok": i != 57, "message": "" if i != 57 else "PDB blocks eviction"}
+                for i in range((n - 1) * 50, n * 50)]})
+            session.journal.append("batch.progress", {"step": "drain", "batch": n, "batches": 3,
+                                                      "done": n * 50, "total": 120, "failures": n - 1})
+        await pilot.pause()
+    assert snap_compare(walker_app(protected=True), run_before=run_before, terminal_size=SIZE)
+

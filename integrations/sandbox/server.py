@@ -66,6 +66,21 @@ def _status_ok(details: Obj | None = None) -> Obj:
     return body
 
 
+def _go_duration(text: str) -> float:
+    """Seconds in a Go duration such as ``32s`` or ``1m0s`` (0 when absent or malformed)."""
+    total, num = 0.0, ""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
+    for ch in text:
+        if ch.isdigit() or ch == ".":
+            num += ch
+        elif ch in units and num:
+            total += float(num) * units[ch]
+            num = ""
+        else:
+            return 0.0
+    return total if not num else 0.0
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
     return web.Response(body=data, status=status, content_type="application/json", headers=headers)
@@ -368,6 +383,7 @@ class ClusterApp:
         include = q.get("includeObject", "Metadata")
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
         timeout = float(q["timeoutSeconds"]) if q.get("timeoutSeconds", "").isdigit() else 1800.0
+        timeout = min(timeout, _go_duration(q.get("timeout", "")) or timeout)
         rv_text = q.get("resourceVersion", "")
 
         def deliver(ev: WatchEvent) -> None:
@@ -421,7 +437,9 @@ class ClusterApp:
                 now = loop.time()
                 if now >= deadline:
                     break
-                wait = min(deadline, next_bookmark) - now if bookmarks else deadline - now
+                if request.transport is None or request.transport.is_closing():
+                    break  # the client went away
+                wait = min(deadline, next_bookmark, now + 1.0) - now if bookmarks else min(deadline - now, 1.0)
                 try:
                     ev: WatchEvent | None = await asyncio.wait_for(queue.get(), timeout=max(wait, 0.001))
                 except TimeoutError:

@@ -1,0 +1,156 @@
+"""Real kubectl 1.20 against the sandbox; every command's effect is read back from the state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integrations.sandbox import Sandbox
+from tests.kubectl import kubectl_path, run_kubectl
+
+from .conftest import SCENARIOS, wait_for
+
+
+@pytest.fixture(scope="module")
+def kc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Any]]:
+    kubectl_path()
+    sb = Sandbox.start(SCENARIOS / "small.yaml")
+    home = tmp_path_factory.mktemp("kubectl-home")
+
+    def k(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run_kubectl(sb.kubeconfig, *args, home=home, check=check, input=input)
+
+    yield sb, k
+    sb.stop()
+
+
+def _deploy(sb: Sandbox, name: str, replicas: int, image: str = "app:1") -> None:
+    sb.cluster().create("deployments", {"metadata": {"name": name, "namespace": "default"}, "spec": {
+        "replicas": replicas, "selector": {"matchLabels": {"app": name}},
+        "template": {"metadata": {"labels": {"app": name}},
+                     "spec": {"containers": [{"name": "main", "image": image}]}}}})
+    wait_for(lambda: len(_pods(sb, name)) == replicas, what=f"{name} pods")
+
+
+def _pods(sb: Sandbox, app: str) -> list[dict[str, Any]]:
+    return sb.cluster().list("pods", "default", lambda p: p["metadata"].get("labels", {}).get("app") == app
+                             and not p["metadata"].get("deletionTimestamp"))
+
+
+def test_get_prints_server_columns_and_json(kc: Any) -> None:
+    sb, k = kc
+    out = k("get", "nodes").stdout.splitlines()
+    assert out[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    rows = {line.split()[0]: line.split() for line in out[1:]}
+    assert rows["node-0"][1] == "NotReady" and rows["node-1"][1:3] == ["Ready", "worker"]
+    assert rows["node-1"][4] == "v1.29.0"
+    pods = k("get", "pods", "-n", "shop").stdout.splitlines()
+    assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] and "1/1" in pods[1]
+    doc = json.loads(k("get", "nodes", "-o", "json").stdout)
+    assert doc["kind"] == "List" and sorted(i["metadata"]["name"] for i in doc["items"]) == [
+        "node-0", "node-1", "node-2"]
+
+
+def test_patch_three_types(kc: Any) -> None:
+    sb, k = kc
+    k("create", "configmap", "pc", "--from-literal=a=1")
+    k("patch", "configmap", "pc", "-p", '{"data":{"b":"2"}}')
+    k("patch", "configmap", "pc", "--type", "merge", "-p", '{"data":{"a":null}}')
+    k("patch", "configmap", "pc", "--type", "json", "-p", '[{"op":"add","path":"/data/c","value":"3"}]')
+    assert sb.cluster().get("configmaps", "pc", "default")["data"] == {"b": "2", "c": "3"}
+    bad = k("patch", "configmap", "pc", "--type", "json", "-p", '[{"op":"test","path":"/data/b","value":"9"}]',
+            check=False)
+    assert bad.returncode != 0 and "invalid" in bad.stderr
+    assert sb.cluster().get("configmaps", "pc", "default")["data"] == {"b": "2", "c": "3"}
+
+
+def test_cordon_uncordon(kc: Any) -> None:
+    sb, k = kc
+    k("cordon", "node-2")
+    assert sb.cluster().get("nodes", "node-2")["spec"]["unschedulable"] is True
+    assert "SchedulingDisabled" in k("get", "node", "node-2").stdout
+    k("uncordon", "node-2")
+    assert not sb.cluster().get("nodes", "node-2")["spec"].get("unschedulable")
+
+
+def test_scale_rollout_undo_and_delete(kc: Any) -> None:
+    sb, k = kc
+    _deploy(sb, "api", 1, image="api:1")
+    k("scale", "deployment", "api", "--replicas=3")
+    assert sb.cluster().get("deployments", "api", "default")["spec"]["replicas"] == 3
+    wait_for(lambda: len(_pods(sb, "api")) == 3, what="3 api pods")
+    k("set", "image", "deployment/api", "main=api:2")
+    wait_for(lambda: {p["spec"]["containers"][0]["image"] for p in _pods(sb, "api")} == {"api:2"}, what="api:2")
+    k("rollout", "undo", "deployment/api")
+    image = sb.cluster().get("deployments", "api", "default")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "api:1"
+    wait_for(lambda: {p["spec"]["containers"][0]["image"] for p in _pods(sb, "api")} == {"api:1"}, what="undo")
+    rs = sb.cluster().list("replicasets", "default", lambda r: r["metadata"]["name"].startswith("api-"))
+    assert len(rs) == 2  # the old ReplicaSet was reused, as the real controller does
+    k("delete", "deployment", "api")
+    wait_for(lambda: not _pods(sb, "api") and sb.cluster().find("deployments", "api", "default") is None,
+             what="cascade delete")
+    k("delete", "configmap", "pc", check=False)
+
+
+def test_drain_ignores_daemonsets_and_evicts(kc: Any) -> None:
+    sb, k = kc
+    st = sb.cluster()
+    st.delete("pdb", "web", "shop")  # eviction against a blocking PDB is covered by the client tests
+    ds = st.create("daemonsets", {"metadata": {"name": "agent", "namespace": "default"}, "spec": {
+        "selector": {"matchLabels": {"app": "agent"}},
+        "template": {"metadata": {"labels": {"app": "agent"}}, "spec": {"containers": [{"name": "a", "image": "a"}]}}}})
+    st.create("pods", {"metadata": {"name": "agent-x", "namespace": "default", "labels": {"app": "agent"},
+                                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent",
+                                                         "uid": ds["metadata"]["uid"], "controller": True}]},
+                       "spec": {"nodeName": "node-1", "containers": [{"name": "a", "image": "a"}]}})
+    st.create("pods", {"metadata": {"name": "scratch", "namespace": "default"},
+                       "spec": {"nodeName": "node-1", "containers": [{"name": "a", "image": "a"}],
+                                "volumes": [{"name": "tmp", "emptyDir": {}}]}})
+    _deploy(sb, "drainme", 2)
+    k("drain", "node-1", "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout=30s")
+    on_node = {p["metadata"]["name"] for p in st.list("pods") if p["spec"].get("nodeName") == "node-1"
+               and not p["metadata"].get("deletionTimestamp")}
+    assert on_node == {"agent-x"}
+    assert st.get("nodes", "node-1")["spec"]["unschedulable"] is True
+    assert any(e.resource == "pods/eviction" and e.status == 201 for e in sb.request_log)
+    wait_for(lambda: len(_pods(sb, "drainme")) == 2, what="replacements elsewhere")
+    assert all(p["spec"]["nodeName"] != "node-1" for p in _pods(sb, "drainme"))
+    k("uncordon", "node-1")
+
+
+def test_apply_validate_false(kc: Any, tmp_path: Path) -> None:
+    sb, k = kc
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: '1'\n  b: '2'\n")
+    k("apply", "--validate=false", "-f", str(manifest))
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: '5'\n")
+    k("apply", "--validate=false", "-f", str(manifest))
+    cm = sb.cluster().get("configmaps", "applied", "default")
+    assert cm["data"] == {"a": "5"}  # the three-way merge removed b
+    assert "kubectl.kubernetes.io/last-applied-configuration" in cm["metadata"]["annotations"]
+    managers = {m["manager"] for m in cm["metadata"]["managedFields"]}
+    assert managers & {"kubectl", "kubectl-client-side-apply"}, managers
+
+
+def test_get_watch_with_request_timeout(kc: Any) -> None:
+    sb, k = kc
+    proc = subprocess.Popen([kubectl_path(), f"--kubeconfig={sb.kubeconfig}",
+                             "get", "configmaps", "--watch", "--request-timeout=3s"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={"HOME": str(sb.kubeconfig.parent), "PATH": "/usr/bin:/bin"})
+    # requests are logged when they finish: the initial list shows the watch is about to start
+    wait_for(lambda: any(e.verb == "list" and e.resource == "configmaps" and "kubectl" in e.user_agent
+                         for e in sb.request_log), timeout=10, what="kubectl list before its watch")
+    time.sleep(0.5)
+    sb.cluster().create("configmaps", {"metadata": {"name": "watched", "namespace": "default"}})
+    out, _ = proc.communicate(timeout=20)
+    assert "watched" in out
+    assert out.splitlines()[0].split() == ["NAME", "AGE"]
+    assert any(e.verb == "watch" and e.resource == "configmaps" and e.status == 200 for e in sb.request_log)

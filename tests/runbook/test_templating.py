@@ -137,3 +137,13 @@ def test_colocated_names_every_pod_after_the_first_on_a_node() -> None:
 
 def test_node_users_are_the_kubelet_identities() -> None:
     assert t.evaluate("names | node_users", {"names": ["n1", "n2"]}) == ["system:node:n1", "system:node:n2"]
+
+
+def test_colocated_keeps_the_first_pod_per_node_and_node_users() -> None:
+    def pod(name: str, node_name: str | None) -> dict[str, Any]:
+        return {"metadata": {"name": name}, "spec": {"nodeName": node_name} if node_name else {}}
+
+    pods = [pod("a", "n1"), pod("b", "n2"), pod("c", "n1"), pod("d", None), pod("e", "n1")]
+    assert t.colocated(pods) == ["c", "e"]
+    assert evaluate("items | colocated | length", {"items": pods}) == 2
+    assert t.node_users(["n1", {"metadata": {"name": "n2"}}]) == ["system:node:n1", "system:node:n2"]

@@ -239,8 +239,28 @@ HELPERS: dict[str, Callable[..., Any]] = {
 # --------------------------------------------------------------------------- environment
 
 
+MAX_SIZE = 1_000_000
+
+
+class _RunbookEnvironment(SandboxedEnvironment):
+    """The sandbox, plus limits on ``**`` and ``*``: ``10 ** 10 ** 10`` or ``'x' * 10 ** 12`` in a
+    shared runbook would otherwise freeze the session (or the compiler, by constant folding)."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) \
+                and max(left.bit_length(), 1) * abs(right) > 100_000:
+            raise TemplateError(f"power with exponent {right} is too large")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_SIZE:
+                    raise TemplateError(f"repetition would build more than {MAX_SIZE} items")
+        return super().call_binop(context, operator, left, right)
+
+
 def _make_env() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = _RunbookEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.globals.update(HELPERS)
     env.filters.update(HELPERS)
     return env

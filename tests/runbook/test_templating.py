@@ -37,6 +37,14 @@ def test_strict_undefined_and_sandbox_raise_template_errors_naming_the_expressio
         compile_expression("a }}{{ b")
 
 
+def test_runaway_arithmetic_is_refused() -> None:
+    with pytest.raises(TemplateError, match="too large"):
+        evaluate("10 ** n", {"n": 10**9})
+    with pytest.raises(TemplateError, match="repetition"):
+        render("{{ 'x' * n }}", {"n": 10**9})
+    assert evaluate("2 ** 10 + 3 * 4", {}) == 1036 and evaluate("[0] * 3", {}) == [0, 0, 0]
+
+
 def test_compiled_expression_is_cached_and_reusable() -> None:
     f = compile_expression("item | is_ready")
     assert compile_expression("item | is_ready") is f

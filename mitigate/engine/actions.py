@@ -23,7 +23,15 @@ from mitigate.engine.checks import run_check, run_wait
 from mitigate.engine.state import WHOLE, StepStatus
 from mitigate.engine.types import BatchProgress, StepPlan, request_data, request_from
 from mitigate.errors import MitigateError
-from mitigate.ports import ActionRequest, ClusterError, ClusterPort, ConfirmRequest, PreparedAction, Preview
+from mitigate.ports import (
+    ActionOutcome,
+    ActionRequest,
+    ClusterError,
+    ClusterPort,
+    ConfirmRequest,
+    PreparedAction,
+    Preview,
+)
 from mitigate.runbook.actions import check_scoped, is_destructive, parse_params
 from mitigate.runbook.model import Step, parse_duration
 from mitigate.runbook.templating import evaluate, render
@@ -157,17 +165,23 @@ def _execute(session: Session, step: Step, prepared: PreparedAction, intent: dic
     outcome_data: dict[str, Any] = {k: intent[k] for k in ("step", "attempt", "batch", "context", "items") if k in intent}
     if intent.get("rollback"):
         outcome_data["rollback"] = True
-    try:
-        outcome = prepared.execute(on_target=on_target, cancel=cancel)
-    except Exception as exc:  # noqa: BLE001 - control came back: record what is known, then halt
-        outcome_data.update(ok=False, results=seen, undo=[], api_errors_absorbed=0,
-                            error=str(exc) or type(exc).__name__)
-    else:
+    def record(outcome: ActionOutcome) -> None:
         outcome_data.update(
             ok=outcome.ok,
             results=[{"target": r.target, "ok": r.ok, "message": r.message, "backup": r.backup}
                      for r in outcome.results],
             undo=[request_data(u) for u in outcome.undo], api_errors_absorbed=outcome.api_errors_absorbed)
+
+    try:
+        record(prepared.execute(on_target=on_target, cancel=cancel))
+    except Exception as exc:  # noqa: BLE001 - control came back: record what is known, then halt
+        partial = getattr(exc, "outcome", None)  # e.g. the adapter's BatchHalted when its circuit opened
+        if isinstance(partial, ActionOutcome):
+            record(partial)
+            outcome_data["ok"] = False
+        else:
+            outcome_data.update(ok=False, results=seen, undo=[], api_errors_absorbed=0)
+        outcome_data["error"] = str(exc) or type(exc).__name__
     session._append("step.outcome", outcome_data)
     return outcome_data
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
+
+import pytest
 
 from mitigate.engine import AutoApprove, PlanOnly, StepStatus
-from mitigate.ports import ConfirmRequest
+from mitigate.ports import ActionOutcome, ConfirmRequest
 from tests.engine.conftest import Harness, cluster_of
+from tests.engine.fakes import FakeAction
 from tests.engine.runbooks import BATCHED, HEADER
 
 GATED = HEADER + """
@@ -198,3 +202,29 @@ def test_health_gate_sees_the_batch_it_follows(harness: Harness) -> None:
     state = s.run("cordon")
     assert state.status == StepStatus.SUCCEEDED, state.error
     assert harness.types().count("step.intent") == 3
+
+
+class _Halted(Exception):
+    """Stands in for an adapter that stops mid-batch (circuit open) but knows what it did."""
+
+    def __init__(self, outcome: ActionOutcome) -> None:
+        super().__init__("circuit open after repeated failures")
+        self.outcome = outcome
+
+
+def test_a_halted_batch_keeps_the_adapter_outcome_and_its_undo(harness: Harness, monkeypatch: pytest.MonkeyPatch,
+                                                               ) -> None:
+    real = FakeAction.execute
+
+    def halting(self: FakeAction, **kw: Any) -> ActionOutcome:
+        outcome = real(self, **kw)
+        raise _Halted(outcome)
+
+    monkeypatch.setattr(FakeAction, "execute", halting)
+    s = harness.start(BATCHED, context="lab")
+    s.run("find")
+    state = s.run("cordon")
+    assert state.status == StepStatus.FAILED and "circuit open" in (state.error or "")
+    outcome = next(r for r in harness.journal.records() if r.type == "step.outcome")  # type: ignore[union-attr]
+    assert [r["target"] for r in outcome.data["results"]] == ["Node/n0", "Node/n1"]
+    assert outcome.data["undo"] and outcome.data["undo"][0]["verb"] == "uncordon"

@@ -26,7 +26,7 @@ import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, get_args, get_origin
 
 import yaml
@@ -47,6 +47,8 @@ class Mark:
     column: int
     key_line: int = 0
     key_column: int = 0
+    block_line: int = 0  # literal block scalar (``|``): where its first content line starts,
+    block_column: int = 0  # so a problem on line n of the text can be placed exactly
 
 
 @dataclass
@@ -126,9 +128,10 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str) -> Located
 class _Builder:
     """Turns a composed node graph into Python data, recording marks per data path."""
 
-    def __init__(self, loader: _Loader, path: str) -> None:
+    def __init__(self, loader: _Loader, path: str, text: str) -> None:
         self.loader = loader
         self.path = path
+        self.text = text
         self.marks: dict[DataPath, Mark] = {}
         self.active: set[int] = set()
         self.done: dict[int, Any] = {}
@@ -140,8 +143,15 @@ class _Builder:
 
     def build(self, node: yaml.Node, where: DataPath, key_node: yaml.Node | None = None) -> Any:
         km = key_node.start_mark if key_node is not None else None
-        self.marks[where] = Mark(node.start_mark.line + 1, node.start_mark.column + 1,
-                                 km.line + 1 if km else 0, km.column + 1 if km else 0)
+        mark = Mark(node.start_mark.line + 1, node.start_mark.column + 1,
+                    km.line + 1 if km else 0, km.column + 1 if km else 0)
+        if isinstance(node, yaml.ScalarNode) and node.style == "|":
+            first = node.start_mark.line + 1  # 0-based index of the first content line
+            lines = self.text.splitlines()
+            if first < len(lines):
+                content = lines[first]
+                mark = replace(mark, block_line=first + 1, block_column=len(content) - len(content.lstrip(" ")) + 1)
+        self.marks[where] = mark
         if isinstance(node, yaml.ScalarNode):
             return self.loader.construct_object(node, deep=True)
         ident = id(node)
@@ -183,7 +193,7 @@ def load_yaml(text: str, path: str = "<input>") -> Document:
         node = loader.get_single_node()
         if node is None:
             return Document(None, {}, path)
-        builder = _Builder(loader, path)
+        builder = _Builder(loader, path, text)
         data = builder.build(node, ())
         return Document(data, builder.marks, path)
     except yaml.reader.ReaderError as exc:

@@ -191,7 +191,7 @@ class _Semantics:
             try:
                 ast = check_template(text)
             except TemplateError as exc:
-                self.error(where, str(exc))
+                self._template_error(where, exc)
                 return
         else:
             return
@@ -215,6 +215,14 @@ class _Semantics:
         for ref in references(ast, "saved"):
             if ref not in self.saves or self.saves[ref] >= position:
                 self.error(where, f"unknown saved alias {ref!r}: no earlier step has `save: {ref}`")
+
+    def _template_error(self, where: DataPath, exc: TemplateError) -> None:
+        """Inside a ``|`` block the line of the problem is known exactly; elsewhere, the string's start."""
+        err = self.doc.locate(where, str(exc))
+        mark = self.doc.marks.get(where)
+        if mark is not None and mark.block_line and exc.lineno:
+            err.line, err.column = mark.block_line + exc.lineno - 1, mark.block_column
+        self.errors.append(err)
 
     def _step(self, i: int, step: dict[str, Any]) -> None:
         base: DataPath = ("steps", i)

@@ -32,7 +32,14 @@ from mitigate.runbook.model import parse_duration
 
 
 class TemplateError(MitigateError):
-    """A template or expression failed to parse or to evaluate (message names it)."""
+    """A template or expression failed to parse or to evaluate (message names it).
+
+    ``lineno`` is the line inside the template text, when Jinja knows it.
+    """
+
+    def __init__(self, message: str, lineno: int | None = None) -> None:
+        super().__init__(message)
+        self.lineno = lineno
 
 
 # --------------------------------------------------------------------------- helpers
@@ -274,7 +281,8 @@ def _fail(kind: str, text: str, exc: Exception) -> TemplateError:
     shown = " ".join(text.split())
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     detail = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
-    return TemplateError(f"{kind} {shown!r}: {detail.splitlines()[0] if detail else type(exc).__name__}")
+    lineno = exc.lineno if isinstance(exc, jinja2.TemplateSyntaxError) else None
+    return TemplateError(f"{kind} {shown!r}: {detail.splitlines()[0] if detail else type(exc).__name__}", lineno)
 
 
 def check_expression(expr: str) -> nodes.Expr:

@@ -66,6 +66,9 @@ class WalkerScreen(Screen[None]):
         self._diffs: dict[str, str] = {}
         self._checks: dict[str, dict[str, Any]] = {}
         self._batch_step: str | None = None
+        self._dirty = False  # journal records arrived; the step list is redrawn at most every 100 ms
+        self._follow = False
+        self._shown: dict[str, object] = {}  # what each detail widget shows now, to skip re-rendering
 
     @property
     def mapp(self) -> MitigateApp:
@@ -103,6 +106,13 @@ class WalkerScreen(Screen[None]):
             self._handle_record(rec, live=False)
         self.incident.journal.subscribe(self._on_record)
         self._refresh_steps(follow=True)
+        self.set_interval(0.1, self._flush)
+
+    def _flush(self) -> None:
+        """Coalesce a burst of records (a 5,000-target batch) into one redraw."""
+        if self._dirty:
+            self._dirty, follow, self._follow = False, self._follow, False
+            self._refresh_steps(follow=follow)
 
     def _on_record(self, record: Any) -> None:
         """Journal subscriber: runs on the appending thread, so it only posts a message."""
@@ -134,21 +144,29 @@ class WalkerScreen(Screen[None]):
         if state.error:
             line += f"  — {state.error}"
         self.query_one("#step-title", Label).update(line)
-        self.query_one("#step-text", Markdown).update(info.description or info.manual or "")
+        if self._changed("text", sid):
+            self.query_one("#step-text", Markdown).update(info.description or info.manual or "")
         kubectl = self._kubectl.get(sid)
         self._set_visible("kubectl", kubectl is not None)
         self.query_one("#kubectl", Static).update("\n".join(kubectl or []))
         check = self._checks.get(sid)
         self._set_visible("checks", check is not None)
-        if check is not None:
+        if check is not None and self._changed("checks", check):
             self._fill_table(check)
         diff = self._diffs.get(sid, "")
         self._set_visible("diff", bool(diff))
-        self.query_one("#diff", Static).update(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
+        if self._changed("diff", diff):
+            self.query_one("#diff", Static).update(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
         if state.kind == "action" and sid not in self._kubectl:
             self._kubectl[sid] = []  # asked once; PlanReady fills it
             self.mapp.session_call(f"plan {sid}", lambda: self.post_message(
                 PlanReady(sid, self.incident.session.plan(sid))), quiet=True)
+
+    def _changed(self, widget: str, value: object) -> bool:
+        if self._shown.get(widget) is value or self._shown.get(widget) == value:
+            return False
+        self._shown[widget] = value
+        return True
 
     def _set_visible(self, name: str, visible: bool) -> None:
         for w in self.query(f"#{name}, #{name}-label"):
@@ -200,7 +218,8 @@ class WalkerScreen(Screen[None]):
         elif live and rtype == "batch.cancelled":
             self.query_one(BatchPanel).cancelled(data)
         if live and (rtype.startswith(("step.", "check.", "batch.cancelled"))):
-            self._refresh_steps(follow=rtype in ("step.succeeded", "step.skipped"))
+            self._dirty = True
+            self._follow = self._follow or rtype in ("step.succeeded", "step.skipped")
 
     def on_plan_ready(self, message: PlanReady) -> None:
         self._kubectl[message.step_id] = list(message.plan.kubectl)

@@ -36,11 +36,14 @@ class BatchPanel(Vertical):
             f"{data.get('failures', 0)} failed  (esc cancels between batches)")
 
     def results(self, results: list[dict[str, Any]]) -> None:
+        """Failures one per line (they need attention); successes as one line per batch."""
         log = self.query_one(RichLog)
-        for r in results[-self.MAX_TARGET_LINES:]:
-            ok = bool(r.get("ok"))
-            log.write(Text(f"{'✔' if ok else '✘'} {r.get('target')} {r.get('message') or ''}".rstrip(),
-                           style="green" if ok else "red"))
+        ok = [r for r in results if r.get("ok")]
+        if ok:
+            log.write(Text(f"✔ {len(ok)} target(s) ok: {ok[0].get('target')} … {ok[-1].get('target')}",
+                           style="green"))
+        for r in [r for r in results if not r.get("ok")][-self.MAX_TARGET_LINES:]:
+            log.write(Text(f"✘ {r.get('target')} {r.get('message') or ''}".rstrip(), style="red"))
 
     def cancelled(self, data: dict[str, Any]) -> None:
         self.query_one("#batch-label", Label).update(

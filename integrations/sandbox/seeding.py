@@ -131,26 +131,30 @@ def _gen_nodes(st: ClusterState, g: Any) -> None:
 
 
 def _gen_pods(st: ClusterState, g: Any) -> None:
+    """Pods spread round-robin over nodes. Stored objects are never mutated in place, so pods
+    share their immutable parts (labels, containers, status): 50,000 pods cost little memory."""
     r = st.registry.by_key[("", "pods")]
     _ns(st, g.namespace)
     nodes = sorted(k[1] for k in st.bucket(st.registry.by_key[("", "nodes")]) if k[1].startswith(g.nodes))
     bad = count_or_pct(g.not_ready, g.count)
     width = max(len(str(g.count - 1)), 1)
+    containers = [{"name": "app", "image": g.image}]
+    labels = dict(g.labels)
+    sample = {"spec": {"containers": containers}}
+    ready = running_status(sample, "node")
+    ready["containerStatuses"][0]["restartCount"] = g.restarts
+    broken = running_status(sample, "node")
+    broken["conditions"][1]["status"] = "False"
+    broken["containerStatuses"][0].update(ready=False, restartCount=g.restarts,
+                                          state={"waiting": {"reason": "CrashLoopBackOff"}})
+    pending = running_status(sample, None)
+    specs = {n: {"containers": containers, "nodeName": n} for n in nodes}
+    unscheduled = {"containers": containers}
     for i in range(g.count):
-        name = f"{g.name_prefix}{i:0{width}d}"
-        pod = {"metadata": {"name": name, "namespace": g.namespace, "labels": dict(g.labels)},
-               "spec": {"containers": [{"name": "app", "image": g.image}]}}
         node = nodes[i % len(nodes)] if nodes else None
-        if node:
-            pod["spec"]["nodeName"] = node
-        status = running_status(pod, node)
-        if i < bad and node:
-            status["conditions"][1]["status"] = "False"
-            status["containerStatuses"][0].update(ready=False, state={"waiting": {"reason": "CrashLoopBackOff"}})
-        if g.restarts and node:
-            status["containerStatuses"][0]["restartCount"] = g.restarts
-        pod["status"] = status
-        st.seed(r, pod)
+        st.seed(r, {"metadata": {"name": f"{g.name_prefix}{i:0{width}d}", "namespace": g.namespace, "labels": labels},
+                    "spec": specs[node] if node else unscheduled,
+                    "status": (broken if i < bad else ready) if node else pending})
 
 
 def _gen_deployments(st: ClusterState, g: Any) -> None:

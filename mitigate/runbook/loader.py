@@ -120,6 +120,17 @@ def _strings(value: Any, where: DataPath) -> Iterator[tuple[DataPath, str]]:
             yield from _strings(v, (*where, i))
 
 
+def _is_expression_field(where: DataPath) -> bool:
+    """Fields the model declares as expressions (no braces): when, where, expect, until,
+    haltWhen, gate.require[*]. Action parameters and column templates never are, even
+    when named alike (``revertChanges.until`` is a time)."""
+    if len(where) < 3 or where[0] != "steps" or where[2] in ("action", "undo"):
+        return False
+    if len(where) >= 2 and where[-2] == "columns":
+        return False
+    return where[-1] in EXPRESSION_KEYS or (where[-2] == "require" and "gate" in where)
+
+
 def _is_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
@@ -179,8 +190,7 @@ class _Semantics:
                 self.error(("inputs", name, "default"), f"default of input {name!r} is invalid: {exc}")
 
     def _template(self, where: DataPath, text: str) -> None:
-        is_expr = bool(where) and (
-            where[-1] in EXPRESSION_KEYS or (len(where) >= 2 and where[-2] == "require" and "gate" in where))
+        is_expr = _is_expression_field(where)
         if is_expr and not _is_template(text):
             try:
                 ast: Any = check_expression(text)

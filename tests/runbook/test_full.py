@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import get_args
 
 from mitigate.runbook.actions import CATALOGUE
-from mitigate.runbook.loader import load_runbook, resolve_inputs
+from mitigate.runbook.loader import load_runbook, load_runbook_text, resolve_inputs
 from mitigate.runbook.model import InputType, Runbook
 from mitigate.runbook.templating import evaluate, render
 from tests.runbook.conftest import FULL
@@ -69,3 +69,13 @@ def test_inputs_resolve_and_templates_render_with_a_realistic_context() -> None:
     assert evaluate(cordon.batch.gate.until, ctx) is False  # 1 of 2 ready < 0.95
     assert render(cordon.action, ctx) == {"cordon": {"names": ["n2"]}}
     assert render(cordon.batch.size, ctx) == 20
+
+
+def test_params_named_like_expressions_are_not_expressions() -> None:
+    rb = load_runbook_text(
+        "apiVersion: mitigate/v1\nkind: Runbook\nmetadata: {name: t, title: T, source: s}\nsteps:\n"
+        "  - id: revert\n    scope: cluster\n    action:\n      revertChanges:\n"
+        "        fieldManager: op\n        since: 2024-02-13T10:00:00Z\n        until: 2024-02-13T11:00:00Z\n"
+        "  - id: list\n    check:\n      kube: {apiVersion: v1, kind: Pod}\n      columns: {when: age, where: node}\n")
+    assert rb.steps[0].action == {"revertChanges": {"fieldManager": "op", "since": "2024-02-13T10:00:00Z",
+                                                    "until": "2024-02-13T11:00:00Z"}}

@@ -3,19 +3,22 @@
 One pass over the records (already in ``seq`` order) collects milestones,
 timeline entries and executed actions; the only super-linear step is sorting
 the timeline by event time, so a 10,000-event journal builds in milliseconds.
-Every piece of journal data is redacted before it is looked at, so a secret
-that slipped into a journal (an old version, a hand edit) still never
-reaches the draft.
+Every string taken from the journal into the model goes through ``_s``,
+which redacts it, so a secret that slipped into a journal (an old version, a
+hand edit) still never reaches the draft. Redacting only what the draft
+shows (and memoising it: node names repeat across batches) is what keeps a
+10,000-event journal fast; per-target lists are capped for the same reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
-from mitigate.journal.redact import redact
+from mitigate.journal.redact import redact, redact_text
 from mitigate.postmortem.metrics import compute_metrics
 from mitigate.postmortem.model import (
     ActionGroup,
@@ -55,8 +58,16 @@ def parse_time(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_redact_cached = lru_cache(maxsize=65536)(redact_text)
+
+
 def _s(value: Any) -> str:
-    return "" if value is None else str(value)
+    """Journal value -> redacted text for the draft."""
+    if value is None:
+        return ""
+    if isinstance(value, Mapping | list):
+        value = redact(value)
+    return _redact_cached(str(value))
 
 
 @dataclass
@@ -81,6 +92,8 @@ class _Builder:
         self.timeline: list[TimelineEntry] = []
         self.intents: dict[tuple[str, int, int | None, str], _Intent] = {}
         self.actions: list[ExecutedAction] = []
+        self.touched: set[str] = set()
+        self.polls: tuple[str, int] | None = None
         self.failures: list[str] = []
         self.problems: list[str] = []
         self.notifications = 0
@@ -90,9 +103,9 @@ class _Builder:
 
     def add(self, rec: RecordLike) -> None:
         self.count += 1
-        data: Mapping[str, Any] = redact(dict(rec.data))
+        data = rec.data
         recorded = parse_time(rec.ts)
-        actor = _s(redact(rec.actor))
+        actor = _s(rec.actor)
         if actor:
             self.authors.setdefault(actor, None)
         at, declared = self._event_time(rec.seq, recorded, data)
@@ -110,11 +123,22 @@ class _Builder:
             self.intents[self._action_key(data)] = _Intent(recorded, data)
         elif kind == "step.outcome":
             self._outcome(data, recorded)
-        if text:
-            self.timeline.append(TimelineEntry(
-                at=at, recorded_at=recorded, seq=rec.seq, kind=entry_kind, text=text, actor=actor,
-                key=key, declared=declared, backdated=at != recorded,
-            ))
+        if not text:
+            return
+        step = _s(data.get("step")) if kind == "check.result" else None
+        if step is not None and self.polls and self.polls[0] == step:
+            # Repeated polls of one check (a wait step, a health gate) collapse into one line.
+            count = self.polls[1] + 1
+            first = self.timeline[-1]
+            self.polls = (step, count)
+            self.timeline[-1] = replace(first, text=f"Check {step} polled {count} times until "
+                                                    f"{recorded:%H:%M:%S}; last result: {text[len('Check ') + len(step) + 2:]}")
+            return
+        self.polls = (step, 1) if step is not None else None
+        self.timeline.append(TimelineEntry(
+            at=at, recorded_at=recorded, seq=rec.seq, kind=entry_kind, text=text, actor=actor,
+            key=key, declared=declared, backdated=at != recorded,
+        ))
 
     def _event_time(self, seq: int, recorded: datetime,
                     data: Mapping[str, Any]) -> tuple[datetime, Declared | None]:
@@ -152,6 +176,7 @@ class _Builder:
 
     def _outcome(self, data: Mapping[str, Any], recorded: datetime) -> None:
         intent = self.intents.pop(self._action_key(data), None)
+        self.touched.update(str(t) for t in (intent.data if intent else data).get("targets") or [])
         self.actions.append(_executed(intent.data if intent else data, data,
                                       intent.at if intent else recorded))
 
@@ -159,7 +184,7 @@ class _Builder:
         """Timeline text for an event type, or ``""`` for events the timeline leaves to the appendix."""
         step = _s(d.get("step"))
         if kind == "incident.opened":
-            rb = f", runbook {d.get('runbook')}" if d.get("runbook") else ""
+            rb = f", runbook {_s(d.get('runbook'))}" if d.get("runbook") else ""
             return (f"Incident opened in mitigate: {_s(d.get('title'))} (severity {_s(d.get('severity')) or '?'}"
                     f"{rb})", "incident", True)
         if kind == "incident.closed":
@@ -223,6 +248,7 @@ class _Builder:
 
     def finish(self, now: datetime) -> Postmortem:
         for intent in self.intents.values():  # write-ahead intent with no outcome: interrupted
+            self.touched.update(str(t) for t in intent.data.get("targets") or [])
             self.actions.append(_executed(intent.data, None, intent.at))
         self.actions.sort(key=lambda a: a.at)
         self.timeline.sort(key=lambda e: (e.at, e.seq))
@@ -269,9 +295,8 @@ class _Builder:
                                 + (f"; it ended (mitigated/resolved) by {end}." if end else "."))
         if o.get("contexts"):
             impact_facts.append("Clusters (contexts) acted on: " + ", ".join(_s(c) for c in o["contexts"]))
-        touched = sorted({t for a in self.actions for t in a.targets})
-        if touched:
-            impact_facts.append(f"mitigate acted on {len(touched)} object(s); outcomes are in the appendix.")
+        if self.touched:
+            impact_facts.append(f"mitigate acted on {len(self.touched)} object(s); outcomes are in the appendix.")
         detection_facts = [f"{label} {self._at(name)}" + (f": {self.milestone_text[name]}"
                                                            if self.milestone_text.get(name) else "")
                            for name, label in (("detected", "Detected"), ("acknowledged", "Acknowledged"))
@@ -323,21 +348,23 @@ class _Builder:
             for i in items if i.horizon == horizon]) for horizon, title in HORIZONS]
 
 
-_SHOWN_FAILURES = 20
-_SHOWN_BACKUPS = 50
+SHOWN_TARGETS = 20
+SHOWN_FAILURES = 20
+SHOWN_BACKUPS = 50
 
 
 def _executed(intent: Mapping[str, Any], outcome: Mapping[str, Any] | None, at: datetime) -> ExecutedAction:
-    results = (outcome or {}).get("results") or []
-    ok_count = sum(1 for r in results if isinstance(r, Mapping) and r.get("ok"))
-    failed = [TargetResult(_s(r.get("target")), False, _s(r.get("message")))
-              for r in results if isinstance(r, Mapping) and not r.get("ok")]
-    backups = [_s(r.get("backup")) for r in results if isinstance(r, Mapping) and r.get("backup")]
+    results = [r for r in (outcome or {}).get("results") or [] if isinstance(r, Mapping)]
+    ok_count = sum(1 for r in results if r.get("ok"))
+    failed_raw = [r for r in results if not r.get("ok")]
+    failed = [TargetResult(_s(r.get("target")), False, _s(r.get("message"))) for r in failed_raw[:SHOWN_FAILURES]]
+    backups_raw = [r.get("backup") for r in results if r.get("backup")]
+    targets = intent.get("targets") or []
     if outcome is None:
         state = "unknown"
-    elif failed and ok_count:
+    elif failed_raw and ok_count:
         state = "partial"
-    elif failed or not outcome.get("ok"):
+    elif failed_raw or not outcome.get("ok"):
         state = "failed"
     else:
         state = "succeeded"
@@ -348,8 +375,9 @@ def _executed(intent: Mapping[str, Any], outcome: Mapping[str, Any] | None, at: 
         batch=batch if isinstance(batch, int) else None, context=_s(intent.get("context")),
         verb=_s(intent.get("verb")), description=_s(intent.get("description")),
         kubectl=[_s(k) for k in ([kubectl] if isinstance(kubectl, str) else kubectl)],
-        targets=[_s(t) for t in intent.get("targets") or []],
-        outcome=state, ok_count=ok_count, failed=failed[:_SHOWN_FAILURES], backups=backups[:_SHOWN_BACKUPS],
+        targets=[_s(t) for t in targets[:SHOWN_TARGETS]], target_count=len(targets),
+        outcome=state, ok_count=ok_count, failed=failed, failed_count=len(failed_raw),
+        backups=[_s(b) for b in backups_raw[:SHOWN_BACKUPS]], backup_count=len(backups_raw),
         undo=[_describe_undo(u) for u in (outcome or {}).get("undo") or []],
     )
 

@@ -100,11 +100,17 @@ class ExecutedAction:
     description: str
     kubectl: list[str]
     targets: list[str]
+    """The first targets (at most 20); ``target_count`` has them all."""
+    target_count: int
     outcome: str
     """``succeeded``, ``failed``, ``partial`` or ``unknown`` (no outcome recorded)."""
     ok_count: int
     failed: list[TargetResult]
+    """The first failures (at most 20); ``failed_count`` has them all."""
+    failed_count: int
     backups: list[str]
+    """The first backup files (at most 50); ``backup_count`` has them all."""
+    backup_count: int
     undo: list[str]
 
 

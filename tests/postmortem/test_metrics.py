@@ -106,3 +106,15 @@ def test_unreadable_backdated_time_falls_back_to_record_time_with_a_note() -> No
 def test_format_duration_boundaries() -> None:
     assert [format_duration(s) for s in (0, 59.6, 60, 3600, 86400 + 61)] == [
         "0s", "1m 00s", "1m 00s", "1h 00m 00s", "1d 00h 01m"]
+
+
+def test_repeated_polls_of_one_check_collapse_into_one_timeline_line() -> None:
+    polls = [(f"2024-03-13T10:00:{i:02d}.000000Z", "check.result",
+              {"step": "ready-count", "ok": i == 29, "count": 40 + i, "message": "Ready nodes"}) for i in range(30)]
+    pm = build_postmortem(records(*polls, ("2024-03-13T10:01:00.000000Z", "note", {"text": "gate open"}),
+                                  ("2024-03-13T10:02:00.000000Z", *polls[0][1:])), now=NOW)
+    assert [e.text for e in pm.timeline] == [
+        "Check ready-count polled 30 times until 10:00:29; last result: as expected, 69 item(s); Ready nodes",
+        "gate open",
+        "Check ready-count: NOT as expected, 40 item(s); Ready nodes",
+    ]

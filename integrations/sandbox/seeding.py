@@ -83,8 +83,8 @@ def _fill(r: Resource, obj: Obj) -> Obj:
         node["metadata"].update({k: v for k, v in obj["metadata"].items() if k != "labels"})
         node["spec"] = obj.get("spec") or {}
         return node
-    if r.key == ("", "pods") and "status" not in obj:
-        obj["status"] = running_status(obj, (obj.get("spec") or {}).get("nodeName"))
+    if r.key == ("", "pods") and "status" not in obj and (obj.get("spec") or {}).get("nodeName"):
+        obj["status"] = running_status(obj, obj["spec"]["nodeName"])  # unbound pods: the first tick schedules
     return obj
 
 

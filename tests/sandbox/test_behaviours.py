@@ -78,6 +78,7 @@ def test_faults_by_verb_and_resource(sb2: Sandbox) -> None:
     assert codes == [503, 503, 200]
     with _http(sb2, "prod-b") as h, pytest.raises(httpx.TransportError):
         h.get("/api/v1/namespaces/default/secrets/x")
+    assert [e.status for e in sb2.request_log if e.resource == "secrets"][-1:] == [0]
     t0 = time.monotonic()
     v1.list_namespaced_config_map("default")
     assert time.monotonic() - t0 >= 0.3

@@ -17,6 +17,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from .store import ClusterState
 from .tls import self_signed, server_context
 
 TICK_SECONDS = 0.05
+LOG_LIMIT = 200_000  # requests kept in request_log (a long `serve` must not grow without bound)
 log = logging.getLogger(__name__)
 
 
@@ -42,7 +44,7 @@ class Sandbox:
     def __init__(self, scenario: Scenario, clusters: list[BuiltCluster], token: str) -> None:
         self.scenario, self._clusters, self.token = scenario, {c.spec.context: c for c in clusters}, token
         self.contexts = [c.spec.context for c in clusters]
-        self._log: list[RequestLogEntry] = []
+        self._log: deque[RequestLogEntry] = deque(maxlen=LOG_LIMIT)
         self._log_lock = threading.Lock()
         self._urls: dict[str, str] = {}
         self._apps: dict[str, ClusterApp] = {}

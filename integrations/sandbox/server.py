@@ -165,6 +165,11 @@ class ClusterApp:
             return json_response(ApiError(422, "Invalid", f"the patch could not be applied: {e}").status(), 422)
         except SelectorError as e:
             return json_response(ApiError(400, "BadRequest", str(e)).status(), 400)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as e:  # a sandbox bug: answer like the API server would, keep serving
+            log.exception("sandbox handler failed: %s %s", request.method, request.path_qs)
+            return json_response(ApiError(500, "InternalError", f"sandbox internal error: {e}").status(), 500)
 
     def _probe(self, request: web.Request) -> web.Response:
         if request.path == "/sandbox/health":
@@ -568,7 +573,10 @@ class ClusterApp:
         if request[INFO]["dry_run"]:
             w.dry_run = True
         obj = self.state.delete(t.r, t.name, t.namespace, w, grace=grace, propagation=prop, preconditions=pre)
-        return json_response(self._out(t, obj))
+        if w.dry_run or self.state.find(t.r, t.name, t.namespace) is not None:
+            return json_response(self._out(t, obj))  # still there (grace period, finalizers): the object
+        return json_response(_status_ok({"name": t.name, "group": t.r.group, "kind": t.r.plural,
+                                         "uid": obj["metadata"].get("uid")}))
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request) if request.can_read_body else None

@@ -518,4 +518,10 @@ def new_node(name: str, *, ready: bool = True, labels: dict[str, str] | None = N
                                     "containerRuntimeVersion": "containerd://1.7.0", "bootID": name,
                                     "kernelVersion": "6.1.0", "machineID": name, "osImage": "Debian GNU/Linux 12",
                                     "systemUUID": name},
-                       "addresses": [{"type": "Hostname", "address": name}]}}
+                       "addresses": [{"type": "InternalIP", "address": _ip(name)}, {"type": "Hostname", "address": name}]}}
+
+
+def _ip(name: str) -> str:
+    """A stable 10.x address per node name (INTERNAL-IP column, drain messages)."""
+    h = int(hashlib.sha256(name.encode()).hexdigest()[:6], 16)
+    return f"10.{(h >> 16) & 255}.{(h >> 8) & 255}.{h & 255}"

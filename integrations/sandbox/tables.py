@@ -15,6 +15,9 @@ from .selectors import field_value
 
 Obj = dict[str, Any]
 Col = tuple[str, str, Callable[[Obj], Any]]  # name, type, cell
+# priority-1 columns, shown only by `kubectl get -o wide`
+WIDE = {("", "nodes"): {"Internal-IP", "External-IP", "OS-Image", "Kernel-Version", "Container-Runtime"},
+        ("", "pods"): {"IP", "Node", "Nominated Node", "Readiness Gates"}}
 
 
 def human_age(ts: str | None, now: datetime | None = None) -> str:
@@ -106,13 +109,32 @@ def _ports(o: Obj) -> str:
     return ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ps) or "<none>"
 
 
+def _address(kind: str) -> Callable[[Obj], str]:
+    def cell(o: Obj) -> str:
+        for a in (o.get("status") or {}).get("addresses") or []:
+            if isinstance(a, dict) and a.get("type") == kind:
+                return str(a.get("address", ""))
+        return "<none>"
+    return cell
+
+
+def _none(o: Obj) -> str:
+    return "<none>"
+
+
 NAME: Col = ("Name", "string", _name)
 AGE: Col = ("Age", "string", _age)
 COLUMNS: dict[tuple[str, str], list[Col]] = {
     ("", "nodes"): [NAME, ("Status", "string", _node_status), ("Roles", "string", _node_roles), AGE,
-                    ("Version", "string", _st("status.nodeInfo.kubeletVersion", ""))],
+                    ("Version", "string", _st("status.nodeInfo.kubeletVersion", "")),
+                    ("Internal-IP", "string", _address("InternalIP")), ("External-IP", "string", _address("ExternalIP")),
+                    ("OS-Image", "string", _st("status.nodeInfo.osImage", "<unknown>")),
+                    ("Kernel-Version", "string", _st("status.nodeInfo.kernelVersion", "<unknown>")),
+                    ("Container-Runtime", "string", _st("status.nodeInfo.containerRuntimeVersion", "<unknown>"))],
     ("", "pods"): [NAME, ("Ready", "string", _pod_ready), ("Status", "string", _pod_status),
-                   ("Restarts", "integer", _restarts), AGE],
+                   ("Restarts", "integer", _restarts), AGE, ("IP", "string", _st("status.podIP", "<none>")),
+                   ("Node", "string", _st("spec.nodeName", "<none>")), ("Nominated Node", "string", _none),
+                   ("Readiness Gates", "string", _none)],
     ("", "namespaces"): [NAME, ("Status", "string", _st("status.phase", "Active")), AGE],
     ("", "services"): [NAME, ("Type", "string", _st("spec.type", "ClusterIP")),
                        ("Cluster-IP", "string", _st("spec.clusterIP", "<none>")),
@@ -166,6 +188,7 @@ def columns_for(r: Resource) -> list[Col]:
 
 def table(r: Resource, objs: list[Obj], rv: str, include: str = "Metadata", cont: str = "") -> Obj:
     cols = columns_for(r)
+    wide = WIDE.get(r.key, set())
     rows = []
     for o in objs:
         row: Obj = {"cells": [c[2](o) for c in cols]}
@@ -180,5 +203,5 @@ def table(r: Resource, objs: list[Obj], rv: str, include: str = "Metadata", cont
         meta["continue"] = cont
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
             "columnDefinitions": [{"name": n, "type": t, "format": "name" if n == "Name" else "",
-                                   "description": n, "priority": 0} for n, t, _ in cols],
+                                   "description": n, "priority": 1 if n in wide else 0} for n, t, _ in cols],
             "rows": rows}

@@ -174,3 +174,17 @@ def test_list_incidents_newest_first_with_latest_status(root: Path) -> None:
                                                      ("identified", False)]
     assert found[0].runbook == "apiserver-oom" and found[0].opened == datetime(2026, 11, 3, 8, 0, 3, tzinfo=UTC)
     assert list_incidents(root / "absent") == []
+
+
+@pytest.mark.parametrize("victim", [0, 1, 3])
+def test_fast_read_finds_every_tamper_the_full_check_finds(root: Path, victim: int) -> None:
+    from mitigate.journal.verify import scan
+
+    j = _write_records(root, 4)
+    path = j.dir / "journal.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[victim] = lines[victim].replace(f"record {victim}".encode(), b"record X")
+    data = b"".join(lines)
+    fast, full = scan(data), scan(data, full=True)
+    assert fast.problems and fast.problems == full.problems
+    assert f"line {victim + 1}: hash does not match" in fast.problems[0]

@@ -108,8 +108,8 @@ def open_walker(build: Callable[[ConfirmerPort], Session], cluster: ClusterPort 
 class CliLauncher:
     """The home screen's Launcher over the real library, journal root and kubeconfig."""
 
-    def __init__(self, root: Path, kubeconfig: str | None) -> None:
-        self.root, self.kubeconfig = root, kubeconfig
+    def __init__(self, root: Path, kubeconfig: str | Path | None, *, library: Path | None = None) -> None:
+        self.root, self.kubeconfig, self.library = root, kubeconfig, library
         self._cluster: ClusterPort | None = None
 
     def cluster(self) -> ClusterPort:
@@ -123,7 +123,7 @@ class CliLauncher:
 
         return [RunbookEntry(name=s.name, title=s.title, path=s.path, summary=s.summary,
                              symptoms=tuple(getattr(s, "symptoms", ()) or ()), tags=tuple(s.tags))
-                for s in list_runbooks() if not s.error]
+                for s in list_runbooks(self.library) if not s.error]
 
     def incidents(self) -> list[IncidentEntry]:
         from mitigate.journal import list_incidents

@@ -28,7 +28,6 @@ class HomeScreen(Screen[None]):
     CSS_PATH = "../styles/home.tcss"
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
-        Binding("tab", "focus_next", "Next pane", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -62,6 +61,8 @@ class HomeScreen(Screen[None]):
         open_ones = [i for i in self._incidents if not i.closed]
         incidents.add_options([Option(f"{i.id}  {i.title}  [{i.status}]", id=i.id) for i in open_ones]
                               or [Option("no open incidents", disabled=True)])
+        if open_ones:
+            incidents.highlighted = 0
         self.query_one("#search", Input).focus()
 
     def _show_runbooks(self, runbooks: list[RunbookEntry]) -> None:

@@ -9,6 +9,7 @@ the template's own file and line.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from pathlib import Path
@@ -81,7 +82,11 @@ def duration(seconds: float | None) -> str:
 # ----------------------------------------------------------------------------- environment
 
 
+@functools.lru_cache(maxsize=8)
 def _environment(search_dir: Path) -> SandboxedEnvironment:
+    """One environment per template folder: Jinja keeps compiled templates in it and
+    recompiles a template whose file changed (auto_reload), so rendering again (the
+    TUI's preview, the benchmark) does not pay the compile each time."""
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(search_dir)),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2", "htm")),

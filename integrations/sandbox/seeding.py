@@ -65,10 +65,11 @@ def _seed_objects(st: ClusterState, sc: Scenario, base: tuple[Any, ...], objects
             errors.append(located(sc.path, sc.marks, loc + ("kind",),
                                   f"unknown kind {obj['kind']} in {obj['apiVersion']} (define its CRD in objects)"))
             continue
-        if r.namespaced:
-            meta.setdefault("namespace", "default")
-            _ns(st, str(meta["namespace"]))
         try:
+            st.validate(r, obj)
+            if r.namespaced:
+                meta.setdefault("namespace", "default")
+                _ns(st, str(meta["namespace"]))
             st.seed(r, _fill(r, obj))
         except ApiError as e:
             errors.append(located(sc.path, sc.marks, loc, e.message))

@@ -21,6 +21,7 @@ from typing import Any
 
 from .patch import copy_json
 from .resources import Registry, Resource, resource_from_crd
+from .validation import shape_causes
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace or "", name)
@@ -288,9 +289,11 @@ class ClusterState:
         meta = obj["metadata"]
         return (meta.get("namespace", "") if r.namespaced else "", meta["name"])
 
-    def _validate(self, r: Resource, obj: Obj) -> None:
+    def validate(self, r: Resource, obj: Obj) -> None:
+        """Raise a 422 Invalid ApiError for missing required fields or malformed shapes."""
         name = str(_dig(obj, "metadata.name") or "")
-        causes = [(p, "Required value") for p in r.required if _dig(obj, p) in (None, "", [], {})]
+        causes = shape_causes(r.key, obj)
+        causes += [(p, "Required value") for p in r.required if _dig(obj, p) in (None, "", [], {})]
         if r.key == ("apps", "deployments") and not (_dig(obj, "spec.template.spec.containers")):
             causes.append(("spec.template.spec.containers", "Required value"))
         if causes:
@@ -327,7 +330,7 @@ class ClusterState:
             else:
                 raise invalid(r, "", [("metadata.name", "Required value: name or generateName is required")])
         obj["apiVersion"], obj["kind"] = r.api_version(), r.kind
-        self._validate(r, obj)
+        self.validate(r, obj)
         with self.lock:
             key = self._key(r, obj)
             if r.namespaced and (("", "namespaces") not in self.objects
@@ -425,7 +428,7 @@ class ClusterState:
                 if "managedFields" not in meta and "managedFields" in om:
                     meta["managedFields"] = om["managedFields"]
             new["apiVersion"], new["kind"] = old["apiVersion"], r.kind
-            self._validate(r, new)
+            self.validate(r, new)
             self._record_manager(new, w, r.api_version())
             if w.dry_run:
                 new["metadata"]["resourceVersion"] = om["resourceVersion"]

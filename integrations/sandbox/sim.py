@@ -30,6 +30,9 @@ MACHINE_FINALIZER = "machine.cluster.x-k8s.io"
 DEPLOY, RS, POD, NODE = ("apps", "deployments"), ("apps", "replicasets"), ("", "pods"), ("", "nodes")
 PDB = ("policy", "poddisruptionbudgets")
 MS, MACHINE = ("cluster.x-k8s.io", "machinesets"), ("cluster.x-k8s.io", "machines")
+MD = ("cluster.x-k8s.io", "machinedeployments")
+MD_HASH_LABEL = "machine-template-hash"
+GONE_OWNER = {POD: RS, RS: DEPLOY, MACHINE: MS, MS: MD}  # child kind -> owner kind to recount
 
 _UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
           "k": 10**3, "m": 10**-3}
@@ -185,6 +188,7 @@ class Simulation:
         deploys: set[tuple[str, str]] = set()
         rss: set[tuple[str, str]] = set()
         mss: set[tuple[str, str]] = set()
+        mds: set[tuple[str, str]] = set()
         pdb_namespaces: set[str] = set()
         uids: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {}
         for rkey, key in dirty:
@@ -195,6 +199,8 @@ class Simulation:
                 rss.add(key)
             elif rkey == MS:
                 mss.add(key)
+            elif rkey == MD:
+                mds.add(key)
             elif rkey == CRD_KEY and obj is not None and obj["metadata"].get("deletionTimestamp"):
                 self._crd_cleanup(obj)
             elif rkey == MACHINE and obj is not None:
@@ -203,19 +209,20 @@ class Simulation:
                 self._start_pod(obj)
             if rkey in (POD, PDB):
                 pdb_namespaces.add(key[0])
-            if rkey in (RS, POD, MACHINE):
+            if rkey in (RS, POD, MACHINE, MS):
                 if not uids:
                     uids = self._owner_index()
                 ref = (obj["metadata"] if obj else {}).get("ownerReferences") or []
                 for o in ref:
                     hit = uids.get(o.get("uid", "")) if isinstance(o, dict) else None
                     if hit:
-                        {DEPLOY: deploys, RS: rss, MS: mss}[hit[0]].add(hit[1])
-            if rkey in (RS, POD, MACHINE) and obj is None:
+                        {DEPLOY: deploys, RS: rss, MS: mss, MD: mds}[hit[0]].add(hit[1])
+            if rkey in GONE_OWNER and obj is None:
                 # gone: its owner (if any) must re-check its count
-                for k in list(st.bucket(self.r(RS if rkey == POD else DEPLOY if rkey == RS else MS))):
-                    if k[0] == key[0]:
-                        {POD: rss, RS: deploys, MACHINE: mss}[rkey].add(k)
+                owner_key, todo = GONE_OWNER[rkey], {POD: rss, RS: deploys, MACHINE: mss, MS: mds}[rkey]
+                todo.update(k for k in list(st.bucket(self.r(owner_key))) if k[0] == key[0])
+        for key in mds:
+            self._machinedeployment(key)
         for key in deploys:
             self._deployment(key)
         for key in list(rss):
@@ -246,7 +253,7 @@ class Simulation:
 
     def _owner_index(self) -> dict[str, tuple[tuple[str, str], tuple[str, str]]]:
         out = {}
-        for rkey in (DEPLOY, RS, MS):
+        for rkey in (DEPLOY, RS, MS, MD):
             for key, o in self.st.objects.get(rkey, {}).items():
                 out[o["metadata"]["uid"]] = (rkey, key)
         return out
@@ -282,65 +289,95 @@ class Simulation:
         return [o for r, _, o in self.st.dependents(owner["metadata"]["uid"]) if r.key == rkey
                 and controller_uid(o) == owner["metadata"]["uid"]]
 
-    def _deployment(self, key: tuple[str, str]) -> None:
+    def _rollout(self, owner: Obj, child_key: tuple[str, str], hash_label: str,
+                 extra_spec: Obj) -> tuple[Obj, int] | None:
+        """Shared Deployment/MachineDeployment logic: one child per template hash, the current
+        one scaled to the owner's replicas and stamped with the next revision, the rest at 0."""
         st = self.st
-        d = st.objects.get(DEPLOY, {}).get(key)
-        if d is None or d["metadata"].get("deletionTimestamp"):
-            return
-        spec = d.get("spec") or {}
+        spec = owner.get("spec") or {}
         template = spec.get("template") or {}
         h = template_hash(template)
-        owned = self._owned(d, RS)
+        owned = self._owned(owner, child_key)
         revs = [int((o["metadata"].get("annotations") or {}).get(REVISION, "0") or 0) for o in owned]
         top = max(revs, default=0)
-        new_rs = next((o for o in owned if (o["metadata"].get("labels") or {}).get(HASH_LABEL) == h), None)
+        current = next((o for o in owned if (o["metadata"].get("labels") or {}).get(hash_label) == h), None)
         replicas = int(spec.get("replicas", 1))
-        rs_r = self.r(RS)
-        if new_rs is None:
+        child_r = self.r(child_key)
+        meta = owner["metadata"]
+        if current is None:
             tmpl = copy_json(template)
-            tmpl.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
+            tmpl.setdefault("metadata", {}).setdefault("labels", {})[hash_label] = h
             sel = copy_json(spec.get("selector") or {})
-            sel.setdefault("matchLabels", {})[HASH_LABEL] = h
-            body = {"metadata": {"name": f"{key[1]}-{h}", "namespace": key[0], "labels": tmpl["metadata"]["labels"],
-                                 "annotations": {REVISION: str(top + 1)}, "ownerReferences": [owner_ref(d)]},
-                    "spec": {"replicas": replicas, "selector": sel, "template": tmpl}}
+            sel.setdefault("matchLabels", {})[hash_label] = h
+            body = {"metadata": {"name": f"{meta['name']}-{h}", "namespace": meta.get("namespace", ""),
+                                 "labels": tmpl["metadata"]["labels"], "annotations": {REVISION: str(top + 1)},
+                                 "ownerReferences": [owner_ref(owner)]},
+                    "spec": dict(extra_spec, replicas=replicas, selector=sel, template=tmpl)}
             try:
-                new_rs = st.create(rs_r, body)
+                current = st.create(child_r, body)
             except ApiError:
-                return
+                return None
             top += 1
         else:
-            rev = int((new_rs["metadata"].get("annotations") or {}).get(REVISION, "0") or 0)
-            want = copy_json(new_rs)
+            rev = int((current["metadata"].get("annotations") or {}).get(REVISION, "0") or 0)
+            want = copy_json(current)
             if rev != top:
                 want["metadata"].setdefault("annotations", {})[REVISION] = str(top + 1)
                 top += 1
             want["spec"]["replicas"] = replicas
-            if want != new_rs:
-                new_rs = st.put(rs_r, want)
+            if want != current:
+                current = st.put(child_r, want)
         for o in owned:
-            if o["metadata"]["uid"] != new_rs["metadata"]["uid"] and (o.get("spec") or {}).get("replicas", 0):
+            if o["metadata"]["uid"] != current["metadata"]["uid"] and (o.get("spec") or {}).get("replicas", 0):
                 old = copy_json(o)
                 old["spec"]["replicas"] = 0
-                st.put(rs_r, old)
+                st.put(child_r, old)
+        return current, top
+
+    def _set_status(self, key: tuple[str, str], obj: Obj, status: Obj, revision: str) -> None:
+        if (obj.get("status") or {}) != status or (obj["metadata"].get("annotations") or {}).get(REVISION) != revision:
+            new = copy_json(obj)
+            new["status"] = status
+            new["metadata"].setdefault("annotations", {})[REVISION] = revision
+            self.st.put(self.r(key), new)
+
+    def _deployment(self, key: tuple[str, str]) -> None:
+        d = self.st.objects.get(DEPLOY, {}).get(key)
+        if d is None or d["metadata"].get("deletionTimestamp"):
+            return
+        done = self._rollout(d, RS, HASH_LABEL, {})
+        if done is None:
+            return
+        new_rs, top = done
+        replicas = int((d.get("spec") or {}).get("replicas", 1))
         owned = self._owned(d, RS)
-        ns = new_rs.get("status") or {}
         total = sum(int((o.get("status") or {}).get("replicas", 0)) for o in owned)
         ready = sum(int((o.get("status") or {}).get("readyReplicas", 0)) for o in owned)
         status = {"observedGeneration": d["metadata"].get("generation", 1), "replicas": total,
-                  "updatedReplicas": int(ns.get("replicas", 0)), "readyReplicas": ready,
+                  "updatedReplicas": int((new_rs.get("status") or {}).get("replicas", 0)), "readyReplicas": ready,
                   "availableReplicas": ready, "unavailableReplicas": max(replicas - ready, 0),
                   "conditions": [{"type": "Available", "status": "True" if ready >= replicas else "False",
                                   "reason": "MinimumReplicasAvailable"},
                                  {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
                                   "message": f'ReplicaSet "{new_rs["metadata"]["name"]}" has successfully '
                                              "progressed."}]}
-        rev_text = str(top)
-        if (d.get("status") or {}) != status or (d["metadata"].get("annotations") or {}).get(REVISION) != rev_text:
-            new = copy_json(d)
-            new["status"] = status
-            new["metadata"].setdefault("annotations", {})[REVISION] = rev_text
-            st.put(self.r(DEPLOY), new)
+        self._set_status(DEPLOY, d, status, str(top))
+
+    def _machinedeployment(self, key: tuple[str, str]) -> None:
+        md = self.st.objects.get(MD, {}).get(key)
+        if md is None or md["metadata"].get("deletionTimestamp"):
+            return
+        done = self._rollout(md, MS, MD_HASH_LABEL, {"clusterName": (md.get("spec") or {}).get("clusterName")})
+        if done is None:
+            return
+        new_ms, top = done
+        owned = self._owned(md, MS)
+        total = sum(int((o.get("status") or {}).get("replicas", 0)) for o in owned)
+        ready = sum(int((o.get("status") or {}).get("readyReplicas", 0)) for o in owned)
+        status = {"observedGeneration": md["metadata"].get("generation", 1), "replicas": total, "readyReplicas": ready,
+                  "updatedReplicas": int((new_ms.get("status") or {}).get("replicas", 0)),
+                  "availableReplicas": ready, "phase": "Running" if ready >= total else "ScalingUp"}
+        self._set_status(MD, md, status, str(top))
 
     def _replicaset(self, key: tuple[str, str]) -> None:
         st = self.st

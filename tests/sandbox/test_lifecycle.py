@@ -142,3 +142,32 @@ def test_fuzzed_objects_fail_only_with_located_errors(objects: list[dict[str, An
         bc.sim.tick()
     except MitigateError as e:
         assert str(e).startswith("objs.yaml")
+
+
+def test_machinedeployment_rolls_machinesets_and_scales(api: Any) -> None:
+    sb, c = api
+    st_ = sb.cluster()
+    co = client.CustomObjectsApi(c)
+    co.create_namespaced_custom_object("cluster.x-k8s.io", "v1beta1", "default", "machinedeployments", {
+        "apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "MachineDeployment", "metadata": {"name": "md"},
+        "spec": {"clusterName": "c1", "replicas": 2, "selector": {"matchLabels": {"pool": "md"}},
+                 "template": {"metadata": {"labels": {"pool": "md"}}, "spec": {"clusterName": "c1",
+                                                                              "version": "v1.29.0"}}}})
+
+    def machines() -> list[dict[str, Any]]:
+        return st_.list("machines", "default", lambda m: not m["metadata"].get("deletionTimestamp"))
+
+    wait_for(lambda: len(machines()) == 2 and all(st_.find("nodes", m["metadata"]["name"]) for m in machines()),
+             what="two machines with nodes")
+    co.patch_namespaced_custom_object_scale("cluster.x-k8s.io", "v1beta1", "default", "machinedeployments", "md",
+                                            {"spec": {"replicas": 3}})
+    wait_for(lambda: len(machines()) == 3, what="scaled to three machines")
+    co.patch_namespaced_custom_object("cluster.x-k8s.io", "v1beta1", "default", "machinedeployments", "md",
+                                      {"spec": {"template": {"spec": {"version": "v1.30.0"}}}})
+    wait_for(lambda: len(machines()) == 3 and {m["spec"]["version"] for m in machines()} == {"v1.30.0"},
+             what="machines replaced by the new template")
+    sets = {m["metadata"]["name"]: m["spec"]["replicas"] for m in st_.list("machinesets", "default")}
+    assert sorted(sets.values()) == [0, 3]
+    md = wait_for(lambda: (st_.get("machinedeployments", "md", "default").get("status") or {}).get("readyReplicas")
+                  == 3 and st_.get("machinedeployments", "md", "default"), what="MD status")
+    assert md["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"

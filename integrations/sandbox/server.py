@@ -394,13 +394,25 @@ class ClusterApp:
         def deliver(ev: WatchEvent) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, ev)
 
-        def wanted(ev: WatchEvent) -> bool:
+        def matches(obj: Obj) -> bool:
+            if t.namespace and (obj.get("metadata") or {}).get("namespace") != t.namespace:
+                return False
+            return not ((lm and not lm(obj)) or (fm and not fm(obj)))
+
+        def wanted(ev: WatchEvent) -> WatchEvent | None:
+            """The event as this watcher sees it: an object leaving the selector is DELETED for
+            it, one entering is ADDED (as the API server does)."""
             if ev.rkey != t.r.key:
-                return False
-            meta = ev.obj.get("metadata") or {}
-            if t.namespace and meta.get("namespace") != t.namespace:
-                return False
-            return not ((lm and not lm(ev.obj)) or (fm and not fm(ev.obj)))
+                return None
+            now = matches(ev.obj)
+            if ev.type != "MODIFIED" or ev.old is None:
+                return ev if now else None
+            before = matches(ev.old)
+            if now and not before:
+                return WatchEvent(ev.rv, "ADDED", ev.rkey, ev.obj)
+            if before and not now:
+                return WatchEvent(ev.rv, "DELETED", ev.rkey, ev.obj)
+            return ev if now else None
 
         with st.lock:
             cancel = st.subscribe(deliver)
@@ -433,8 +445,9 @@ class ClusterApp:
                 await send("ERROR", initial_error)
                 return resp
             for old in initial:
-                if wanted(old):
-                    await self._send_event(send, t, old, as_table, include)
+                seen = wanted(old)
+                if seen is not None:
+                    await self._send_event(send, t, seen, as_table, include)
                 last_rv = max(last_rv, old.rv)
             deadline = loop.time() + timeout
             next_bookmark = loop.time() + self.bookmark_seconds
@@ -458,8 +471,9 @@ class ClusterApp:
                 if ev.rv <= last_rv:
                     continue
                 last_rv = ev.rv
-                if wanted(ev):
-                    await self._send_event(send, t, ev, as_table, include)
+                seen = wanted(ev)
+                if seen is not None:
+                    await self._send_event(send, t, seen, as_table, include)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:

@@ -106,6 +106,7 @@ class WatchEvent:
     type: str  # ADDED | MODIFIED | DELETED
     rkey: tuple[str, str]
     obj: Obj
+    old: Obj | None = None  # the previous state of a MODIFIED object (selector transitions)
 
 
 @dataclass
@@ -211,7 +212,7 @@ class ClusterState:
         self._index(r, key, obj)
         self.dirty.add((r.key, key))
         if event:
-            self._emit(WatchEvent(rv, event, r.key, obj))
+            self._emit(WatchEvent(rv, event, r.key, obj, old))
 
     def _drop(self, r: Resource, key: Key) -> Obj | None:
         obj = self.bucket(r).pop(key, None)

@@ -193,8 +193,10 @@ def test_watch_replay_bookmarks_timeout_and_expired(sb: Sandbox, api: Any) -> No
     time.sleep(0.3)
     v1.create_namespaced_config_map("default", _cm("w-live", labels={"live": "yes"}))
     v1.create_namespaced_config_map("default", _cm("w-other"))
+    v1.patch_namespaced_config_map("w-other", "default", {"metadata": {"labels": {"live": "yes"}}})
+    v1.patch_namespaced_config_map("w-live", "default", {"metadata": {"labels": {"live": "no"}}})
     t.join(5)
-    assert live == ["ADDED:w-live"]
+    assert live == ["ADDED:w-live", "ADDED:w-other", "DELETED:w-live"]  # selector transitions
     sb.cluster().compact()
     with pytest.raises(ApiException) as e:
         for _ in watch.Watch().stream(v1.list_namespaced_config_map, "default", resource_version=rv,

@@ -74,22 +74,33 @@ class PodsGen(_Pct):
     labels: dict[str, str] = {}
     image: str = "registry.example/app:1.0"
     not_ready: int | str = 0
+    not_ready_reason: Literal["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull",
+                              "CreateContainerConfigError"] = "CrashLoopBackOff"
     restarts: int = Field(default=0, ge=0)
     nodes: str = Field(default="node-", description="spread over generated nodes with this name prefix")
 
     _pct = field_validator("not_ready")(_Pct.check_pct)
 
 
-class DeploymentsGen(_M):
+class _Managed(_M):
+    """Who wrote the generated objects, as recorded in metadata.managedFields."""
+
+    field_manager: str | None = None
+    managed_at: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+    operation: Literal["Update", "Apply"] = "Update"
+
+
+class DeploymentsGen(_Managed):
     count: int = Field(ge=0, le=10_000)
     namespace: str = "default"
     name_prefix: str = "app-"
     replicas: int = Field(default=2, ge=0)
     image: str = "registry.example/app:1.0"
     labels: dict[str, str] = {}
+    image_pull_secrets: list[str] = []
 
 
-class CopiesGen(_M):
+class CopiesGen(_Managed):
     count: int = Field(ge=0, le=100_000)
     name_prefix: str
     template: dict[str, Any]

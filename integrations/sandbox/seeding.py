@@ -16,7 +16,7 @@ from .resources import Resource
 from .scenario import ClusterSpec, HealthCheck, ObjectRef, Scenario, count_or_pct, located
 from .selectors import SelectorError, field_value, label_matcher
 from .sim import Behaviours, Ingress, Overload, Simulation, is_ready, new_node, quantity, running_status
-from .store import ApiError, ClusterState, Obj
+from .store import ApiError, ClusterState, Obj, fields_v1, now_iso
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -147,7 +147,7 @@ def _gen_pods(st: ClusterState, g: Any) -> None:
     broken = running_status(sample, "node")
     broken["conditions"][1]["status"] = "False"
     broken["containerStatuses"][0].update(ready=False, restartCount=g.restarts,
-                                          state={"waiting": {"reason": "CrashLoopBackOff"}})
+                                          state={"waiting": {"reason": g.not_ready_reason}})
     pending = running_status(sample, None)
     specs = {n: {"containers": containers, "nodeName": n} for n in nodes}
     unscheduled = {"containers": containers}
@@ -158,16 +158,30 @@ def _gen_pods(st: ClusterState, g: Any) -> None:
                     "status": (broken if i < bad else ready) if node else pending})
 
 
+def _stamp(obj: Obj, g: Any) -> Obj:
+    """Record the generator's field manager (and time) the way the API server would have."""
+    if g.field_manager:
+        obj["metadata"]["managedFields"] = [{
+            "manager": g.field_manager, "operation": g.operation, "apiVersion": obj.get("apiVersion", ""),
+            "time": g.managed_at or now_iso(), "fieldsType": "FieldsV1", "fieldsV1": fields_v1(obj)}]
+        if g.managed_at:
+            obj["metadata"]["creationTimestamp"] = g.managed_at
+    return obj
+
+
 def _gen_deployments(st: ClusterState, g: Any) -> None:
     r = st.registry.by_key[("apps", "deployments")]
     _ns(st, g.namespace)
     for i in range(g.count):
         name = f"{g.name_prefix}{i}"
         labels = dict(g.labels, app=name)
-        st.seed(r, {"metadata": {"name": name, "namespace": g.namespace, "labels": labels},
-                    "spec": {"replicas": g.replicas, "selector": {"matchLabels": {"app": name}},
-                             "template": {"metadata": {"labels": labels},
-                                          "spec": {"containers": [{"name": "app", "image": g.image}]}}}})
+        pod_spec: Obj = {"containers": [{"name": "app", "image": g.image}]}
+        if g.image_pull_secrets:
+            pod_spec["imagePullSecrets"] = [{"name": n} for n in g.image_pull_secrets]
+        st.seed(r, _stamp({"apiVersion": "apps/v1", "metadata": {"name": name, "namespace": g.namespace,
+                                                                  "labels": labels},
+                           "spec": {"replicas": g.replicas, "selector": {"matchLabels": {"app": name}},
+                                    "template": {"metadata": {"labels": labels}, "spec": pod_spec}}}, g))
 
 
 def _gen_copies(st: ClusterState, sc: Scenario, loc: tuple[Any, ...], g: Any) -> None:
@@ -186,7 +200,7 @@ def _gen_copies(st: ClusterState, sc: Scenario, loc: tuple[Any, ...], g: Any) ->
         if r.namespaced:
             meta.setdefault("namespace", "default")
             _ns(st, meta["namespace"])
-        st.seed(r, _fill(r, obj))
+        st.seed(r, _stamp(_fill(r, obj), g))
 
 
 def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:

@@ -28,7 +28,7 @@ REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 MACHINE_FINALIZER = "machine.cluster.x-k8s.io"
 DEPLOY, RS, POD, NODE = ("apps", "deployments"), ("apps", "replicasets"), ("", "pods"), ("", "nodes")
-PDB = ("policy", "poddisruptionbudgets")
+PDB, SECRET = ("policy", "poddisruptionbudgets"), ("", "secrets")
 MS, MACHINE = ("cluster.x-k8s.io", "machinesets"), ("cluster.x-k8s.io", "machines")
 MD = ("cluster.x-k8s.io", "machinedeployments")
 MD_HASH_LABEL = "machine-template-hash"
@@ -138,13 +138,23 @@ def is_ready(node: Obj) -> bool:
     return False
 
 
-def running_status(pod: Obj, node: str | None) -> Obj:
-    """The status of a pod the simulated kubelet started (or Pending when unschedulable)."""
+def running_status(pod: Obj, node: str | None, waiting: str = "") -> Obj:
+    """The status of a pod the simulated kubelet started, Pending when unschedulable, or stuck
+    waiting (``ImagePullBackOff``) when it cannot pull its images."""
     containers = (pod.get("spec") or {}).get("containers") or []
     if node is None:
         return {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
                                                      "reason": "Unschedulable"}]}
     t = now_iso()
+    if waiting:
+        return {"phase": "Pending", "hostIP": "10.0.0.1", "startTime": t,
+                "conditions": [{"type": c, "status": "False" if c in ("Ready", "ContainersReady") else "True",
+                                "lastTransitionTime": t}
+                               for c in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
+                "containerStatuses": [{"name": c.get("name"), "ready": False, "restartCount": 0, "started": False,
+                                       "image": c.get("image", ""), "imageID": "",
+                                       "state": {"waiting": {"reason": waiting, "message": "pull secret missing"}}}
+                                      for c in containers]}
     return {"phase": "Running", "hostIP": "10.0.0.1", "podIP": "10.244.0.1", "startTime": t,
             "conditions": [{"type": c, "status": "True", "lastTransitionTime": t}
                            for c in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
@@ -207,6 +217,8 @@ class Simulation:
                 self._machine(obj)
             elif rkey == POD and obj is not None and not (obj.get("status") or {}).get("phase"):
                 self._start_pod(obj)
+            elif rkey == SECRET:
+                self._retry_pulls(key[0])
             if rkey in (POD, PDB):
                 pdb_namespaces.add(key[0])
             if rkey in (RS, POD, MACHINE, MS):
@@ -273,6 +285,29 @@ class Simulation:
         self._rr = (self._rr + 1) % len(nodes)
         return nodes[self._rr]
 
+    def _pull_error(self, pod: Obj) -> str:
+        """``ImagePullBackOff`` when an imagePullSecret the pod names does not exist."""
+        ns = pod["metadata"].get("namespace", "")
+        for ref in (pod.get("spec") or {}).get("imagePullSecrets") or []:
+            name = ref.get("name") if isinstance(ref, dict) else None
+            if name and self.st.find("secrets", str(name), ns) is None:
+                return "ImagePullBackOff"
+        return ""
+
+    def _retry_pulls(self, ns: str) -> None:
+        """A pull secret appeared or went away: re-evaluate the namespace's pods (the kubelet retries)."""
+        for p in self.st.list("pods", ns):
+            if p["metadata"].get("deletionTimestamp") or not (p.get("spec") or {}).get("imagePullSecrets"):
+                continue
+            node = (p.get("spec") or {}).get("nodeName")
+            err = self._pull_error(p)
+            waiting = any(((c.get("state") or {}).get("waiting") or {}).get("reason") == "ImagePullBackOff"
+                          for c in (p.get("status") or {}).get("containerStatuses") or [])
+            if node and bool(err) != waiting:
+                new = copy_json(p)
+                new["status"] = running_status(new, node, err)
+                self.st.put(self.r(POD), new)
+
     def _start_pod(self, pod: Obj) -> None:
         if pod["metadata"].get("deletionTimestamp"):
             return
@@ -280,7 +315,7 @@ class Simulation:
         node = (new.get("spec") or {}).get("nodeName") or self._pick_node()
         if node:
             new.setdefault("spec", {})["nodeName"] = node
-        new["status"] = running_status(new, node)
+        new["status"] = running_status(new, node, self._pull_error(new))
         self.st.put(self.r(POD), new)
 
     # ------------------------------------------------------------------ workloads
@@ -397,7 +432,7 @@ class Simulation:
             node = self._pick_node()
             if node:
                 pod["spec"]["nodeName"] = node
-            pod["status"] = running_status(pod, node)
+            pod["status"] = running_status(pod, node, self._pull_error(pod))
             try:
                 pods.append(st.create(pod_r, pod))
             except ApiError:
@@ -406,7 +441,7 @@ class Simulation:
             for p in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)[: len(pods) - want]:
                 st.delete(pod_r, p["metadata"]["name"], key[0])
             pods = [p for p in self._owned(rs, POD) if not p["metadata"].get("deletionTimestamp")]
-        ready = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Running")
+        ready = sum(1 for p in pods if pod_ready(p))
         status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
                   "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
         if (rs.get("status") or {}) != status:

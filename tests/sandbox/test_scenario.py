@@ -113,3 +113,30 @@ def test_cli_bad_scenario_is_one_located_line(tmp_path: Path) -> None:
     usage = subprocess.run([sys.executable, "-m", "mitigate", "sandbox", "serve", "x", "--port", "99999"],
                            capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and "--port" in usage.stderr and "Traceback" not in usage.stderr
+
+
+def test_unscoped_operator_fleet_pulls_fail_until_the_secret_exists() -> None:
+    sb = Sandbox.start({"generators": [
+        {"nodes": {"count": 2}},
+        {"deployments": {"count": 3, "namespace": "tenant", "replicas": 2, "imagePullSecrets": ["registry-creds"],
+                         "fieldManager": "onboarding-operator", "managedAt": "2026-05-08T13:22:00Z"}}]})
+    try:
+        st = sb.cluster()
+        from .conftest import wait_for
+
+        def reasons() -> set[str]:
+            return {c["state"].get("waiting", {}).get("reason", "running") for p in st.list("pods", "tenant")
+                    for c in p["status"].get("containerStatuses", [])}
+
+        wait_for(lambda: len(st.list("pods", "tenant")) == 6 and reasons() == {"ImagePullBackOff"},
+                 what="pods stuck pulling")
+        d = st.get("deployments", "app-0", "tenant")
+        assert [(m["manager"], m["time"]) for m in d["metadata"]["managedFields"]] == [
+            ("onboarding-operator", "2026-05-08T13:22:00Z")]
+        assert d["status"]["readyReplicas"] == 0
+        st.create("secrets", {"metadata": {"name": "registry-creds", "namespace": "tenant"}})
+        wait_for(lambda: reasons() == {"running"}, what="pulls retried")
+        wait_for(lambda: st.get("deployments", "app-2", "tenant")["status"]["readyReplicas"] == 2,
+                 what="deployments ready")
+    finally:
+        sb.stop()

@@ -128,13 +128,16 @@ class ObjectRef(_M):
     selector: str | None = None
 
 
-class OverloadSpec(_M):
+class OverloadSpec(_Pct):
     namespace: str = "kube-system"
     deployment: str = "kube-apiserver"
     container: str = ""
     memory_threshold: str = "8Gi"
     error_rate: float = Field(default=0.3, ge=0, le=1)
     restart_every_seconds: float = Field(default=2.0, gt=0)
+    not_ready_nodes: int | str = 0
+
+    _pct = field_validator("not_ready_nodes")(_Pct.check_pct)
 
     @field_validator("memory_threshold")
     @classmethod

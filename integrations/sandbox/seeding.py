@@ -224,7 +224,7 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
     if b.apiserver_overload:
         o = b.apiserver_overload
         overload = Overload(o.namespace, o.deployment, o.container, quantity(o.memory_threshold), o.error_rate,
-                            o.restart_every_seconds)
+                            o.restart_every_seconds, count_or_pct(o.not_ready_nodes, st.count("nodes")))
     ingress = None
     if b.ingress:
         fail: list[tuple[str, str, str | None, str]] = [

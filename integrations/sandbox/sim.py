@@ -57,9 +57,11 @@ class Overload:
     threshold: float = 8 * 2**30
     error_rate: float = 0.3
     restart_every: float = 2.0
+    not_ready_nodes: int = 0  # nodes that lose their control plane (Ready=Unknown) while overloaded
     active: bool = True
     _last_restart: float = 0.0
     _flip: bool = False
+    _lost: list[str] = field(default_factory=list)
 
     def memory_limit(self, st: ClusterState) -> float:
         d = st.find("deployments", self.deployment, self.namespace)
@@ -545,6 +547,7 @@ class Simulation:
         if o is None:
             return
         o.active = o.memory_limit(self.st) < o.threshold
+        self._node_auth(o)
         if not o.active or now - o._last_restart < o.restart_every:
             return
         o._last_restart = now
@@ -558,6 +561,29 @@ class Simulation:
                 c["restartCount"] = int(c.get("restartCount", 0)) + 1
                 c["lastState"] = {"terminated": {"reason": "OOMKilled", "exitCode": 137, "finishedAt": now_iso()}}
             self.st.put(self.r(POD), new)
+
+    def _node_auth(self, o: Overload) -> None:
+        """Nodes that cannot reach an overloaded apiserver go Ready=Unknown, and come back after."""
+        if o.active and not o._lost and o.not_ready_nodes:
+            ready = sorted(n["metadata"]["name"] for n in self.st.list("nodes") if is_ready(n))
+            step = max(len(ready) // o.not_ready_nodes, 1)
+            o._lost = ready[::step][: o.not_ready_nodes]
+            self._set_ready(o._lost, "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")
+        elif not o.active and o._lost:
+            self._set_ready(o._lost, "True", "KubeletReady", "kubelet is posting ready status")
+            o._lost = []
+
+    def _set_ready(self, names: list[str], status: str, reason: str, message: str) -> None:
+        for name in names:
+            node = self.st.find("nodes", name)
+            if node is None:
+                continue
+            new = copy_json(node)
+            conds = [c for c in (new.get("status") or {}).get("conditions") or [] if c.get("type") != "Ready"]
+            conds.append({"type": "Ready", "status": status, "reason": reason, "message": message,
+                          "lastHeartbeatTime": now_iso(), "lastTransitionTime": now_iso()})
+            new.setdefault("status", {})["conditions"] = conds
+            self.st.put(self.r(NODE), new)
 
     def overload_status(self, roll: Any) -> int | None:
         """429 or 503 for a share of requests while the apiserver is overloaded (None = serve)."""

@@ -107,6 +107,9 @@ def test_overloaded_apiserver_recovers_when_memory_is_raised(sb2: Sandbox) -> No
              what="OOM restarts")
     last = st.get("pods", name, "kube-system")["status"]["containerStatuses"][0]["lastState"]
     assert last["terminated"]["reason"] == "OOMKilled"
+    lost = [n["metadata"]["name"] for n in st.list("nodes") if any(
+        c["type"] == "Ready" and c["status"] == "Unknown" for c in n["status"]["conditions"])]
+    assert len(lost) == 1 and not sb2.health("prod-a").checks["workers ready"]
     with _http(sb2, "prod-a") as h:
         codes = [h.get("/api/v1/nodes").status_code for _ in range(40)]
         assert {429, 503} <= set(codes) and 200 in codes
@@ -119,6 +122,7 @@ def test_overloaded_apiserver_recovers_when_memory_is_raised(sb2: Sandbox) -> No
         time.sleep(0.15)
         assert all(h.get("/api/v1/nodes").status_code == 200 for _ in range(30))
     assert sb2.health("prod-a").checks["0:apiserverStable"]
+    wait_for(lambda: sb2.health("prod-a").checks["workers ready"], what="lost node back to Ready")
 
 
 def test_machineset_replaces_a_deleted_machine_and_node_joins(sb2: Sandbox) -> None:

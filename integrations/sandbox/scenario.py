@@ -26,12 +26,6 @@ class _M(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
-def _count_or_pct(v: int | str, total: int) -> int:
-    if isinstance(v, str):
-        return round(float(v.rstrip("%")) * total / 100)
-    return v
-
-
 class _Pct(_M):
     @staticmethod
     def check_pct(v: int | str | None) -> int | str | None:
@@ -367,4 +361,7 @@ def load_scenario(scenario: Path | str | dict[str, Any] | Scenario) -> Scenario:
 
 
 def count_or_pct(v: int | str, total: int) -> int:
-    return _count_or_pct(v, total)
+    """A generator's count-or-percentage field resolved against ``total``."""
+    if isinstance(v, str):
+        return round(float(v.rstrip("%")) * total / 100)
+    return v

@@ -63,8 +63,7 @@ class Sandbox:
     def start(cls, scenario: Path | str | dict[str, Any] | Scenario, *, port: int = 0,
               kubeconfig: Path | None = None) -> Sandbox:
         sc = load_scenario(scenario)
-        multi = isinstance(scenario, dict) and "clusters" in scenario or _is_multi(sc)
-        built = [build_cluster(sc, i, multi) for i in range(len(sc.clusters))]
+        built = [build_cluster(sc, i, sc.multi) for i in range(len(sc.clusters))]
         sb = cls(sc, built, secrets.token_urlsafe(32))
         sb._thread.start()
         try:
@@ -194,11 +193,6 @@ class Sandbox:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             yaml.safe_dump(doc, fh, sort_keys=False)
         return path
-
-
-def _is_multi(sc: Scenario) -> bool:
-    root = sc.marks
-    return isinstance(root, yaml.MappingNode) and any(getattr(k, "value", None) == "clusters" for k, _ in root.value)
 
 
 def _as_pair(bc: BuiltCluster) -> tuple[bool, str]:

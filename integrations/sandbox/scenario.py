@@ -11,12 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from mitigate.errors import LocatedError, LocatedErrors, MitigateError
 from mitigate.paths import drills_dir
+from mitigate.yamlloc import Mark, load_yaml, located, sort_errors
 
 from .faults import Fault
 from .sim import quantity
@@ -246,8 +254,22 @@ class Scenario(_M):
     behaviours: BehavioursSpec | None = None
     faults: list[FaultSpec] = []
     health: list[HealthCheck] = []
-    path: str = Field(default="<scenario>", exclude=True)
-    marks: Any = Field(default=None, exclude=True)
+    _path: str = PrivateAttr(default="<scenario>")
+    _marks: dict[Any, Mark] = PrivateAttr(default_factory=dict)
+    _multi: bool = PrivateAttr(default=False)
+
+    @property
+    def path(self) -> str:
+        """The file the scenario came from (for located errors)."""
+        return self._path
+
+    @property
+    def multi(self) -> bool:
+        """Written with ``clusters:`` (error locations then start with ``clusters[i]``)."""
+        return self._multi
+
+    def locate(self, loc: tuple[Any, ...], message: str) -> LocatedError:
+        return located(message, self._marks, self._path, loc)
 
     @model_validator(mode="after")
     def _shape(self) -> Scenario:
@@ -270,52 +292,18 @@ class Scenario(_M):
 # --------------------------------------------------------------------------- located loading
 
 
-def _mark(node: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
-    """The deepest YAML node along a pydantic error location."""
-    cur = node
-    for part in loc:
-        if isinstance(cur, yaml.MappingNode):
-            nxt = next((v for k, v in cur.value if getattr(k, "value", None) == part), None)
-        elif isinstance(cur, yaml.SequenceNode) and isinstance(part, int) and part < len(cur.value):
-            nxt = cur.value[part]
-        else:
-            nxt = None
-        if nxt is None:
-            break
-        cur = nxt
-    return cur
-
-
-def _where(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for p in loc:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
-
-def located(path: str, root: yaml.Node | None, loc: tuple[Any, ...], message: str) -> LocatedError:
-    node = _mark(root, loc)
-    line = node.start_mark.line + 1 if node is not None else 0
-    col = node.start_mark.column + 1 if node is not None else 0
-    return LocatedError(message, path=path, line=line, column=col, where=_where(loc))
-
-
 def parse_scenario(text: str, path: str = "<scenario>") -> Scenario:
-    """Parse and validate scenario YAML; all problems at once, each located."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise LocatedError(f"invalid YAML: {problem}", path=path, line=(mark.line + 1) if mark else 0,
-                           column=(mark.column + 1) if mark else 0) from None
-    if not isinstance(data, dict):
+    """Parse and validate scenario YAML (mitigate.yamlloc: duplicate keys refused, timestamps
+    kept as text); every problem is reported, each located."""
+    doc = load_yaml(text, path)
+    if not isinstance(doc.data, dict):
         raise LocatedError("a scenario must be a YAML mapping", path=path, line=1, column=1)
-    return validate_scenario(data, path, root)
+    return validate_scenario(doc.data, path, doc.marks)
 
 
-def validate_scenario(data: dict[str, Any], path: str = "<scenario>", root: yaml.Node | None = None) -> Scenario:
+def validate_scenario(data: dict[str, Any], path: str = "<scenario>",
+                      marks: dict[Any, Mark] | None = None) -> Scenario:
+    marks = marks or {}
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as e:
@@ -325,9 +313,9 @@ def validate_scenario(data: dict[str, Any], path: str = "<scenario>", root: yaml
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = f"unknown field {loc[-1]!r}"
-            errs.append(located(path, root, loc, msg))
-        raise (errs[0] if len(errs) == 1 else LocatedErrors(errs)) from None
-    sc.path, sc.marks = path, root
+            errs.append(located(msg, marks, path, loc))
+        raise (errs[0] if len(errs) == 1 else LocatedErrors(sort_errors(errs))) from None
+    sc._path, sc._marks, sc._multi = path, marks, "clusters" in data
     return sc
 
 

@@ -13,7 +13,7 @@ from mitigate.errors import LocatedError, LocatedErrors
 
 from .faults import FaultSet
 from .resources import Resource
-from .scenario import ClusterSpec, HealthCheck, ObjectRef, Scenario, count_or_pct, located
+from .scenario import ClusterSpec, HealthCheck, ObjectRef, Scenario, count_or_pct
 from .selectors import SelectorError, field_value, label_matcher
 from .sim import Behaviours, Ingress, Overload, Simulation, is_ready, new_node, quantity, running_status
 from .store import ApiError, ClusterState, Obj, fields_v1, now_iso
@@ -55,14 +55,14 @@ def _seed_objects(st: ClusterState, sc: Scenario, base: tuple[Any, ...], objects
         loc = (*base, "objects", i)
         meta = obj.get("metadata")
         if not isinstance(obj.get("apiVersion"), str) or not isinstance(obj.get("kind"), str):
-            errors.append(located(sc.path, sc.marks, loc, "an object needs apiVersion and kind"))
+            errors.append(sc.locate(loc, "an object needs apiVersion and kind"))
             continue
         if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
-            errors.append(located(sc.path, sc.marks, loc + ("metadata",), "an object needs metadata.name"))
+            errors.append(sc.locate(loc + ("metadata",), "an object needs metadata.name"))
             continue
         r = st.registry.by_kind(obj["apiVersion"], obj["kind"])
         if r is None:
-            errors.append(located(sc.path, sc.marks, loc + ("kind",),
+            errors.append(sc.locate(loc + ("kind",),
                                   f"unknown kind {obj['kind']} in {obj['apiVersion']} (define its CRD in objects)"))
             continue
         try:
@@ -72,7 +72,7 @@ def _seed_objects(st: ClusterState, sc: Scenario, base: tuple[Any, ...], objects
                 _ns(st, str(meta["namespace"]))
             st.seed(r, _fill(r, obj))
         except ApiError as e:
-            errors.append(located(sc.path, sc.marks, loc, e.message))
+            errors.append(sc.locate(loc, e.message))
     if errors:
         raise errors[0] if len(errors) == 1 else LocatedErrors(errors)
 
@@ -190,7 +190,7 @@ def _gen_copies(st: ClusterState, sc: Scenario, loc: tuple[Any, ...], g: Any) ->
     tmpl = g.template
     r = st.registry.by_kind(str(tmpl.get("apiVersion", "")), str(tmpl.get("kind", "")))
     if r is None:
-        raise located(sc.path, sc.marks, (*loc, "template"), f"unknown kind {tmpl.get('kind')!r} in "
+        raise sc.locate((*loc, "template"), f"unknown kind {tmpl.get('kind')!r} in "
                       f"{tmpl.get('apiVersion')!r} (define its CRD in objects)")
     text = json.dumps(tmpl)
     for i in range(g.count):
@@ -232,7 +232,7 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
         for ref in b.ingress.fail_while:
             res = st.registry.by_kind(ref.api_version, ref.kind)
             if res is None:
-                raise located(sc.path, sc.marks, (*base, "behaviours", "ingress", "failWhile"),
+                raise sc.locate((*base, "behaviours", "ingress", "failWhile"),
                               f"unknown kind {ref.kind} in {ref.api_version}")
             for n in ([ref.name] if ref.name else []) + ref.names:
                 fail.append((f"{res.plural}.{res.group}" if res.group else res.plural, n, ref.namespace,

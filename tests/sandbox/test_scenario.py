@@ -140,3 +140,12 @@ def test_unscoped_operator_fleet_pulls_fail_until_the_secret_exists() -> None:
                  what="deployments ready")
     finally:
         sb.stop()
+
+
+def test_duplicate_keys_refused_and_timestamps_stay_text() -> None:
+    with pytest.raises(LocatedError) as e:
+        parse_scenario("seed: 1\nseed: 2\n", "dup.yaml")
+    assert e.value.line == 2 and "seed" in e.value.message
+    sc = parse_scenario("generators:\n  - deployments: {count: 1, fieldManager: op, managedAt: 2026-05-08T13:22:00Z}\n")
+    gen = sc.clusters[0].generators[0].deployments
+    assert gen is not None and gen.managed_at == "2026-05-08T13:22:00Z"

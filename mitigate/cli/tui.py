@@ -35,6 +35,10 @@ def register(sub: Any) -> None:
     d.add_argument("--runbook", help="runbook name or path (default: the scenario's name)")
     d.add_argument("--input", "-i", action="append", default=[], metavar="NAME=VALUE", help="runbook input")
     d.add_argument("--title", help="incident title (default: 'Drill: <runbook title>')")
+    d.add_argument("--headless", action="store_true", help="run start to finish without the TUI, print a scorecard")
+    d.add_argument("--auto-approve", action="store_true", help="with --headless: approve every step")
+    d.add_argument("--decide", action="append", default=[], metavar="STEP=OPTION",
+                   help="with --headless: answer a decision step (default: the scenario's drill block)")
     d.set_defaults(handler=drill)
     r = sub.add_parser("resume", help="reopen an incident in the walker, rebuilt from its journal")
     r.add_argument("incident", metavar="ID")
@@ -199,6 +203,10 @@ def _runbook_for(args: argparse.Namespace) -> tuple[Path, Runbook]:
 
 def drill(args: argparse.Namespace) -> int:
     """Start the sandbox in-process, point a session at it, open the walker marked DRILL."""
+    if getattr(args, "headless", False):
+        from mitigate.cli.drill import headless
+
+        return headless(args)
     from integrations.kube import KubeCluster
     from integrations.sandbox import Sandbox
     from mitigate.engine import IncidentMeta, Session

@@ -156,6 +156,10 @@ class IngressSpec(_M):
     fail_while: list[ObjectRef] = []
 
 
+class KubeletAdmissionSpec(_M):
+    min_shares: int = Field(default=10, ge=1)
+
+
 class BehavioursSpec(_M):
     controllers: bool = True
     pod_grace_seconds: float = Field(default=0.3, ge=0, le=60)
@@ -163,6 +167,7 @@ class BehavioursSpec(_M):
     bookmark_seconds: float = Field(default=1.0, gt=0, le=600)
     apiserver_overload: OverloadSpec | None = None
     ingress: IngressSpec | None = None
+    kubelet_admission: KubeletAdmissionSpec | None = None
 
 
 class FaultSpec(_M):
@@ -254,6 +259,7 @@ class Scenario(_M):
     behaviours: BehavioursSpec | None = None
     faults: list[FaultSpec] = []
     health: list[HealthCheck] = []
+    drill: dict[str, Any] = {}  # for the drill runner (runbook, inputs, decisions); the sandbox ignores it
     _path: str = PrivateAttr(default="<scenario>")
     _marks: dict[Any, Mark] = PrivateAttr(default_factory=dict)
     _multi: bool = PrivateAttr(default=False)

@@ -15,7 +15,17 @@ from .faults import FaultSet
 from .resources import Resource
 from .scenario import ClusterSpec, HealthCheck, ObjectRef, Scenario, count_or_pct
 from .selectors import SelectorError, field_value, label_matcher
-from .sim import Behaviours, Ingress, Overload, Simulation, is_ready, new_node, quantity, running_status
+from .sim import (
+    Behaviours,
+    Ingress,
+    KubeletAdmission,
+    Overload,
+    Simulation,
+    is_ready,
+    new_node,
+    quantity,
+    running_status,
+)
 from .store import ApiError, ClusterState, Obj, fields_v1, now_iso
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -238,7 +248,8 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
                 fail.append((f"{res.plural}.{res.group}" if res.group else res.plural, n, ref.namespace,
                              f"{ref.kind}/{n}"))
         ingress = Ingress(fail)
-    sim = Simulation(st, Behaviours(b.controllers, b.machine_join_seconds, overload, ingress))
+    admission = KubeletAdmission(b.kubelet_admission.min_shares) if b.kubelet_admission else None
+    sim = Simulation(st, Behaviours(b.controllers, b.machine_join_seconds, overload, ingress, admission))
     return BuiltCluster(spec, st, sim, FaultSet([f.build() for f in spec.faults], sc.seed + index))
 
 

@@ -29,6 +29,8 @@ HASH_LABEL = "pod-template-hash"
 MACHINE_FINALIZER = "machine.cluster.x-k8s.io"
 DEPLOY, RS, POD, NODE = ("apps", "deployments"), ("apps", "replicasets"), ("", "pods"), ("", "nodes")
 PDB, SECRET = ("policy", "poddisruptionbudgets"), ("", "secrets")
+FLOWSCHEMA = ("flowcontrol.apiserver.k8s.io", "flowschemas")
+PLC = ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations")
 MS, MACHINE = ("cluster.x-k8s.io", "machinesets"), ("cluster.x-k8s.io", "machines")
 MD = ("cluster.x-k8s.io", "machinedeployments")
 MD_HASH_LABEL = "machine-template-hash"
@@ -90,11 +92,21 @@ class Ingress:
 
 
 @dataclass
+class KubeletAdmission:
+    """NotReady nodes whose kubelets cannot get through until API Priority and Fairness routes
+    their identity (user ``system:node:<name>``, group ``system:nodes``) to a priority level
+    with at least ``min_shares`` nominal concurrency shares (or an Exempt one)."""
+
+    min_shares: int = 10
+
+
+@dataclass
 class Behaviours:
     controllers: bool = True
     machine_join_seconds: float = 0.5
     overload: Overload | None = None
     ingress: Ingress | None = None
+    admission: KubeletAdmission | None = None
 
 
 def _pruned(v: Any) -> Any:
@@ -202,6 +214,7 @@ class Simulation:
         mss: set[tuple[str, str]] = set()
         mds: set[tuple[str, str]] = set()
         pdb_namespaces: set[str] = set()
+        admit = False
         uids: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {}
         for rkey, key in dirty:
             obj = st.objects.get(rkey, {}).get(key)
@@ -221,6 +234,8 @@ class Simulation:
                 self._start_pod(obj)
             elif rkey == SECRET:
                 self._retry_pulls(key[0])
+            elif rkey in (FLOWSCHEMA, PLC) and self.b.admission is not None:
+                admit = True
             if rkey in (POD, PDB):
                 pdb_namespaces.add(key[0])
             if rkey in (RS, POD, MACHINE, MS):
@@ -235,6 +250,8 @@ class Simulation:
                 # gone: its owner (if any) must re-check its count
                 owner_key, todo = GONE_OWNER[rkey], {POD: rss, RS: deploys, MACHINE: mss, MS: mds}[rkey]
                 todo.update(k for k in list(st.bucket(self.r(owner_key))) if k[0] == key[0])
+        if admit:
+            self._admit_kubelets()
         for key in mds:
             self._machinedeployment(key)
         for key in deploys:
@@ -286,6 +303,28 @@ class Simulation:
             return None
         self._rr = (self._rr + 1) % len(nodes)
         return nodes[self._rr]
+
+    def _admit_kubelets(self) -> None:
+        """Re-admit NotReady nodes whose identity APF now routes to a roomy priority level."""
+        adm = self.b.admission
+        assert adm is not None
+        levels = {p["metadata"]["name"]: p for p in self.st.list("prioritylevelconfigurations")}
+        schemas = sorted(self.st.list("flowschemas"), key=lambda f: (
+            int((f.get("spec") or {}).get("matchingPrecedence", 1000)), f["metadata"]["name"]))
+        admitted = []
+        for node in self.st.list("nodes"):
+            if is_ready(node):
+                continue
+            name = node["metadata"]["name"]
+            fs = next((f for f in schemas if _routes_node(f, name)), None)
+            if fs is None:
+                continue
+            plc = levels.get(str(((fs.get("spec") or {}).get("priorityLevelConfiguration") or {}).get("name")))
+            spec = (plc or {}).get("spec") or {}
+            shares = int(((spec.get("limited") or {}).get("nominalConcurrencyShares")) or 0)
+            if plc is not None and (spec.get("type") == "Exempt" or shares >= adm.min_shares):
+                admitted.append(name)
+        self._set_ready(admitted, "True", "KubeletReady", "kubelet is posting ready status")
 
     def _pull_error(self, pod: Obj) -> str:
         """``ImagePullBackOff`` when an imagePullSecret the pod names does not exist."""
@@ -592,6 +631,22 @@ class Simulation:
             return None
         o._flip = not o._flip
         return 429 if o._flip else 503
+
+
+def _routes_node(fs: Obj, node: str) -> bool:
+    """Does this FlowSchema match requests from the kubelet of ``node``?"""
+    user, groups = f"system:node:{node}", {"system:nodes", "system:authenticated"}
+    rules = (fs.get("spec") or {}).get("rules")
+    for rule in rules if isinstance(rules, list) else []:
+        subjects = rule.get("subjects") if isinstance(rule, dict) else None
+        for sub in subjects if isinstance(subjects, list) else []:
+            if not isinstance(sub, dict):
+                continue
+            if sub.get("kind") == "User" and (sub.get("user") or {}).get("name") in (user, "*"):
+                return True
+            if sub.get("kind") == "Group" and (sub.get("group") or {}).get("name") in groups | {"*"}:
+                return True
+    return False
 
 
 def new_node(name: str, *, ready: bool = True, labels: dict[str, str] | None = None, version: str = "v1.29.0",

@@ -140,3 +140,46 @@ def test_machineset_replaces_a_deleted_machine_and_node_joins(sb2: Sandbox) -> N
     wait_for(lambda: st.get("machines", new, "capi")["status"].get("nodeRef", {}).get("name") == new,
              what="nodeRef")
     assert sb2.health("prod-a").checks["workers ready"]
+
+
+def test_kubelets_readmitted_by_flowschema_with_enough_shares() -> None:
+    sb = Sandbox.start({"generators": [{"nodes": {"count": 10, "notReady": 4, "notReadyReason": "NodeStatusUnknown"}}],
+                        "behaviours": {"kubeletAdmission": {"minShares": 10}},
+                        "health": [{"nodesReady": {"maxNotReady": 0}}],
+                        "drill": {"runbook": "api-throttle-batches"}})
+    try:
+        st = sb.cluster()
+        fc = client.FlowcontrolApiserverV1Api(_api(sb, "sandbox"))
+        lost = sorted(n["metadata"]["name"] for n in st.list("nodes") if not any(
+            c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"]))
+
+        def plc(name: str, shares: int) -> None:
+            fc.create_priority_level_configuration({
+                "apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "PriorityLevelConfiguration",
+                "metadata": {"name": name}, "spec": {"type": "Limited", "limited": {
+                    "nominalConcurrencyShares": shares, "limitResponse": {"type": "Reject"}}}})
+
+        def schema(name: str, level: str, precedence: int, users: list[str]) -> None:
+            fc.create_flow_schema({
+                "apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema", "metadata": {"name": name},
+                "spec": {"priorityLevelConfiguration": {"name": level}, "matchingPrecedence": precedence,
+                         "rules": [{"subjects": [{"kind": "User", "user": {"name": u}} for u in users],
+                                    "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}]}]}})
+
+        plc("throttle", 2)
+        fc.create_flow_schema({
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema", "metadata": {"name": "all-nodes"},
+            "spec": {"priorityLevelConfiguration": {"name": "throttle"}, "matchingPrecedence": 500,
+                     "rules": [{"subjects": [{"kind": "Group", "group": {"name": "system:nodes"}}],
+                                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}]}]}})
+        time.sleep(0.3)
+        assert not sb.health().ok  # 2 shares admit nobody
+        plc("readmit", 20)
+        schema("readmit-batch-1", "readmit", 100, [f"system:node:{n}" for n in lost[:2]])
+        wait_for(lambda: sum(1 for n in st.list("nodes") if any(
+            c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])) == 8,
+            what="first batch readmitted")
+        schema("readmit-batch-2", "readmit", 100, [f"system:node:{n}" for n in lost[2:]])
+        wait_for(lambda: sb.health().ok, what="all nodes readmitted")
+    finally:
+        sb.stop()

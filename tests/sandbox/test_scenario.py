@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from integrations.sandbox import Sandbox, load_scenario, parse_scenario
+from integrations.sandbox.scenario import resolve
 from mitigate.errors import LocatedError, LocatedErrors, MitigateError
 from mitigate.paths import drills_dir
 
@@ -71,8 +72,8 @@ def test_names_resolve_to_drills_and_unknown_names_fail_clearly() -> None:
     with pytest.raises(MitigateError) as e:
         load_scenario("no-such-drill")
     assert "no-such-drill" in str(e.value) and str(drills_dir()) in str(e.value)
-    for drill in sorted(drills_dir().glob("*.yaml"))[:3]:
-        assert load_scenario(drill.stem).path == str(drill)
+    for drill in sorted(drills_dir().glob("*.yaml")):
+        assert resolve(drill.stem) == drill  # validating each drill is the drill library's own test
 
 
 def _serve(*args: str) -> subprocess.Popen[str]:

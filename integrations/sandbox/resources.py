@@ -29,6 +29,7 @@ class Resource:
     custom: bool = False  # custom resources refuse strategic-merge patches (415)
     printer_columns: tuple[dict[str, Any], ...] = ()
     required: tuple[str, ...] = ()  # dotted paths that must be present (422 otherwise)
+    verbs: tuple[str, ...] = tuple(VERBS)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -88,7 +89,13 @@ BUILTIN: tuple[Resource, ...] = (
        required="spec.clusterName"),
     _r("cluster.x-k8s.io", "v1beta1", "machinedeployments", "MachineDeployment", True, "md",
        "status scale", custom=True, required="spec.clusterName"),
+    # answered, never stored: `kubectl auth can-i` (the sandbox's one user may do everything)
+    Resource("authorization.k8s.io", ("v1",), "selfsubjectaccessreviews", "selfsubjectaccessreview",
+             "SelfSubjectAccessReview", False, verbs=("create",)),
 )
+REVIEW_KEY = ("authorization.k8s.io", "selfsubjectaccessreviews")
+ALL_CATEGORY = {("", "pods"), ("", "services"), ("apps", "deployments"), ("apps", "replicasets"),
+                ("apps", "daemonsets"), ("apps", "statefulsets")}  # what `kubectl get all` lists
 
 SUBRESOURCE_KIND = {"eviction": ("Eviction", "policy", "v1"), "scale": ("Scale", "autoscaling", "v1"),
                     "finalize": (None, None, None), "status": (None, None, None)}
@@ -177,9 +184,11 @@ class Registry:
         items: list[dict[str, Any]] = []
         for r in sorted(self.in_version(group, version), key=lambda x: x.plural):
             entry: dict[str, Any] = {"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced,
-                                     "kind": r.kind, "verbs": VERBS}
+                                     "kind": r.kind, "verbs": list(r.verbs)}
             if r.short:
                 entry["shortNames"] = list(r.short)
+            if r.key in ALL_CATEGORY:
+                entry["categories"] = ["all"]
             items.append(entry)
             for sub in r.subresources:
                 kind, g, v = SUBRESOURCE_KIND[sub]

@@ -24,7 +24,7 @@ from aiohttp import web
 from .budgets import budget, disruptions_allowed, pod_ready
 from .faults import FaultSet, RequestLogEntry
 from .patch import PatchError, copy_json, json_patch, merge_patch, strategic_merge
-from .resources import Resource
+from .resources import REVIEW_KEY, Resource
 from .selectors import (
     SelectorError,
     field_matcher,
@@ -495,6 +495,9 @@ class ClusterApp:
         kind = body.get("kind")
         if kind and kind != t.r.kind:
             raise ApiError(400, "BadRequest", f"the body kind {kind!r} does not match {t.r.kind!r}")
+        if t.r.key == REVIEW_KEY:
+            return json_response(dict(body, status={"allowed": True, "reason": "sandbox: one all-powerful user"}),
+                                 201)
         obj = self.state.create(t.r, body, self._writer(request, fields=body), namespace=t.namespace)
         return json_response(self._out(t, obj), 201)
 

@@ -52,6 +52,9 @@ def test_get_prints_server_columns_and_json(kc: Any) -> None:
     assert rows["node-1"][4] == "v1.29.0"
     pods = k("get", "pods", "-n", "shop").stdout.splitlines()
     assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] and "1/1" in pods[1]
+    everything = k("get", "all", "-n", "shop").stdout
+    assert "deployment.apps/web" in everything and "replicaset.apps/web-" in everything
+    assert k("auth", "can-i", "delete", "nodes").stdout.strip() == "yes"
     doc = json.loads(k("get", "nodes", "-o", "json").stdout)
     assert doc["kind"] == "List" and sorted(i["metadata"]["name"] for i in doc["items"]) == [
         "node-0", "node-1", "node-2"]

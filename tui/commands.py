@@ -34,7 +34,7 @@ class WalkerCommands(Provider):
             (f"{label}  [{key}]", getattr(screen, f"action_{action}"), f"walker action ({key})")
             for action, label, key in ACTIONS
         ]
-        for step in screen.incident.session.steps:
+        for step in screen.step_states:
             entries.append((f"Go to step: {step.title or step.id}", partial(screen.go_to_step, step.id),
                             f"step {step.id} ({step.kind})"))
         return entries

@@ -7,24 +7,24 @@ runs on whichever thread appended) can post too.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from textual.message import Message
 
 from mitigate.ports import Preview
-from tui.protocols import Incident, StepPlanLike
-
-
-class JournalAppended(Message):
-    """A record was appended to the incident journal."""
-
-    def __init__(self, record: Any) -> None:
-        super().__init__()
-        self.record = record
+from tui.protocols import Incident, StepPlanLike, StepStateLike
 
 
 class SessionChanged(Message):
     """A session call finished: step states may have moved."""
+
+
+class StepsRead(Message):
+    """A worker read the session's step states (the engine's lock is never taken on the UI thread)."""
+
+    def __init__(self, steps: Sequence[StepStateLike], current: str | None, *, follow: bool) -> None:
+        super().__init__()
+        self.steps, self.current, self.follow = steps, current, follow
 
 
 class PlanReady(Message):

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 
 
@@ -17,6 +18,16 @@ async def until(pilot: Pilot[None], cond: Callable[[], bool], timeout: float = 1
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)  # not pilot.pause(): that waits for idle, a running batch is not
+
+
+def status(app: App[None], step_id: str) -> str:
+    """A step's status as the walker shows it (read from its cache: no wait on the engine's lock)."""
+    from tui.screens.walker import WalkerScreen
+
+    walker = getattr(app, "walker", None)
+    if not isinstance(walker, WalkerScreen):
+        return ""
+    return next((str(getattr(s.status, "value", s.status)) for s in walker.step_states if s.id == step_id), "")
 
 
 @pytest.fixture

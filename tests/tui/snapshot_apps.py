@@ -1,34 +1,34 @@
-"""Apps in fixed states for snapshot tests and the README screenshot (deterministic clock and ids)."""
+"""Apps in fixed states for snapshot tests and the README screenshot (real engine, fixed clock and id)."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from mitigate.ports import ConfirmRequest, ContextInfo
 from mitigate.runbook.model import InputSpec
-from tests.tui.fakes import FixedClock, demo_incident
-from tui import TuiConfirmer, make_app
+from tests.tui.engine_rig import engine_incident
+from tui import make_app
 from tui.app import MitigateApp
 from tui.protocols import Incident, IncidentEntry, RunbookEntry, StartRequest
 
 
-def walker_app(*, protected: bool = False) -> MitigateApp:
-    clock = FixedClock()
-    confirmer = TuiConfirmer()
-    incident, session = demo_incident(confirmer, protected=protected, clock=clock)
-    session.steps[0].status = "succeeded"
-    session.journal.append("check.result", {"step": "find-notready", "ok": True, "count": 3, "message": "",
-                                            "rows": [{"name": "node-0", "ready": "False", "age": "3m"},
-                                                     {"name": "node-1", "ready": "Unknown", "age": "4m"}]})
-    return make_app(incident=incident, confirmer=confirmer, now=clock.now)
+def walker_app(*, protected: bool = False) -> tuple[MitigateApp, Any]:
+    """The walker after the check ran (its table filled), the cordon step next."""
+    rig = engine_incident(Path(tempfile.mkdtemp(prefix="mitigate-snap-")), protected=protected)
+    rig.session.run("find-notready")
+    rig.session.complete_manual("page-owner")
+    return make_app(incident=rig.incident, confirmer=rig.confirmer, now=rig.clock.now), rig
 
 
 def confirm_request(*, protected: bool) -> ConfirmRequest:
-    return ConfirmRequest(step_id="drain", title="Drain nodes in batches", description="drain 3 node(s)",
-                          kubectl=("kubectl --context prod-par drain node-0 node-1 node-2 --ignore-daemonsets",),
-                          context="prod-par" if protected else "drill-par", scope="names: node-0, node-1, node-2",
-                          target_count=3, destructive=protected, protected=protected,
-                          diff="--- node/node-0\n+++ node/node-0\n-unschedulable: false\n+unschedulable: true\n")
+    context = "prod-par" if protected else "drill-par"
+    return ConfirmRequest(step_id="delete-nodes", title="Delete the NotReady nodes", description="delete 3 node(s)",
+                          kubectl=(f"kubectl --context {context} delete node node-0 node-1 node-2",),
+                          context=context, scope="names: node-0, node-1, node-2", target_count=3,
+                          destructive=True, protected=protected,
+                          diff="--- node/node-0\n+++ /dev/null\n-kind: Node\n-metadata: {name: node-0}\n")
 
 
 class StaticLauncher:
@@ -45,7 +45,7 @@ class StaticLauncher:
         ]
 
     def incidents(self) -> list[IncidentEntry]:
-        return [IncidentEntry("INC-20260504-0001", "Nodes NotReady in par", "identified")]
+        return [IncidentEntry("2026-05-04T1405Z-nodes-notready-par", "Nodes NotReady in par", "identified")]
 
     def contexts(self) -> list[ContextInfo]:
         return [ContextInfo("drill-par", "par"), ContextInfo("prod-par", "par", protected=True)]
@@ -62,4 +62,6 @@ class StaticLauncher:
 
 
 def home_app() -> MitigateApp:
-    return make_app(launcher=StaticLauncher(), now=FixedClock().now)
+    from tests.engine.fakes import FakeClock
+
+    return make_app(launcher=StaticLauncher(), now=FakeClock().now)

@@ -1,40 +1,49 @@
-"""The UI event loop keeps ticking while a 5,000-target batch runs in a worker thread."""
+"""The UI event loop keeps ticking while a 5,000-target batch runs through the real engine."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.tui.conftest import until
-from tests.tui.fakes import demo_incident
-from tui import TuiConfirmer, make_app
+from tests.tui.conftest import status, until
+from tests.tui.engine_rig import engine_incident
+from tui import make_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.walker import WalkerScreen
 
 pytestmark = pytest.mark.anyio
-TARGET_MS = 50  # DESIGN.md section 13
-BOUND_MS = 250  # asserted: this 2-core machine is shared by many test runs
+TARGET_MS = 50  # DESIGN.md section 13, printed
+BOUND_MS = 150  # asserted: this 2-core machine is shared by many test runs
 
 
-@pytest.mark.xfail(strict=False, reason="known: UI-thread stalls of 0.1-0.6 s measured while the batch runs "
-                   "(not yet profiled; see the TUI report)")
-async def test_no_event_loop_stall_while_a_5000_target_batch_runs() -> None:
-    confirmer = TuiConfirmer()
-    incident, session = demo_incident(confirmer, drain_targets=5000, batch_delay=0.01)
-    app = make_app(incident=incident, confirmer=confirmer)
+async def test_no_event_loop_stall_while_a_5000_target_batch_runs(tmp_path: Path) -> None:
+    rig = engine_incident(tmp_path, nodes=5000, notready=5000)
+    app = make_app(incident=rig.incident, confirmer=rig.confirmer, now=rig.clock.now)
     ticks: list[float] = []
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
-        await pilot.press("down", "down", "down", "r")
+        await pilot.press("enter")                                   # the check finds 5,000 NotReady nodes
+        await until(pilot, lambda: status(app, "find-notready") == "succeeded", timeout=60)
+        await pilot.press("enter")                                   # the manual step, ticked
+        await until(pilot, lambda: status(app, "page-owner") == "succeeded")
+        await until(pilot, lambda: app.screen.selected() == "cordon")  # type: ignore[attr-defined]
+        await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         app.set_interval(0.01, lambda: ticks.append(time.perf_counter()))
         await pilot.press("y")
-        await until(pilot, lambda: session.steps[3].status == "succeeded", timeout=120)
+        # the batch runs from the moment the modal is gone (closing it re-renders the walker once)
+        await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
+        running = time.perf_counter()
+        await until(pilot, lambda: status(app, "cordon") == "succeeded", timeout=120)
+    ticks = [t for t in ticks if t >= running]
     gaps = [(b - a) * 1000 for a, b in zip(ticks, ticks[1:], strict=False)]
     worst = max(gaps)
     over = sum(g > TARGET_MS for g in gaps)
     print(f"\n5,000-target batch: {len(gaps)} ticks, max gap {worst:.1f} ms, {over} over {TARGET_MS} ms")
-    assert len(session.journal.of("step.outcome")) == 100
-    assert len(gaps) > 50, "the batch ran too briefly to measure the loop"
+    outcomes = [r for r in rig.session.journal.records() if r.type == "step.outcome"]
+    assert len(outcomes) == 100 and sum(len(r.data["results"]) for r in outcomes) == 5000
+    assert len(rig.cluster.mutations) == 5000
+    assert len(gaps) > 20, "the batch ran too briefly to measure the loop"
     assert worst < BOUND_MS

@@ -22,7 +22,7 @@ def test_home_search_by_symptom(snap_compare: Any) -> None:
 
 
 def test_walker(snap_compare: Any) -> None:
-    assert snap_compare(walker_app(protected=True), terminal_size=SIZE)
+    assert snap_compare(walker_app(protected=True)[0], terminal_size=SIZE)
 
 
 def _modal(screen: Any) -> Any:
@@ -34,32 +34,34 @@ def _modal(screen: Any) -> Any:
 
 
 def test_confirmation_ordinary(snap_compare: Any) -> None:
-    assert snap_compare(walker_app(), run_before=_modal(ConfirmScreen(confirm_request(protected=False))),
+    assert snap_compare(walker_app()[0], run_before=_modal(ConfirmScreen(confirm_request(protected=False))),
                         terminal_size=SIZE)
 
 
 def test_confirmation_protected_typed(snap_compare: Any) -> None:
-    assert snap_compare(walker_app(protected=True), run_before=_modal(ConfirmScreen(confirm_request(protected=True))),
+    assert snap_compare(walker_app(protected=True)[0], run_before=_modal(ConfirmScreen(confirm_request(protected=True))),
                         terminal_size=SIZE)
 
 
 def test_error_modal(snap_compare: Any) -> None:
     screen = ErrorScreen("run drain failed", "context prod-par: connection refused (https://127.0.0.1:6443)")
-    assert snap_compare(walker_app(protected=True), run_before=_modal(screen), terminal_size=SIZE)
+    assert snap_compare(walker_app(protected=True)[0], run_before=_modal(screen), terminal_size=SIZE)
 
 
 def test_batch_progress(snap_compare: Any) -> None:
+    """Two of three batches done, one target failed, as the engine journals them."""
+    app, rig = walker_app(protected=True)
+
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.pause()
         walker = pilot.app.screen
-        session = walker.incident.session  # type: ignore[attr-defined]
-        walker._batch_step = "drain"  # type: ignore[attr-defined]
+        walker._batch_step = "cordon"  # type: ignore[attr-defined]
+        journal = rig.session.journal
         for n in (1, 2):
-            session.journal.append("step.outcome", {"step": "drain", "batch": n, "ok": True, "results": [
-                {"target": f"node/node-{i}", "ok": i != 57, "message": "" if i != 57 else "PDB blocks eviction"}
+            journal.append("step.outcome", {"step": "cordon", "batch": n, "ok": n == 1, "results": [
+                {"target": f"Node/node-{i}", "ok": i != 57, "message": "" if i != 57 else "409 Conflict"}
                 for i in range((n - 1) * 50, n * 50)]})
-            session.journal.append("batch.progress", {"step": "drain", "batch": n, "batches": 3,
-                                                      "done": n * 50, "total": 120, "failures": n - 1})
-        await pilot.pause()
-    assert snap_compare(walker_app(protected=True), run_before=run_before, terminal_size=SIZE)
-
+            journal.append("batch.progress", {"step": "cordon", "batch": n, "batches": 3,
+                                              "done": n * 50, "total": 120, "failures": n - 1})
+        await pilot.pause(0.3)
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)

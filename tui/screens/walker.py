@@ -8,7 +8,8 @@ appended, plans and previews, and "the session changed".
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +21,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Markdown, OptionList, Static
 
-from tui.messages import JournalAppended, PlanReady, PreviewReady, SessionChanged
-from tui.protocols import Incident, StepInfo
+from tui.messages import PlanReady, PreviewReady, SessionChanged, StepsRead
+from tui.protocols import Incident, StepInfo, StepStateLike
 from tui.screens.help import HelpScreen
 from tui.screens.prompt import ChoicePrompt, TextPrompt
 from tui.widgets.batch import BatchPanel
@@ -36,8 +37,20 @@ MILESTONES = [("detected", "detected"), ("acknowledged", "acknowledged"),
               ("mitigated", "mitigated"), ("resolved", "resolved")]
 STATUSES = [("investigating", "investigating"), ("identified", "identified"),
             ("monitoring", "monitoring"), ("resolved", "resolved")]
-MAX_TABLE_ROWS = 500
+MAX_TABLE_ROWS = 200
+MAX_SHOWN_LINES = 40
+MAX_SHOWN_CHARS = 4000
 DONE = frozenset({"succeeded", "skipped", "rolled-back"})  # the highlight moves on from these
+
+
+def clip(text: str, hint: str, *, lines: int = MAX_SHOWN_LINES, chars: int = MAX_SHOWN_CHARS) -> str:
+    """At most ``lines`` lines and ``chars`` characters: a 5,000-node command or diff must not
+    cost a layout pass of 5,000 wrapped lines on every redraw."""
+    kept = text.splitlines()[:lines]
+    shown = "\n".join(kept)[:chars]
+    if len(shown) < len(text.rstrip("\n")):
+        shown += f"\n… {len(text) - len(shown):,} more characters ({hint})"
+    return shown
 
 
 class WalkerScreen(Screen[None]):
@@ -66,8 +79,14 @@ class WalkerScreen(Screen[None]):
         self._diffs: dict[str, str] = {}
         self._checks: dict[str, dict[str, Any]] = {}
         self._batch_step: str | None = None
-        self._dirty = False  # journal records arrived; the step list is redrawn at most every 100 ms
+        self._dirty = False  # journal records arrived; the step list is re-read at most every 100 ms
         self._follow = False
+        self._reading = False  # a worker is reading the step states
+        # the journal's subscriber runs on the appending (worker) thread: it only appends here,
+        # so a batch never wakes the UI thread per record; _flush drains it every 100 ms
+        self._inbox: deque[Any] = deque()
+        self._steps: list[StepStateLike] = []  # the last read: the UI thread never waits on the engine's lock
+        self._current: str | None = None
         self._shown: dict[str, object] = {}  # what each detail widget shows now, to skip re-rendering
 
     @property
@@ -102,53 +121,76 @@ class WalkerScreen(Screen[None]):
         self.query_one(BatchPanel).display = False
         self.query_one("#steps", StepList).border_title = self.incident.runbook_title or "steps"
         self.query_one(Timeline).border_title = "timeline"
-        for rec in self.incident.journal.records():
-            self._handle_record(rec, live=False)
-        self.incident.journal.subscribe(self._on_record)
-        self._refresh_steps(follow=True)
+        self._absorb(self.incident.journal.records(), live=False)
+        self.incident.journal.subscribe(self._inbox.append)
+        session = self.incident.session  # nothing runs yet: a direct read is safe here
+        current = session.current()
+        self._show_steps(session.steps, current.id if current else None, follow=True)
         self.set_interval(0.1, self._flush)
 
     def _flush(self) -> None:
-        """Coalesce a burst of records (a 5,000-target batch) into one redraw."""
-        if self._dirty:
+        """Every 100 ms: take the records appended since (a 5,000-target batch) and redraw once."""
+        if self._inbox:
+            burst = [self._inbox.popleft() for _ in range(len(self._inbox))]
+            self._absorb(burst, live=True)
+        if self._dirty and not self._reading:
             self._dirty, follow, self._follow = False, self._follow, False
-            self._refresh_steps(follow=follow)
+            self._read_steps(follow=follow)
 
-    def _on_record(self, record: Any) -> None:
-        """Journal subscriber: runs on the appending thread, so it only posts a message."""
-        self.post_message(JournalAppended(record))
+    def _read_steps(self, *, follow: bool) -> None:
+        """Read step states in a thread: the engine holds its lock across journal fsyncs."""
+        session = self.incident.session
+        self._reading = True
+
+        def read() -> None:
+            try:
+                current = session.current()
+                self.post_message(StepsRead(session.steps, current.id if current else None, follow=follow))
+            finally:
+                self._reading = False
+
+        self.run_worker(read, name="read steps", group="read", thread=True, exit_on_error=False)
+
+    def on_steps_read(self, message: StepsRead) -> None:
+        self._show_steps(message.steps, message.current, follow=message.follow)
 
     # ------------------------------------------------------------------ state -> widgets
+
+    @property
+    def step_states(self) -> list[StepStateLike]:
+        """The steps as last read from the session (refreshed as journal records arrive)."""
+        return self._steps
 
     def selected(self) -> str | None:
         return self.query_one("#steps", StepList).selected_id
 
-    def _refresh_steps(self, *, follow: bool = False) -> None:
-        session = self.incident.session
-        current = session.current()
-        steps = self.query_one("#steps", StepList)
-        steps.show(session.steps, current.id if current else None)
+    def _show_steps(self, steps: Sequence[StepStateLike], current: str | None, *, follow: bool) -> None:
+        self._steps, self._current = list(steps), current
+        step_list = self.query_one("#steps", StepList)
+        step_list.show(self._steps, current)
         selected = self.selected()
         finished = selected is None or status_name(self._step(selected).status) in DONE
-        if (steps.highlighted is None or (follow and finished)) and session.steps:
-            steps.select_step(current.id if current else session.steps[-1].id)
+        if (step_list.highlighted is None or (follow and finished)) and self._steps:
+            step_list.select_step(current or self._steps[-1].id)
         self._show_detail()
 
     def _show_detail(self) -> None:
         sid = self.selected()
         if sid is None:
             return
-        state = next(s for s in self.incident.session.steps if s.id == sid)
+        state = self._step(sid)
         info = self.incident.steps.get(sid, StepInfo())
         line = f"{state.title or state.id}  [{status_name(state.status)}]"
         if state.error:
             line += f"  — {state.error}"
-        self.query_one("#step-title", Label).update(line)
+        if self._changed("title", line):
+            self.query_one("#step-title", Label).update(line)
         if self._changed("text", sid):
             self.query_one("#step-text", Markdown).update(info.description or info.manual or "")
         kubectl = self._kubectl.get(sid)
         self._set_visible("kubectl", kubectl is not None)
-        self.query_one("#kubectl", Static).update("\n".join(kubectl or []))
+        if self._changed("kubectl", kubectl):
+            self.query_one("#kubectl", Static).update(clip("\n".join(kubectl or []), "c copies all of it"))
         check = self._checks.get(sid)
         self._set_visible("checks", check is not None)
         if check is not None and self._changed("checks", check):
@@ -156,7 +198,8 @@ class WalkerScreen(Screen[None]):
         diff = self._diffs.get(sid, "")
         self._set_visible("diff", bool(diff))
         if self._changed("diff", diff):
-            self.query_one("#diff", Static).update(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
+            self.query_one("#diff", Static).update(Syntax(clip(diff, "the journal holds all of it"), "diff",
+                                                          theme="ansi_dark", word_wrap=True))
         if state.kind == "action" and sid not in self._kubectl:
             self._kubectl[sid] = []  # asked once; PlanReady fills it
             self.mapp.session_call(f"plan {sid}", lambda: self.post_message(
@@ -169,8 +212,9 @@ class WalkerScreen(Screen[None]):
         return True
 
     def _set_visible(self, name: str, visible: bool) -> None:
-        for w in self.query(f"#{name}, #{name}-label"):
-            w.display = visible
+        if self._changed(f"{name}-visible", visible):
+            for w in self.query(f"#{name}, #{name}-label"):
+                w.display = visible
 
     def _fill_table(self, check: dict[str, Any]) -> None:
         table = self.query_one("#checks", DataTable)
@@ -195,31 +239,54 @@ class WalkerScreen(Screen[None]):
     def _selected(self) -> None:
         self.action_run_step()
 
-    def on_journal_appended(self, message: JournalAppended) -> None:
-        self._handle_record(message.record, live=True)
+    def _absorb(self, records: Sequence[Any], *, live: bool) -> None:
+        """Fold a burst of journal records into the screen: O(1) widget work per burst, not per record.
 
-    def _handle_record(self, rec: Any, *, live: bool) -> None:
-        rtype: str = getattr(rec, "type", "")
-        data: dict[str, Any] = dict(getattr(rec, "data", {}) or {})
-        self.query_one(Timeline).add_record(str(getattr(rec, "ts", "")), rtype, data)
-        step = str(data.get("step", ""))
-        if rtype == "step.previewed":
-            self._kubectl[step] = list(data.get("kubectl") or [])
-            self._diffs[step] = str(data.get("diff") or "")
-        elif rtype == "step.intent" and data.get("kubectl"):
-            self._kubectl[step] = list(data["kubectl"])
-        elif rtype == "check.result":
-            self._checks[step] = data
-        elif live and rtype == "batch.progress":
-            self._batch_step = step
-            self.query_one(BatchPanel).progress(data)
-        elif live and rtype == "step.outcome" and self._batch_step == step:
-            self.query_one(BatchPanel).results(list(data.get("results") or []))
-        elif live and rtype == "batch.cancelled":
-            self.query_one(BatchPanel).cancelled(data)
-        if live and (rtype.startswith(("step.", "check.", "batch.cancelled"))):
+        Batch bookkeeping (intents, outcomes, progress) reaches the timeline as the
+        latest progress line only; per-target results are summarised by the batch panel.
+        """
+        lines: list[Any] = []
+        progress: Any = None
+        results: list[dict[str, Any]] = []
+        cancelled: dict[str, Any] | None = None
+        for rec in records:
+            rtype: str = getattr(rec, "type", "")
+            data: dict[str, Any] = getattr(rec, "data", None) or {}
+            step = str(data.get("step", ""))
+            batched = "batch" in data
+            if rtype == "step.previewed":
+                self._kubectl[step] = list(data.get("kubectl") or [])
+                self._diffs[step] = str(data.get("diff") or "")
+            elif rtype == "step.intent" and data.get("kubectl"):
+                self._kubectl[step] = list(data["kubectl"])
+            elif rtype == "check.result":
+                self._checks[step] = data
+            elif rtype == "batch.progress":
+                progress = rec
+            elif rtype == "step.outcome" and live and self._batch_step == step:
+                results.extend(data.get("results") or [])
+            elif rtype == "batch.cancelled":
+                cancelled = data
+            if rtype == "batch.progress" or (batched and rtype in ("step.intent", "step.outcome")):
+                continue
+            lines.append(rec)
+            if rtype.startswith(("step.", "check.", "batch.", "manual.", "decision", "gate")):
+                self._dirty = True
+                self._follow = self._follow or rtype in ("step.succeeded", "step.skipped", "manual.done",
+                                                         "decision")
+        if progress is not None:  # shown by the batch panel; the timeline keeps to events
             self._dirty = True
-            self._follow = self._follow or rtype in ("step.succeeded", "step.skipped")
+        self.query_one(Timeline).add_records(lines)
+        if not live:
+            return
+        panel = self.query_one(BatchPanel)
+        if progress is not None:
+            self._batch_step = str(progress.data.get("step", ""))
+            panel.progress(progress.data)
+        if results:
+            panel.results(results)
+        if cancelled is not None:
+            panel.cancelled(cancelled)
 
     def on_plan_ready(self, message: PlanReady) -> None:
         self._kubectl[message.step_id] = list(message.plan.kubectl)
@@ -233,7 +300,8 @@ class WalkerScreen(Screen[None]):
 
     def on_session_changed(self, _: SessionChanged) -> None:
         self._cancel = None
-        self._refresh_steps(follow=True)
+        self._dirty, self._follow = True, True
+        self._flush()
 
     def show_error(self, message: str) -> None:
         self.query_one(Timeline).add_error(self._now().strftime("%Y-%m-%dT%H:%M:%SZ"), message)
@@ -249,8 +317,8 @@ class WalkerScreen(Screen[None]):
 
         return callback
 
-    def _step(self, sid: str) -> Any:
-        return next(s for s in self.incident.session.steps if s.id == sid)
+    def _step(self, sid: str) -> StepStateLike:
+        return next(s for s in self._steps if s.id == sid)
 
     def action_run_step(self) -> None:
         sid = self.selected()

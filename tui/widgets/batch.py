@@ -1,4 +1,9 @@
-"""Batch progress: a ProgressBar with ETA, counts and per-target results."""
+"""Batch progress: a ProgressBar with ETA, counts, and the targets that failed.
+
+Successful targets are counted, not listed: a 5,000-node batch must not write
+5,000 lines (or one line per batch) while it runs; failures need attention and
+are listed, newest last, capped.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,29 @@ from textual.widgets import Label, ProgressBar, RichLog
 class BatchPanel(Vertical):
     """Fed from ``batch.progress`` and ``step.outcome`` journal records of the running step."""
 
-    MAX_TARGET_LINES = 200
+    MAX_FAILURE_LINES = 200
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._ok = 0
+        self._failed = 0
 
     def compose(self) -> ComposeResult:
         yield Label("", id="batch-label")
         yield ProgressBar(id="batch-bar", show_eta=True)
-        yield RichLog(id="batch-targets", markup=False, max_lines=self.MAX_TARGET_LINES)
+        yield Label("", id="batch-counts")
+        yield RichLog(id="batch-targets", markup=False, max_lines=self.MAX_FAILURE_LINES)
 
     def begin(self, step_id: str) -> None:
         """Reset for a new run; the panel shows itself at the first ``batch.progress``."""
         self.display = False
+        self._ok = self._failed = 0
         self.query_one("#batch-label", Label).update(f"{step_id}: starting…  (esc cancels between batches)")
+        self.query_one("#batch-counts", Label).update("")
         self.query_one(ProgressBar).update(total=None, progress=0)
-        self.query_one(RichLog).clear()
+        log = self.query_one(RichLog)
+        log.clear()
+        log.display = False
 
     def progress(self, data: dict[str, Any]) -> None:
         self.display = True
@@ -36,14 +51,20 @@ class BatchPanel(Vertical):
             f"{data.get('failures', 0)} failed  (esc cancels between batches)")
 
     def results(self, results: list[dict[str, Any]]) -> None:
-        """Failures one per line (they need attention); successes as one line per batch."""
-        log = self.query_one(RichLog)
-        ok = [r for r in results if r.get("ok")]
-        if ok:
-            log.write(Text(f"✔ {len(ok)} target(s) ok: {ok[0].get('target')} … {ok[-1].get('target')}",
-                           style="green"))
-        for r in [r for r in results if not r.get("ok")][-self.MAX_TARGET_LINES:]:
-            log.write(Text(f"✘ {r.get('target')} {r.get('message') or ''}".rstrip(), style="red"))
+        """Count every target; list the failures (the most recent ones when there are many)."""
+        failed = [r for r in results if not r.get("ok")]
+        self._ok += len(results) - len(failed)
+        self._failed += len(failed)
+        counts = Text()
+        counts.append(f"✔ {self._ok:,} target(s) ok", style="green")
+        if self._failed:
+            counts.append(f"   ✘ {self._failed:,} failed", style="bold red")
+        self.query_one("#batch-counts", Label).update(counts)
+        if failed:
+            log = self.query_one(RichLog)
+            log.display = True
+            for r in failed[-self.MAX_FAILURE_LINES:]:
+                log.write(Text(f"✘ {r.get('target')} {r.get('message') or ''}".rstrip(), style="red"))
 
     def cancelled(self, data: dict[str, Any]) -> None:
         self.query_one("#batch-label", Label).update(

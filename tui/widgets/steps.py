@@ -43,7 +43,14 @@ def step_line(step: StepStateLike, *, current: bool) -> Text:
 class StepList(OptionList):
     """Highlight = the step the keys act on; the engine's current step is bold."""
 
+    _shown: tuple[object, ...] = ()
+
     def show(self, steps: Sequence[StepStateLike], current: str | None) -> None:
+        """Redraw only when a line would change (this runs up to ten times a second in a batch)."""
+        shown = (current, *((s.id, status_name(s.status), s.attempts, s.title) for s in steps))
+        if shown == self._shown:
+            return
+        self._shown = shown
         highlighted = self.highlighted
         self.clear_options()
         self.add_options([Option(step_line(s, current=s.id == current), id=s.id) for s in steps])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
@@ -49,6 +50,10 @@ class Timeline(RichLog):
         line.append(ts[11:19] + " ", style="dim")
         line.append(describe(rtype, data), style=_STYLES.get(rtype, ""))
         self.write(line)
+
+    def add_records(self, records: Sequence[Any]) -> None:
+        for rec in records:
+            self.add_record(str(getattr(rec, "ts", "")), getattr(rec, "type", ""), getattr(rec, "data", None) or {})
 
     def add_error(self, ts: str, message: str) -> None:
         self.add_record(ts, "error", {})

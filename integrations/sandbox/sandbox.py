@@ -47,6 +47,7 @@ class Sandbox:
         self._log: deque[RequestLogEntry] = deque(maxlen=LOG_LIMIT)
         self._log_lock = threading.Lock()
         self._urls: dict[str, str] = {}
+        self._ingress_urls: dict[str, str] = {}
         self._apps: dict[str, ClusterApp] = {}
         self._runners: list[web.AppRunner] = []
         self._loop = asyncio.new_event_loop()
@@ -95,9 +96,29 @@ class Sandbox:
             app.port = int(runner.addresses[0][1])
             self._apps[ctx] = app
             self._urls[ctx] = f"https://127.0.0.1:{app.port}"
+            if bc.sim.b.ingress:
+                await self._serve_ingress(ctx, bc)
         for bc in self._clusters.values():
             bc.sim.tick()
         self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+
+    async def _serve_ingress(self, ctx: str, bc: BuiltCluster) -> None:
+        """The cluster's ingress as users reach it: plain HTTP on its own port (any path), 200 or 503.
+
+        Separate from the API server on purpose: runbook HTTP probes target it like a public
+        endpoint, without the API server's self-signed certificate or token.
+        """
+        async def probe(_: web.Request) -> web.Response:
+            ok, msg = _ingress(bc)
+            return web.Response(status=200 if ok else 503, text=msg + "\n")
+
+        app = web.Application()
+        app.router.add_route("GET", "/{tail:.*}", probe)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        self._runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", 0, reuse_address=True).start()
+        self._ingress_urls[ctx] = f"http://127.0.0.1:{runner.addresses[0][1]}"
 
     async def _tick_forever(self) -> None:
         while True:
@@ -144,6 +165,10 @@ class Sandbox:
     def url(self, context: str) -> str:
         self._known(context)
         return self._urls[context]
+
+    def ingress_url(self, context: str) -> str | None:
+        """Plain-HTTP URL of the cluster's ingress probe (None without the ingress behaviour)."""
+        return self._ingress_urls.get(self._known(context))
 
     def cluster(self, context: str | None = None) -> ClusterState:
         return self._clusters[self._known(context or self.contexts[0])].state

@@ -212,9 +212,17 @@ class FieldCheck(_M):
     at_least: float | None = None
 
 
+class SpreadCheck(_M):
+    """Every selected pod Running on its own node (anti-affinity actually holds)."""
+
+    namespace: str
+    selector: str
+
+
 class HealthCheck(_M):
     name: str | None = None
     nodes_ready: NodesReadyCheck | None = None
+    pods_spread: SpreadCheck | None = None
     absent: ObjectRef | None = None
     present: PresentCheck | None = None
     field: FieldCheck | None = None
@@ -223,17 +231,17 @@ class HealthCheck(_M):
 
     @model_validator(mode="after")
     def _one(self) -> HealthCheck:
-        n = sum(x is not None for x in (self.nodes_ready, self.absent, self.present, self.field,
+        n = sum(x is not None for x in (self.nodes_ready, self.pods_spread, self.absent, self.present, self.field,
                                         self.apiserver_stable, self.ingress_healthy))
         if n != 1:
-            raise ValueError("a health check has exactly one of: nodesReady, absent, present, field, "
+            raise ValueError("a health check has exactly one of: nodesReady, podsSpread, absent, present, field, "
                              "apiserverStable, ingressHealthy")
         return self
 
     def label(self, i: int) -> str:
         if self.name:
             return self.name
-        for k in ("nodes_ready", "absent", "present", "field", "apiserver_stable", "ingress_healthy"):
+        for k in ("nodes_ready", "pods_spread", "absent", "present", "field", "apiserver_stable", "ingress_healthy"):
             if getattr(self, k) is not None:
                 return f"{i}:{to_camel(k)}"
         return str(i)

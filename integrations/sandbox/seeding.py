@@ -280,6 +280,16 @@ def _check(bc: BuiltCluster, c: HealthCheck) -> bool:
         if c.nodes_ready.max_not_ready is not None:
             ok = ok and len(nodes) - ready <= c.nodes_ready.max_not_ready
         return ok
+    if c.pods_spread is not None:
+        sel = c.pods_spread
+        try:
+            match = label_matcher(sel.selector)
+        except SelectorError:
+            return False
+        pods = st.list("pods", sel.namespace, lambda o: match is None or match(o))
+        bound = [(p.get("spec") or {}).get("nodeName") for p in pods if not p["metadata"].get("deletionTimestamp")]
+        running = all((p.get("status") or {}).get("phase") == "Running" for p in pods)
+        return bool(bound) and running and None not in bound and len(set(bound)) == len(bound)
     if c.absent is not None:
         return not _select(st, c.absent)
     if c.present is not None:

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import yaml
 from aiohttp import web
 
+from .apply import drop_unapplied
 from .budgets import budget, disruptions_allowed, pod_ready
 from .faults import FaultSet, RequestLogEntry
 from .patch import PatchError, copy_json, json_patch, merge_patch, strategic_merge
@@ -32,7 +33,7 @@ from .selectors import (
     selector_object_matcher,
     selector_to_string,
 )
-from .store import ApiError, ClusterState, Obj, WatchEvent, Writer, not_found
+from .store import ApiError, ClusterState, Obj, WatchEvent, Writer, fields_v1, not_found
 from .tables import table
 
 log = logging.getLogger(__name__)
@@ -560,6 +561,8 @@ class ClusterApp:
                 return json_response(self._out(t, created), 201)
             patched = self._apply_patch("strategic" if ptype == "apply" and not t.r.custom else
                                         "merge" if ptype == "apply" else ptype, copy_json(current), patch)
+            if ptype == "apply":
+                patched = drop_unapplied(patched, current, w.manager, fields_v1(patch))
             meta = patched.setdefault("metadata", {})
             if not isinstance(meta, dict):
                 raise PatchError("metadata must be an object")

@@ -185,6 +185,7 @@ class Simulation:
         self._sched: list[str] | None = None
         self._rr = 0
         self._joins: dict[tuple[str, str], float] = {}  # machine (ns, name) -> join time
+        self._pending: set[tuple[str, str]] = set()  # pods no node fitted yet (namespace, name)
 
     def r(self, key: tuple[str, str]) -> Resource:
         return self.st.registry.by_key[key]
@@ -201,6 +202,8 @@ class Simulation:
             if self.b.controllers:
                 self._reconcile(st.take_dirty())
                 self._joins_due(now)
+                if self._pending:
+                    self._retry_pending()
             else:
                 st.take_dirty()
             self._overload(now)
@@ -297,12 +300,66 @@ class Simulation:
                                  if is_ready(o) and not (o.get("spec") or {}).get("unschedulable"))
         return self._sched
 
-    def _pick_node(self) -> str | None:
+    def _pick_node(self, pod: Obj | None = None) -> str | None:
         nodes = self._schedulable()
+        spec = (pod or {}).get("spec") or {}
+        if spec.get("nodeSelector") or (spec.get("affinity") or {}).get("podAntiAffinity"):
+            nodes = self._fitting(pod or {}, nodes)
         if not nodes:
             return None
         self._rr = (self._rr + 1) % len(nodes)
         return nodes[self._rr]
+
+    def _fitting(self, pod: Obj, nodes: list[str]) -> list[str]:
+        """The nodes a pod may go to: its nodeSelector and required pod anti-affinity honoured.
+
+        Anti-affinity is checked against pods already bound (by the scheduler or by a seeded
+        ``nodeName``, which bypasses it as in Kubernetes), so a replacement never joins a
+        topology domain (``kubernetes.io/hostname`` = the node) already holding a matching pod.
+        """
+        spec = pod.get("spec") or {}
+        found = self.st.objects.get(NODE, {})
+        objs = {n: found.get(("", n)) or {} for n in nodes}
+
+        def label(node: str, key: str) -> str | None:
+            value = (objs.get(node, {}).get("metadata", {}).get("labels") or {}).get(key)
+            return node if value is None and key == "kubernetes.io/hostname" else value
+
+        want = spec.get("nodeSelector") or {}
+        nodes = [n for n in nodes if all(label(n, k) == str(v) for k, v in want.items())]
+        ns = pod["metadata"].get("namespace", "")
+        name = pod["metadata"].get("name")
+        terms = ((spec.get("affinity") or {}).get("podAntiAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution") or []
+        for term in terms:
+            key = term.get("topologyKey") or "kubernetes.io/hostname"
+            match = selector_object_matcher(term.get("labelSelector"))
+            spaces = term.get("namespaces") or [ns]
+            taken = set()
+            for space in spaces:
+                for other in self.st.list("pods", space):
+                    bound = (other.get("spec") or {}).get("nodeName")
+                    if bound and other["metadata"].get("name") != name and not other["metadata"].get(
+                            "deletionTimestamp") and match(other):
+                        objs.setdefault(bound, found.get(("", bound)) or {})
+                        taken.add(label(bound, key))
+            nodes = [n for n in nodes if label(n, key) not in taken]
+        return nodes
+
+    def _retry_pending(self) -> None:
+        """Bind pods left Pending (no node fitted) once a node fits, as the scheduler retries."""
+        for key in sorted(self._pending):
+            pod = self.st.find("pods", key[1], key[0])
+            if pod is None or (pod.get("spec") or {}).get("nodeName") or pod["metadata"].get("deletionTimestamp"):
+                self._pending.discard(key)
+                continue
+            node = self._pick_node(pod)
+            if node:
+                self._pending.discard(key)
+                new = copy_json(pod)
+                new["spec"]["nodeName"] = node
+                new["status"] = running_status(new, node, self._pull_error(new))
+                self.st.put(self.r(POD), new)
 
     def _admit_kubelets(self) -> None:
         """Re-admit NotReady nodes whose identity APF now routes to a roomy priority level."""
@@ -353,9 +410,11 @@ class Simulation:
         if pod["metadata"].get("deletionTimestamp"):
             return
         new = copy_json(pod)
-        node = (new.get("spec") or {}).get("nodeName") or self._pick_node()
+        node = (new.get("spec") or {}).get("nodeName") or self._pick_node(new)
         if node:
             new.setdefault("spec", {})["nodeName"] = node
+        else:
+            self._pending.add((new["metadata"].get("namespace", ""), new["metadata"]["name"]))
         new["status"] = running_status(new, node, self._pull_error(new))
         self.st.put(self.r(POD), new)
 
@@ -470,9 +529,11 @@ class Simulation:
             pod = {"metadata": dict(meta, name=f"{key[1]}-{_suffix()}", namespace=key[0],
                                     ownerReferences=[owner_ref(rs)]),
                    "spec": copy_json(tmpl.get("spec") or {})}
-            node = self._pick_node()
+            node = self._pick_node(pod)
             if node:
                 pod["spec"]["nodeName"] = node
+            else:
+                self._pending.add((key[0], pod["metadata"]["name"]))
             pod["status"] = running_status(pod, node, self._pull_error(pod))
             try:
                 pods.append(st.create(pod_r, pod))

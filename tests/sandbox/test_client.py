@@ -131,6 +131,17 @@ def test_dynamic_client_apply_managed_fields_and_crd_415(sb: Sandbox, api: Any) 
     obj = cms.get(name="applied", namespace="default")
     entry = [m for m in obj.metadata.managedFields if m.manager == "drill-bot"][0]
     assert entry.operation == "Apply" and entry.time
+    cms.server_side_apply(body=_cm("applied", {"k": "v2", "extra": "1"}, labels={"l": "1"}), namespace="default",
+                          field_manager="drill-bot")
+    cms.server_side_apply(body=_cm("applied", {"k": "v3"}), namespace="default", field_manager="drill-bot")
+    again = cms.get(name="applied", namespace="default")
+    assert dict(again.data) == {"k": "v3"} and not dict(again.metadata.labels or {})  # no longer applied: gone
+    cms.patch(name="applied", namespace="default", body={"data": {"kept": "yes"}},
+              content_type="application/merge-patch+json")
+    cms.server_side_apply(body=_cm("applied", {"k": "v3", "kept": "yes"}), namespace="default",
+                          field_manager="drill-bot")
+    cms.server_side_apply(body=_cm("applied", {"k": "v3"}), namespace="default", field_manager="drill-bot")
+    assert cms.get(name="applied", namespace="default").data.kept == "yes"  # co-owned by another manager
     crds = dc.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
     crds.create(body=_crd("widgets", "Widget"))
     wait_for(lambda: _has_kind(api, "Widget"), what="Widget in discovery")

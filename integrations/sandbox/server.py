@@ -393,7 +393,10 @@ class ClusterApp:
         rv_text = q.get("resourceVersion", "")
 
         def deliver(ev: WatchEvent) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, ev)
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, ev)
+            except RuntimeError:  # the loop closed under a writer in another thread: nobody to tell
+                pass
 
         def matches(obj: Obj) -> bool:
             if t.namespace and (obj.get("metadata") or {}).get("namespace") != t.namespace:

@@ -33,6 +33,7 @@ FLOWSCHEMA = ("flowcontrol.apiserver.k8s.io", "flowschemas")
 PLC = ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations")
 MS, MACHINE = ("cluster.x-k8s.io", "machinesets"), ("cluster.x-k8s.io", "machines")
 MD = ("cluster.x-k8s.io", "machinedeployments")
+DS = ("apps", "daemonsets")
 MD_HASH_LABEL = "machine-template-hash"
 GONE_OWNER = {POD: RS, RS: DEPLOY, MACHINE: MS, MS: MD}  # child kind -> owner kind to recount
 
@@ -216,6 +217,8 @@ class Simulation:
         rss: set[tuple[str, str]] = set()
         mss: set[tuple[str, str]] = set()
         mds: set[tuple[str, str]] = set()
+        dss: set[tuple[str, str]] = set()
+        all_ds = False
         pdb_namespaces: set[str] = set()
         admit = False
         uids: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {}
@@ -229,6 +232,8 @@ class Simulation:
                 mss.add(key)
             elif rkey == MD:
                 mds.add(key)
+            elif rkey == DS:
+                dss.add(key)
             elif rkey == CRD_KEY and obj is not None and obj["metadata"].get("deletionTimestamp"):
                 self._crd_cleanup(obj)
             elif rkey == MACHINE and obj is not None:
@@ -241,6 +246,10 @@ class Simulation:
                 admit = True
             if rkey in (POD, PDB):
                 pdb_namespaces.add(key[0])
+            if rkey == NODE:
+                all_ds = True
+            if rkey == POD and obj is None:
+                dss.update(k for k in list(st.bucket(self.r(DS))) if k[0] == key[0])
             if rkey in (RS, POD, MACHINE, MS):
                 if not uids:
                     uids = self._owner_index()
@@ -248,13 +257,15 @@ class Simulation:
                 for o in ref:
                     hit = uids.get(o.get("uid", "")) if isinstance(o, dict) else None
                     if hit:
-                        {DEPLOY: deploys, RS: rss, MS: mss, MD: mds}[hit[0]].add(hit[1])
+                        {DEPLOY: deploys, RS: rss, MS: mss, MD: mds, DS: dss}[hit[0]].add(hit[1])
             if rkey in GONE_OWNER and obj is None:
                 # gone: its owner (if any) must re-check its count
                 owner_key, todo = GONE_OWNER[rkey], {POD: rss, RS: deploys, MACHINE: mss, MS: mds}[rkey]
                 todo.update(k for k in list(st.bucket(self.r(owner_key))) if k[0] == key[0])
         if admit:
             self._admit_kubelets()
+        for key in list(st.bucket(self.r(DS))) if all_ds else dss:
+            self._daemonset(key)
         for key in mds:
             self._machinedeployment(key)
         for key in deploys:
@@ -287,7 +298,7 @@ class Simulation:
 
     def _owner_index(self) -> dict[str, tuple[tuple[str, str], tuple[str, str]]]:
         out = {}
-        for rkey in (DEPLOY, RS, MS, MD):
+        for rkey in (DEPLOY, RS, MS, MD, DS):
             for key, o in self.st.objects.get(rkey, {}).items():
                 out[o["metadata"]["uid"]] = (rkey, key)
         return out
@@ -513,6 +524,42 @@ class Simulation:
                   "updatedReplicas": int((new_ms.get("status") or {}).get("replicas", 0)),
                   "availableReplicas": ready, "phase": "Running" if ready >= total else "ScalingUp"}
         self._set_status(MD, md, status, str(top))
+
+    def _daemonset(self, key: tuple[str, str]) -> None:
+        """One pod per node matching the template's nodeSelector (cordoned and NotReady nodes
+        included, as DaemonSet pods tolerate both)."""
+        st = self.st
+        ds = st.objects.get(DS, {}).get(key)
+        if ds is None or ds["metadata"].get("deletionTimestamp"):
+            return
+        tmpl = (ds.get("spec") or {}).get("template") or {}
+        selector = (tmpl.get("spec") or {}).get("nodeSelector") or {}
+        wanted = {n["metadata"]["name"] for n in st.objects.get(NODE, {}).values()
+                  if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())}
+        pods = [p for p in self._owned(ds, POD) if not p["metadata"].get("deletionTimestamp")]
+        have = {(p.get("spec") or {}).get("nodeName") for p in pods}
+        pod_r = self.r(POD)
+        for node in sorted(wanted - have):
+            pod = {"metadata": dict(copy_json(tmpl.get("metadata") or {}), name=f"{key[1]}-{_suffix()}",
+                                    namespace=key[0], ownerReferences=[owner_ref(ds)]),
+                   "spec": dict(copy_json(tmpl.get("spec") or {}), nodeName=node)}
+            pod["status"] = running_status(pod, node, self._pull_error(pod))
+            try:
+                pods.append(st.create(pod_r, pod))
+            except ApiError:
+                break
+        for p in pods:
+            if (p.get("spec") or {}).get("nodeName") not in wanted:
+                st.delete(pod_r, p["metadata"]["name"], key[0])
+        pods = [p for p in pods if (p.get("spec") or {}).get("nodeName") in wanted]
+        ready = sum(1 for p in pods if pod_ready(p))
+        status = {"desiredNumberScheduled": len(wanted), "currentNumberScheduled": len(pods),
+                  "numberReady": ready, "numberAvailable": ready, "updatedNumberScheduled": len(pods),
+                  "numberMisscheduled": 0, "observedGeneration": ds["metadata"].get("generation", 1)}
+        if (ds.get("status") or {}) != status:
+            new = copy_json(ds)
+            new["status"] = status
+            st.put(self.r(DS), new)
 
     def _replicaset(self, key: tuple[str, str]) -> None:
         st = self.st

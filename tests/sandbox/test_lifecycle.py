@@ -171,3 +171,36 @@ def test_machinedeployment_rolls_machinesets_and_scales(api: Any) -> None:
     md = wait_for(lambda: (st_.get("machinedeployments", "md", "default").get("status") or {}).get("readyReplicas")
                   == 3 and st_.get("machinedeployments", "md", "default"), what="MD status")
     assert md["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+
+
+def test_daemonset_runs_one_pod_per_matching_node(api: Any) -> None:
+    sb, c = api
+    st_ = sb.cluster()
+    client.AppsV1Api(c).create_namespaced_daemon_set("default", {
+        "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "logs"},
+        "spec": {"selector": {"matchLabels": {"app": "logs"}},
+                 "template": {"metadata": {"labels": {"app": "logs"}},
+                              "spec": {"nodeSelector": {"kubernetes.io/os": "linux"},
+                                       "containers": [{"name": "l", "image": "logs:1"}]}}}})
+
+    def placed() -> set[str]:
+        return {p["spec"]["nodeName"] for p in st_.list("pods", "default", lambda p: p["metadata"].get(
+            "labels", {}).get("app") == "logs" and not p["metadata"].get("deletionTimestamp"))}
+
+    def linux() -> set[str]:
+        return {n["metadata"]["name"] for n in st_.list("nodes")
+                if n["metadata"].get("labels", {}).get("kubernetes.io/os") == "linux"}
+
+    before = linux()  # other tests in this module add Machine-backed nodes
+    wait_for(lambda: placed() == before, what="one pod per node")
+    v1 = client.CoreV1Api(c)
+    v1.create_node({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-3",
+                                                                     "labels": {"kubernetes.io/os": "linux"}}})
+    v1.create_node({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "win-0",
+                                                                     "labels": {"kubernetes.io/os": "windows"}}})
+    wait_for(lambda: placed() == before | {"node-3"} and "win-0" not in placed(), what="new node gets a pod")
+    v1.delete_node("node-3")
+    wait_for(lambda: placed() == before, what="pod of a deleted node removed")
+    ds = wait_for(lambda: (st_.get("daemonsets", "logs", "default").get("status") or {}).get(
+        "desiredNumberScheduled") == len(before) and st_.get("daemonsets", "logs", "default"), what="DS status")
+    assert ds["status"]["numberReady"] == len(before)

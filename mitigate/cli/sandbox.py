@@ -44,6 +44,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"kubeconfig: {sb.kubeconfig}", flush=True)
         for ctx in sb.contexts:
             print(f"context: {ctx} {sb.url(ctx)}", flush=True)
+            ingress = sb.ingress_url(ctx)
+            if ingress:
+                print(f"ingress: {ctx} {ingress}", flush=True)
         print(f"try: KUBECONFIG={sb.kubeconfig} kubectl get nodes", flush=True)
         while not done.wait(0.5):
             pass

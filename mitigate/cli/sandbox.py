@@ -39,7 +39,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     sb = Sandbox.start(args.scenario, port=args.port, kubeconfig=args.kubeconfig)
     done = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    # Handle SIGINT explicitly too: a shell starts background jobs with SIGINT ignored, and an
+    # ignored signal would never become KeyboardInterrupt.
+    previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(f"kubeconfig: {sb.kubeconfig}", flush=True)
         for ctx in sb.contexts:
@@ -50,10 +52,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"try: KUBECONFIG={sb.kubeconfig} kubectl get nodes", flush=True)
         while not done.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         sb.stop()
     print("sandbox stopped", flush=True)
     return 0

@@ -77,9 +77,11 @@ def test_names_resolve_to_drills_and_unknown_names_fail_clearly() -> None:
 
 
 def _serve(*args: str) -> subprocess.Popen[str]:
+    """Start `serve` the way a shell starts a background job: with SIGINT ignored."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "mitigate", "sandbox", "serve", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
 
 
 def test_cli_serve_until_interrupted(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 
-async def until(pilot: Pilot[None], cond: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(pilot: Pilot[None], cond: Callable[[], bool], timeout: float = 30.0) -> None:
     """Let the app (and its worker threads) run until ``cond`` holds; fail loudly on timeout."""
     deadline = time.monotonic() + timeout
     while not cond():

@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from rich.console import RenderableType
 from rich.syntax import Syntax
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Markdown, OptionList, Static
+from textual.widgets import DataTable, Footer, Label, OptionList, Static
 
 from tui.messages import PlanReady, PreviewReady, SessionChanged, StepsRead
 from tui.protocols import Incident, StepInfo, StepStateLike
@@ -41,6 +42,13 @@ MAX_TABLE_ROWS = 200
 MAX_SHOWN_LINES = 40
 MAX_SHOWN_CHARS = 4000
 DONE = frozenset({"succeeded", "skipped", "rolled-back"})  # the highlight moves on from these
+
+
+def markdown(text: str) -> RenderableType:
+    """Step text as Markdown, rendered by rich (the Markdown widget costs a widget per block)."""
+    from rich.markdown import Markdown
+
+    return Markdown(text) if text else ""
 
 
 def clip(text: str, hint: str, *, lines: int = MAX_SHOWN_LINES, chars: int = MAX_SHOWN_CHARS) -> str:
@@ -106,19 +114,16 @@ class WalkerScreen(Screen[None]):
             yield StepList(id="steps")
             with VerticalScroll(id="detail"):
                 yield Label("", id="step-title")
-                yield Markdown("", id="step-text")
+                yield Static("", id="step-text")
                 yield Label("kubectl equivalent  (c copies)", classes="section", id="kubectl-label")
                 yield Static("", id="kubectl", classes="kubectl")
                 yield Label("check results", classes="section", id="checks-label")
-                yield DataTable(id="checks", zebra_stripes=True, cursor_type="row")
                 yield Label("preview diff  (p refreshes)", classes="section", id="diff-label")
                 yield Static("", id="diff")
-                yield BatchPanel(id="batch")
             yield Timeline(id="timeline")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(BatchPanel).display = False
         self.query_one("#steps", StepList).border_title = self.incident.runbook_title or "steps"
         self.query_one(Timeline).border_title = "timeline"
         self._absorb(self.incident.journal.records(), live=False)
@@ -186,7 +191,7 @@ class WalkerScreen(Screen[None]):
         if self._changed("title", line):
             self.query_one("#step-title", Label).update(line)
         if self._changed("text", sid):
-            self.query_one("#step-text", Markdown).update(info.description or info.manual or "")
+            self.query_one("#step-text", Static).update(markdown(info.description or info.manual or ""))
         kubectl = self._kubectl.get(sid)
         self._set_visible("kubectl", kubectl is not None)
         if self._changed("kubectl", kubectl):
@@ -216,8 +221,21 @@ class WalkerScreen(Screen[None]):
             for w in self.query(f"#{name}, #{name}-label"):
                 w.display = visible
 
+    def _panel(self) -> BatchPanel:
+        """The batch panel, built at the first run: a walker that is only read starts faster."""
+        panel = next(self.query(BatchPanel).results(BatchPanel), None)
+        if panel is None:
+            panel = BatchPanel(id="batch")
+            panel.display = False
+            self.query_one("#detail").mount(panel)
+        return panel
+
     def _fill_table(self, check: dict[str, Any]) -> None:
-        table = self.query_one("#checks", DataTable)
+        tables = self.query("#checks").results(DataTable)
+        table = next(tables, None)
+        if table is None:  # built the first time a check has results: not every screen needs one
+            table = DataTable(id="checks", zebra_stripes=True, cursor_type="row")
+            self.query_one("#detail").mount(table, after="#checks-label")
         table.clear(columns=True)
         rows: list[dict[str, Any]] = list(check.get("rows") or [])[:MAX_TABLE_ROWS]
         if rows:
@@ -279,7 +297,9 @@ class WalkerScreen(Screen[None]):
         self.query_one(Timeline).add_records(lines)
         if not live:
             return
-        panel = self.query_one(BatchPanel)
+        if progress is None and not results and cancelled is None:
+            return
+        panel = self._panel()
         if progress is not None:
             self._batch_step = str(progress.data.get("step", ""))
             panel.progress(progress.data)
@@ -334,7 +354,7 @@ class WalkerScreen(Screen[None]):
         else:
             cancel = self._cancel = threading.Event()
             self._batch_step = sid
-            self.query_one(BatchPanel).begin(sid)
+            self._panel().begin(sid)
             self.mapp.session_call(f"run {sid}", lambda: session.run(sid, cancel=cancel))
 
     def action_retry(self) -> None:
@@ -342,7 +362,7 @@ class WalkerScreen(Screen[None]):
         if sid is None or self.mapp.busy():
             return
         self._cancel, self._batch_step = threading.Event(), sid
-        self.query_one(BatchPanel).begin(sid)
+        self._panel().begin(sid)
         self.mapp.session_call(f"retry {sid}", lambda: self.incident.session.retry(sid))
 
     def action_preview(self) -> None:

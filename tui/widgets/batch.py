@@ -24,29 +24,34 @@ class BatchPanel(Vertical):
         super().__init__(**kwargs)
         self._ok = 0
         self._failed = 0
+        # built here, not in compose: the walker mounts this panel at the first run and feeds it at once
+        self._label = Label("", id="batch-label")
+        self._bar = ProgressBar(id="batch-bar", show_eta=True)
+        self._counts = Label("", id="batch-counts")
+        self._log = RichLog(id="batch-targets", markup=False, max_lines=self.MAX_FAILURE_LINES)
 
     def compose(self) -> ComposeResult:
-        yield Label("", id="batch-label")
-        yield ProgressBar(id="batch-bar", show_eta=True)
-        yield Label("", id="batch-counts")
-        yield RichLog(id="batch-targets", markup=False, max_lines=self.MAX_FAILURE_LINES)
+        yield self._label
+        yield self._bar
+        yield self._counts
+        yield self._log
 
     def begin(self, step_id: str) -> None:
         """Reset for a new run; the panel shows itself at the first ``batch.progress``."""
         self.display = False
         self._ok = self._failed = 0
-        self.query_one("#batch-label", Label).update(f"{step_id}: starting…  (esc cancels between batches)")
-        self.query_one("#batch-counts", Label).update("")
-        self.query_one(ProgressBar).update(total=None, progress=0)
-        log = self.query_one(RichLog)
+        self._label.update(f"{step_id}: starting…  (esc cancels between batches)")
+        self._counts.update("")
+        self._bar.update(total=None, progress=0)
+        log = self._log
         log.clear()
         log.display = False
 
     def progress(self, data: dict[str, Any]) -> None:
         self.display = True
         total, done = int(data.get("total") or 0), int(data.get("done") or 0)
-        self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
-        self.query_one("#batch-label", Label).update(
+        self._bar.update(total=max(total, 1), progress=done)
+        self._label.update(
             f"{data.get('step')}: batch {data.get('batch')}/{data.get('batches')} · {done}/{total} targets · "
             f"{data.get('failures', 0)} failed  (esc cancels between batches)")
 
@@ -59,13 +64,13 @@ class BatchPanel(Vertical):
         counts.append(f"✔ {self._ok:,} target(s) ok", style="green")
         if self._failed:
             counts.append(f"   ✘ {self._failed:,} failed", style="bold red")
-        self.query_one("#batch-counts", Label).update(counts)
+        self._counts.update(counts)
         if failed:
-            log = self.query_one(RichLog)
+            log = self._log
             log.display = True
             for r in failed[-self.MAX_FAILURE_LINES:]:
                 log.write(Text(f"✘ {r.get('target')} {r.get('message') or ''}".rstrip(), style="red"))
 
     def cancelled(self, data: dict[str, Any]) -> None:
-        self.query_one("#batch-label", Label).update(
+        self._label.update(
             f"{data.get('step')}: cancelled at {data.get('done')}/{data.get('total')} targets")

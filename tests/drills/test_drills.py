@@ -1,0 +1,127 @@
+"""End-to-end proof of the runbook library: every drill run headless with auto-approve ends with
+its scenario's health checks passing, and the journal holds every action with its kubectl."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from integrations.sandbox import Sandbox
+from mitigate.cli.drill import DrillResult, run_in_sandbox
+from mitigate.journal import Journal
+from mitigate.paths import runbooks_dir
+from mitigate.runbook.loader import load_runbook
+
+from .conftest import DRILLS, drill
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _assert_drill(result: DrillResult, root: Path, name: str) -> None:
+    assert result.finished, "\n".join(result.lines)
+    assert result.health_ok, result.health_message
+    assert result.seconds_to_mitigated is not None
+    book = load_runbook(runbooks_dir() / f"{name}.yaml")
+    journal = Journal.open(root, result.incident_id, readonly=True)
+    try:
+        records = journal.records()
+    finally:
+        journal.close()
+    statuses = {r.data["step"]: r.type for r in records
+                if r.type in ("step.succeeded", "step.skipped", "manual.done", "decision")}
+    assert len(statuses) == len(book.steps)
+    actions = [s.id for s in book.steps if s.action is not None and statuses[s.id] == "step.succeeded"]
+    assert actions, "every drill performs at least one action"
+    for step_id in actions:
+        intents = [r for r in records if r.type == "step.intent" and r.data["step"] == step_id]
+        outcomes = [r for r in records if r.type == "step.outcome" and r.data["step"] == step_id]
+        assert any(r.data["targets"] for r in intents), f"{step_id}: no write-ahead intent with targets"
+        for r in intents:  # an empty intent is a context with nothing to do (revert in an untouched cluster)
+            lines = r.data["kubectl"]
+            assert len(lines) >= (1 if r.data["targets"] else 0), f"{step_id}: intent without kubectl"
+            assert all(line.startswith("kubectl ") for line in lines), lines
+        assert outcomes and all(r.data["ok"] for r in outcomes), f"{step_id}: {outcomes[-1].data if outcomes else None}"
+    assert any(r.type == "milestone" and r.data["name"] == "mitigated" for r in records)
+
+
+@pytest.mark.parametrize("name", [d for d in DRILLS if d != "revert-unscoped-changes"])
+def test_headless_drill_mitigates_the_incident(name: str, tmp_path: Path) -> None:
+    with Sandbox.start(drill(name)) as sb:
+        assert not sb.health(sb.contexts[0]).ok, "the scenario must start broken"
+        result = run_in_sandbox(sb, name, root=tmp_path, echo=False)
+    _assert_drill(result, tmp_path, name)
+
+
+def _snapshot(sb: Sandbox) -> dict[tuple[str, str, str, str], str]:
+    """Every object in every context except the operator's window (its namespace), as exact JSON."""
+    out = {}
+    for ctx in sb.contexts:
+        st = sb.cluster(ctx)
+        with st.lock:
+            for rkey, bucket in st.objects.items():
+                for (ns, name), obj in bucket.items():
+                    if ns == "platform-apps" or (rkey == ("", "namespaces") and name == "platform-apps"):
+                        continue
+                    out[(ctx, "/".join(rkey), ns, name)] = json.dumps(obj, sort_keys=True)
+    return out
+
+
+def _settled(sb: Sandbox) -> dict[tuple[str, str, str, str], str]:
+    """A snapshot once the simulated controllers have finished reconciling the seeded objects."""
+    deadline = time.monotonic() + 15
+    last = _snapshot(sb)
+    while True:
+        time.sleep(0.3)
+        now = _snapshot(sb)
+        if now == last:
+            return now
+        assert time.monotonic() < deadline, "the sandbox never settled"
+        last = now
+
+
+def test_revert_unscoped_changes_leaves_everything_else_byte_for_byte(tmp_path: Path) -> None:
+    name = "revert-unscoped-changes"
+    with Sandbox.start(drill(name)) as sb:
+        workload = [c for c in sb.contexts if c != "mk8s-mgmt"]
+        assert len(workload) == 40
+        touched = [c for c in workload if sb.cluster(c).list("deployments", "platform-apps")]
+        assert len(touched) == 12
+        before = _settled(sb)
+        result = run_in_sandbox(sb, name, root=tmp_path, echo=False)
+        after = _snapshot(sb)
+        assert all(not sb.cluster(c).list("deployments", "platform-apps") for c in workload)
+        deadline = time.monotonic() + 10  # garbage-collected pods go after their grace period
+        while any(sb.cluster(c).list("pods", "platform-apps") for c in workload):
+            assert time.monotonic() < deadline, "the operator's pods were not garbage-collected"
+            time.sleep(0.1)
+    _assert_drill(result, tmp_path, name)
+    mgmt = ("mk8s-mgmt", "apps/deployments", "platform-system", "onboarding-operator")
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    # the operator was scaled to 0 (with its ReplicaSet and pods); nothing in the 40 clusters moved
+    assert mgmt in changed
+    assert not [k for k in changed if k[0] != "mk8s-mgmt"], changed[:10]
+    legit = ("mk8s-01", "apps/deployments", "platform-agent", "platform-agent")
+    assert legit in before and before[legit] == after[legit]
+
+
+def test_cli_headless_drill_as_a_subprocess(tmp_path: Path) -> None:
+    env = dict(os.environ, MITIGATE_JOURNAL_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "mitigate", "drill", "spread-colocated-proxies", "--headless",
+                           "--auto-approve"], cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Scenario health: MITIGATED" in proc.stdout
+    assert "steps failed        0" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_headless_drill_without_auto_approve_is_a_usage_error(tmp_path: Path) -> None:
+    from mitigate.cli import main
+
+    assert main(["--journal-dir", str(tmp_path), "drill", "spread-colocated-proxies", "--headless"]) == 2

@@ -17,6 +17,7 @@ ACTIONS: list[tuple[str, str, str]] = [
     ("note", "Add a note", "n"),
     ("milestone", "Mark a milestone", "m"),
     ("status", "Set incident status", "i"),
+    ("postmortem", "Postmortem: preview and export", "e"),
     ("help", "Help", "?"),
 ]
 

@@ -99,6 +99,9 @@ class StepInfo:
     manual: str = ""
 
 
+RenderPostmortem = Callable[[str], str]  # format ("md" | "html") -> the draft postmortem
+
+
 @dataclass
 class Incident:
     """Everything the walker shows for one open incident."""
@@ -112,6 +115,7 @@ class Incident:
     started: float | None = None  # epoch seconds of incident.opened; None = now
     steps: Mapping[str, StepInfo] = field(default_factory=dict)
     on_close: Callable[[], None] | None = None  # release the journal lock, stop a sandbox
+    postmortem: RenderPostmortem | None = None  # None: no postmortem screen (e.g. no journal on disk)
 
 
 @dataclass(frozen=True)

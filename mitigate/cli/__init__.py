@@ -46,7 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(f"mitigate.cli.{name}").register(sub)
+    parser.set_defaults(home_handler=_home)
     return parser
+
+
+def _home(args: argparse.Namespace) -> int:
+    """Bare ``mitigate`` on a terminal opens the TUI home screen; otherwise it prints the help."""
+    from mitigate.cli.tui import home_or_help
+
+    return home_or_help(args, build_parser())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

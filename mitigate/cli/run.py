@@ -19,12 +19,12 @@ from mitigate.errors import MitigateError, UsageError
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("run", help="run a runbook headless: --plan or --auto-approve",
+    p = subparsers.add_parser("run", help="walk a runbook in the TUI, or headless: --plan or --auto-approve",
                               description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("runbook", help="runbook name (e.g. replace-notready-nodes) or path to a YAML file")
     p.add_argument("--context", help="kube context to act on (sets the runbook's context input)")
     p.add_argument("--input", action="append", default=[], metavar="KEY=VALUE", help="a runbook input")
-    mode = p.add_mutually_exclusive_group(required=True)
+    mode = p.add_mutually_exclusive_group()  # neither: the TUI walker asks before each change
     mode.add_argument("--plan", action="store_true", help="print every step and change nothing")
     mode.add_argument("--auto-approve", action="store_true",
                       help="execute without prompts (refused on protected contexts)")
@@ -68,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
     cluster = _cluster(args)
     if args.plan:
         return _plan(args, runbook, path, inputs, cluster)
+    if not args.auto_approve:
+        from mitigate.cli.tui import walk_runbook
+
+        return walk_runbook(args, runbook, path, inputs, cluster)
     return _auto(args, runbook, path, inputs, cluster)
 
 

@@ -87,10 +87,15 @@ def incident_for(session: Session, cluster: ClusterPort | None, *,
     steps = {s.id: StepInfo(description=s.description, manual=s.manual or "",
                             options=tuple((o.id, o.label) for o in s.decision.options) if s.decision else ())
              for s in session.runbook.steps}
+    def postmortem(fmt: str) -> str:
+        from mitigate.postmortem import default_template, draft, render
+
+        return render(draft(session.journal.dir.parent, session.journal.id), default_template(fmt))
+
     return Incident(session=session, journal=session.journal, title=str(opened.get("title") or ""),
                     context=_context_info(cluster, str(contexts[0]) if contexts else ""),
                     runbook_title=session.runbook.metadata.title, drill=bool(opened.get("drill")),
-                    started=started, steps=steps, on_close=on_close)
+                    started=started, steps=steps, on_close=on_close, postmortem=postmortem)
 
 
 def open_walker(build: Callable[[ConfirmerPort], Session], cluster: ClusterPort | None, *,
@@ -107,6 +112,36 @@ def open_walker(build: Callable[[ConfirmerPort], Session], cluster: ClusterPort 
             on_close()
 
     return launch_walker(incident_for(session, cluster, on_close=close), confirmer=confirmer)
+
+
+def walk_runbook(args: argparse.Namespace, runbook: Runbook, path: Path, inputs: dict[str, Any],
+                 cluster: ClusterPort) -> int:
+    """``mitigate run RUNBOOK --context C``: a new incident, walked in the TUI with confirmations."""
+    from mitigate.engine import IncidentMeta, Session
+    from mitigate.journal import Journal
+
+    _need_terminal("run")
+    title = args.title or runbook.metadata.title
+
+    def build(confirmer: ConfirmerPort) -> Session:
+        journal = Journal.create(journal_root(args.journal_dir), title=title)
+        try:
+            meta = IncidentMeta(title=title, severity=args.severity, runbook_path=str(path.resolve()))
+            return Session.start(runbook, inputs, journal, _ports(cluster, confirmer, journal.dir), meta=meta)
+        except BaseException:
+            journal.close()
+            raise
+
+    return open_walker(build, cluster)
+
+
+def _need_terminal(command: str) -> None:
+    """The TUI needs a terminal; say so in one line instead of drawing into a pipe."""
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(f"{command}: the TUI needs a terminal (use --plan or --auto-approve to run headless)"
+                         if command == "run" else f"{command}: the TUI needs a terminal")
 
 
 class CliLauncher:
@@ -179,13 +214,25 @@ class CliLauncher:
 def home(args: argparse.Namespace) -> int:
     from tui import make_app
 
-    make_app(launcher=CliLauncher(journal_root(args.journal_dir), args.kubeconfig)).run()
+    _need_terminal("home")
+    make_app(launcher=CliLauncher(journal_root(args.journal_dir), getattr(args, "kubeconfig", None))).run()
+    return 0
+
+
+def home_or_help(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Bare ``mitigate``: the home screen on a terminal, the help text in a pipe or a script."""
+    import sys
+
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return home(args)
+    parser.print_help()
     return 0
 
 
 def resume(args: argparse.Namespace) -> int:
     from tui import TuiConfirmer, launch_walker
 
+    _need_terminal("resume")
     launcher = CliLauncher(journal_root(args.journal_dir), args.kubeconfig)
     confirmer = TuiConfirmer()
     return launch_walker(launcher.resume(args.incident, confirmer), confirmer=confirmer)
@@ -213,6 +260,7 @@ def drill(args: argparse.Namespace) -> int:
     from mitigate.journal import Journal
     from mitigate.runbook.inputs import resolve_inputs
 
+    _need_terminal("drill")
     runbook_path, runbook = _runbook_for(args)
     given = dict(item.split("=", 1) for item in args.input if "=" in item)
     bad = [item for item in args.input if "=" not in item]

@@ -21,6 +21,7 @@ HELP = """\
 | `b` | roll back what this incident changed |
 | `esc` | cancel a running batch (between batches) |
 | `n` | add a note to the timeline |
+| `e` | postmortem draft: preview and export (`ctrl+s`; a `.html` path gives a standalone page) |
 | `m` | mark a milestone: detected, acknowledged, mitigated, resolved |
 | `i` | set the incident status |
 | `ctrl+p` | command palette: every step and action |

@@ -74,6 +74,7 @@ class WalkerScreen(Screen[None]):
         Binding("n", "note", "Note"),
         Binding("m", "milestone", "Milestone"),
         Binding("i", "status", "Status"),
+        Binding("e", "postmortem", "Postmortem"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit_walker", "Quit"),
     ]
@@ -205,6 +206,8 @@ class WalkerScreen(Screen[None]):
         if self._changed("diff", diff):
             self.query_one("#diff", Static).update(Syntax(clip(diff, "the journal holds all of it"), "diff",
                                                           theme="ansi_dark", word_wrap=True))
+        for panel in self.query(BatchPanel).results(BatchPanel):
+            panel.display = panel.has_progress and sid == self._batch_step
         if state.kind == "action" and sid not in self._kubectl:
             self._kubectl[sid] = []  # asked once; PlanReady fills it
             self.mapp.session_call(f"plan {sid}", lambda: self.post_message(
@@ -303,6 +306,7 @@ class WalkerScreen(Screen[None]):
         if progress is not None:
             self._batch_step = str(progress.data.get("step", ""))
             panel.progress(progress.data)
+            panel.display = self._batch_step == self.selected()
         if results:
             panel.results(results)
         if cancelled is not None:
@@ -411,6 +415,15 @@ class WalkerScreen(Screen[None]):
     def action_status(self) -> None:
         self.app.push_screen(ChoicePrompt("Incident status", STATUSES),
                              self._then("status", self.incident.session.set_status))
+
+    def action_postmortem(self) -> None:
+        render = self.incident.postmortem
+        if render is None:
+            self.notify("no postmortem for this incident", severity="warning")
+            return
+        from tui.screens.postmortem import PostmortemScreen
+
+        self.app.push_screen(PostmortemScreen(self.incident.journal.id, render))
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())

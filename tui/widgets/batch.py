@@ -24,6 +24,7 @@ class BatchPanel(Vertical):
         super().__init__(**kwargs)
         self._ok = 0
         self._failed = 0
+        self.has_progress = False  # shown once a batch reported; hidden while another step is selected
         # built here, not in compose: the walker mounts this panel at the first run and feeds it at once
         self._label = Label("", id="batch-label")
         self._bar = ProgressBar(id="batch-bar", show_eta=True)
@@ -38,7 +39,7 @@ class BatchPanel(Vertical):
 
     def begin(self, step_id: str) -> None:
         """Reset for a new run; the panel shows itself at the first ``batch.progress``."""
-        self.display = False
+        self.display = self.has_progress = False
         self._ok = self._failed = 0
         self._label.update(f"{step_id}: starting…  (esc cancels between batches)")
         self._counts.update("")
@@ -48,7 +49,7 @@ class BatchPanel(Vertical):
         log.display = False
 
     def progress(self, data: dict[str, Any]) -> None:
-        self.display = True
+        self.display = self.has_progress = True
         total, done = int(data.get("total") or 0), int(data.get("done") or 0)
         self._bar.update(total=max(total, 1), progress=done)
         self._label.update(

@@ -1,0 +1,79 @@
+"""The postmortem screen: preview the draft rendered from the journal so far, export it to a file.
+
+Rendering and writing run in thread workers (a 10,000-event journal takes a
+moment); the renderer is ``mitigate.postmortem``, handed in by the composition
+root as :attr:`tui.protocols.Incident.postmortem`, the same one the
+``mitigate postmortem`` command uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from tui.protocols import RenderPostmortem
+
+
+class PostmortemScreen(Screen[None]):
+    CSS_PATH = "../styles/walker.tcss"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+s", "save", "Export (.md or .html)"),
+        Binding("f5", "refresh_preview", "Refresh"),
+    ]
+
+    def __init__(self, incident_id: str, render: RenderPostmortem) -> None:
+        super().__init__()
+        self.incident_id, self._draft = incident_id, render
+        self.markdown = ""
+
+    def compose(self) -> ComposeResult:
+        yield Label(f"Postmortem draft · {self.incident_id}  (rendered from the journal so far)", id="pm-title")
+        with VerticalScroll(id="pm-preview"):
+            yield Static("rendering…", id="pm-text")
+        with Horizontal(id="pm-export"):
+            yield Input(value=f"{self.incident_id}.md", id="pm-path")
+            yield Button("Export", id="pm-save", variant="primary")
+        yield Label("", id="pm-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh_preview()
+
+    def action_refresh_preview(self) -> None:
+        self._preview()
+
+    @work(thread=True, exclusive=True, group="postmortem", exit_on_error=False)
+    def _preview(self) -> None:
+        text = self._draft("md")
+        self.app.call_from_thread(self._show, text)
+
+    def _show(self, text: str) -> None:
+        from rich.markdown import Markdown
+
+        self.markdown = text
+        self.query_one("#pm-text", Static).update(Markdown(text))
+
+    @on(Button.Pressed, "#pm-save")
+    @on(Input.Submitted, "#pm-path")
+    def action_save(self) -> None:
+        """Export to the path typed; its extension picks the format (.html/.htm: a standalone page)."""
+        path = Path(self.query_one("#pm-path", Input).value.strip() or f"{self.incident_id}.md")
+        self._export("html" if path.suffix.lower() in (".html", ".htm") else "md", path)
+
+    @work(thread=True, group="postmortem-export", exit_on_error=False)
+    def _export(self, fmt: str, path: Path) -> None:
+        text = self._draft(fmt)
+        try:
+            path.expanduser().write_text(text, encoding="utf-8")
+        except OSError as exc:
+            message = f"cannot write {path}: {exc.strerror or exc}"
+        else:
+            message = f"postmortem draft written to {path.expanduser().resolve()}"
+        self.app.call_from_thread(self.query_one("#pm-status", Label).update, message)

@@ -104,6 +104,10 @@ class KubeCluster:
         with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(contexts)))) as pool:
             return dict(zip(contexts, pool.map(one, contexts), strict=True))
 
+    def absorbed_total(self) -> int:
+        """Transient errors retried away on every context since this cluster was built."""
+        return sum(ctx.transport.absorbed_total for ctx in list(self._ctx.values()))
+
     def close(self) -> None:
         with self._lock:
             for ctx in self._ctx.values():

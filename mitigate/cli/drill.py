@@ -236,7 +236,7 @@ def run_in_sandbox(sb: Sandbox, scenario: str, *, root: Path, runbook: str | Non
         if halted is None and mitigated_at is None and _health(sb)[0]:
             mitigated_at = time.monotonic()
             session.milestone("mitigated")
-        card = scorecard(session.state, len(book.steps)).render()
+        card = scorecard(session.state, len(book.steps), client_absorbed=cluster.absorbed_total()).render()
     finally:
         journal.close()
     ok, checks, message = _health(sb)

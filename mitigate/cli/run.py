@@ -152,7 +152,7 @@ def _auto(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
                 print(f"mitigate: halted at step {step.id} ({state.status}); incident {journal.id}",
                       file=sys.stderr)
                 return 1
-        print(scorecard(session.state, len(runbook.steps)).render())
+        print(scorecard(session.state, len(runbook.steps), client_absorbed=cluster.absorbed_total()).render())
         return 0
     finally:
         journal.close()

@@ -43,7 +43,10 @@ def _ts(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def scorecard(state: SessionState, total_steps: int) -> Scorecard:
+def scorecard(state: SessionState, total_steps: int, *, client_absorbed: int | None = None) -> Scorecard:
+    """The drill scorecard. ``client_absorbed``: transient API errors the cluster client
+    retried away over the whole run (checks and waits included), when the composition
+    root can ask its adapter; otherwise only what action outcomes reported is counted."""
     started = next((m.get("at") or m["ts"] for m in state.milestones if m.get("name") == "started"),
                    state.opened_ts)
     mitigated = next((m.get("at") or m["ts"] for m in state.milestones if m.get("name") == "mitigated"), None)
@@ -55,4 +58,4 @@ def scorecard(state: SessionState, total_steps: int) -> Scorecard:
         time_to_mitigated=ttm, mitigated=mitigated is not None,
         steps_run=sum(s in ran for s in statuses), steps_skipped=statuses.count(StepStatus.SKIPPED),
         steps_failed=statuses.count(StepStatus.FAILED), steps_total=total_steps,
-        api_errors_absorbed=state.api_errors_absorbed)
+        api_errors_absorbed=max(state.api_errors_absorbed, client_absorbed or 0))

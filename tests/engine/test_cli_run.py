@@ -92,3 +92,16 @@ def test_auto_approve_refuses_a_protected_context(tmp_path: Path, sb: Any) -> No
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, sb: Any) -> None:
     proc = _run(tmp_path, sb, "--plan", "--input", "nope=1")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown input 'nope'" in proc.stderr
+
+
+def test_scorecard_counts_errors_the_client_absorbed_during_checks(tmp_path: Path) -> None:
+    box = sandbox.Sandbox.start({
+        "name": "flaky-list", "context": CTX,
+        "objects": [_node(f"n{i}", ready=i % 2 == 1) for i in range(4)],
+        "faults": [{"verbs": ["list"], "resources": ["nodes"], "status": 503, "count": 2}]})
+    try:
+        proc = _run(tmp_path, box, "--auto-approve")
+    finally:
+        box.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert "API errors absorbed 2" in proc.stdout  # both 503s on the read-only check, retried away

@@ -238,11 +238,13 @@ class ConfirmRequest:
     protected: bool  # context matches a protected pattern
     diff: str = ""
     kind: Literal["action", "notify", "rollback", "decision"] = "action"
+    cluster_scope: bool = False  # the step stated ``scope: cluster``: it acts on everything
 
     @property
     def needs_typed(self) -> bool:
-        """Destructive steps on protected contexts need the context name typed."""
-        return self.protected and self.destructive
+        """The context name must be typed for destructive steps on protected contexts and for
+        every cluster-wide (``scope: cluster``) step."""
+        return (self.protected and self.destructive) or self.cluster_scope
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def _confirm_context(session: Session, bound: Bound, cluster: ClusterPort) -> tu
         context=bound.context, scope=_scope(bound),
         target_count=len(units) if units != [WHOLE] else len(full.targets),
         destructive=_destructive(step, full, bound), protected=session.protected(bound.context),
-        diff=preview.diff, kind="action")
+        diff=preview.diff, kind="action", cluster_scope=step.scope == "cluster")
     return session.confirm(request)
 
 

@@ -210,8 +210,9 @@ class Session:
         decision = self.ports.confirmer.confirm(request)
         reason = decision.reason or "declined by the responder"
         if decision.approved and request.needs_typed and decision.typed.strip() != request.context:
+            what = "protected context" if request.protected else "context of this cluster-wide step"
             decision_ok, reason = False, (f"typed confirmation {decision.typed.strip()!r} does not match "
-                                          f"the protected context {request.context!r}")
+                                          f"the {what} {request.context!r}")
         else:
             decision_ok = decision.approved
         if decision_ok:

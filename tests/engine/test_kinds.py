@@ -173,6 +173,25 @@ def test_protected_context_needs_the_typed_name(harness: Harness) -> None:
     assert "n1" not in harness.cluster.nodes["lab"]
 
 
+CLUSTER_WIDE = HEADER + """
+steps:
+  - id: cordon-all
+    scope: cluster
+    action: {cordon: {names: [n1, n2]}}
+"""
+
+
+def test_cluster_wide_step_needs_the_typed_name_even_on_an_unprotected_context(harness: Harness) -> None:
+    harness.confirmer.typed = "yes"
+    s = harness.start(CLUSTER_WIDE, context="lab")
+    state = s.run("cordon-all")
+    assert state.error == ("declined: typed confirmation 'yes' does not match the context of this "
+                           "cluster-wide step 'lab'")
+    assert harness.cluster.mutations == [] and harness.confirmer.requests[0].needs_typed
+    harness.confirmer.typed = None
+    assert s.run("cordon-all").status == StepStatus.SUCCEEDED
+
+
 def test_auto_approve_refuses_protected_contexts() -> None:
     request = ConfirmRequest("s", "t", "d", (), "prod-par", "names: a", 1, destructive=False, protected=True)
     decision = AutoApprove().confirm(request)

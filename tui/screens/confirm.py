@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mitigate.ports import ConfirmDecision, ConfirmRequest
+from tui.text import clip
 
 
 class ConfirmScreen(ModalScreen[ConfirmDecision]):
@@ -36,10 +37,12 @@ class ConfirmScreen(ModalScreen[ConfirmDecision]):
             yield ctx
             yield Label(f"scope: {r.scope} · {r.target_count} target(s)"
                         + (" · DESTRUCTIVE" if r.destructive else ""), id="confirm-scope")
-            yield Static("\n".join(r.kubectl), id="confirm-kubectl", classes="kubectl")
+            yield Static(clip("\n".join(r.kubectl), "the walker's c copies all of it"), id="confirm-kubectl",
+                         classes="kubectl")
             if r.diff:
                 with VerticalScroll(id="confirm-diff"):
-                    yield Static(Syntax(r.diff, "diff", theme="ansi_dark", word_wrap=True))
+                    yield Static(Syntax(clip(r.diff, "p in the walker previews it; the journal holds all of it"),
+                                        "diff", theme="ansi_dark", word_wrap=True))
             if r.needs_typed:
                 yield Label(f"Type the context name [b]{r.context}[/b] to confirm:")
                 yield Input(placeholder=r.context, id="confirm-typed")

@@ -26,6 +26,7 @@ from tui.messages import PlanReady, PreviewReady, SessionChanged, StepsRead
 from tui.protocols import Incident, StepInfo, StepStateLike
 from tui.screens.help import HelpScreen
 from tui.screens.prompt import ChoicePrompt, TextPrompt
+from tui.text import clip
 from tui.widgets.batch import BatchPanel
 from tui.widgets.header import IncidentHeader
 from tui.widgets.steps import StepList, status_name
@@ -39,8 +40,6 @@ MILESTONES = [("detected", "detected"), ("acknowledged", "acknowledged"),
 STATUSES = [("investigating", "investigating"), ("identified", "identified"),
             ("monitoring", "monitoring"), ("resolved", "resolved")]
 MAX_TABLE_ROWS = 200
-MAX_SHOWN_LINES = 40
-MAX_SHOWN_CHARS = 4000
 DONE = frozenset({"succeeded", "skipped", "rolled-back"})  # the highlight moves on from these
 
 
@@ -49,16 +48,6 @@ def markdown(text: str) -> RenderableType:
     from rich.markdown import Markdown
 
     return Markdown(text) if text else ""
-
-
-def clip(text: str, hint: str, *, lines: int = MAX_SHOWN_LINES, chars: int = MAX_SHOWN_CHARS) -> str:
-    """At most ``lines`` lines and ``chars`` characters: a 5,000-node command or diff must not
-    cost a layout pass of 5,000 wrapped lines on every redraw."""
-    kept = text.splitlines()[:lines]
-    shown = "\n".join(kept)[:chars]
-    if len(shown) < len(text.rstrip("\n")):
-        shown += f"\n… {len(text) - len(shown):,} more characters ({hint})"
-    return shown
 
 
 class WalkerScreen(Screen[None]):

@@ -40,6 +40,7 @@ MILESTONES = [("detected", "detected"), ("acknowledged", "acknowledged"),
 STATUSES = [("investigating", "investigating"), ("identified", "identified"),
             ("monitoring", "monitoring"), ("resolved", "resolved")]
 MAX_TABLE_ROWS = 200
+MAX_BACKFILL = 200  # timeline lines shown from the journal when the walker opens
 DONE = frozenset({"succeeded", "skipped", "rolled-back"})  # the highlight moves on from these
 
 
@@ -286,9 +287,10 @@ class WalkerScreen(Screen[None]):
                                                          "decision")
         if progress is not None:  # shown by the batch panel; the timeline keeps to events
             self._dirty = True
-        self.query_one(Timeline).add_records(lines)
-        if not live:
+        if not live:  # a resumed incident: the journal holds everything, the timeline its recent end
+            self.query_one(Timeline).add_records(lines[-MAX_BACKFILL:])
             return
+        self.query_one(Timeline).add_records(lines)
         if progress is None and not results and cancelled is None:
             return
         panel = self._panel()

@@ -43,7 +43,7 @@ class Timeline(RichLog):
     """Append-only, newest at the bottom, like the journal itself."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(wrap=True, markup=False, highlight=False, **kwargs)
+        super().__init__(wrap=True, markup=False, highlight=False, max_lines=2000, **kwargs)
 
     def add_record(self, ts: str, rtype: str, data: dict[str, Any]) -> None:
         line = Text()

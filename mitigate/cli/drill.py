@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mitigate.cli.run import parse_pairs
 from mitigate.errors import MitigateError, UsageError
 from mitigate.paths import journal_root, runbooks_dir
 
@@ -122,16 +123,6 @@ def expand(value: str, sb: Sandbox) -> str:
             raise MitigateError(f"drill input {value!r}: context {ctx} has no ingress behaviour")
         return url
     return _PLACEHOLDER.sub(one, value)
-
-
-def _pairs(values: list[str], option: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"{option} expects KEY=VALUE, got {item!r}")
-        out[key.strip()] = value
-    return out
 
 
 def _runbook_path(name: str) -> Path:
@@ -280,8 +271,8 @@ def headless(args: argparse.Namespace) -> int:
     if not args.auto_approve:
         raise UsageError("drill --headless needs --auto-approve (a headless drill has nobody to confirm steps)")
     root = journal_root(args.journal_dir)
-    result = run_drill(args.scenario, root=root, runbook=args.runbook, inputs=_pairs(args.input, "--input"),
-                       decisions=_pairs(getattr(args, "decide", []) or [], "--decide"), title=args.title)
+    result = run_drill(args.scenario, root=root, runbook=args.runbook, inputs=parse_pairs(args.input, "--input"),
+                       decisions=parse_pairs(getattr(args, "decide", []) or [], "--decide"), title=args.title)
     print(render(result))
     if not result.finished:
         print(f"mitigate: drill halted at step {result.halted_at}; incident {result.incident_id}", file=sys.stderr)

@@ -41,8 +41,9 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def _pairs(values: list[str], option: str) -> dict[str, str]:
-    out = {}
+def parse_pairs(values: list[str], option: str) -> dict[str, str]:
+    """``["k=v", ...]`` from a repeated KEY=VALUE option; a usage error names the bad one."""
+    out: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     path = find_runbook(args.runbook)
     runbook = load_runbook(path)
-    given = _pairs(args.input, "--input")
+    given = parse_pairs(args.input, "--input")
     if args.context:
         names = [n for n, s in runbook.inputs.items() if s.type == "kube-context"]
         target = "context" if "context" in runbook.inputs else (names[0] if names else None)
@@ -121,7 +122,7 @@ def _auto(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
     from mitigate.engine import AutoApprove, IncidentMeta, Ports, Session, StepStatus, scorecard
     from mitigate.journal import Journal
 
-    decisions = _pairs(args.decide, "--decide")
+    decisions = parse_pairs(args.decide, "--decide")
     config = load_config(args.config)
     journal = Journal.create(paths.journal_root(args.journal_dir), title=args.title or runbook.metadata.name)
     try:

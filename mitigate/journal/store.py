@@ -86,6 +86,7 @@ class Journal:
         self.torn_path: Path | None = None  # where it was set aside
         self.problems: list[str] = []
         self._records: list[Record] = []
+        self._loaded: tuple[int, int, int, int] | None = None  # the file's identity when last read
         self._last_hash = ""
         self._seq = 0
         self._fd: int | None = None
@@ -138,7 +139,10 @@ class Journal:
         return journal
 
     def _load(self) -> None:
-        data = self.file.read_bytes()
+        with self.file.open("rb") as handle:
+            stat = os.fstat(handle.fileno())
+            data = handle.read()
+        self._loaded = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
         result = scan(data)
         self._records, self.problems = result.records, result.problems
         self._seq = result.records[-1].seq if result.records else 0
@@ -210,11 +214,19 @@ class Journal:
     # ------------------------------------------------------------------ reading
 
     def records(self) -> list[Record]:
-        """All records; a reader re-reads the file to see a live writer's appends."""
-        if self.readonly:
+        """All records; a reader re-reads the file when it changed, to see a live writer's appends."""
+        if self.readonly and self._changed():
             self._load()
         with self._mutex:
             return list(self._records)
+
+    def _changed(self) -> bool:
+        """Has the file changed since it was last read? (An append always changes its size.)"""
+        try:
+            stat = self.file.stat()
+        except OSError:
+            return True
+        return self._loaded != (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
     def close(self) -> None:
         """Release the file and the writer lock (clearing the holder note first)."""

@@ -63,9 +63,11 @@ _redact_cached = lru_cache(maxsize=65536)(redact_text)
 
 def _s(value: Any) -> str:
     """Journal value -> redacted text for the draft."""
+    if type(value) is str:
+        return _redact_cached(value)
     if value is None:
         return ""
-    if isinstance(value, Mapping | list):
+    if isinstance(value, dict | list) or isinstance(value, Mapping):  # dict first: the ABC check is slow
         value = redact(value)
     return _redact_cached(str(value))
 
@@ -74,6 +76,16 @@ def _s(value: Any) -> str:
 class _Intent:
     at: datetime
     data: Mapping[str, Any]
+
+
+@dataclass
+class _Polls:
+    """A run of consecutive results of one check, so far."""
+
+    step: str
+    count: int
+    last_at: datetime
+    last_text: str
 
 
 class _Builder:
@@ -93,7 +105,7 @@ class _Builder:
         self.intents: dict[tuple[str, int, int | None, str], _Intent] = {}
         self.actions: list[ExecutedAction] = []
         self.touched: set[str] = set()
-        self.polls: tuple[str, int] | None = None
+        self.polls: _Polls | None = None
         self.failures: list[str] = []
         self.problems: list[str] = []
         self.notifications = 0
@@ -126,25 +138,34 @@ class _Builder:
         if not text:
             return
         step = _s(data.get("step")) if kind == "check.result" else None
-        if step is not None and self.polls and self.polls[0] == step:
-            # Repeated polls of one check (a wait step, a health gate) collapse into one line.
-            count = self.polls[1] + 1
-            first = self.timeline[-1]
-            self.polls = (step, count)
-            self.timeline[-1] = replace(first, text=f"Check {step} polled {count} times until "
-                                                    f"{recorded:%H:%M:%S}; last result: {text[len('Check ') + len(step) + 2:]}")
+        polls = self.polls
+        if step is not None and polls is not None and polls.step == step:
+            # Repeated polls of one check (a wait step, a health gate) collapse into one line,
+            # written once when the run of polls ends (see _end_polls).
+            polls.count, polls.last_at, polls.last_text = polls.count + 1, recorded, text
             return
-        self.polls = (step, 1) if step is not None else None
+        self._end_polls()
+        self.polls = _Polls(step, 1, recorded, text) if step is not None else None
         self.timeline.append(TimelineEntry(
             at=at, recorded_at=recorded, seq=rec.seq, kind=entry_kind, text=text, actor=actor,
             key=key, declared=declared, backdated=at != recorded,
         ))
 
+    def _end_polls(self) -> None:
+        """Rewrite the first entry of a finished run of polls as its summary."""
+        polls = self.polls
+        if polls is not None and polls.count > 1:
+            result = polls.last_text[len("Check ") + len(polls.step) + 2:]
+            self.timeline[-1] = replace(self.timeline[-1], text=(
+                f"Check {polls.step} polled {polls.count} times until {polls.last_at:%H:%M:%S}; "
+                f"last result: {result}"))
+        self.polls = None
+
     def _event_time(self, seq: int, recorded: datetime,
                     data: Mapping[str, Any]) -> tuple[datetime, Declared | None]:
         raw_at, raw_declared = data.get("at"), data.get("declared")
         declared = None
-        if isinstance(raw_declared, Mapping):
+        if raw_declared is not None and isinstance(raw_declared, Mapping):
             declared = Declared(
                 text=_s(raw_declared.get("text")), tz=_s(raw_declared.get("tz")),
                 zone=_s(raw_declared.get("zone")), utc_offset=_s(raw_declared.get("utc_offset")),
@@ -247,6 +268,7 @@ class _Builder:
     # ------------------------------------------------------------------ result
 
     def finish(self, now: datetime) -> Postmortem:
+        self._end_polls()
         for intent in self.intents.values():  # write-ahead intent with no outcome: interrupted
             self.touched.update(str(t) for t in intent.data.get("targets") or [])
             self.actions.append(_executed(intent.data, None, intent.at))
@@ -354,7 +376,7 @@ SHOWN_BACKUPS = 50
 
 
 def _executed(intent: Mapping[str, Any], outcome: Mapping[str, Any] | None, at: datetime) -> ExecutedAction:
-    results = [r for r in (outcome or {}).get("results") or [] if isinstance(r, Mapping)]
+    results = [r for r in (outcome or {}).get("results") or [] if isinstance(r, dict) or isinstance(r, Mapping)]
     ok_count = sum(1 for r in results if r.get("ok"))
     failed_raw = [r for r in results if not r.get("ok")]
     failed = [TargetResult(_s(r.get("target")), False, _s(r.get("message"))) for r in failed_raw[:SHOWN_FAILURES]]

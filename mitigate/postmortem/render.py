@@ -9,17 +9,20 @@ the template's own file and line.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from mitigate.errors import MitigateError
 from mitigate.paths import templates_dir
+from mitigate.postmortem import model
 from mitigate.postmortem.metrics import format_duration
 from mitigate.postmortem.model import Postmortem
 
@@ -40,6 +43,7 @@ _MERMAID_ENTITIES = {":": "#58;", "#": "#35;", ";": "#59;", "<": "#lt;", ">": "#
                      "{": "#123;", "}": "#125;", '"': "#quot;"}
 _MERMAID_RE = re.compile("|".join(re.escape(k) for k in _MERMAID_ENTITIES))
 _WS_RE = re.compile(r"\s+")
+_TICKS_RE = re.compile(r"`+")
 
 
 def mermaid(text: object, width: int = 80) -> str:
@@ -65,7 +69,7 @@ def md_text(text: object) -> str:
 def md_code(text: object) -> str:
     """Inline code span that survives backticks in the text and works inside tables."""
     flat = _WS_RE.sub(" ", str(text)).strip().replace("|", "\\|")
-    fence = "`" * (max((len(r) for r in re.findall(r"`+", flat)), default=0) + 1)
+    fence = "`" * (max((len(r) for r in _TICKS_RE.findall(flat)), default=0) + 1) if "`" in flat else "`"
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""
     return f"{fence}{pad}{flat}{pad}{fence}"
 
@@ -82,12 +86,39 @@ def duration(seconds: float | None) -> str:
 # ----------------------------------------------------------------------------- environment
 
 
+# The model's own plain-data classes (and Jinja's loop variable) and the public names on them.
+# The sandbox would allow all of these anyway; checking them against this table first spares
+# its general is_safe_attribute test on each of the tens of thousands of lookups a long
+# timeline makes. Anything else (other types, other names) still goes through the sandbox.
+def _public_names(cls: type) -> frozenset[str]:
+    fields = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+    return frozenset(fields | {name for name in dir(cls) if not name.startswith("_")})
+
+
+_MODEL_NAMES: dict[type, frozenset[str]] = {
+    cls: _public_names(cls)
+    for cls in (model.Postmortem, model.TimelineEntry, model.Declared, model.Metric, model.ActionItem,
+                model.ActionGroup, model.TargetResult, model.ExecutedAction, model.Section, model.RunbookRef,
+                jinja2.runtime.LoopContext)
+}
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox, with a fast path for reading the model's fields."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        names = _MODEL_NAMES.get(type(obj))
+        if names is not None and attribute in names:
+            return getattr(obj, attribute)
+        return super().getattr(obj, attribute)
+
+
 @functools.lru_cache(maxsize=8)
 def _environment(search_dir: Path) -> SandboxedEnvironment:
     """One environment per template folder: Jinja keeps compiled templates in it and
     recompiles a template whose file changed (auto_reload), so rendering again (the
     TUI's preview, the benchmark) does not pay the compile each time."""
-    env = SandboxedEnvironment(
+    env = _Sandbox(
         loader=jinja2.FileSystemLoader(str(search_dir)),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2", "htm")),
         undefined=jinja2.StrictUndefined,

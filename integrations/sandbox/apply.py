@@ -16,12 +16,12 @@ Path = tuple[str, ...]
 
 def leaf_paths(fields: Any, prefix: Path = ()) -> set[Path]:
     """The leaves of a FieldsV1 tree as key paths (``f:`` prefixes stripped)."""
-    if not isinstance(fields, dict) or not fields:
+    keys = [k for k in fields if isinstance(k, str) and k.startswith("f:")] if isinstance(fields, dict) else []
+    if not keys:  # a leaf, or a keyed list (``k:`` items): whole lists are the unit of removal here
         return {prefix} if prefix else set()
     out: set[Path] = set()
-    for k, v in fields.items():
-        if isinstance(k, str) and k.startswith("f:"):
-            out |= leaf_paths(v, (*prefix, k[2:]))
+    for k in keys:
+        out |= leaf_paths(fields[k], (*prefix, k[2:]))
     return out
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from . import fieldsets
 from .patch import copy_json
 from .resources import Registry, Resource, resource_from_crd
 from .validation import shape_causes
@@ -86,18 +87,9 @@ def _dig(obj: Obj, path: str) -> Any:
     return cur
 
 
-def fields_v1(body: Any, depth: int = 0) -> Obj:
-    """A FieldsV1-style set naming the fields a write touched (maps only; lists atomic)."""
-    if not isinstance(body, dict) or depth > 8:
-        return {}
-    out: Obj = {}
-    for k, v in body.items():
-        if depth == 0 and k in ("apiVersion", "kind"):
-            continue
-        if depth == 1 and k in ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation"):
-            continue
-        out[f"f:{k}"] = fields_v1(v, depth + 1) if isinstance(v, dict) else {}
-    return out
+def fields_v1(body: Any) -> Obj:
+    """A FieldsV1 set naming the fields ``body`` sets (see fieldsets.py)."""
+    return fieldsets.field_set(body)
 
 
 @dataclass
@@ -300,16 +292,10 @@ class ClusterState:
         if causes:
             raise invalid(r, name, causes)
 
-    def _record_manager(self, obj: Obj, w: Writer, version: str) -> None:
+    def _record_manager(self, obj: Obj, w: Writer, version: str, old: Obj | None = None) -> None:
         if w is SYSTEM and w.fields is None:
             return
-        meta = obj["metadata"]
-        entries = [e for e in meta.get("managedFields") or [] if isinstance(e, dict)
-                   and not (e.get("manager") == w.manager and e.get("operation") == w.operation)]
-        src = w.fields if w.fields is not None else obj
-        entries.append({"manager": w.manager, "operation": w.operation, "apiVersion": version,
-                        "time": now_iso(), "fieldsType": "FieldsV1", "fieldsV1": fields_v1(src)})
-        meta["managedFields"] = entries
+        fieldsets.record(obj, old, w.manager, w.operation, version, now_iso(), applied=w.fields)
 
     def create(self, r: Resource | str, obj: Obj, w: Writer = SYSTEM, *, namespace: str | None = None) -> Obj:
         r = self.resource(r) if isinstance(r, str) else r
@@ -430,7 +416,7 @@ class ClusterState:
                     meta["managedFields"] = om["managedFields"]
             new["apiVersion"], new["kind"] = old["apiVersion"], r.kind
             self.validate(r, new)
-            self._record_manager(new, w, r.api_version())
+            self._record_manager(new, w, r.api_version(), old)
             if w.dry_run:
                 new["metadata"]["resourceVersion"] = om["resourceVersion"]
                 return new

@@ -2,23 +2,27 @@
 
 Searches every listable resource for objects whose ``metadata.managedFields``
 carry the manager with a time inside [since, until]. Objects the manager
-created in the window are deleted (after a backup); objects it changed are
-restored from a backup in the incident directory when one exists. Without a
-prior state nothing is guessed: the target is reported "cannot restore".
+created in the window are deleted (after a backup). From objects it changed,
+the fields it alone owns (managedfields.py) are taken back with one JSON patch
+carrying a resourceVersion precondition: restored from a backup in the incident
+directory when one exists, else removed where removal is the undo (label and
+annotation keys, list items it added). Nothing is guessed: a field whose earlier
+value exists nowhere, a field another manager also owns and a field whose removal
+the server rejects as invalid are left and named in the outcome.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from mitigate.ports import ActionRequest, ClusterError, Preview, TargetResult
 
-from .. import render
+from .. import managedfields, render
 from ..resources import Resource
 from ..transport import CONTENT_TYPES, ApiError
 from .base import Action, Item, strs
@@ -35,6 +39,9 @@ def parse_time(value: Any, what: str) -> datetime:
     if parsed.tzinfo is None:
         raise ClusterError(f"revertChanges: {what} needs a timezone (e.g. 2026-05-01T10:00:00Z)")
     return parsed
+
+
+CONFLICT_RETRIES = 5  # fresh read + recomputed patch after a 409, as ``retry.RetryOnConflict`` does
 
 
 class RevertChanges(Action):
@@ -112,24 +119,60 @@ class RevertChanges(Action):
     def describe(self) -> str:
         created = sum(1 for i in self.items if i.extra["mode"] == "created")
         return (f"revert changes by field manager {self.manager!r} since {self.since.isoformat()} on "
-                f"{self.ctx.name}: delete {created} created, restore {len(self.items) - created} changed")
+                f"{self.ctx.name}: delete {created} created, take back its fields from "
+                f"{len(self.items) - created} changed")
+
+    def _plan(self, item: Item, obj: dict[str, Any]) -> managedfields.FieldPlan:
+        """The manager's sole fields of ``obj``, with removals the server rejects moved to ``refused``.
+
+        Validity is the server's call: the patch is dry-run; when it is rejected (422), each
+        field's operations are dry-run alone and the rejected ones are left and reported.
+        """
+        fp = managedfields.plan(obj, self.manager, self._backup_of(item))
+        if fp.ops and self._dry_run(item, fp.patch(None)) is None:
+            for name, _ in list(fp.ops):
+                if self._dry_run(item, fp.patch(None, {name})) is None:
+                    fp.ops = [o for o in fp.ops if o[0] != name]
+                    fp.removed = [n for n in fp.removed if n != name]
+                    fp.restored = [n for n in fp.restored if n != name]
+                    fp.refused.append(name)
+        return fp
+
+    def _dry_run(self, item: Item, patch: list[dict[str, Any]]) -> dict[str, Any] | None:
+        try:
+            out = self.t.request("PATCH", item.path, query={"dryRun": "All"}, body=patch,
+                                 content_type=CONTENT_TYPES["json"])
+        except ApiError as exc:
+            if exc.status in (400, 422):
+                return None
+            raise
+        return out if isinstance(out, dict) else None
 
     def preview(self) -> Preview:
-        parts, fields, warnings = [], [], []
+        parts: list[str] = []
+        fields: list[str] = []
+        warnings: list[str] = []
         for item in self.items:
             if item.extra["mode"] == "created":
                 parts.append(render.diff(item.obj, None, item.target))
                 fields.append(f"deleted: {item.target}")
                 continue
-            prior = self._backup_of(item)
-            if prior is None:
-                warnings.append(f"{item.target}: cannot restore: no prior state")
+            obj = self.t.get_or_none(item.path)
+            if obj is None:
+                warnings.append(f"{item.target}: already gone")
                 continue
-            patch = render.restore_patch(item.obj or {}, prior)
-            after = self.t.request("PATCH", item.path, query={"dryRun": "All"}, body=patch,
-                                   content_type=CONTENT_TYPES["merge"])
-            parts.append(render.diff(item.obj, after, item.target))
-            fields.extend(f"{item.target}: {f}" for f in render.object_changes(item.obj, after))
+            fp = self._plan(item, obj)
+            item.extra["plan"] = fp
+            for label, names in (("cannot restore (earlier value unknown, no backup)", fp.unknown),
+                                 ("kept, removal would make it invalid", fp.refused),
+                                 ("kept, shared", fp.shared)):
+                warnings.extend(f"{item.target}: {label}: {n}" for n in names)
+            if not fp.ops:
+                continue
+            after = self._dry_run(item, fp.patch(None))
+            parts.append(render.diff(obj, after, item.target))
+            fields.extend(f"{item.target}: removed {n}" for n in fp.removed)
+            fields.extend(f"{item.target}: restored {n}" for n in fp.restored)
         return Preview(diff="".join(parts), changed_fields=fields, targets=list(self.targets), warnings=warnings)
 
     def run_item(self, item: Item, cancel: threading.Event | None) -> tuple[list[TargetResult], list[ActionRequest]]:
@@ -147,21 +190,34 @@ class RevertChanges(Action):
                     raise
             return ([TargetResult(item.target, True, "deleted (created in the window)", applied=True, backup=backup)],
                     [self.undo_request("create", {"manifest": render.clean(current)})])
-        prior = self._backup_of(item)
-        if prior is None:
-            return [TargetResult(item.target, False, "cannot restore: no prior state")], []
-        patch = render.restore_patch(current, prior)
-        if not patch:
-            return [TargetResult(item.target, True, "already matches its backup", applied=True)], []
-        rv = current["metadata"].get("resourceVersion")
-        patch.setdefault("metadata", {})["resourceVersion"] = rv
-        after = self.t.request("PATCH", item.path, body=patch, content_type=CONTENT_TYPES["merge"],
-                               precondition=True)
-        undo = render.restore_patch(after or {}, current)
-        return ([TargetResult(item.target, True, "restored from backup", applied=True)],
-                [self.undo_request("patch", {"apiVersion": item.res.api_version, "kind": item.res.kind,
-                                             "namespace": item.namespace, "name": item.name, "type": "merge",
-                                             "patch": undo})] if undo else [])
+        for _attempt in range(CONFLICT_RETRIES):
+            fp = self._plan(item, current)
+            complete = not fp.unknown and not fp.refused
+            if not fp.ops:
+                return [TargetResult(item.target, complete, fp.summary(), applied=complete)], []
+            try:
+                after = self.t.request("PATCH", item.path,
+                                       body=fp.patch(str(current["metadata"]["resourceVersion"])),
+                                       content_type=CONTENT_TYPES["json"], precondition=True)
+            except ApiError as exc:
+                if exc.status != 409:
+                    raise
+                # someone wrote it since we read it (controllers update status all the time):
+                # read again and recompute the fields from the fresh managedFields
+                fresh = self.t.get_or_none(item.path)
+                if fresh is None:
+                    return [TargetResult(item.target, True, "already gone", applied=True)], []
+                current = fresh
+                continue
+            # no backup file here: that path holds the *prior* state a later run would restore
+            # from; the undo request below carries the state before this patch
+            undo = render.restore_patch(after or {}, current)
+            return ([TargetResult(item.target, complete, fp.summary(), applied=True)],
+                    [self.undo_request("patch", {"apiVersion": item.res.api_version, "kind": item.res.kind,
+                                                 "namespace": item.namespace, "name": item.name,
+                                                 "type": "merge", "patch": undo})] if undo else [])
+        return [TargetResult(item.target, False, f"still conflicting after {CONFLICT_RETRIES} fresh reads; "
+                                                 "nothing changed")], []
 
     def recheck(self) -> list[TargetResult]:
         out = []
@@ -171,9 +227,10 @@ class RevertChanges(Action):
                 gone = current is None or current["metadata"].get("uid") != (item.obj or {})["metadata"].get("uid")
                 out.append(TargetResult(item.target, True, "gone" if gone else "still present", applied=gone))
                 continue
-            prior = self._backup_of(item)
-            ok = prior is not None and current is not None and not render.restore_patch(current, prior)
-            out.append(TargetResult(item.target, prior is not None, "restored" if ok else "not restored", applied=ok))
+            fp = managedfields.plan(current, self.manager, self._backup_of(item)) if current else None
+            ok = fp is not None and not fp.ops
+            out.append(TargetResult(item.target, ok, "taken back" if ok else "manager's fields still present",
+                                    applied=ok))
         return out
 
     def kubectl(self) -> list[str]:
@@ -182,7 +239,12 @@ class RevertChanges(Action):
             ns = item.namespace if item.res.namespaced else None
             if item.extra["mode"] == "created":
                 out.append(render.kubectl(self.ctx.name, "delete", item.res.kubectl_type, item.name, namespace=ns))
-            elif self.request.backup_dir and self._backup_of(item) is not None:
-                path = backup_path(self.request.backup_dir, self.ctx.name, item)
-                out.append(render.kubectl(self.ctx.name, "apply", "-f", str(Path(path)), namespace=ns))
+                continue
+            # the value tests are the precondition here: a printed resourceVersion goes stale within
+            # seconds on a live object (controllers write status), the field values do not
+            fp = item.extra.get("plan") or managedfields.plan(item.obj or {}, self.manager, self._backup_of(item))
+            if fp.ops:
+                body = json.dumps(fp.patch(None), separators=(",", ":"))
+                out.append(render.kubectl(self.ctx.name, "patch", item.res.kubectl_type, item.name,
+                                          "--type=json", "-p", body, namespace=ns))
         return out

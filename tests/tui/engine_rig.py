@@ -71,16 +71,21 @@ class Rig:
 
 
 def engine_incident(root: Path, *, nodes: int = 5, notready: int = 3, protected: bool = False,
-                    batch_size: int = 50) -> Rig:
-    """An opened incident on the real engine; the first ``notready`` of ``nodes`` nodes are NotReady."""
+                    batch_size: int = 50, runbook: str = RUNBOOK) -> Rig:
+    """An opened incident on the real engine; the first ``notready`` of ``nodes`` nodes are NotReady.
+
+    ``runbook`` replaces the default one; it declares the ``context`` input and no other without a default.
+    """
     context = "prod-par" if protected else "drill-par"
     cluster = FakeCluster({context: {f"node-{i}": node(f"node-{i}", ready=i >= notready) for i in range(nodes)}},
                           protected={context} if protected else set())
     clock = FakeClock()
     confirmer = TuiConfirmer()
     journal = Journal.create(root, INCIDENT_ID, actor="oncall@host", clock=clock)
-    session = Session.start(load_runbook_text(RUNBOOK, "replace-notready-nodes.yaml"),
-                            {"context": context, "batchSize": batch_size}, journal,
+    default = runbook is RUNBOOK
+    book = load_runbook_text(runbook, "replace-notready-nodes.yaml" if default else "runbook.yaml")
+    inputs = {"context": context, "batchSize": batch_size} if default else {"context": context}
+    session = Session.start(book, inputs, journal,
                             Ports(cluster=cluster, confirmer=confirmer, clock=clock),
                             meta=IncidentMeta(title="Nodes NotReady in par", severity="SEV2", commander="alice",
                                               drill=not protected))

@@ -24,6 +24,7 @@ from tests.tui.conftest import until
 from tests.tui.drill import CONFIG, CONTEXT, RUNBOOK, scenario
 from tui import make_app
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.entry import EntryPrompt
 from tui.screens.error import ErrorScreen
 from tui.screens.home import HomeScreen
 from tui.screens.prompt import ChoicePrompt, TextPrompt
@@ -113,11 +114,11 @@ async def test_a_full_drill_from_home_to_resume_on_the_real_engine_and_sandbox(r
         await until(pilot, lambda: status_of(app, "owner-ack") == "succeeded")
 
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-        await pilot.press(*"kubelet cert expired", "enter")
+        await until(pilot, lambda: isinstance(app.screen, EntryPrompt))
+        await pilot.press(*"kubelet cert expired", "enter")          # no "when": recorded as now
         await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, ChoicePrompt))
-        await pilot.press("down", "down", "enter")                  # detected, acknowledged, *mitigated*
+        await until(pilot, lambda: isinstance(app.screen, EntryPrompt))
+        await pilot.press("down", "down", "down", "enter")          # impact-start, detected, acknowledged, *mitigated*
         await until(pilot, lambda: "milestone" in types_of(app)[-1:])
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, ChoicePrompt))

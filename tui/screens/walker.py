@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Label, OptionList, Static
 
 from tui.messages import PlanReady, PreviewReady, SessionChanged, StepsRead
 from tui.protocols import Incident, StepInfo, StepStateLike
+from tui.screens.entry import Entry, EntryPrompt
 from tui.screens.help import HelpScreen
 from tui.screens.prompt import ChoicePrompt, TextPrompt
 from tui.text import clip
@@ -35,7 +36,7 @@ from tui.widgets.timeline import Timeline
 if TYPE_CHECKING:
     from tui.app import MitigateApp
 
-MILESTONES = [("detected", "detected"), ("acknowledged", "acknowledged"),
+MILESTONES = [("impact-start", "impact started"), ("detected", "detected"), ("acknowledged", "acknowledged"),
               ("mitigated", "mitigated"), ("resolved", "resolved")]
 STATUSES = [("investigating", "investigating"), ("identified", "identified"),
             ("monitoring", "monitoring"), ("resolved", "resolved")]
@@ -395,13 +396,23 @@ class WalkerScreen(Screen[None]):
             self._cancel.set()
             self.notify("cancelling after the current batch")
 
+    def _record(self, label: str, call: Callable[..., object]) -> Callable[[Entry | None], None]:
+        """An entry dialog's dismiss callback: the entry, backdated when a time was given."""
+
+        def callback(entry: Entry | None) -> None:
+            if entry is not None:
+                self.mapp.session_call(f"{label} {entry.value}", lambda: call(entry.value, at=entry.at, tz=entry.tz))
+
+        return callback
+
     def action_note(self) -> None:
-        self.app.push_screen(TextPrompt("Note for the timeline", placeholder="what happened, what you saw"),
-                             self._then("note", self.incident.session.note))
+        self.app.push_screen(EntryPrompt("Note for the timeline", today=lambda: self._now().date(),
+                                         placeholder="what happened, what you saw"),
+                             self._record("note", self.incident.session.note))
 
     def action_milestone(self) -> None:
-        self.app.push_screen(ChoicePrompt("Mark milestone", MILESTONES),
-                             self._then("milestone", self.incident.session.milestone))
+        self.app.push_screen(EntryPrompt("Mark milestone", today=lambda: self._now().date(), choices=MILESTONES),
+                             self._record("milestone", self.incident.session.milestone))
 
     def action_status(self) -> None:
         self.app.push_screen(ChoicePrompt("Incident status", STATUSES),

@@ -12,13 +12,22 @@ _STYLES = {"step.failed": "bold red", "step.succeeded": "green", "milestone": "b
            "note": "italic", "batch.cancelled": "yellow", "error": "bold red", "incident.status": "cyan"}
 
 
+def declared(data: dict[str, Any]) -> str:
+    """A backdated entry keeps its typed time and zone beside UTC; a flagged zone says why."""
+    decl = data.get("declared")
+    if not isinstance(decl, dict):
+        return f" (at {data['at']})" if data.get("at") else ""
+    text = f" (at {decl.get('text')} {decl.get('tz')} = {str(data.get('at', ''))[:16].replace('T', ' ')} UTC)"
+    return text + (f" ⚠ {decl.get('note')}" if decl.get("mismatch") else "")
+
+
 def describe(rtype: str, data: dict[str, Any]) -> str:
     """A short human line for one journal record."""
     step = data.get("step")
     if rtype == "note":
-        return f"note: {data.get('text', '')}"
+        return f"note: {data.get('text', '')}" + declared(data)
     if rtype == "milestone":
-        return f"milestone {data.get('name')}" + (f" (at {data['at']})" if data.get("at") else "")
+        return f"milestone {data.get('name')}" + declared(data)
     if rtype == "incident.status":
         return f"status → {data.get('status')}"
     if rtype == "step.skipped":

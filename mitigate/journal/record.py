@@ -24,7 +24,10 @@ def format_ts(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds and ``Z``."""
     if moment.tzinfo is None:
         raise ValueError("journal timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime(TS_FORMAT)
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    if utc.year < 1000:  # strftime does not pad the year; isoformat does
+        return utc.strftime(TS_FORMAT)
+    return utc.isoformat(timespec="microseconds") + "Z"  # the same text, several times faster
 
 
 def parse_ts(text: str) -> datetime:
@@ -62,15 +65,29 @@ class Record:
         return {name: getattr(self, name) for name in FIELDS}
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_SORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+_string = json.encoder.encode_basestring  # what the encoders above do with a str (C)
+
+
 def encode(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[str, Any],
            prev: str) -> tuple[Record, bytes]:
-    """Build a record and its line (with the trailing newline)."""
-    body: dict[str, Any] = {"seq": seq, "ts": ts, "mono": float(mono), "actor": actor, "type": type_,
-                            "data": data, "prev": prev}
-    digest = sha256_hex(canonical(body))
-    body["hash"] = digest
-    line = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
-    return Record(seq, ts, float(mono), actor, type_, data, prev, digest), line
+    """Build a record and its line (with the trailing newline).
+
+    The line and the canonical text are the same bytes ``json.dumps`` gives for the
+    whole record (compact; keys sorted for the canonical one), but only ``data`` goes
+    through the encoder (once each way): the few fixed fields are spliced in around it.
+    """
+    mono = float(mono)
+    number, when, who, what, chain = int.__repr__(seq), _string(ts), _string(actor), _string(type_), _string(prev)
+    moment = _COMPACT.encode(mono)
+    compact = _COMPACT.encode(data)
+    ordered = _SORTED.encode(data)
+    digest = sha256_hex(f'{{"actor":{who},"data":{ordered},"mono":{moment},"prev":{chain},"seq":{number},'
+                        f'"ts":{when},"type":{what}}}'.encode())
+    line = (f'{{"seq":{number},"ts":{when},"mono":{moment},"actor":{who},"type":{what},"data":{compact},'
+            f'"prev":{chain},"hash":"{digest}"}}\n').encode()
+    return Record(seq, ts, mono, actor, type_, data, prev, digest), line
 
 
 class BadLine(ValueError):

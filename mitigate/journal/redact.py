@@ -11,6 +11,8 @@ the side of hiding: a journal is shared far more widely than a terminal.
 from __future__ import annotations
 
 import functools
+import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -85,34 +87,80 @@ def _looks_like_secret(obj: Mapping[str, Any]) -> bool:
         kind in _SECRET_TYPES or kind.startswith(_SECRET_TYPE_PREFIXES))
 
 
-def _mask_values(value: Any) -> Any:
+def _mask_values(value: Any, strict: bool) -> Any:
     if isinstance(value, Mapping):
-        return {k: MASK for k in value}
+        return {(_json_key(k) if strict else k): MASK for k in value}
     return MASK if value not in (None, "") else value
+
+
+def _json_key(key: Any) -> str:
+    """A dict key as JSON writes it (``True`` -> ``"true"``)."""
+    if isinstance(key, str):
+        return str(key)
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
 def redact(value: Any) -> Any:
     """A copy of ``value`` with every secret replaced by ``[REDACTED]``."""
-    if isinstance(value, str):
+    return _walk(value, False)
+
+
+def redact_json(value: Any) -> Any:
+    """``redact(value)`` as plain JSON data, exactly what ``json.loads(json.dumps(...))`` of it
+    gives (tuples become lists, subclasses of str/int/float their base type), in one pass.
+
+    Raises ``TypeError`` for a value JSON cannot hold and ``ValueError`` for NaN or infinity,
+    with json's own messages. The journal writes every record through this.
+    """
+    return _walk(value, True)
+
+
+def _walk(value: Any, strict: bool) -> Any:
+    kind = type(value)  # exact types first: journal data is plain JSON, and ABC checks are slow
+    if kind is str:
         return redact_text(value)
+    if kind is dict:
+        return _redact_mapping(value, strict)
+    if kind is list:
+        return [redact_text(item) if type(item) is str else _walk(item, strict) for item in value]
+    if kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if strict and not math.isfinite(value):
+            raise ValueError("Out of range float values are not JSON compliant")
+        return value
+    if isinstance(value, str):
+        return redact_text(str(value) if strict else value)
     if isinstance(value, Mapping):
-        secret_object = _looks_like_secret(value)
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            name = str(key)
-            if secret_object and name in ("data", "stringData"):
-                out[name] = _mask_values(item)
-            elif is_secret_key(name) and item is not None and not isinstance(item, bool) and item != "":
-                out[name] = MASK
-            elif secret_object and name == "metadata" and isinstance(item, Mapping):
-                meta = redact(item)
-                annotations = meta.get("annotations")
-                if isinstance(annotations, dict) and _LAST_APPLIED in annotations:
-                    annotations[_LAST_APPLIED] = MASK
-                out[name] = meta
-            else:
-                out[name] = redact(item)
-        return out
+        return _redact_mapping(value, strict)
     if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    return value
+        return [_walk(item, strict) for item in value]
+    if not strict:
+        return value
+    if isinstance(value, int):  # bool subclasses are impossible; IntEnum and friends
+        return int(value)
+    if isinstance(value, float):
+        return _walk(float(value), strict)
+    raise TypeError(f"Object of type {kind.__name__} is not JSON serializable")
+
+
+def _redact_mapping(value: Mapping[Any, Any], strict: bool) -> dict[str, Any]:
+    secret_object = _looks_like_secret(value)
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = key if type(key) is str else str(key)
+        if secret_object and name in ("data", "stringData"):
+            out[name] = _mask_values(item, strict)
+        elif is_secret_key(name) and item is not None and not isinstance(item, bool) and item != "":
+            out[name] = MASK
+        elif secret_object and name == "metadata" and isinstance(item, Mapping):
+            meta = _redact_mapping(item, strict)
+            annotations = meta.get("annotations")
+            if isinstance(annotations, dict) and _LAST_APPLIED in annotations:
+                annotations[_LAST_APPLIED] = MASK
+            out[name] = meta
+        else:
+            out[name] = redact_text(item) if type(item) is str else _walk(item, strict)
+    return out

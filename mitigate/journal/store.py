@@ -29,7 +29,7 @@ from mitigate.clock import SystemClock
 from mitigate.errors import MitigateError
 from mitigate.journal.incidents import existing_incident_dir, incident_dir, new_incident_id
 from mitigate.journal.record import Record, encode, format_ts, sha256_hex
-from mitigate.journal.redact import redact
+from mitigate.journal.redact import redact_json
 from mitigate.journal.verify import JOURNAL_FILE, TORN_PREFIX, scan
 from mitigate.ports import Clock
 
@@ -60,15 +60,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON data, or a clear error naming what is not."""
-    try:
-        loaded: Any = json.loads(json.dumps(value, ensure_ascii=False, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise MitigateError(f"journal data must be plain JSON: {exc}") from None
-    return loaded
 
 
 class Journal:
@@ -191,7 +182,10 @@ class Journal:
         """Write one record durably (fsynced) and return it; subscribers are told afterwards."""
         if self._fd is None:
             raise MitigateError(f"journal of {self.id} is {'read-only' if self.readonly else 'closed'}")
-        clean = _jsonable(redact(data))
+        try:
+            clean = redact_json(data)
+        except (TypeError, ValueError) as exc:
+            raise MitigateError(f"journal data must be plain JSON: {exc}") from None
         with self._mutex:
             record, line = encode(self._seq + 1, format_ts(self.clock.now()), self.clock.monotonic(),
                                   actor or self.actor, type, clean, self._last_hash)
@@ -221,7 +215,9 @@ class Journal:
             return list(self._records)
 
     def _changed(self) -> bool:
-        """Has the file changed since it was last read? (An append always changes its size.)"""
+        """Has the file changed since it was last read? An append always changes its size; an
+        in-place edit of the same size changes its times (at the clock tick's granularity), and
+        ``verify`` and every open read the whole file anyway."""
         try:
             stat = self.file.stat()
         except OSError:

@@ -1,0 +1,131 @@
+"""The journal's fast paths give exactly what the plain json-module route gives.
+
+Appending redacts and validates in one walk (``redact_json``) and splices the
+record's fixed fields around one encoding of ``data``; reading hands each line
+to json's C scanner and checks field types exactly. Each is checked here
+against the straightforward version it replaced, on generated data, so the
+on-disk bytes, the hashes and the verdicts cannot drift.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mitigate.journal import Journal, verify
+from mitigate.journal.record import BadLine, canonical, decode, encode, sha256_hex
+from mitigate.journal.redact import redact, redact_json
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Name(str):
+    """A str subclass, as some libraries hand out."""
+
+
+SECRETISH = st.sampled_from(["password", "token", "apiKey", "secretName", "data", "kind", "Secret", "metadata",
+                             "Bearer abcdefgh12345678", "https://hooks.slack.com/services/T1/B2/x", "node-1"])
+SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
+           | st.text(max_size=30) | SECRETISH | st.just(Level.HIGH) | st.builds(Name, st.text(max_size=10)))
+KEYS = st.text(max_size=12) | SECRETISH | st.integers(-3, 3) | st.booleans() | st.none()
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                      | st.dictionaries(KEYS, inner, max_size=5), max_leaves=20)
+
+
+def _reference(value: Any) -> Any:
+    """What the journal did before: redact, then round-trip through json."""
+    return json.loads(json.dumps(redact(value), ensure_ascii=False, allow_nan=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(VALUES)
+def test_redact_json_is_redact_then_a_json_round_trip(value: Any) -> None:
+    try:
+        expected = _reference(value)
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            redact_json(value)
+        return
+    assert redact_json(value) == expected
+    assert json.dumps(redact_json(value)) == json.dumps(expected)  # also the key order
+
+
+def test_redact_json_refuses_what_json_refuses_with_its_message() -> None:
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
+        redact_json({"a": [object()]})
+    with pytest.raises(ValueError, match="Out of range float"):
+        redact_json({"a": math.inf})
+    assert redact_json({"password": object()}) == {"password": "[REDACTED]"}  # masked before it is checked
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                max_size=4), max_leaves=15)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.dictionaries(st.text(max_size=8), JSON, max_size=5), seq=st.integers(1, 10**9),
+       mono=st.floats(0, 1e9), text=st.text(max_size=20))
+def test_encode_writes_the_bytes_json_dumps_writes(data: dict[str, Any], seq: int, mono: float, text: str) -> None:
+    record, line = encode(seq, "2024-03-13T10:01:00.000000Z", mono, text, "note", data, "ab" * 32)
+    body = {"seq": seq, "ts": "2024-03-13T10:01:00.000000Z", "mono": mono, "actor": text, "type": "note",
+            "data": data, "prev": "ab" * 32}
+    assert record.hash == sha256_hex(canonical(body))
+    assert line == json.dumps({**body, "hash": record.hash}, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    assert decode(line[:-1]) == record
+
+
+def _line(**changes: Any) -> bytes:
+    body = {"seq": 1, "ts": "2024-03-13T10:01:00.000000Z", "mono": 1.5, "actor": "ana", "type": "note",
+            "data": {"text": "hi"}, "prev": ""}
+    body.update(changes)
+    body["hash"] = sha256_hex(canonical({k: v for k, v in body.items() if k != "hash"}))
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"seq": True}, "field 'seq' has the wrong type"),
+    ({"seq": 1.0}, "field 'seq' has the wrong type"),
+    ({"mono": "1"}, "field 'mono' has the wrong type"),
+    ({"mono": False}, "field 'mono' has the wrong type"),
+    ({"data": []}, "field 'data' has the wrong type"),
+    ({"ts": None, "actor": 3}, "field 'ts' has the wrong type"),  # the first wrong field, in record order
+    ({"extra": 1}, "wrong fields"),
+])
+def test_decode_rejects_wrong_types_naming_the_first_field(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(BadLine, match=message):
+        decode(_line(**changes))
+
+
+def test_decode_accepts_what_json_loads_accepts_and_refuses_the_rest() -> None:
+    assert decode(b"  " + _line() + b" ").seq == 1  # surrounding blanks: the slow path
+    assert decode(_line(mono=2)).mono == 2.0 and isinstance(decode(_line(mono=2)).mono, float)
+    for bad in (b"", b"{", _line() + b"x", b"[1,2]", "{\"a\":\"\xff\"}".encode("latin-1")):
+        with pytest.raises(BadLine):
+            decode(bad)
+
+
+def test_a_reader_rereads_only_when_the_file_changed(tmp_path: Path) -> None:
+    with Journal.create(tmp_path, "inc-1") as writer:
+        first = writer.append("note", {"text": "one"})
+        reader = Journal.open(tmp_path, "inc-1", readonly=True)
+        assert reader.records() == [first]
+        assert reader.records() == [first]  # unchanged: the records read on open
+        second = writer.append("note", {"text": "two"})
+        assert reader.records() == [first, second]
+    path = tmp_path / "inc-1" / "journal.jsonl"
+    path.write_bytes(path.read_bytes().replace(b'"one"', b'"eno"'))  # same size, content changed
+    stat = path.stat()  # file times tick coarsely (jiffies): make this rewrite's time differ for sure
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert reader.records()[0].data == {"text": "eno"} and reader.problems
+    assert not verify(path.parent).ok

@@ -147,6 +147,7 @@ def plan(obj: Obj, manager: str, backup: Obj | None) -> FieldPlan:
     sole, shared = sole_fields(obj, manager)
     out = FieldPlan(shared=[f"{dotted(p)} (also owned by {', '.join(m)})" for p, m in sorted(shared.items())])
     items = {p[:-1] for p in sole if p[-1] == "."}  # lists, maps and list items the manager added
+    items = {i for i in items if _only_theirs(obj, i, sole)}
     units = items | {p for p in sole if p[-1] != "."}
     units = {u for u in units if not any(u[: len(i)] == i and u != i for i in items)}
     for unit in sorted(units):
@@ -174,6 +175,25 @@ def plan(obj: Obj, manager: str, backup: Obj | None) -> FieldPlan:
     # remove list items from the highest index down so earlier removals do not shift later ones
     out.ops.sort(key=lambda o: _sort_key(o[1][-1]["path"]), reverse=True)
     return out
+
+
+def _only_theirs(obj: Obj, unit: Leaf, sole: set[Leaf]) -> bool:
+    """May a map or list the manager added go as a whole? Only if all it holds is the manager's
+    (a controller may have added an unowned annotation to it since); a list item may always go:
+    the fields beneath it nobody owns are the server's defaults."""
+    if not unit[-1].startswith("f:"):
+        return True
+    where = pointer(obj, unit)
+    if where is None:
+        return True
+    value = where[1]
+    mine = {p[len(unit)] for p in sole if p[: len(unit)] == unit and len(p) > len(unit) and p[len(unit)] != "."}
+    if isinstance(value, dict):
+        return {f"f:{k}" for k in value} <= mine
+    if isinstance(value, list):
+        return all(isinstance(i, dict) and "k:" + json.dumps({"name": i.get("name")}, separators=(",", ":"))
+                   in mine for i in value)
+    return True
 
 
 def _sort_key(ptr: str) -> tuple[Any, ...]:

@@ -111,6 +111,7 @@ def record(obj: Obj, old: Obj | None, manager: str, operation: str, version: str
     meta = obj["metadata"]
     entries = [e for e in meta.get("managedFields") or [] if isinstance(e, dict)]
     present = _prefixes(leaves(field_set(obj)))
+    present |= {(*p, ".") for p in present}  # a map's "." (its existence) stays while the map does
     if operation == "Apply":
         taken = leaves(field_set(applied if applied is not None else obj))
     else:

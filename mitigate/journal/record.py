@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import json.scanner
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -65,9 +67,26 @@ class Record:
         return {name: getattr(self, name) for name in FIELDS}
 
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_SORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-_string = json.encoder.encode_basestring  # what the encoders above do with a str (C)
+_string = json.encoder.encode_basestring  # what the encoders below do with a str (C)
+
+
+def _encoder(*, sort_keys: bool) -> Callable[[Any], str]:
+    """Compact, non-ASCII-escaping JSON text of a value: ``json.dumps`` with those options.
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call, and an append encodes
+    ``data`` twice; this builds each once (where CPython has it). It skips the circular
+    reference check: journal data has been through ``redact_json``, which cannot return a cycle.
+    """
+    fallback = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return fallback.encode
+    chunks = make(None, fallback.default, _string, None, ":", ",", sort_keys, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_compact = _encoder(sort_keys=False)
+_sorted = _encoder(sort_keys=True)
 
 
 def encode(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[str, Any],
@@ -80,9 +99,9 @@ def encode(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[st
     """
     mono = float(mono)
     number, when, who, what, chain = int.__repr__(seq), _string(ts), _string(actor), _string(type_), _string(prev)
-    moment = _COMPACT.encode(mono)
-    compact = _COMPACT.encode(data)
-    ordered = _SORTED.encode(data)
+    moment = float.__repr__(mono) if math.isfinite(mono) else _compact(mono)
+    compact = _compact(data)
+    ordered = _sorted(data)
     digest = sha256_hex(f'{{"actor":{who},"data":{ordered},"mono":{moment},"prev":{chain},"seq":{number},'
                         f'"ts":{when},"type":{what}}}'.encode())
     line = (f'{{"seq":{number},"ts":{when},"mono":{moment},"actor":{who},"type":{what},"data":{compact},'

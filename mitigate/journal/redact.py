@@ -60,6 +60,15 @@ _TRIGGER = re.compile(
     r"glpat-|AIza|sk-|passw|secret|api_?key|access_?key|private_?key|credential|routing_?key",
     re.IGNORECASE,
 )
+# The same test for ASCII text (nearly all text) as plain substring checks on the lowercased
+# text, several times faster than the alternation above: Python's re tries each branch in turn.
+_TRIGGER_WORDS = (
+    "-----begin", "://", "bearer", "basic", "token", "eyj", "akia", "asia", "aroa", "aida", "xox", "ghp_",
+    "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "aiza", "sk-", "passw", "secret", "apikey",
+    "api_key", "accesskey", "access_key", "privatekey", "private_key", "credential", "routingkey",
+    "routing_key",
+)
+_QUERY_TRIGGER = re.compile(r"[?&][a-z_-]+=", re.IGNORECASE)
 _KEY_NOISE = re.compile(r"[-_\s]")
 
 
@@ -70,9 +79,18 @@ def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(norm)) and not _REFERENCE_KEY.search(norm)
 
 
+def may_hold_secret(text: str) -> bool:
+    """Could any of the secret patterns match ``text``? (``_TRIGGER``, computed faster.)"""
+    if not text.isascii():  # case-insensitive matching has non-ASCII twists (the long s, dotless i)
+        return _TRIGGER.search(text) is not None
+    lowered = text.lower()
+    return any(map(lowered.__contains__, _TRIGGER_WORDS)) or (
+        "=" in text and _QUERY_TRIGGER.search(text) is not None)
+
+
 def redact_text(text: str) -> str:
     """Mask secrets found anywhere in a string."""
-    if len(text) < 8 or not _TRIGGER.search(text):
+    if len(text) < 8 or not may_hold_secret(text):
         return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)

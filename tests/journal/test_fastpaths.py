@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from mitigate.journal import Journal, verify
 from mitigate.journal.record import BadLine, canonical, decode, encode, sha256_hex
-from mitigate.journal.redact import redact, redact_json
+from mitigate.journal.redact import _TRIGGER, may_hold_secret, redact, redact_json
 
 
 class Level(enum.IntEnum):
@@ -129,3 +129,15 @@ def test_a_reader_rereads_only_when_the_file_changed(tmp_path: Path) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert reader.records()[0].data == {"text": "eno"} and reader.problems
     assert not verify(path.parent).ok
+
+
+TRIGGER_PARTS = ["-----BEGIN", "://", "?a=", "&Token_x=", "Bearer", "BASIC", "tOkEn", "eyJ", "AKIA", "asia", "AROA",
+                 "aida", "XOX", "ghp_", "GHO_", "ghx_", "github_pat_", "glpat-", "AIza", "SK-", "Passw", "SECRET",
+                 "api_key", "apikey", "api-key", "Access_Key", "privatekey", "credential", "routing_key", "ſecret",
+                 "credentıal", "K", "=", "?", "&", "_", "-", " ", "x", "é"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(TRIGGER_PARTS) | st.text(max_size=6), max_size=8).map("".join))
+def test_the_fast_trigger_agrees_with_the_trigger_regex(text: str) -> None:
+    assert may_hold_secret(text) == (_TRIGGER.search(text) is not None)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from textual.app import App
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from tui.commands import WalkerCommands
@@ -52,10 +54,15 @@ class MitigateApp(App[None]):
         self.confirmer.attach(self)
         self.walker: WalkerScreen | None = None
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen[Any]:
+        """Opened on an incident, the walker is the first screen: no blank screen painted, then replaced."""
         if self.incident is not None:
-            self.open_walker(self.incident)
-        elif self.launcher is not None:
+            self.walker = WalkerScreen(self.incident, now=self.now)
+            return self.walker
+        return super().get_default_screen()
+
+    def on_mount(self) -> None:
+        if self.incident is None and self.launcher is not None:
             from tui.screens.home import HomeScreen
 
             self.push_screen(HomeScreen(self.launcher))

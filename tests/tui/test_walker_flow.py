@@ -12,7 +12,9 @@ from tests.tui.engine_rig import engine_incident
 from tui import make_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.error import ErrorScreen
+from tui.screens.help import HelpScreen
 from tui.screens.walker import WalkerScreen
+from tui.widgets.keybar import KeyBar
 
 pytestmark = pytest.mark.anyio
 
@@ -68,3 +70,16 @@ async def test_declining_keeps_the_step_open_and_c_copies_the_kubectl_equivalent
         await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
         assert status(app, "cordon") not in ("succeeded", "running")
         assert rig.cluster.mutations == []
+
+
+async def test_the_key_bar_lists_the_walker_keys_and_a_click_runs_one(tmp_path: Path) -> None:
+    rig = engine_incident(tmp_path)
+    app = make_app(incident=rig.incident, confirmer=rig.confirmer, now=rig.clock.now)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
+        bar = app.screen.query_one(KeyBar)
+        shown = str(bar.render())
+        for key in ("Run", "Skip", "Roll back", "Note", "Milestone", "Help", "Quit", "palette"):
+            assert key in shown
+        await pilot.click(KeyBar, offset=(shown.index("? Help") + 1, 0))
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))

@@ -20,9 +20,9 @@ HELP = """\
 | `t` | retry a failed step |
 | `b` | roll back what this incident changed |
 | `esc` | cancel a running batch (between batches) |
-| `n` | add a note to the timeline |
+| `n` | add a note to the timeline; give a time and zone to enter something that happened earlier |
 | `e` | postmortem draft: preview and export (`ctrl+s`; a `.html` path gives a standalone page) |
-| `m` | mark a milestone: detected, acknowledged, mitigated, resolved |
+| `m` | mark a milestone: impact started, detected, acknowledged, mitigated, resolved (optionally backdated) |
 | `i` | set the incident status |
 | `ctrl+p` | command palette: every step and action |
 | `q` | quit (the incident stays open; `mitigate resume ID`) |

@@ -14,27 +14,29 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import RenderableType
-from rich.syntax import Syntax
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, OptionList, Static
+from textual.widgets import DataTable, Label, OptionList, Static
 
 from tui.messages import PlanReady, PreviewReady, SessionChanged, StepsRead
 from tui.protocols import Incident, StepInfo, StepStateLike
-from tui.screens.entry import Entry, EntryPrompt
-from tui.screens.help import HelpScreen
 from tui.screens.prompt import ChoicePrompt, TextPrompt
 from tui.text import clip
 from tui.widgets.batch import BatchPanel
 from tui.widgets.header import IncidentHeader
+from tui.widgets.keybar import KeyBar
 from tui.widgets.steps import StepList, status_name
 from tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
     from tui.app import MitigateApp
+    from tui.screens.entry import Entry
+
+# Modules only some screens or keys need (rich.syntax, Markdown, the dialogs) are imported
+# where they are used: they are not on the first screen and cost start-up time.
 
 MILESTONES = [("impact-start", "impact started"), ("detected", "detected"), ("acknowledged", "acknowledged"),
               ("mitigated", "mitigated"), ("resolved", "resolved")]
@@ -113,7 +115,7 @@ class WalkerScreen(Screen[None]):
                 yield Label("preview diff  (p refreshes)", classes="section", id="diff-label")
                 yield Static("", id="diff")
             yield Timeline(id="timeline")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#steps", StepList).border_title = self.incident.runbook_title or "steps"
@@ -195,6 +197,8 @@ class WalkerScreen(Screen[None]):
         diff = self._diffs.get(sid, "")
         self._set_visible("diff", bool(diff))
         if self._changed("diff", diff):
+            from rich.syntax import Syntax
+
             self.query_one("#diff", Static).update(Syntax(clip(diff, "the journal holds all of it"), "diff",
                                                           theme="ansi_dark", word_wrap=True))
         for panel in self.query(BatchPanel).results(BatchPanel):
@@ -406,11 +410,15 @@ class WalkerScreen(Screen[None]):
         return callback
 
     def action_note(self) -> None:
+        from tui.screens.entry import EntryPrompt
+
         self.app.push_screen(EntryPrompt("Note for the timeline", today=lambda: self._now().date(),
                                          placeholder="what happened, what you saw"),
                              self._record("note", self.incident.session.note))
 
     def action_milestone(self) -> None:
+        from tui.screens.entry import EntryPrompt
+
         self.app.push_screen(EntryPrompt("Mark milestone", today=lambda: self._now().date(), choices=MILESTONES),
                              self._record("milestone", self.incident.session.milestone))
 
@@ -428,6 +436,8 @@ class WalkerScreen(Screen[None]):
         self.app.push_screen(PostmortemScreen(self.incident.journal.id, render))
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
         self.app.push_screen(HelpScreen())
 
     def action_quit_walker(self) -> None:

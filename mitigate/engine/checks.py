@@ -84,7 +84,36 @@ def _kube(spec: CheckSpec, ctx: Mapping[str, Any], cluster: ClusterPort, context
     items = [obj for objs in per.values() for obj in objs]
     names = [_name(obj) for obj in items]
     by_context = {c: {"count": len(objs), "names": [_name(o) for o in objs][:NAMES_CAP]} for c, objs in per.items()}
-    return CheckOutcome(ok=True, items=items, names=names, contexts=by_context if len(contexts) > 1 else {})
+    return CheckOutcome(ok=True, items=items, names=names, rows=_rows(spec, ctx, per),
+                        contexts=by_context if len(contexts) > 1 else {})
+
+
+def _rows(spec: CheckSpec, ctx: Mapping[str, Any], per: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The table the responder sees: the runbook's ``columns`` per item (first ROWS_CAP items),
+    else name and namespace; a context column when the check fans out. A cell whose template
+    fails for one object (a field it lacks) shows ``?`` rather than failing the check."""
+    rows: list[dict[str, Any]] = []
+    scope = dict(ctx)
+    for context, objs in per.items():
+        scope["context"] = context
+        for obj in objs:
+            if len(rows) >= ROWS_CAP:
+                return rows
+            row: dict[str, Any] = {"context": context} if len(per) > 1 else {}
+            if spec.columns:
+                scope["item"] = obj
+                for title, template in spec.columns.items():
+                    try:
+                        row[title] = render(template, scope)
+                    except MitigateError:
+                        row[title] = "?"
+            else:
+                meta = obj.get("metadata") or {}
+                row["name"] = meta.get("name", "")
+                if meta.get("namespace"):
+                    row["namespace"] = meta["namespace"]
+            rows.append(row)
+    return rows
 
 
 def run_query(spec: CheckSpec, ctx: Mapping[str, Any], *, cluster: ClusterPort | None, probes: ProbePort | None,

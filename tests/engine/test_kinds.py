@@ -247,3 +247,24 @@ def test_a_halted_batch_keeps_the_adapter_outcome_and_its_undo(harness: Harness,
     outcome = next(r for r in harness.journal.records() if r.type == "step.outcome")  # type: ignore[union-attr]
     assert [r["target"] for r in outcome.data["results"]] == ["Node/n0", "Node/n1"]
     assert outcome.data["undo"] and outcome.data["undo"][0]["verb"] == "uncordon"
+
+
+TABLE = HEADER + """
+steps:
+  - id: find
+    check:
+      kube: {apiVersion: v1, kind: Node}
+      where: not is_ready(item)
+      columns:
+        Node: "{{ item.metadata.name }}"
+        Ready: "{{ condition_status(item, 'Ready') }}"
+        Zone: "{{ item.metadata.labels.zone }}"
+"""
+
+
+def test_check_rows_follow_the_runbook_columns(harness: Harness) -> None:
+    s = harness.start(TABLE, context="lab")
+    assert s.run("find").status == StepStatus.SUCCEEDED
+    result = next(r for r in harness.journal.records() if r.type == "check.result")  # type: ignore[union-attr]
+    # The fake nodes have no zone label: that cell shows "?" instead of failing the check.
+    assert result.data["rows"] == [{"Node": f"n{i}", "Ready": "False", "Zone": "?"} for i in (0, 2, 4)]

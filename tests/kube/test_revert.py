@@ -235,3 +235,15 @@ def test_plan_reads_real_api_server_fieldsv1() -> None:
         in ops
     assert {"op": "remove", "path": "/metadata/labels/x"} in ops
     assert fp.patch("9")[0] == {"op": "replace", "path": "/metadata/resourceVersion", "value": "9"}
+
+
+def test_a_map_the_manager_added_goes_whole_only_while_all_it_holds_is_the_managers() -> None:
+    entry = {"manager": ROGUE, "operation": "Update", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:metadata": {"f:annotations": {".": {}, "f:rogue/x": {}}}}}
+    obj = {"metadata": {"name": "a", "annotations": {"rogue/x": "1"}, "managedFields": [entry]}}
+    assert plan(obj, ROGUE, None).removed == ["metadata.annotations"]
+    # a controller has since added its own (unowned) annotation to the map the rogue created
+    obj["metadata"]["annotations"] = {"rogue/x": "1", "deployment.kubernetes.io/revision": "2"}
+    fp = plan(obj, ROGUE, None)
+    assert fp.removed == ["metadata.annotations.rogue/x"]
+    assert [op for _, ops in fp.ops for op in ops][-1] == {"op": "remove", "path": "/metadata/annotations/rogue~1x"}

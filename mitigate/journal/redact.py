@@ -68,6 +68,7 @@ _TRIGGER_WORDS = (
     "api_key", "accesskey", "access_key", "privatekey", "private_key", "credential", "routingkey",
     "routing_key",
 )
+_SHORTEST_SECRET = 8  # shorter text is left as it is: too short to carry a credential
 _QUERY_TRIGGER = re.compile(r"[?&][a-z_-]+=", re.IGNORECASE)
 _KEY_NOISE = re.compile(r"[-_\s]")
 
@@ -90,7 +91,7 @@ def may_hold_secret(text: str) -> bool:
 
 def redact_text(text: str) -> str:
     """Mask secrets found anywhere in a string."""
-    if len(text) < 8 or not may_hold_secret(text):
+    if len(text) < _SHORTEST_SECRET or not may_hold_secret(text):
         return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
@@ -165,20 +166,38 @@ def _walk(value: Any, strict: bool) -> Any:
 
 
 def _redact_mapping(value: Mapping[Any, Any], strict: bool) -> dict[str, Any]:
-    secret_object = _looks_like_secret(value)
+    if _looks_like_secret(value):
+        return _redact_secret_object(value, strict)
+    out: dict[str, Any] = {}
+    for key, item in value.items():  # the common case, kept lean: every journal append runs it
+        name = key if type(key) is str else str(key)
+        kind = type(item)
+        if is_secret_key(name) and item is not None and kind is not bool and item != "":
+            out[name] = MASK
+        elif kind is str:
+            out[name] = item if len(item) < _SHORTEST_SECRET else redact_text(item)
+        elif kind is int or item is None:
+            out[name] = item
+        else:
+            out[name] = _walk(item, strict)
+    return out
+
+
+def _redact_secret_object(value: Mapping[Any, Any], strict: bool) -> dict[str, Any]:
+    """A Kubernetes Secret (or a Secret-shaped object): its data and stringData go entirely."""
     out: dict[str, Any] = {}
     for key, item in value.items():
         name = key if type(key) is str else str(key)
-        if secret_object and name in ("data", "stringData"):
+        if name in ("data", "stringData"):
             out[name] = _mask_values(item, strict)
         elif is_secret_key(name) and item is not None and not isinstance(item, bool) and item != "":
             out[name] = MASK
-        elif secret_object and name == "metadata" and isinstance(item, Mapping):
+        elif name == "metadata" and isinstance(item, Mapping):
             meta = _redact_mapping(item, strict)
             annotations = meta.get("annotations")
             if isinstance(annotations, dict) and _LAST_APPLIED in annotations:
                 annotations[_LAST_APPLIED] = MASK
             out[name] = meta
         else:
-            out[name] = redact_text(item) if type(item) is str else _walk(item, strict)
+            out[name] = _walk(item, strict)
     return out

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mitigate.journal import Journal, verify
-from mitigate.journal.record import BadLine, canonical, decode, encode, sha256_hex
+from mitigate.journal.record import BadLine, Record, canonical, decode, encode, make_record, sha256_hex
 from mitigate.journal.redact import _TRIGGER, may_hold_secret, redact, redact_json
 
 
@@ -141,3 +141,11 @@ TRIGGER_PARTS = ["-----BEGIN", "://", "?a=", "&Token_x=", "Bearer", "BASIC", "tO
 @given(st.lists(st.sampled_from(TRIGGER_PARTS) | st.text(max_size=6), max_size=8).map("".join))
 def test_the_fast_trigger_agrees_with_the_trigger_regex(text: str) -> None:
     assert may_hold_secret(text) == (_TRIGGER.search(text) is not None)
+
+
+def test_make_record_is_the_dataclass() -> None:
+    fields = (7, "2024-03-13T10:01:00.000000Z", 2.5, "ana", "note", {"text": "hi"}, "ab", "cd")
+    made, built = make_record(*fields), Record(*fields)
+    assert made == built and repr(made) == repr(built) and made.to_dict() == built.to_dict()
+    with pytest.raises(AttributeError):
+        made.seq = 8  # type: ignore[misc]

@@ -273,7 +273,8 @@ class WalkerScreen(Screen[None]):
             if rtype == "step.previewed":
                 self._kubectl[step] = list(data.get("kubectl") or [])
                 self._diffs[step] = str(data.get("diff") or "")
-            elif rtype == "step.intent" and data.get("kubectl"):
+            elif rtype == "step.intent" and data.get("kubectl") and not (batched and self._kubectl.get(step)):
+                # a batch's intent holds that batch's commands: the step's plan already shows them all
                 self._kubectl[step] = list(data["kubectl"])
             elif rtype == "check.result":
                 self._checks[step] = data

@@ -12,7 +12,30 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Label, ProgressBar, RichLog
+from textual.widget import Widget
+from textual.widgets import ProgressBar, RichLog
+
+
+class Line(Widget):
+    """One line of text whose updates repaint only itself.
+
+    ``Label.update`` asks for a new layout of the whole screen, every 100 ms while a
+    batch reports; this line has a fixed size, so a new text is only a repaint.
+    """
+
+    DEFAULT_CSS = "Line { height: 1; width: 1fr; }"
+
+    def __init__(self, *, id: str) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(id=id)
+        self._text: Text | str = ""
+
+    def update(self, text: Text | str) -> None:
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text | str:
+        return self._text
 
 
 class BatchPanel(Vertical):
@@ -26,9 +49,9 @@ class BatchPanel(Vertical):
         self._failed = 0
         self.has_progress = False  # shown once a batch reported; hidden while another step is selected
         # built here, not in compose: the walker mounts this panel at the first run and feeds it at once
-        self._label = Label("", id="batch-label")
+        self._label = Line(id="batch-label")
         self._bar = ProgressBar(id="batch-bar", show_eta=True)
-        self._counts = Label("", id="batch-counts")
+        self._counts = Line(id="batch-counts")
         self._log = RichLog(id="batch-targets", markup=False, max_lines=self.MAX_FAILURE_LINES)
 
     def compose(self) -> ComposeResult:

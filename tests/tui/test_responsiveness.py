@@ -15,7 +15,10 @@ from tui.screens.walker import WalkerScreen
 
 pytestmark = pytest.mark.anyio
 TARGET_MS = 50  # DESIGN.md section 13, printed
-BOUND_MS = 300  # asserted: max gap 65-110 ms typical, spikes to ~280 ms on this loaded 2-core machine (was 300-600 ms)
+# Asserted: max gap 28-75 ms over 6 runs on this loaded 2-core machine (load ~2), 0-3 ticks over 50 ms;
+# the bound leaves 2x for a busier machine (it was 300 ms when the max gap was 65-280 ms).
+BOUND_MS = 150
+MAX_OVER_SHARE = 0.1  # at most this share of the 10 ms ticks may come more than TARGET_MS apart
 
 
 async def test_no_event_loop_stall_while_a_5000_target_batch_runs(tmp_path: Path) -> None:
@@ -45,3 +48,4 @@ async def test_no_event_loop_stall_while_a_5000_target_batch_runs(tmp_path: Path
     assert len(rig.cluster.mutations) == 5000
     assert len(gaps) > 20, "the batch ran too briefly to measure the loop"
     assert worst < BOUND_MS
+    assert over <= MAX_OVER_SHARE * len(gaps)

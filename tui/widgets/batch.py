@@ -12,30 +12,9 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widget import Widget
 from textual.widgets import ProgressBar, RichLog
 
-
-class Line(Widget):
-    """One line of text whose updates repaint only itself.
-
-    ``Label.update`` asks for a new layout of the whole screen, every 100 ms while a
-    batch reports; this line has a fixed size, so a new text is only a repaint.
-    """
-
-    DEFAULT_CSS = "Line { height: 1; width: 1fr; }"
-
-    def __init__(self, *, id: str) -> None:  # noqa: A002 (Textual's name)
-        super().__init__(id=id)
-        self._text: Text | str = ""
-
-    def update(self, text: Text | str) -> None:
-        if text != self._text:
-            self._text = text
-            self.refresh()
-
-    def render(self) -> Text | str:
-        return self._text
+from tui.widgets.line import Line
 
 
 class BatchPanel(Vertical):

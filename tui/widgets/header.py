@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label
 
 from mitigate.ports import ContextInfo
+from tui.widgets.line import Line
 
 
 def format_elapsed(seconds: float) -> str:
@@ -43,8 +44,10 @@ class IncidentHeader(Horizontal):
         drill.display = self._drill
         yield drill
         yield Label(self._title, id="hdr-title")
-        yield Label("", id="hdr-elapsed")
-        yield Label("", id="hdr-clock")
+        elapsed = Line(id="hdr-elapsed")  # ticking every second: a repaint, not a layout of the screen
+        elapsed.display = self._started is not None or ctx is not None  # no incident: no elapsed time
+        yield elapsed
+        yield Line(id="hdr-clock")
 
     def on_mount(self) -> None:
         if self._started is None and self._ctx is not None:
@@ -55,5 +58,5 @@ class IncidentHeader(Horizontal):
     def tick(self) -> None:
         now: datetime = self._now()
         if self._started is not None:
-            self.query_one("#hdr-elapsed", Label).update(f"⏱ {format_elapsed(now.timestamp() - self._started)}")
-        self.query_one("#hdr-clock", Label).update(now.strftime("%H:%M:%S UTC"))
+            self.query_one("#hdr-elapsed", Line).update(f"⏱ {format_elapsed(now.timestamp() - self._started)}")
+        self.query_one("#hdr-clock", Line).update(now.strftime("%H:%M:%S UTC"))

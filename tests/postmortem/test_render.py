@@ -126,3 +126,18 @@ def test_template_errors_name_the_template_file_and_line(drill: Postmortem, tmp_
         render(drill, path)
     text = str(info.value)
     assert text.startswith(f"{path}:{line}: ") and message in text and "\n" not in text
+
+
+@pytest.mark.parametrize("expression", [
+    "pm.__class__", "pm.timeline[0].__dict__", "pm.runbook.__init__.__globals__", "pm.summary.__reduce__",
+])
+def test_the_sandbox_fast_path_reads_fields_only(drill: Postmortem, tmp_path: Path, expression: str) -> None:
+    """Model fields skip the sandbox's general check; anything else on a model object still meets it."""
+    path = tmp_path / "team.md.j2"
+    path.write_text(f"{{{{ pm.timeline[0].day }}}} {{{{ {expression} }}}}\n{{% for e in pm.metrics %}}"
+                    "{{ loop.index }}{{ loop.__class__ }}{% endfor %}\n", encoding="utf-8")
+    with pytest.raises(TemplateRenderError, match="not allowed in a template|unsafe"):
+        render(drill, path)
+    path.write_text("{{ pm.timeline[0].day }} {% for e in pm.metrics %}{{ loop.index }}:{{ e.name }} {% endfor %}",
+                    encoding="utf-8")
+    assert render(drill, path).startswith(f"{drill.timeline[0].day} 1:Time to detect ")

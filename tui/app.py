@@ -14,6 +14,7 @@ from typing import Any
 
 from textual.app import App
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tui.commands import WalkerCommands
@@ -24,6 +25,7 @@ from tui.screens.error import ErrorScreen
 from tui.screens.walker import WalkerScreen
 
 SESSION_GROUP = "session"
+COLLECT_AFTER_S = 2.0  # idle this long after an engine call: the full collection runs then
 
 
 def utc_now() -> datetime:
@@ -53,6 +55,7 @@ class MitigateApp(App[None]):
         self.confirmer = confirmer or TuiConfirmer()
         self.confirmer.attach(self)
         self.walker: WalkerScreen | None = None
+        self._collect_timer: Timer | None = None  # the idle collection after a session call
 
     def get_default_screen(self) -> Screen[Any]:
         """Opened on an incident, the walker is the first screen: no blank screen painted, then replaced."""
@@ -98,8 +101,11 @@ class MitigateApp(App[None]):
 
         if not quiet:
             # A full collection scans every live object (5,000 nodes, the journal, the widget
-            # tree): 150-250 ms with the GIL held, a visible stall. Objects alive before the
+            # tree): 100-500 ms with the GIL held, a visible stall. Objects alive before the
             # call are parked out of the collector's reach while it runs; see on_worker_state_changed.
+            if self._collect_timer is not None:
+                self._collect_timer.stop()
+                self._collect_timer = None
             gc.freeze()
         return self.run_worker(work, name=label, group="read" if quiet else SESSION_GROUP,
                                thread=True, exit_on_error=False)
@@ -107,7 +113,9 @@ class MitigateApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.group == SESSION_GROUP and worker.is_finished and not self._session_running():
-            gc.unfreeze()  # idle again: let the collector see everything (a pause now stalls nothing)
+            # Not at once: the walker redraws the step list and the next step's detail right after
+            # a step ends, and an unfrozen heap made the next allocation run a full collection then.
+            self._collect_timer = self.set_timer(COLLECT_AFTER_S, self._collect_when_idle)
         if event.state == WorkerState.ERROR and worker.error is not None:
             message = error_text(worker.error)
             if self.walker is not None and self.walker.is_attached:
@@ -118,6 +126,12 @@ class MitigateApp(App[None]):
                 self.push_screen(ErrorScreen(f"{worker.name} failed", message))
         elif event.state == WorkerState.SUCCESS and worker.group == SESSION_GROUP and self.walker is not None:
             self.walker.post_message(SessionChanged())
+
+    def _collect_when_idle(self) -> None:
+        """Nothing has run for a while: give the collector everything back, and collect now."""
+        self._collect_timer = None
+        gc.unfreeze()
+        gc.collect()
 
     # ------------------------------------------------------------------ leaving
 
@@ -134,6 +148,9 @@ class MitigateApp(App[None]):
                 w.cancel()
         if self.incident is not None and self.incident.on_close is not None:
             self.incident.on_close()
+        if self._collect_timer is not None:
+            self._collect_timer.stop()
+        gc.unfreeze()  # the app is gone: whatever it parked is the collector's again
 
 
 def make_app(*, launcher: Launcher | None = None, incident: Incident | None = None,

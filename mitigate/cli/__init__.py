@@ -46,7 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(f"mitigate.cli.{name}").register(sub)
-    parser.set_defaults(home_handler=_home)
     return parser
 
 
@@ -60,13 +59,7 @@ def _home(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        home = getattr(args, "home_handler", None)
-        if home is None:
-            parser.print_help()
-            return 0
-        handler = home
+    handler = getattr(args, "handler", None) or _home
     try:
         return int(handler(args))
     except MitigateError as exc:

@@ -55,11 +55,13 @@ class ConnectionFailed(ClusterError):
 
 
 class TokenBucket:
-    """QPS + burst limiter, thread-safe, reservation style.
+    """QPS + burst limiter, thread-safe.
 
     Guarantee: in any interval of length ``t`` seconds at most ``burst + qps * t``
-    requests start. Each caller reserves the next free slot under the lock and
-    sleeps outside it, so waiting callers are served in order.
+    tokens are taken. A token is taken under the lock at the moment the caller goes
+    on to send, never reserved ahead: a thread the OS wakes late simply finds the
+    token then, so late wake-ups cannot bunch sends above the rate (a reservation
+    scheme can: several late sleepers would all send at once).
     """
 
     def __init__(self, qps: float, burst: int, *, clock: Callable[[], float] = time.monotonic,
@@ -72,18 +74,17 @@ class TokenBucket:
         self._tokens = float(burst)
         self._stamp = clock()
 
-    def reserve(self) -> float:
-        """Take one token; return how long the caller must wait before using it."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.qps)
-            self._stamp = now
-            self._tokens -= 1.0
-            return 0.0 if self._tokens >= 0 else -self._tokens / self.qps
-
-    def acquire(self) -> None:
-        wait = self.reserve()
-        if wait > 0:
+    def acquire(self) -> float:
+        """Wait for a token and take it; return the clock reading at which it was taken."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.qps)
+                self._stamp = now
+                if self._tokens >= 1.0 - 1e-9:
+                    self._tokens -= 1.0
+                    return now
+                wait = (1.0 - self._tokens) / self.qps
             self._sleep(wait)
 
 
@@ -229,9 +230,9 @@ class Transport:
         _m, url, hdrs, sbody, _p = self.api.param_serialize(
             method=method, resource_path=path, query_params=params, header_params=headers,
             body=body, auth_settings=["BearerToken"])
-        self.bucket.acquire()
+        taken = self.bucket.acquire()
         if self.on_send is not None:
-            self.on_send(time.monotonic())
+            self.on_send(taken)
         try:
             resp = self.api.call_api(_m, url, header_params=hdrs, body=sbody, _request_timeout=self.timeout)
             raw: bytes = resp.read()  # type: ignore[no-untyped-call]

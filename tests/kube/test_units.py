@@ -29,14 +29,28 @@ def test_token_bucket_never_exceeds_burst_plus_qps_times_window() -> None:
     bucket = TokenBucket(10, 5, clock=ft.clock, sleep=ft.sleep)
     starts = []
     for _ in range(200):
-        bucket.acquire()
-        starts.append(ft.now)
+        starts.append(bucket.acquire())
+        assert starts[-1] == ft.now
     for i, t0 in enumerate(starts):
         for window in (0.5, 1.0, 3.0):
             n = sum(1 for t in starts[i:] if t < t0 + window)
             assert n <= 5 + 10 * window + 1e-9
     # sustained rate after the burst is exactly the configured QPS
     assert (len(starts) - 5) / (starts[-1] - starts[0]) == pytest.approx(10, rel=1e-6)
+
+
+def test_token_bucket_holds_its_bound_when_sleeps_overrun() -> None:
+    ft = FakeTime()
+    overruns = iter([0.0, 0.4, 0.0, 0.0, 1.3, 0.05] * 100)
+
+    def late_sleep(s: float) -> None:  # the OS wakes the caller late, sometimes very late
+        ft.now += s + next(overruns)
+
+    bucket = TokenBucket(10, 5, clock=ft.clock, sleep=late_sleep)
+    starts = [bucket.acquire() for _ in range(200)]
+    for i, t0 in enumerate(starts):
+        for window in (0.1, 0.5, 1.0, 3.0):
+            assert sum(1 for t in starts[i:] if t < t0 + window) <= 5 + 10 * window + 1e-9
 
 
 def test_token_bucket_rejects_nonsense() -> None:

@@ -18,21 +18,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-Leaf = tuple[str, ...]
+from integrations.fieldsv1 import Leaf, leaves
+
 Obj = dict[str, Any]
 
 REMOVABLE_MAPS = (("f:metadata", "f:labels"), ("f:metadata", "f:annotations"))
-
-
-def leaves(tree: Any, prefix: Leaf = ()) -> set[Leaf]:
-    """Every owned field of a FieldsV1 tree as a token path."""
-    if not isinstance(tree, dict) or not tree:
-        return {prefix} if prefix else set()
-    out: set[Leaf] = set()
-    for k, v in tree.items():
-        if isinstance(k, str):
-            out |= leaves(v, (*prefix, k))
-    return out
 
 
 def _overlaps(mine: Leaf, other: Leaf) -> bool:

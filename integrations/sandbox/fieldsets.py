@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from integrations.fieldsv1 import Leaf, leaves
+
 Obj = dict[str, Any]
-Leaf = tuple[str, ...]
 
 _BOOKKEEPING = ("resourceVersion", "uid", "creationTimestamp", "managedFields", "generation")
 
@@ -44,17 +45,6 @@ def field_set(body: Any, depth: int = 0) -> Obj:
             out[f"f:{k}"] = {".": {}, **{item_key(i): {".": {}, **field_set(i, depth + 1)} for i in v}}
         else:
             out[f"f:{k}"] = {}
-    return out
-
-
-def leaves(tree: Any, prefix: Leaf = ()) -> set[Leaf]:
-    """Every owned field as a token path, e.g. ``("f:spec", "f:replicas")``."""
-    if not isinstance(tree, dict) or not tree:
-        return {prefix} if prefix else set()
-    out: set[Leaf] = set()
-    for k, v in tree.items():
-        if isinstance(k, str):
-            out |= leaves(v, (*prefix, k))
     return out
 
 

@@ -44,7 +44,7 @@ def error_text(exc: BaseException) -> str:
 
 
 class MitigateApp(App[None]):
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = ["styles/app.tcss", "styles/walker.tcss"]
     TITLE = "mitigate"
     COMMANDS = App.COMMANDS | {WalkerCommands}
 

@@ -56,8 +56,7 @@ def walker_app(tmp_path: Path, runbook: str = PATHS) -> tuple[MitigateApp, Rig]:
 def timeline_text(app: MitigateApp) -> str:
     walker = app.walker
     assert walker is not None
-    # wrapped lines keep their trailing space: joined, a record reads as it was written
-    return "".join(str(line.text) for line in walker.query_one("#timeline").lines)  # type: ignore[attr-defined]
+    return str(walker.query_one("#timeline").text)  # type: ignore[attr-defined]  (one line per entry)
 
 
 def cordoned(rig: Rig, name: str) -> bool:

@@ -57,7 +57,9 @@ def test_batch_progress(snap_compare: Any) -> None:
         walker = pilot.app.screen
         walker._batch_step = "cordon"  # type: ignore[attr-defined]
         journal = rig.session.journal
+        journal.append("step.intent", {"step": "cordon", "batch": 1, "kubectl": []})  # the run starts at 0 s
         for n in (1, 2):
+            rig.clock.elapsed += 30.0  # 50 targets per 30 s: 20 left, an ETA of 12 s
             journal.append("step.outcome", {"step": "cordon", "batch": n, "ok": n == 1, "results": [
                 {"target": f"Node/node-{i}", "ok": i != 57, "message": "" if i != 57 else "409 Conflict"}
                 for i in range((n - 1) * 50, n * 50)]})

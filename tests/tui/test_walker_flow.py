@@ -44,7 +44,7 @@ async def test_an_api_error_shows_the_error_modal_and_a_timeline_entry_and_the_a
         assert "connection refused" in app.screen.message  # type: ignore[attr-defined]
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is walker)
-        timeline = "\n".join(str(line.text) for line in walker.query_one("#timeline").lines)  # type: ignore[attr-defined]
+        timeline = str(walker.query_one("#timeline").text)  # type: ignore[attr-defined]
         assert "connection refused" in timeline
         assert app.is_running
 

@@ -13,13 +13,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rich.console import RenderableType
-from textual import on
+from rich import box
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Label, OptionList, Static
 
 from tui.messages import PlanReady, PreviewReady, SessionChanged, StepsRead
 from tui.protocols import Incident, StepInfo, StepStateLike
@@ -28,6 +30,7 @@ from tui.text import clip
 from tui.widgets.batch import BatchPanel
 from tui.widgets.header import IncidentHeader
 from tui.widgets.keybar import KeyBar
+from tui.widgets.pane import RenderablePane
 from tui.widgets.steps import StepList, status_name
 from tui.widgets.timeline import Timeline
 
@@ -42,20 +45,61 @@ MILESTONES = [("impact-start", "impact started"), ("detected", "detected"), ("ac
               ("mitigated", "mitigated"), ("resolved", "resolved")]
 STATUSES = [("investigating", "investigating"), ("identified", "identified"),
             ("monitoring", "monitoring"), ("resolved", "resolved")]
-MAX_TABLE_ROWS = 200
+MAX_TABLE_ROWS = 100  # rows drawn in the check table; the journal holds them all
 MAX_BACKFILL = 200  # timeline lines shown from the journal when the walker opens
 DONE = frozenset({"succeeded", "skipped", "rolled-back"})  # the highlight moves on from these
 
 
-def markdown(text: str) -> RenderableType:
-    """Step text as Markdown, rendered by rich (the Markdown widget costs a widget per block)."""
-    from rich.markdown import Markdown
+def section(title: str, colour: str) -> Text:
+    return Text(f"\n{title}", style=f"bold {colour}")
 
-    return Markdown(text) if text else ""
+
+def check_table(check: dict[str, Any]) -> Table:
+    """The check's rows (the runbook's ``columns``), or its verdict when it has none."""
+    table = Table(box=box.SIMPLE_HEAD, row_styles=["", "dim"], expand=False, pad_edge=False)
+    rows: list[dict[str, Any]] = list(check.get("rows") or [])
+    if not rows:
+        for column in ("ok", "count", "value", "message"):
+            table.add_column(column)
+        table.add_row(str(check.get("ok")), str(check.get("count")), str(check.get("value")),
+                      str(check.get("message") or ""))
+        return table
+    columns = list(dict.fromkeys(k for r in rows[:MAX_TABLE_ROWS] for k in r))
+    for column in columns:
+        table.add_column(column, overflow="fold")  # the whole name, over two lines if it must
+    for row in rows[:MAX_TABLE_ROWS]:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    if len(rows) > MAX_TABLE_ROWS:
+        table.caption = f"first {MAX_TABLE_ROWS} of {len(rows):,} rows; the journal holds all of them"
+    return table
+
+
+def detail(title: str, text: str, kubectl: list[str] | None, check: dict[str, Any] | None,
+           diff: str, theme: dict[str, str]) -> RenderableType:
+    """The current step, top to bottom: title, its Markdown, kubectl equivalent, check table, diff.
+
+    ``theme`` is the app's theme variables: the sections take its accent, the command its colours.
+    """
+    from rich.markdown import Markdown  # not every walker shows a step with text at once
+    from rich.syntax import Syntax
+
+    accent = theme.get("accent", "cyan")
+    parts: list[RenderableType] = [Text(title, style="bold"), Text("")]
+    if text:
+        parts.append(Markdown(text))
+    if kubectl:
+        parts += [section("kubectl equivalent  (c copies)", accent),
+                  Padding(Text(clip("\n".join(kubectl), "c copies all of it"), style=theme.get("success", "green")),
+                          (0, 1), style=f"on {theme.get('surface', 'grey15')}", expand=True)]
+    if check is not None:
+        parts += [section("check results", accent), check_table(check)]
+    if diff:
+        parts += [section("preview diff  (p refreshes)", accent),
+                  Syntax(clip(diff, "the journal holds all of it"), "diff", theme="ansi_dark", word_wrap=True)]
+    return Group(*parts)
 
 
 class WalkerScreen(Screen[None]):
-    CSS_PATH = "../styles/walker.tcss"
     BINDINGS = [
         Binding("enter,r", "run_step", "Run"),
         Binding("p", "preview", "Preview"),
@@ -69,6 +113,8 @@ class WalkerScreen(Screen[None]):
         Binding("i", "status", "Status"),
         Binding("e", "postmortem", "Postmortem"),
         Binding("question_mark", "help", "Help"),
+        Binding("pageup", "scroll_detail(-10)", "Detail up", show=False),
+        Binding("pagedown", "scroll_detail(10)", "Detail down", show=False),
         Binding("q", "quit_walker", "Quit"),
     ]
 
@@ -89,7 +135,7 @@ class WalkerScreen(Screen[None]):
         self._inbox: deque[Any] = deque()
         self._steps: list[StepStateLike] = []  # the last read: the UI thread never waits on the engine's lock
         self._current: str | None = None
-        self._shown: dict[str, object] = {}  # what each detail widget shows now, to skip re-rendering
+        self._shown: tuple[object, ...] = ()  # what the detail pane shows now, to skip re-rendering
 
     @property
     def mapp(self) -> MitigateApp:
@@ -101,20 +147,17 @@ class WalkerScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        # Six widgets, none of them a Textual scrolling widget (tui/widgets/pane.py says why): every
+        # widget costs start-up time, and a style pass and a repaint each time a modal closes over
+        # the walker (the moment a batch starts). The detail pane draws the step's title, text,
+        # kubectl, check table and diff together; the batch panel joins it at the first run.
         inc = self.incident
         yield IncidentHeader(now=self._now, title=f"{inc.journal.id} · {inc.title}", context=inc.context,
                              drill=inc.drill, started=inc.started)
-        with Horizontal(id="walker-body"):
-            yield StepList(id="steps")
-            with VerticalScroll(id="detail"):
-                yield Label("", id="step-title")
-                yield Static("", id="step-text")
-                yield Label("kubectl equivalent  (c copies)", classes="section", id="kubectl-label")
-                yield Static("", id="kubectl", classes="kubectl")
-                yield Label("check results", classes="section", id="checks-label")
-                yield Label("preview diff  (p refreshes)", classes="section", id="diff-label")
-                yield Static("", id="diff")
-            yield Timeline(id="timeline")
+        yield StepList(id="steps")
+        with Vertical(id="detail"):
+            yield RenderablePane(id="detail-body")
+        yield Timeline(id="timeline")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -125,6 +168,7 @@ class WalkerScreen(Screen[None]):
         session = self.incident.session  # nothing runs yet: a direct read is safe here
         current = session.current()
         self._show_steps(session.steps, current.id if current else None, follow=True)
+        self._dirty = self._follow = False  # that read covered the backfill: no second read, no jump
         self.set_interval(0.1, self._flush)
 
     def _flush(self) -> None:
@@ -182,42 +226,19 @@ class WalkerScreen(Screen[None]):
         line = f"{state.title or state.id}  [{status_name(state.status)}]"
         if state.error:
             line += f"  — {state.error}"
-        if self._changed("title", line):
-            self.query_one("#step-title", Label).update(line)
-        if self._changed("text", sid):
-            self.query_one("#step-text", Static).update(markdown(info.description or info.manual or ""))
-        kubectl = self._kubectl.get(sid)
-        self._set_visible("kubectl", kubectl is not None)
-        if self._changed("kubectl", kubectl):
-            self.query_one("#kubectl", Static).update(clip("\n".join(kubectl or []), "c copies all of it"))
-        check = self._checks.get(sid)
-        self._set_visible("checks", check is not None)
-        if check is not None and self._changed("checks", check):
-            self._fill_table(check)
-        diff = self._diffs.get(sid, "")
-        self._set_visible("diff", bool(diff))
-        if self._changed("diff", diff):
-            from rich.syntax import Syntax
-
-            self.query_one("#diff", Static).update(Syntax(clip(diff, "the journal holds all of it"), "diff",
-                                                          theme="ansi_dark", word_wrap=True))
+        text = info.description or info.manual or ""
+        kubectl, check, diff = self._kubectl.get(sid), self._checks.get(sid), self._diffs.get(sid, "")
+        shown = (sid, line, text, tuple(kubectl) if kubectl is not None else None, id(check), diff)
+        if shown != self._shown:  # the same step redrawn (a batch reports ten times a second): nothing to do
+            self._shown = shown
+            self.query_one("#detail-body", RenderablePane).update(
+                detail(line, text, kubectl, check, diff, self.app.theme_variables))
         for panel in self.query(BatchPanel).results(BatchPanel):
             panel.display = panel.has_progress and sid == self._batch_step
         if state.kind == "action" and sid not in self._kubectl:
             self._kubectl[sid] = []  # asked once; PlanReady fills it
             self.mapp.session_call(f"plan {sid}", lambda: self.post_message(
                 PlanReady(sid, self.incident.session.plan(sid))), quiet=True)
-
-    def _changed(self, widget: str, value: object) -> bool:
-        if self._shown.get(widget) is value or self._shown.get(widget) == value:
-            return False
-        self._shown[widget] = value
-        return True
-
-    def _set_visible(self, name: str, visible: bool) -> None:
-        if self._changed(f"{name}-visible", visible):
-            for w in self.query(f"#{name}, #{name}-label"):
-                w.display = visible
 
     def _panel(self) -> BatchPanel:
         """The batch panel, built at the first run: a walker that is only read starts faster."""
@@ -228,32 +249,10 @@ class WalkerScreen(Screen[None]):
             self.query_one("#detail").mount(panel)
         return panel
 
-    def _fill_table(self, check: dict[str, Any]) -> None:
-        tables = self.query("#checks").results(DataTable)
-        table = next(tables, None)
-        if table is None:  # built the first time a check has results: not every screen needs one
-            table = DataTable(id="checks", zebra_stripes=True, cursor_type="row")
-            self.query_one("#detail").mount(table, after="#checks-label")
-        table.clear(columns=True)
-        rows: list[dict[str, Any]] = list(check.get("rows") or [])[:MAX_TABLE_ROWS]
-        if rows:
-            columns = list(dict.fromkeys(k for r in rows for k in r))
-            table.add_columns(*columns)
-            table.add_rows([[str(r.get(c, "")) for c in columns] for r in rows])
-        else:
-            table.add_columns("ok", "count", "value", "message")
-            table.add_row(str(check.get("ok")), str(check.get("count")), str(check.get("value")),
-                          str(check.get("message") or ""))
-
     # ------------------------------------------------------------------ messages
 
-    @on(OptionList.OptionHighlighted, "#steps")
-    def _highlighted(self) -> None:
+    def on_step_list_highlighted(self) -> None:
         self._show_detail()
-
-    @on(OptionList.OptionSelected, "#steps")
-    def _selected(self) -> None:
-        self.action_run_step()
 
     def _absorb(self, records: Sequence[Any], *, live: bool) -> None:
         """Fold a burst of journal records into the screen: O(1) widget work per burst, not per record.
@@ -265,6 +264,7 @@ class WalkerScreen(Screen[None]):
         progress: Any = None
         results: list[dict[str, Any]] = []
         cancelled: dict[str, Any] | None = None
+        started: float | None = None  # the monotonic time of the run's first batch (for the ETA)
         for rec in records:
             rtype: str = getattr(rec, "type", "")
             data: dict[str, Any] = getattr(rec, "data", None) or {}
@@ -276,6 +276,8 @@ class WalkerScreen(Screen[None]):
             elif rtype == "step.intent" and data.get("kubectl") and not (batched and self._kubectl.get(step)):
                 # a batch's intent holds that batch's commands: the step's plan already shows them all
                 self._kubectl[step] = list(data["kubectl"])
+            if rtype == "step.intent" and batched and live and step == self._batch_step and started is None:
+                started = getattr(rec, "mono", None)
             elif rtype == "check.result":
                 self._checks[step] = data
             elif rtype == "batch.progress":
@@ -297,12 +299,14 @@ class WalkerScreen(Screen[None]):
             self.query_one(Timeline).add_records(lines[-MAX_BACKFILL:])
             return
         self.query_one(Timeline).add_records(lines)
-        if progress is None and not results and cancelled is None:
+        if progress is None and not results and cancelled is None and started is None:
             return
         panel = self._panel()
+        if started is not None:
+            panel.started_at(started)
         if progress is not None:
             self._batch_step = str(progress.data.get("step", ""))
-            panel.progress(progress.data)
+            panel.progress(progress.data, getattr(progress, "mono", None))
             panel.display = self._batch_step == self.selected()
         if results:
             panel.results(results)
@@ -440,6 +444,9 @@ class WalkerScreen(Screen[None]):
         from tui.screens.help import HelpScreen
 
         self.app.push_screen(HelpScreen())
+
+    def action_scroll_detail(self, lines: int) -> None:
+        self.query_one("#detail-body", RenderablePane).scroll_lines(lines)
 
     def action_quit_walker(self) -> None:
         self.mapp.quit_incident()

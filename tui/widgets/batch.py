@@ -1,79 +1,110 @@
-"""Batch progress: a ProgressBar with ETA, counts, and the targets that failed.
+"""Batch progress: a bar with ETA, counts, and the targets that failed, drawn as one widget.
 
 Successful targets are counted, not listed: a 5,000-node batch must not write
 5,000 lines (or one line per batch) while it runs; failures need attention and
-are listed, newest last, capped.
+the newest are listed (the journal holds every one).
+
+One widget, not a ProgressBar (four widgets) and a log: the panel is fed ten
+times a second while a batch runs, and each update is then a repaint of these
+few lines; the screen is laid out again only when the number of lines changes.
+The ETA comes from the journal records' monotonic times, so it is the same on a
+replay as it was live.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group, RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import ProgressBar, RichLog
+from textual.widget import Widget
 
-from tui.widgets.line import Line
+from tui.widgets.header import format_elapsed
 
 
-class BatchPanel(Vertical):
+class BatchPanel(Widget):
     """Fed from ``batch.progress`` and ``step.outcome`` journal records of the running step."""
 
-    MAX_FAILURE_LINES = 200
+    DEFAULT_CSS = """
+    BatchPanel { height: auto; border: round $warning; margin-top: 1; padding: 0 1; }
+    """
+    FAILURE_LINES = 5  # the newest failures shown; the count says how many there are in all
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._ok = 0
-        self._failed = 0
         self.has_progress = False  # shown once a batch reported; hidden while another step is selected
-        # built here, not in compose: the walker mounts this panel at the first run and feeds it at once
-        self._label = Line(id="batch-label")
-        self._bar = ProgressBar(id="batch-bar", show_eta=True)
-        self._counts = Line(id="batch-counts")
-        self._log = RichLog(id="batch-targets", markup=False, max_lines=self.MAX_FAILURE_LINES)
-
-    def compose(self) -> ComposeResult:
-        yield self._label
-        yield self._bar
-        yield self._counts
-        yield self._log
+        self._step = ""
+        self._label = ""
+        self._ok = self._failed = 0
+        self._done = self._total = 0
+        self._started: float | None = None  # mono of the run's first batch record
+        self._now: float | None = None  # mono of the latest progress record
+        self._failures: list[str] = []
 
     def begin(self, step_id: str) -> None:
         """Reset for a new run; the panel shows itself at the first ``batch.progress``."""
         self.display = self.has_progress = False
-        self._ok = self._failed = 0
-        self._label.update(f"{step_id}: starting…  (esc cancels between batches)")
-        self._counts.update("")
-        self._bar.update(total=None, progress=0)
-        log = self._log
-        log.clear()
-        log.display = False
+        self._step, self._label = step_id, f"{step_id}: starting…"
+        self._ok = self._failed = self._done = self._total = 0
+        self._started = self._now = None
+        self._failures = []
+        self.refresh(layout=True)
 
-    def progress(self, data: dict[str, Any]) -> None:
+    def started_at(self, mono: float) -> None:
+        """The run's first batch record (its intent): the ETA counts from here."""
+        if self._started is None:
+            self._started = mono
+
+    def progress(self, data: dict[str, Any], mono: float | None = None) -> None:
         self.display = self.has_progress = True
-        total, done = int(data.get("total") or 0), int(data.get("done") or 0)
-        self._bar.update(total=max(total, 1), progress=done)
-        self._label.update(
-            f"{data.get('step')}: batch {data.get('batch')}/{data.get('batches')} · {done}/{total} targets · "
-            f"{data.get('failures', 0)} failed  (esc cancels between batches)")
+        self._total, self._done = int(data.get("total") or 0), int(data.get("done") or 0)
+        if mono is not None:
+            self.started_at(mono)
+            self._now = mono
+        self._label = (f"{data.get('step')}: batch {data.get('batch')}/{data.get('batches')} · "
+                       f"{self._done:,}/{self._total:,} targets · {data.get('failures', 0)} failed")
+        self.refresh()
 
     def results(self, results: list[dict[str, Any]]) -> None:
-        """Count every target; list the failures (the most recent ones when there are many)."""
+        """Count every target; keep the newest failures to list."""
         failed = [r for r in results if not r.get("ok")]
         self._ok += len(results) - len(failed)
         self._failed += len(failed)
+        shown = len(self._failures)
+        self._failures = (self._failures + [f"✘ {r.get('target')} {r.get('message') or ''}".rstrip()
+                                            for r in failed[-self.FAILURE_LINES:]])[-self.FAILURE_LINES:]
+        self.refresh(layout=len(self._failures) != shown)
+
+    def cancelled(self, data: dict[str, Any]) -> None:
+        self._label = f"{data.get('step')}: cancelled at {data.get('done')}/{data.get('total')} targets"
+        self.refresh()
+
+    def eta(self) -> str:
+        """Time left at the rate so far; ``--:--:--`` until there is a rate."""
+        if self._started is None or self._now is None or self._now <= self._started or not self._done:
+            return "--:--:--"
+        rate = self._done / (self._now - self._started)
+        return format_elapsed((self._total - self._done) / rate)
+
+    def render(self) -> RenderableType:
+        bar = Table.grid(expand=True, padding=(0, 1))
+        bar.add_column(ratio=1)
+        bar.add_column(no_wrap=True)
+        total = max(self._total, 1)
+        bar.add_row(ProgressBar(total=total, completed=self._done),
+                    Text(f"{100 * self._done // total:3d}%  ETA {self.eta()}"))
         counts = Text()
         counts.append(f"✔ {self._ok:,} target(s) ok", style="green")
         if self._failed:
             counts.append(f"   ✘ {self._failed:,} failed", style="bold red")
-        self._counts.update(counts)
-        if failed:
-            log = self._log
-            log.display = True
-            for r in failed[-self.MAX_FAILURE_LINES:]:
-                log.write(Text(f"✘ {r.get('target')} {r.get('message') or ''}".rstrip(), style="red"))
-
-    def cancelled(self, data: dict[str, Any]) -> None:
-        self._label.update(
-            f"{data.get('step')}: cancelled at {data.get('done')}/{data.get('total')} targets")
+            if self._failed > len(self._failures):
+                counts.append(f"  (newest {len(self._failures)} below; the journal holds all)", style="dim")
+        title = Table.grid(expand=True)
+        title.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        title.add_column(no_wrap=True, justify="right")
+        title.add_row(Text(self._label, style="bold"), Text("esc cancels between batches", style="dim"))
+        lines: list[RenderableType] = [title, bar, counts]
+        lines += [Text(f, style="red", no_wrap=True, overflow="ellipsis") for f in self._failures]
+        return Group(*lines)

@@ -1,6 +1,9 @@
 """The incident header: context (red when protected), DRILL, elapsed time, UTC clock.
 
-It ticks once a second from an injected ``now`` function so snapshots are deterministic.
+One widget drawing one line: the header is on every screen, and each widget costs
+start-up time and a style pass whenever a modal closes. It ticks once a second
+from an injected ``now`` function so snapshots are deterministic; a tick repaints
+this line only (its size never changes, so the screen is not laid out again).
 """
 
 from __future__ import annotations
@@ -8,12 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from textual.app import ComposeResult
-from textual.containers import Horizontal
-from textual.widgets import Label
+from textual.content import Content
+from textual.widget import Widget
 
 from mitigate.ports import ContextInfo
-from tui.widgets.line import Line
 
 
 def format_elapsed(seconds: float) -> str:
@@ -21,8 +22,12 @@ def format_elapsed(seconds: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-class IncidentHeader(Horizontal):
+class IncidentHeader(Widget):
     """One line that always says where the responder is pointed and for how long."""
+
+    DEFAULT_CSS = """
+    IncidentHeader { dock: top; height: 1; width: 1fr; background: $panel; }
+    """
 
     def __init__(self, *, now: Callable[[], datetime], title: str = "mitigate", context: ContextInfo | None = None,
                  drill: bool = False, started: float | None = None) -> None:
@@ -32,22 +37,12 @@ class IncidentHeader(Horizontal):
         self._ctx = context
         self._drill = drill
         self._started = started
+        self._line = ""  # what the clock part says now: a tick that changes nothing repaints nothing
 
-    def compose(self) -> ComposeResult:
+    @property
+    def context_text(self) -> str:
         ctx = self._ctx
-        label = Label(f" ⎈ {ctx.name}{'  PROTECTED' if ctx.protected else ''} " if ctx else " no context ",
-                      id="hdr-context")
-        if ctx and ctx.protected:
-            label.add_class("protected")
-        yield label
-        drill = Label(" DRILL ", id="hdr-drill")
-        drill.display = self._drill
-        yield drill
-        yield Label(self._title, id="hdr-title")
-        elapsed = Line(id="hdr-elapsed")  # ticking every second: a repaint, not a layout of the screen
-        elapsed.display = self._started is not None or ctx is not None  # no incident: no elapsed time
-        yield elapsed
-        yield Line(id="hdr-clock")
+        return f" ⎈ {ctx.name}{'  PROTECTED' if ctx.protected else ''} " if ctx else " no context "
 
     def on_mount(self) -> None:
         if self._started is None and self._ctx is not None:
@@ -55,8 +50,24 @@ class IncidentHeader(Horizontal):
         self.tick()
         self.set_interval(1.0, self.tick)
 
-    def tick(self) -> None:
+    def _clock(self) -> str:
         now: datetime = self._now()
-        if self._started is not None:
-            self.query_one("#hdr-elapsed", Line).update(f"⏱ {format_elapsed(now.timestamp() - self._started)}")
-        self.query_one("#hdr-clock", Line).update(now.strftime("%H:%M:%S UTC"))
+        elapsed = f"⏱ {format_elapsed(now.timestamp() - self._started)}  " if self._started is not None else ""
+        return f" {elapsed}{now.strftime('%H:%M:%S UTC')} "
+
+    def tick(self) -> None:
+        line = self._clock()
+        if line != self._line:
+            self._line = line
+            self.refresh()
+
+    def render(self) -> Content:
+        protected = self._ctx is not None and self._ctx.protected
+        left = Content.assemble(
+            (self.context_text, "bold white on $error" if protected else "bold $text on $primary-darken-2"),
+            *([(" DRILL ", "bold black on $warning")] if self._drill else []),
+            " ", self._title)
+        right = Content.styled(self._line, "$text-muted")
+        room = max(0, self.size.width - right.cell_length)
+        return Content.assemble(left.truncate(room, ellipsis=True).pad_right(room - min(room, left.cell_length)),
+                                right)

@@ -1,15 +1,25 @@
-"""The live timeline: journal records as they are appended, plus UI-side errors."""
+"""The live timeline: journal records as they are appended, plus UI-side errors.
+
+Newest at the bottom, like the journal itself; the window stays at the end unless
+the responder scrolls back (wheel). Entries are kept as text and wrapped for the
+pane's width when painted, so nothing is rendered for lines out of view and a
+resize re-wraps instead of cutting lines off.
+"""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import RichLog
+from textual.strip import Strip
+
+from tui.widgets.pane import LinePane, to_strips
 
 _STYLES = {"step.failed": "bold red", "step.succeeded": "green", "milestone": "bold cyan",
            "note": "italic", "batch.cancelled": "yellow", "error": "bold red", "incident.status": "cyan"}
+MAX_ENTRIES = 2000  # the journal holds every record; the pane keeps the recent ones
 
 
 def declared(data: dict[str, Any]) -> str:
@@ -48,11 +58,20 @@ def describe(rtype: str, data: dict[str, Any]) -> str:
     return f"{rtype} {step}" if step else rtype
 
 
-class Timeline(RichLog):
-    """Append-only, newest at the bottom, like the journal itself."""
+class Timeline(LinePane):
+    """Append-only, newest at the bottom."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(wrap=True, markup=False, highlight=False, max_lines=2000, **kwargs)
+    FOLLOW_END = True
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(id=id)
+        # each entry with its lines wrapped at _width (None until painted at that width)
+        self._entries: deque[list[Any]] = deque(maxlen=MAX_ENTRIES)
+        self._width = 0
+
+    def write(self, line: Text) -> None:
+        self._entries.append([line, None])
+        self.changed()
 
     def add_record(self, ts: str, rtype: str, data: dict[str, Any]) -> None:
         line = Text()
@@ -67,3 +86,26 @@ class Timeline(RichLog):
     def add_error(self, ts: str, message: str) -> None:
         self.add_record(ts, "error", {})
         self.write(Text("  " + message, style="red"))
+
+    def build(self, width: int) -> list[Strip]:
+        """Each entry is wrapped once per width: an append wraps one entry, not the whole log."""
+        rewrap = width != self._width
+        if rewrap:
+            self._width = width
+            for entry in self._entries:
+                entry[1] = None
+        strips: list[Strip] = []
+        added = 0
+        for entry in self._entries:
+            if entry[1] is None:
+                entry[1] = to_strips(self, [entry[0]], width)
+                added += len(entry[1])
+            strips += entry[1]
+        if self._top and not rewrap:  # scrolled back: new entries do not move what is being read
+            self._top += added
+        return strips
+
+    @property
+    def text(self) -> str:
+        """Every entry as plain text, oldest first (what a responder could scroll through)."""
+        return "\n".join(e[0].plain for e in self._entries)

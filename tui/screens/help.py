@@ -13,6 +13,7 @@ HELP = """\
 
 | key | what it does |
 |---|---|
+| `↑` `↓` `home` `end` (or a click) | highlight a step |
 | `enter` / `r` | run the highlighted step (asks for confirmation first) |
 | `p` | preview: server-side dry run and diff, nothing changes |
 | `c` | copy the kubectl equivalent to the clipboard |
@@ -24,6 +25,7 @@ HELP = """\
 | `e` | postmortem draft: preview and export (`ctrl+s`; a `.html` path gives a standalone page) |
 | `m` | mark a milestone: impact started, detected, acknowledged, mitigated, resolved (optionally backdated) |
 | `i` | set the incident status |
+| `pgup` / `pgdn` (or the wheel) | scroll the step's detail; the wheel scrolls the timeline back |
 | `ctrl+p` | command palette: every step and action |
 | `q` | quit (the incident stays open; `mitigate resume ID`) |
 

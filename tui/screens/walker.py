@@ -74,29 +74,32 @@ def check_table(check: dict[str, Any]) -> Table:
     return table
 
 
-def detail(title: str, text: str, kubectl: list[str] | None, check: dict[str, Any] | None,
-           diff: str, theme: dict[str, str]) -> RenderableType:
-    """The current step, top to bottom: title, its Markdown, kubectl equivalent, check table, diff.
+def detail(sid: str, title: str, text: str, kubectl: list[str] | None, check: dict[str, Any] | None,
+           diff: str, theme: dict[str, str]) -> list[tuple[object, RenderableType]]:
+    """The step's detail, top to bottom: title, its Markdown, kubectl equivalent, check table, diff.
 
-    ``theme`` is the app's theme variables: the sections take its accent, the command its colours.
+    Each part comes with a key that changes when the part does (the pane keeps the lines of
+    the others). ``theme`` is the app's theme variables: the section titles take its accent.
     """
     from rich.markdown import Markdown  # not every walker shows a step with text at once
     from rich.syntax import Syntax
 
     accent = theme.get("accent", "cyan")
-    parts: list[RenderableType] = [Text(title, style="bold"), Text("")]
+    parts: list[tuple[object, RenderableType]] = [(("title", title), Group(Text(title, style="bold"), Text("")))]
     if text:
-        parts.append(Markdown(text))
+        parts.append((("text", sid, text), Markdown(text)))
     if kubectl:
-        parts += [section("kubectl equivalent  (c copies)", accent),
-                  Padding(Text(clip("\n".join(kubectl), "c copies all of it"), style=theme.get("success", "green")),
-                          (0, 1), style=f"on {theme.get('surface', 'grey15')}", expand=True)]
+        body = Padding(Text(clip("\n".join(kubectl), "c copies all of it"), style=theme.get("success", "green")),
+                       (0, 1), style=f"on {theme.get('surface', 'grey15')}", expand=True)
+        parts.append((("kubectl", sid, tuple(kubectl)), Group(section("kubectl equivalent  (c copies)", accent),
+                                                               body)))
     if check is not None:
-        parts += [section("check results", accent), check_table(check)]
+        parts.append((("check", sid, id(check)), Group(section("check results", accent), check_table(check))))
     if diff:
-        parts += [section("preview diff  (p refreshes)", accent),
-                  Syntax(clip(diff, "the journal holds all of it"), "diff", theme="ansi_dark", word_wrap=True)]
-    return Group(*parts)
+        parts.append((("diff", sid, diff), Group(
+            section("preview diff  (p refreshes)", accent),
+            Syntax(clip(diff, "the journal holds all of it"), "diff", theme="ansi_dark", word_wrap=True))))
+    return parts
 
 
 class WalkerScreen(Screen[None]):
@@ -230,9 +233,10 @@ class WalkerScreen(Screen[None]):
         kubectl, check, diff = self._kubectl.get(sid), self._checks.get(sid), self._diffs.get(sid, "")
         shown = (sid, line, text, tuple(kubectl) if kubectl is not None else None, id(check), diff)
         if shown != self._shown:  # the same step redrawn (a batch reports ten times a second): nothing to do
+            same_step = bool(self._shown) and self._shown[0] == sid
             self._shown = shown
             self.query_one("#detail-body", RenderablePane).update(
-                detail(line, text, kubectl, check, diff, self.app.theme_variables))
+                detail(sid, line, text, kubectl, check, diff, self.app.theme_variables), keep_scroll=same_step)
         for panel in self.query(BatchPanel).results(BatchPanel):
             panel.display = panel.has_progress and sid == self._batch_step
         if state.kind == "action" and sid not in self._kubectl:

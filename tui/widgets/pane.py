@@ -156,17 +156,33 @@ class LinePane(Widget):
 
 
 class RenderablePane(LinePane):
-    """Shows one rich renderable (the walker's step detail), top first."""
+    """Shows rich renderables top to bottom (the walker's step detail), each part kept as lines.
+
+    :meth:`update` takes ``(key, renderable)`` parts; a part whose key is unchanged keeps
+    the lines it was rendered to, so a step's status changing re-renders its title line,
+    not its Markdown, a 200-row check table or a diff (measured: 15-20 ms of a paint).
+    """
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
         super().__init__(id=id)
-        self._renderable: RenderableType = ""
+        self._parts: list[tuple[object, RenderableType]] = []
+        self._rendered: dict[tuple[object, int], list[Strip]] = {}
 
-    def update(self, renderable: RenderableType) -> None:
-        """New content, shown from its top."""
-        self._renderable = renderable
-        self._top = 0
+    def update(self, parts: Sequence[tuple[object, RenderableType]], *, keep_scroll: bool = False) -> None:
+        """New content, shown from its top unless ``keep_scroll`` (the same subject, refreshed)."""
+        self._parts = list(parts)
+        if not keep_scroll:
+            self._top = 0
         self.changed()
 
     def build(self, width: int) -> list[Strip]:
-        return to_strips(self, [self._renderable], width)
+        rendered: dict[tuple[object, int], list[Strip]] = {}
+        lines: list[Strip] = []
+        for key, renderable in self._parts:
+            strips = self._rendered.get((key, width))
+            if strips is None:
+                strips = to_strips(self, [renderable], width)
+            rendered[(key, width)] = strips
+            lines += strips
+        self._rendered = rendered  # only what is shown now is kept
+        return lines

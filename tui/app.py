@@ -98,6 +98,10 @@ class MitigateApp(App[None]):
 
         def work() -> None:
             fn()
+            if not quiet and self.incident is not None:
+                # a decision (or any step) may have made the next steps' `when:` false: those are
+                # skipped and journaled now, so the walker stops at the next step that applies
+                self.incident.session.advance()
 
         if not quiet:
             # A full collection scans every live object (5,000 nodes, the journal, the widget

@@ -276,6 +276,30 @@ class Session:
                 self._append("step.failed", {"step": step_id, "error": str(exc)})
         return self.step_state(step_id)
 
+    def advance(self) -> list[str]:
+        """Skip the steps the walk has reached whose ``when`` is false; the ids skipped, in order.
+
+        Each is journaled as ``run`` would (``step.skipped``, "condition false: ..."), so a
+        branch not taken after a decision is recorded without the responder running its
+        steps one by one. It stops at the first step that is not pending, has no ``when``, or
+        whose ``when`` is true or cannot be evaluated yet (running it reports that error).
+        """
+        skipped: list[str] = []
+        while (state := self.current()) is not None and state.status is StepStatus.PENDING:
+            step = self._step(state.id)
+            if step.when is None:
+                break
+            try:
+                if evaluate(step.when, self.context()):
+                    break
+            except MitigateError:
+                break
+            self.run(step.id)
+            if self.step_state(step.id).status is not StepStatus.SKIPPED:
+                break  # the world changed between the two evaluations: leave it to the responder
+            skipped.append(step.id)
+        return skipped
+
     def _dispatch(self, step: Step, ctx: dict[str, Any], attempt: int, cancel: threading.Event | None,
                   on_progress: Progress | None) -> None:
         if step.check is not None:

@@ -141,6 +141,18 @@ def test_decision_when_gate_and_notify_failure(harness: Harness) -> None:
     assert s.complete_manual("after").status == StepStatus.SUCCEEDED
 
 
+def test_advance_skips_the_branch_not_taken_and_stops_where_the_walk_applies(harness: Harness) -> None:
+    s = harness.start(BRANCHES, context="lab")
+    assert s.advance() == []  # the decision itself is pending: nothing to skip yet
+    s.decide("choose", "cordon")
+    assert s.advance() == ["delete"]  # cordon's when is true: the walk stops there
+    assert s.current().id == "cordon"  # type: ignore[union-attr]
+    assert s.step_state("delete").reason == "condition false: steps['choose'].choice == 'delete'"
+    assert s.advance() == []  # idempotent: nothing more is skipped, nothing runs
+    assert harness.cluster.mutations == []
+    assert harness.types().count("step.skipped") == 1
+
+
 def test_plan_only_never_mutates_and_plan_describes_without_changes(harness: Harness) -> None:
     harness.confirmer = PlanOnly()  # type: ignore[assignment]
     s = harness.start(BATCHED, context="lab")

@@ -80,6 +80,9 @@ class PodsGen(_Pct):
                               "CreateContainerConfigError"] = "CrashLoopBackOff"
     restarts: int = Field(default=0, ge=0)
     nodes: str = Field(default="node-", description="spread over generated nodes with this name prefix")
+    owner: Literal["ReplicaSet", "none"] = Field(
+        default="ReplicaSet", description="the pods' controller (a ReplicaSet reference, not simulated), "
+                                          "or none: bare pods, which kubectl drain refuses without --force")
 
     _pct = field_validator("not_ready")(_Pct.check_pct)
 

@@ -161,9 +161,13 @@ def _gen_pods(st: ClusterState, g: Any) -> None:
     pending = running_status(sample, None)
     specs = {n: {"containers": containers, "nodeName": n} for n in nodes}
     unscheduled = {"containers": containers}
+    owned: dict[str, Any] = {} if g.owner == "none" else {"ownerReferences": [{
+        "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{g.name_prefix}rs",
+        "uid": f"gen-{g.namespace}-{g.name_prefix}rs", "controller": True, "blockOwnerDeletion": True}]}
     for i in range(g.count):
         node = nodes[i % len(nodes)] if nodes else None
-        st.seed(r, {"metadata": {"name": f"{g.name_prefix}{i:0{width}d}", "namespace": g.namespace, "labels": labels},
+        st.seed(r, {"metadata": {"name": f"{g.name_prefix}{i:0{width}d}", "namespace": g.namespace, "labels": labels,
+                                 **owned},
                     "spec": specs[node] if node else unscheduled,
                     "status": (broken if i < bad else ready) if node else pending})
 

@@ -120,6 +120,7 @@ class DrainParams(NodeParams):
     timeout: Duration = "5m"
     ignoreDaemonSets: Bool = True
     deleteEmptyDirData: Bool = True
+    force: Bool = False  # evict pods no controller owns (they are lost), as kubectl drain --force
 
 
 class EvictParams(Params):

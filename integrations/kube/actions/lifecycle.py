@@ -342,22 +342,35 @@ class Drain(Cordon):
             raise ClusterError(f"drain: {exc}") from None
         self.ignore_ds = self.param("ignoreDaemonSets", True) is not False
         self.empty_dir = self.param("deleteEmptyDirData", True) is not False
+        self.force = self.param("force", False) is True
         self.pod_res = self.r.resolve(*POD)
 
     def pods(self, node: str) -> tuple[list[Item], list[str]]:
-        """Pods to evict on ``node`` and the reasons it cannot be drained (empty when it can)."""
+        """Pods to evict on ``node`` and the reasons it cannot be drained (empty when it can).
+
+        The rules are kubectl drain's: mirror pods are left alone, DaemonSet pods are skipped
+        (or refused without ignoreDaemonSets), a pod no controller owns is refused unless
+        ``force`` (nothing recreates it: evicting it loses it), and so is a pod with emptyDir
+        data unless ``deleteEmptyDirData``; a finished pod (Succeeded/Failed) is always evictable.
+        """
         evictable, problems = [], []
         for pod in self.t.list_pages(self.pod_res.base(None), field_selector=f"spec.nodeName={node}"):
             meta = pod.get("metadata") or {}
-            owners = meta.get("ownerReferences") or []
+            name = f"{meta.get('namespace')}/{meta['name']}"
+            controller = next((o for o in meta.get("ownerReferences") or [] if o.get("controller")), None)
             if MIRROR in (meta.get("annotations") or {}):
                 continue
-            if any(o.get("kind") == "DaemonSet" for o in owners):
+            if controller is not None and controller.get("kind") == "DaemonSet":
                 if not self.ignore_ds:
-                    problems.append(f"DaemonSet pod {meta.get('namespace')}/{meta['name']}")
+                    problems.append(f"DaemonSet pod {name} (ignoreDaemonSets: true skips it)")
                 continue
-            if not self.empty_dir and any("emptyDir" in v for v in (pod.get("spec") or {}).get("volumes") or []):
-                problems.append(f"pod with emptyDir data {meta.get('namespace')}/{meta['name']}")
+            finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+            if controller is None and not finished and not self.force:
+                problems.append(f"pod {name} has no controller: evicting it loses it for good "
+                                "(force: true evicts it anyway, as kubectl drain --force)")
+            if (not self.empty_dir and not finished
+                    and any("emptyDir" in v for v in (pod.get("spec") or {}).get("volumes") or [])):
+                problems.append(f"pod {name} has emptyDir data (deleteEmptyDirData: true deletes it)")
             evictable.append(Item(self.pod_res, meta.get("namespace"), meta["name"], pod))
         return evictable, problems
 
@@ -410,6 +423,7 @@ class Drain(Cordon):
         flags = [f"--grace-period={self.grace}", f"--timeout={int(self.timeout)}s"]
         flags += ["--ignore-daemonsets"] if self.ignore_ds else []
         flags += ["--delete-emptydir-data"] if self.empty_dir else []
+        flags += ["--force"] if self.force else []
         if self.p.get("selector") and not (self.p.get("name") or self.p.get("names")):
             return [render.kubectl(self.ctx.name, "drain", "-l", str(self.p["selector"]), *flags)]
         return [render.kubectl(self.ctx.name, "drain", *[i.name for i in self.items], *flags)] if self.items else []

@@ -40,6 +40,21 @@ if TYPE_CHECKING:
     from mitigate.engine.session import Session
 
 TARGETS_CAP = 1000
+# step.previewed holds what the responder saw, bounded: a 5,000-node step's kubectl lines were
+# 275 kB in one record. Each batch's intent still holds that batch's lines in full.
+KUBECTL_CAP = 100
+DIFF_CAP = 64_000
+
+
+def _shown(kubectl: list[str], diff: str) -> dict[str, Any]:
+    """The kubectl lines and diff for a ``step.previewed`` record, capped, with the full counts."""
+    out: dict[str, Any] = {"kubectl": kubectl[:KUBECTL_CAP], "diff": diff[:DIFF_CAP]}
+    if len(kubectl) > KUBECTL_CAP:
+        out["kubectlTotal"] = len(kubectl)
+    if len(diff) > DIFF_CAP:
+        out["diff"] += f"\n… {len(diff) - DIFF_CAP:,} more characters not journaled"
+    return out
+
 Progress = Callable[[BatchProgress], None]
 
 
@@ -140,7 +155,7 @@ def _confirm_context(session: Session, bound: Bound, cluster: ClusterPort) -> tu
     preview = first.preview()
     kubectl = full.kubectl()
     session._append("step.previewed", {
-        "step": step.id, "context": bound.context, "kubectl": kubectl, "diff": preview.diff,
+        "step": step.id, "context": bound.context, **_shown(kubectl, preview.diff),
         "targets": list(full.targets)[:TARGETS_CAP], "description": full.describe(),
         "warnings": preview.warnings, "batches": len(bound.batches)})
     units = bound.remaining
@@ -380,8 +395,9 @@ def preview(session: Session, step: Step, ctx: Mapping[str, Any]) -> Preview:
         return Preview(diff="", warnings=["nothing to do"])
     prepared = _cluster(session).prepare(bound.request(bound.batches[0], None))
     result = prepared.preview()
-    session._append("step.previewed", {"step": step.id, "context": bound.context, "kubectl": prepared.kubectl(),
-                                       "diff": result.diff, "targets": list(prepared.targets)[:TARGETS_CAP],
+    session._append("step.previewed", {"step": step.id, "context": bound.context,
+                                       **_shown(prepared.kubectl(), result.diff),
+                                       "targets": list(prepared.targets)[:TARGETS_CAP],
                                        "description": prepared.describe()})
     return result
 

@@ -153,6 +153,20 @@ def test_advance_skips_the_branch_not_taken_and_stops_where_the_walk_applies(har
     assert harness.types().count("step.skipped") == 1
 
 
+def test_the_previewed_record_of_a_large_step_is_bounded_and_each_batch_intent_holds_its_lines(
+        tmp_path: Any) -> None:
+    harness = Harness(tmp_path / "incidents", cluster_of(600, notready=lambda i: True))
+    s = harness.start(BATCHED, context="lab", batchSize=200)
+    s.run("find")
+    assert s.run("cordon").status == StepStatus.SUCCEEDED
+    assert harness.journal is not None
+    records = harness.journal.records()
+    previewed = next(r.data for r in records if r.type == "step.previewed")
+    assert len(previewed["kubectl"]) == 100 and previewed["kubectlTotal"] == 600
+    intents = [r.data for r in records if r.type == "step.intent"]
+    assert sum(len(i["kubectl"]) for i in intents) == 600  # the whole story is still journaled
+
+
 def test_plan_only_never_mutates_and_plan_describes_without_changes(harness: Harness) -> None:
     harness.confirmer = PlanOnly()  # type: ignore[assignment]
     s = harness.start(BATCHED, context="lab")

@@ -275,7 +275,8 @@ class WalkerScreen(Screen[None]):
             step = str(data.get("step", ""))
             batched = "batch" in data
             if rtype == "step.previewed":
-                self._kubectl[step] = list(data.get("kubectl") or [])
+                if "kubectlTotal" not in data or not self._kubectl.get(step):  # capped: keep the plan's whole list
+                    self._kubectl[step] = list(data.get("kubectl") or [])
                 self._diffs[step] = str(data.get("diff") or "")
             elif rtype == "step.intent" and data.get("kubectl") and not (batched and self._kubectl.get(step)):
                 # a batch's intent holds that batch's commands: the step's plan already shows them all

@@ -9,7 +9,9 @@ code is 0 only when every step finished and every health check passes, so CI can
 run the whole runbook library as drills.
 
 Status updates are never sent anywhere from a drill: :class:`DrillNotifier` journals
-what would have been sent, so a rehearsal cannot page customers.
+what would have been sent, so a rehearsal cannot page customers. Likewise no real
+Alertmanager is touched: :class:`DrillSilencer` records silences (the journal holds
+their intent and outcome) and expires them on rollback.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from mitigate.paths import journal_root, runbooks_dir
 if TYPE_CHECKING:
     from integrations.sandbox import Sandbox
     from mitigate.engine import Session
-    from mitigate.ports import Notification, NotifyResult
+    from mitigate.ports import Notification, NotifyResult, SilenceRequest, SilenceResult
     from mitigate.runbook.model import Runbook
 
 _PLACEHOLDER = re.compile(r"\$\{(context|contexts|url|ingress)(?::([^}]*))?\}")
@@ -55,6 +57,35 @@ class DrillNotifier:
 
         self.sent.append(note)
         return NotifyResult(ok=True, channel=note.channel, message="drill: recorded, not sent")
+
+
+class DrillSilencer:
+    """A SilencerPort that records silences instead of creating them (ids ``drill-1``, ...)."""
+
+    URL = "drill://not-sent"
+
+    def __init__(self) -> None:
+        self.silences: dict[str, tuple[SilenceRequest, bool]] = {}  # id -> (request, active)
+
+    def resolve(self, alertmanager: str | None) -> tuple[str, str]:
+        return alertmanager or "default", self.URL
+
+    def create(self, request: SilenceRequest) -> SilenceResult:
+        from mitigate.ports import SilenceResult
+
+        sid = f"drill-{len(self.silences) + 1}"
+        self.silences[sid] = (request, True)
+        return SilenceResult(True, sid, f"drill: silence {sid} recorded, not sent")
+
+    def expire(self, alertmanager: str, silence_id: str) -> SilenceResult:
+        from mitigate.ports import SilenceResult
+
+        if silence_id in self.silences:
+            self.silences[silence_id] = (self.silences[silence_id][0], False)
+        return SilenceResult(True, silence_id, f"drill: silence {silence_id} expired, not sent")
+
+    def find(self, alertmanager: str, marker: str) -> list[str]:
+        return [sid for sid, (req, active) in self.silences.items() if active and marker in req.comment]
 
 
 class DrillBlock(BaseModel):
@@ -211,7 +242,7 @@ def run_in_sandbox(sb: Sandbox, scenario: str, *, root: Path, runbook: str | Non
         from mitigate.engine import Session
 
         ports = Ports(cluster=cluster, confirmer=AutoApprove(), notifier=DrillNotifier(),
-                      probes=build_prober(IntegrationsConfig.model_validate({})))
+                      probes=build_prober(IntegrationsConfig.model_validate({})), silencer=DrillSilencer())
         meta = IncidentMeta(title=heading, severity="drill", runbook_path=str(path.resolve()), drill=True,
                             scenario=str(scenario))
         session = Session.start(book, resolved, journal, ports, meta=meta)
@@ -257,8 +288,9 @@ def _step(session: Session, book: Runbook, step_id: str, decisions: dict[str, st
 
 
 def render(result: DrillResult) -> str:
-    ttm = "not mitigated" if result.seconds_to_mitigated is None else f"{result.seconds_to_mitigated:.1f}s"
-    out = [result.scorecard, f"  drill wall-clock    {result.seconds_total:.1f}s (health passed after {ttm})",
+    ttm = ("health never passed" if result.seconds_to_mitigated is None
+           else f"health passed after {result.seconds_to_mitigated:.1f}s")
+    out = [result.scorecard, f"  drill wall-clock    {result.seconds_total:.1f}s ({ttm})",
            "Scenario health: " + ("MITIGATED" if result.health_ok else "NOT MITIGATED")]
     out += [f"  {'ok  ' if v else 'FAIL'} {k}" for k, v in result.health_checks.items()]
     if not result.health_ok:

@@ -27,8 +27,8 @@ class Scorecard:
             ttm = "n/a"
         else:
             minutes, seconds = divmod(self.time_to_mitigated, 60)
-            ttm = f"{int(minutes)}m{seconds:04.1f}s" + ("" if self.mitigated else " (to the last step; "
-                                                            "no mitigated milestone)")
+            took = f"{int(minutes)}m{seconds:04.1f}s"
+            ttm = took if self.mitigated else f"not mitigated (no mitigated milestone; last step after {took})"
         return "\n".join([
             "Scorecard",
             f"  time to mitigated   {ttm}",

@@ -82,3 +82,23 @@ def test_validate_located_human_messages() -> None:
 def test_format_where() -> None:
     assert format_where(("steps", 3, "action", "cordon", "names")) == "steps[3].action.cordon.names"
     assert format_where(("columns", "Last seen", 0)) == "columns['Last seen'][0]"
+
+
+def test_libyaml_and_pure_python_parsing_give_the_same_data_and_positions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valid documents go through libyaml (fast); they must read exactly as the pure-Python
+    loader reads them, positions included: every shipped runbook and drill scenario."""
+    from pathlib import Path
+
+    import mitigate.yamlloc as yamlloc
+
+    if yamlloc._CLoader is None:
+        pytest.skip("PyYAML was built without libyaml here")
+    root = Path(__file__).resolve().parents[2] / "runbooks"
+    files = sorted(root.glob("*.yaml")) + sorted((root / "drills").glob("*.yaml"))
+    assert len(files) >= 12
+    fast = [load_yaml(f.read_text(), str(f)) for f in files]
+    monkeypatch.setattr(yamlloc, "_CLoader", None)
+    slow = [load_yaml(f.read_text(), str(f)) for f in files]
+    for f, a, b in zip(files, fast, slow, strict=True):
+        assert a.data == b.data, f
+        assert a.marks == b.marks, f

@@ -76,12 +76,18 @@ _Loader.yaml_implicit_resolvers = {
 # runbooks took ~0.5 s to compose in pure Python). Its error messages are terser and it
 # rejects differently, so any problem is parsed again by the pure-Python loader above, whose
 # messages the located errors are built from.
-_CLoader: type[Any] | None = None
-if getattr(yaml, "__with_libyaml__", False):
-    class _CLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
+def _c_loader() -> type[Any] | None:
+    if not getattr(yaml, "__with_libyaml__", False):
+        return None
+
+    class CLoader(yaml.CSafeLoader):
         """CSafeLoader with the same resolvers as _Loader."""
 
-    _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    return CLoader
+
+
+_CLoader: type[Any] | None = _c_loader()
 
 
 def format_where(where: Iterable[Key]) -> str:

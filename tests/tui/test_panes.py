@@ -105,7 +105,8 @@ async def test_the_detail_pane_scrolls_with_page_keys(tmp_path: Path) -> None:
         assert "Find NotReady nodes" in row(detail, 0) and "more line(s) below" in row(detail, detail.window - 1)
         await pilot.press("pagedown")
         await pilot.pause()
-        assert "more line(s) above" in row(detail, 0) and detail.first_shown == 10
+        assert detail.first_shown == 10
+        assert "▲ 11 more line(s) above" in row(detail, 0)  # the 10 scrolled past and the one under the marker
         await pilot.press("pageup")
         await pilot.pause()
         assert detail.first_shown == 0

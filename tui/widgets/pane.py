@@ -120,11 +120,12 @@ class LinePane(Widget):
             finally:
                 self._paint = None
         lines, height, width, first, style = paint
+        # a marker takes the place of a line, which is counted with those out of view
         if y == 0 and first:
-            return self._marker(f"▲ {first} more line(s) above", width, style)
+            return self._marker(f"▲ {first + 1} more line(s) above", width, style)
         below = len(lines) - first - height
         if y == height - 1 and below > 0:
-            return self._marker(f"▼ {below} more line(s) below", width, style)
+            return self._marker(f"▼ {below + 1} more line(s) below", width, style)
         index = first + y
         strip = lines[index] if index < len(lines) else Strip.blank(width)
         return strip.apply_style(style)

@@ -2,8 +2,8 @@
 
 The engine (mitigate.engine) is UI-agnostic and adapter-agnostic. Adapters in
 ``integrations`` implement these Protocols (the Kubernetes adapter implements
-``ClusterPort``, the HTTP integrations implement ``NotifierPort`` and
-``ProbePort``), the TUI and the headless runner implement ``ConfirmerPort``.
+``ClusterPort``, the HTTP integrations implement ``NotifierPort``, ``ProbePort`` and
+``SilencerPort``), the TUI and the headless runner implement ``ConfirmerPort``.
 Tests use small fakes. Everything crossing a port is plain data (dicts, lists,
 strings, dataclasses) so that it can be written to the journal as JSON.
 """
@@ -222,6 +222,71 @@ class NotifierPort(Protocol):
         ...
 
 
+# --------------------------------------------------------------------------- Alertmanager silences
+
+
+@dataclass(frozen=True)
+class SilenceMatcher:
+    """One label matcher: ``name=value``, ``name!=value``, ``name=~regex`` or ``name!~regex``."""
+
+    name: str
+    value: str
+    is_regex: bool = False
+    is_equal: bool = True
+
+    @property
+    def operator(self) -> str:
+        return ("=" if self.is_equal else "!") + ("~" if self.is_regex else ("" if self.is_equal else "="))
+
+    def text(self) -> str:
+        return f"{self.name}{self.operator}{self.value}"
+
+
+@dataclass(frozen=True)
+class SilenceRequest:
+    """A silence for the incident window, rendered and checked by the engine."""
+
+    alertmanager: str  # the integration name, as ``SilencerPort.resolve`` returned it
+    matchers: tuple[SilenceMatcher, ...]
+    starts_at: datetime
+    ends_at: datetime
+    comment: str  # carries the incident/step/attempt marker that ``find`` looks for
+    created_by: str
+
+
+@dataclass
+class SilenceResult:
+    ok: bool
+    silence_id: str | None = None
+    message: str = ""
+    uncertain: bool = False  # no answer after the request may have been received: it may exist
+
+
+@runtime_checkable
+class SilencerPort(Protocol):
+    """Alertmanager silences (``silence`` steps) and their undo (expire)."""
+
+    records_only: bool  # True when nothing leaves the process (drills); a drill refuses any other
+
+    def resolve(self, alertmanager: str | None) -> tuple[str, str]:
+        """``(name, url)`` of the named Alertmanager (None: the default). MitigateError when none is
+        configured; nothing is sent."""
+        ...
+
+    def create(self, request: SilenceRequest) -> SilenceResult:
+        """Create the silence; never raises for remote failures. Not retried once it may have arrived."""
+        ...
+
+    def expire(self, alertmanager: str, silence_id: str) -> SilenceResult:
+        """Expire (the undo); idempotent, never raises for remote failures."""
+        ...
+
+    def find(self, alertmanager: str, marker: str) -> list[str]:
+        """Ids of the silences that are not expired and whose comment contains ``marker`` (after a
+        crash or an unanswered create). MitigateError when the Alertmanager cannot be asked."""
+        ...
+
+
 # --------------------------------------------------------------------------- confirmation
 
 
@@ -237,7 +302,7 @@ class ConfirmRequest:
     destructive: bool
     protected: bool  # context matches a protected pattern
     diff: str = ""
-    kind: Literal["action", "notify", "rollback", "decision"] = "action"
+    kind: Literal["action", "notify", "silence", "rollback", "decision"] = "action"
     cluster_scope: bool = False  # the step stated ``scope: cluster``: it acts on everything
 
     @property

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mitigate.engine import silence as silence_steps
 from mitigate.engine.checks import run_check, run_wait
 from mitigate.engine.state import WHOLE, StepStatus
 from mitigate.engine.types import BatchProgress, StepPlan, request_data, request_from
@@ -350,6 +351,8 @@ def plan(session: Session, step: Step, ctx: Mapping[str, Any]) -> StepPlan:
     elif step.notify is not None:
         out.description = f"notify {', '.join(step.notify.channels)}" + (
             f" (status {step.notify.status})" if step.notify.status else "")
+    elif step.silence is not None:
+        silence_steps.describe(session, step, ctx, out)
     else:
         _plan_action(session, step, ctx, out)
     return out
@@ -496,7 +499,8 @@ def rollback(session: Session, cancel: threading.Event | None) -> list[str]:
         candidates = sorted(
             (sid for sid, rec in session.state.steps.items()
              if rec.status != StepStatus.ROLLED_BACK and (rec.done or rec.undo)
-             and any(s.id == sid and s.action is not None for s in session.runbook.steps)),
+             and any(s.id == sid and (s.action is not None or s.silence is not None)
+                     for s in session.runbook.steps)),
             key=lambda sid: -session.state.step(sid).last_applied_seq)
         if any(session.state.step(s).open_intents for s in session.state.steps):
             raise MitigateError("a step's outcome is unknown: recheck it before rolling back")
@@ -509,7 +513,8 @@ def rollback(session: Session, cancel: threading.Event | None) -> list[str]:
                                                "message": "cannot be undone: the runbook declares undo: none"})
             continue
         try:
-            stopped = _rollback_step(session, step, cancel)
+            stopped = (silence_steps.rollback_step(session, step, cancel) if step.silence is not None
+                       else _rollback_step(session, step, cancel))
         except (ClusterError, MitigateError) as exc:
             stopped = str(exc)
         if stopped is None:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from mitigate.engine import actions as action_steps
+from mitigate.engine import silence as silence_steps
 from mitigate.engine.checks import CheckOutcome, run_check, run_query, run_wait
 from mitigate.engine.state import (
     DONE_STATUSES,
@@ -322,6 +323,8 @@ class Session:
                 self._append("step.succeeded", {"step": step.id})
         elif step.notify is not None:
             self._notify(step, ctx)
+        elif step.silence is not None:
+            silence_steps.run(self, step, ctx, attempt)
         else:
             action_steps.run_action(self, step, ctx, attempt, cancel, on_progress)
 
@@ -422,7 +425,8 @@ class Session:
         if self.step_state(step_id).status != StepStatus.UNKNOWN:
             raise MitigateError(f"step {step_id} is {self.step_state(step_id).status}: only an unknown step "
                                 "is rechecked")
-        action_steps.recheck(self, self._step(step_id))
+        step = self._step(step_id)
+        (silence_steps.recheck if step.silence is not None else action_steps.recheck)(self, step)
         return self.step_state(step_id)
 
     def plan(self, step_id: str) -> StepPlan:

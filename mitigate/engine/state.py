@@ -192,7 +192,8 @@ def _apply_step(state: SessionState, rec: StepRecord, record: RecordLike) -> Non
         state.last_step_ts = record.ts
     elif kind == "step.unknown":
         rec.status = StepStatus.UNKNOWN
-        rec.error = "outcome unknown (the session stopped between intent and outcome): recheck it"
+        rec.error = str(data.get("error") or
+                        "outcome unknown (the session stopped between intent and outcome): recheck it")
     elif kind == "check.result":
         rec.result = dict(data)
     elif kind == "manual.done":

@@ -8,7 +8,15 @@ from typing import Any
 
 from mitigate.clock import SystemClock
 from mitigate.engine.state import StepStatus
-from mitigate.ports import ActionRequest, Clock, ClusterPort, ConfirmerPort, NotifierPort, ProbePort
+from mitigate.ports import (
+    ActionRequest,
+    Clock,
+    ClusterPort,
+    ConfirmerPort,
+    NotifierPort,
+    ProbePort,
+    SilencerPort,
+)
 
 
 @dataclass
@@ -20,6 +28,7 @@ class Ports:
     notifier: NotifierPort | None = None
     probes: ProbePort | None = None
     clock: Clock = field(default_factory=SystemClock)
+    silencer: SilencerPort | None = None  # Alertmanager silences (``silence`` steps); drills record them
 
 
 @dataclass(frozen=True)

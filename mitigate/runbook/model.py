@@ -154,6 +154,63 @@ class NotifySpec(Strict):
     message: str = Field(min_length=1, description="Markdown template")
 
 
+MATCHER_RE = re.compile(r"^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$", re.DOTALL)
+
+
+def parse_matcher(text: str) -> tuple[str, str, str]:
+    """``'cluster=~prod-.*'`` -> ``("cluster", "=~", "prod-.*")``; a double-quoted value is unquoted.
+
+    ValueError (naming the four forms) on anything else, or on a regex that does not compile.
+    """
+    m = MATCHER_RE.match(text)
+    if not m:
+        raise ValueError(f"matcher {text!r} is not name=value, name!=value, name=~regex or name!~regex")
+    name, op, value = m.groups()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1].replace('\\"', '"')
+    if "~" in op and not _is_template(value):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"matcher {text!r}: bad regex: {exc}") from None
+    return name, op, value
+
+
+def matches_empty(op: str, value: str) -> bool:
+    """Does the matcher match an absent label? Alertmanager refuses a silence whose every
+    matcher does (it would silence everything)."""
+    if "~" in op:
+        hit = re.fullmatch(value, "") is not None
+    else:
+        hit = value == ""
+    return hit if op in ("=", "=~") else not hit
+
+
+class SilenceSpec(Strict):
+    """An Alertmanager silence for the incident window; rollback expires it."""
+
+    alertmanager: str | None = Field(None, description="integration name; default from config")
+    matchers: list[str] = Field(min_length=1, description="name=value, name!=value, name=~regex, name!~regex")
+    duration: Duration = Field(description="how long the silence lasts, from when it is created")
+    comment: str = Field(min_length=1, description="why (template); the incident id is appended")
+
+    @field_validator("matchers")
+    @classmethod
+    def _matchers(cls, v: list[str]) -> list[str]:
+        parsed = []
+        for text in v:
+            try:
+                parsed.append(parse_matcher(text))
+            except ValueError:
+                if not _is_template(text):  # a whole-template matcher is checked once rendered
+                    raise
+        known = [(op, value) for _, op, value in parsed if not _is_template(value)]
+        if len(known) == len(v) and all(matches_empty(op, value) for op, value in known):
+            raise ValueError("every matcher also matches alerts without that label, so this would silence "
+                             "everything: give at least one name=value with a non-empty value")
+        return v
+
+
 class GateSpec(Strict):
     require: list[Expression] = Field(min_length=1, description="every expression must be true")
     message: str = Field(min_length=1, description="what to do when the gate is closed")
@@ -185,6 +242,7 @@ class BatchSpec(Strict):
 
 
 ActionParams = dict[str, Any]
+STEP_KINDS = ("manual", "check", "action", "wait", "notify", "gate", "decision", "silence")
 
 
 class Step(Strict):
@@ -204,6 +262,7 @@ class Step(Strict):
     action: dict[str, ActionParams] | None = None
     wait: WaitSpec | None = None
     notify: NotifySpec | None = None
+    silence: SilenceSpec | None = None
     gate: GateSpec | None = None
     decision: DecisionSpec | None = None
 
@@ -214,18 +273,17 @@ class Step(Strict):
 
     @property
     def kind(self) -> str:
-        for k in ("manual", "check", "action", "wait", "notify", "gate", "decision"):
+        for k in STEP_KINDS:
             if getattr(self, k) is not None:
                 return k
         raise AssertionError("validated step without a kind")
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Step:
-        kinds = [k for k in ("manual", "check", "action", "wait", "notify", "gate", "decision")
-                 if getattr(self, k) is not None]
+        kinds = [k for k in STEP_KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError(
-                "a step needs exactly one of manual, check, action, wait, notify, gate, decision"
+                f"a step needs exactly one of {', '.join(STEP_KINDS)}"
                 + (f" (has {', '.join(kinds)})" if kinds else "")
             )
         if self.action is not None and len(self.action) != 1:

@@ -262,3 +262,12 @@ def build_ports(config: IntegrationsConfig, *, state_file: Path | None = None) -
     from integrations.probes import build_prober
 
     return build_notifier(config, state_file=state_file), build_prober(config)
+
+
+def build_silencer(config: IntegrationsConfig) -> Any:
+    """The engine's ``SilencerPort`` (``Ports.silencer``) for this config: ``silence`` steps create
+    and rollback expires silences on its Alertmanagers. Never wire it into a drill (drills record
+    silences with ``mitigate.cli.drill.DrillSilencer`` instead)."""
+    from integrations.probes import build_silencer as build
+
+    return build(config)

@@ -3,7 +3,9 @@
 ``create`` posts a silence (``POST /api/v2/silences``) and returns its id; ``expire`` deletes it
 (``DELETE /api/v2/silence/{id}``), which is the undo. Both return ``SilenceResult`` and never
 raise. Creation is not retried after an ambiguous timeout (Alertmanager has no idempotency key;
-a duplicate silence would outlive the undo); expiring is idempotent and is retried.
+a duplicate silence would outlive the undo): the result says ``uncertain`` instead, and ``find``
+(``GET /api/v2/silences``) looks for a live silence by a marker in its comment. Expiring is
+idempotent and is retried.
 """
 
 from __future__ import annotations
@@ -14,13 +16,10 @@ from datetime import UTC, datetime, timedelta
 from integrations.config import Server
 from integrations.http import HttpClient, body_snippet
 from integrations.secrets import SecretError, get_secret
+from mitigate.errors import MitigateError
+from mitigate.ports import SilenceResult
 
-
-@dataclass
-class SilenceResult:
-    ok: bool
-    silence_id: str | None = None
-    message: str = ""
+__all__ = ["Matcher", "SilenceResult", "Silences"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,9 @@ class Silences:
                                  idempotent=False)
         where = f"alertmanager {self.server_name!r}"
         if call.response is None:
-            return SilenceResult(False, message=f"{where}: {call.error}")
+            # a read timeout on the POST: the silence may exist (the HTTP client did not resend it)
+            return SilenceResult(False, message=f"{where}: {call.error}",
+                                 uncertain="may have been received" in call.error)
         if not call.response.is_success:
             return SilenceResult(False, message=f"{where}: HTTP {call.response.status_code}: "
                                  f"{body_snippet(call.response)}")
@@ -88,3 +89,22 @@ class Silences:
             return SilenceResult(False, silence_id, f"{where}: HTTP {call.response.status_code}: "
                                  f"{body_snippet(call.response)}")
         return SilenceResult(True, silence_id, f"silence {silence_id} expired")
+
+    def find(self, marker: str) -> list[str]:
+        """Ids of the silences not expired whose comment contains ``marker``; MitigateError if unknown."""
+        where = f"alertmanager {self.server_name!r}"
+        try:
+            headers = self._headers()
+        except SecretError as exc:
+            raise MitigateError(str(exc)) from None
+        call = self.http.request("GET", f"{self.server.url}/api/v2/silences", headers=headers, idempotent=True)
+        if call.response is None:
+            raise MitigateError(f"{where}: {call.error}")
+        if not call.response.is_success:
+            raise MitigateError(f"{where}: HTTP {call.response.status_code}: {body_snippet(call.response)}")
+        try:
+            silences = call.response.json()
+            return [str(s["id"]) for s in silences
+                    if marker in str(s.get("comment", "")) and (s.get("status") or {}).get("state") != "expired"]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise MitigateError(f"{where}: malformed silence list: {body_snippet(call.response)}") from None

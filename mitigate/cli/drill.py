@@ -63,6 +63,7 @@ class DrillSilencer:
     """A SilencerPort that records silences instead of creating them (ids ``drill-1``, ...)."""
 
     URL = "drill://not-sent"
+    records_only = True
 
     def __init__(self) -> None:
         self.silences: dict[str, tuple[SilenceRequest, bool]] = {}  # id -> (request, active)

@@ -118,7 +118,7 @@ def _plan(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
 
 
 def _auto(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, Any], cluster: Any) -> int:
-    from integrations.config import build_ports, load_config
+    from integrations.config import build_ports, build_silencer, load_config
     from mitigate.engine import AutoApprove, IncidentMeta, Ports, Session, StepStatus, scorecard
     from mitigate.journal import Journal
 
@@ -127,7 +127,8 @@ def _auto(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
     journal = Journal.create(paths.journal_root(args.journal_dir), title=args.title or runbook.metadata.name)
     try:
         notifier, probes = build_ports(config, state_file=journal.dir / "notify-state.json")
-        ports = Ports(cluster=cluster, confirmer=AutoApprove(), notifier=notifier, probes=probes)
+        ports = Ports(cluster=cluster, confirmer=AutoApprove(), notifier=notifier, probes=probes,
+                      silencer=build_silencer(config))
         session = Session.start(runbook, inputs, journal, ports,
                                 meta=IncidentMeta(title=args.title or "", severity=args.severity,
                                                   runbook_path=str(path.resolve())))

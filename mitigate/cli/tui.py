@@ -66,13 +66,17 @@ def _context_info(cluster: ClusterPort | None, name: str) -> ContextInfo:
     return ContextInfo(name=name or "-", cluster="")
 
 
-def _ports(cluster: ClusterPort | None, confirmer: ConfirmerPort, incident_dir: Path | None) -> Any:
-    from integrations.config import build_ports, load_config
+def _ports(cluster: ClusterPort | None, confirmer: ConfirmerPort, incident_dir: Path | None, *,
+           drill: bool = False) -> Any:
+    from integrations.config import build_ports, build_silencer, load_config
+    from mitigate.cli.drill import DrillSilencer
     from mitigate.engine import Ports
 
-    notifier, probes = build_ports(load_config(), state_file=incident_dir / "notify-state.json"
+    config = load_config()
+    notifier, probes = build_ports(config, state_file=incident_dir / "notify-state.json"
                                    if incident_dir else None)
-    return Ports(cluster=cluster, confirmer=confirmer, notifier=notifier, probes=probes)
+    return Ports(cluster=cluster, confirmer=confirmer, notifier=notifier, probes=probes,
+                 silencer=DrillSilencer() if drill else build_silencer(config))
 
 
 def incident_for(session: Session, cluster: ClusterPort | None, *,
@@ -279,7 +283,8 @@ def drill(args: argparse.Namespace) -> int:
             journal = Journal.create(root, title=title)
             meta = IncidentMeta(title=title, severity="drill", runbook_path=str(runbook_path),
                                 drill=True, scenario=str(args.scenario))
-            return Session.start(runbook, inputs, journal, _ports(cluster, confirmer, journal.dir), meta=meta)
+            return Session.start(runbook, inputs, journal, _ports(cluster, confirmer, journal.dir, drill=True),
+                                 meta=meta)
 
         return open_walker(build, cluster, on_close=sandbox.stop)
     except BaseException:

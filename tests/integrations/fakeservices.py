@@ -251,6 +251,8 @@ class FakeServices:
                       "error": f'1:1: parse error: unknown query "{query}"'}, 400)
 
     def _alertmanager(self, r: Received) -> Reply:
+        if r.method == "GET" and r.path == "/alertmanager/api/v2/silences":
+            return _json(list(self.silences.values()))
         if r.method == "POST" and r.path == "/alertmanager/api/v2/silences":
             sil = json.loads(r.body)
             sid = str(uuid.uuid4())

@@ -69,14 +69,23 @@ def _context_info(cluster: ClusterPort | None, name: str) -> ContextInfo:
 def _ports(cluster: ClusterPort | None, confirmer: ConfirmerPort, incident_dir: Path | None, *,
            drill: bool = False) -> Any:
     from integrations.config import build_ports, build_silencer, load_config
-    from mitigate.cli.drill import DrillSilencer
+    from mitigate.cli.drill import DrillNotifier, DrillSilencer
     from mitigate.engine import Ports
 
     config = load_config()
     notifier, probes = build_ports(config, state_file=incident_dir / "notify-state.json"
                                    if incident_dir else None)
+    if drill:  # a rehearsal never pages anyone nor silences real alerts: both only journal
+        return Ports(cluster=cluster, confirmer=confirmer, notifier=DrillNotifier(), probes=probes,
+                     silencer=DrillSilencer())
     return Ports(cluster=cluster, confirmer=confirmer, notifier=notifier, probes=probes,
-                 silencer=DrillSilencer() if drill else build_silencer(config))
+                 silencer=build_silencer(config))
+
+
+def _is_drill(journal: Any) -> bool:
+    """Whether a journal's incident was opened as a drill (a resumed drill stays one)."""
+    opened = next((r.data for r in journal.records() if r.type == "incident.opened"), {})
+    return bool(opened.get("drill"))
 
 
 def incident_for(session: Session, cluster: ClusterPort | None, *,
@@ -205,6 +214,13 @@ class CliLauncher:
 
         journal = Journal.open(self.root, incident_id)
         try:
+            if _is_drill(journal):
+                # its sandbox lived in the mitigate process that ran it; resuming would point the
+                # drill's steps at whatever the kubeconfig calls the same context, maybe a real one
+                raise UsageError(f"incident {incident_id} is a drill: its sandbox is gone with the process "
+                                 "that ran it, so it cannot be resumed (start the drill again; "
+                                 f"`mitigate journal show {incident_id}` and `mitigate postmortem "
+                                 f"{incident_id}` still read it)")
             session = Session.resume(journal, _ports(self.cluster(), confirmer, journal.dir))
         except BaseException:
             journal.close()

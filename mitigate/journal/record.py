@@ -13,10 +13,16 @@ import hashlib
 import json
 import json.scanner
 import math
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
+
+import orjson
+
+from mitigate.journal.redact import encoded_may_hold_secret, redact_json
 
 FIELDS = ("seq", "ts", "mono", "actor", "type", "data", "prev", "hash")
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -30,6 +36,21 @@ def format_ts(moment: datetime) -> str:
     if utc.year < 1000:  # strftime does not pad the year; isoformat does
         return utc.strftime(TS_FORMAT)
     return utc.isoformat(timespec="microseconds") + "Z"  # the same text, several times faster
+
+
+_second: tuple[int, str] = (-1, "")  # the last second utc_now_text formatted, and its text
+
+
+def utc_now_text() -> str:
+    """``format_ts(datetime.now(UTC))`` (the same clock, floored to the microsecond), faster:
+    the text up to the second is formatted once per second."""
+    global _second
+    micros = time.time_ns() // 1000
+    seconds, fraction = divmod(micros, 1_000_000)
+    cached = _second
+    if cached[0] != seconds:
+        cached = _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{cached[1]}.{fraction:06d}Z"
 
 
 def parse_ts(text: str) -> datetime:
@@ -109,16 +130,89 @@ def encode(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[st
     whole record (compact; keys sorted for the canonical one), but only ``data`` goes
     through the encoder (once each way): the few fixed fields are spliced in around it.
     """
+    compact, ordered = encode_data(data)
+    return build(seq, ts, mono, actor, type_, data, compact, ordered, prev)
+
+
+def encode_data(data: dict[str, Any]) -> tuple[bytes, bytes]:
+    """``data``'s compact JSON in its own key order and with sorted keys, as UTF-8."""
+    return _compact(data).encode(), _sorted(data).encode()
+
+
+def build(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[str, Any], compact: bytes,
+          ordered: bytes, prev: str) -> tuple[Record, bytes]:
+    """The record and line of ``encode``, given ``data``'s two encodings (``encode_data``)."""
     mono = float(mono)
-    number, when, who, what, chain = int.__repr__(seq), _string(ts), _string(actor), _string(type_), _string(prev)
     moment = float.__repr__(mono) if math.isfinite(mono) else _compact(mono)
-    compact = _compact(data)
-    ordered = _sorted(data)
-    digest = sha256_hex(f'{{"actor":{who},"data":{ordered},"mono":{moment},"prev":{chain},"seq":{number},'
-                        f'"ts":{when},"type":{what}}}'.encode())
-    line = (f'{{"seq":{number},"ts":{when},"mono":{moment},"actor":{who},"type":{what},"data":{compact},'
-            f'"prev":{chain},"hash":"{digest}"}}\n').encode()
+    number, who, what = int.__repr__(seq).encode(), _string_bytes(actor), _string_bytes(type_)
+    when, chain = _string(ts).encode(), _string(prev).encode()
+    stamp = moment.encode()
+    digest = hashlib.sha256(b'{"actor":%s,"data":%s,"mono":%s,"prev":%s,"seq":%s,"ts":%s,"type":%s}'
+                            % (who, ordered, stamp, chain, number, when, what)).hexdigest()
+    line = (b'{"seq":%s,"ts":%s,"mono":%s,"actor":%s,"type":%s,"data":%s,"prev":%s,"hash":"%s"}\n'
+            % (number, when, stamp, who, what, compact, chain, digest.encode()))
     return make_record(seq, ts, mono, actor, type_, data, prev, digest), line
+
+
+# orjson encodes plain JSON data several times faster than the json module, and (by test) to the
+# same bytes whenever the text is ASCII with no escapes and no floats (their notation differs:
+# 1e+16 vs 1e16). Subclasses, datetimes and dataclasses are handed to the default, which refuses
+# them; what it still encodes that json would refuse (enums, UUIDs, tuples) decodes to something
+# unequal to the input, which sends the value down the general path too.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_ORJSON_SORTED = _ORJSON_OPTIONS | orjson.OPT_SORT_KEYS
+# A float: orjson writes a digit then "." or "e" in each. Looked for in the whole text first (digits
+# turned into 0, "e" into "."; one substring test), then, if found, outside the strings only.
+_FLOATISH = bytes.maketrans(b"123456789e", b"000000000.")
+_FLOAT_SYNTAX = re.compile(rb"[0-9][.e]")
+
+
+def _has_float(encoded: bytes) -> bool:
+    """Does compact JSON without escapes hold a float?"""
+    return b"0." in encoded.translate(_FLOATISH) and (
+        _FLOAT_SYNTAX.search(b"".join(encoded.split(b'"')[::2])) is not None)
+
+
+def _refuse(value: object) -> NoReturn:
+    raise TypeError(type(value).__name__)
+
+
+def prepare_data(data: Any) -> tuple[dict[str, Any], bytes, bytes]:
+    """``data`` as the journal stores it: ``redact_json(data)`` (a copy) and its two encodings
+    (``encode_data``). Raises what ``redact_json`` raises for data JSON cannot hold.
+
+    The fast path: data that encodes to ASCII JSON text in which no secret can hide
+    (``encoded_may_hold_secret``) is its own redaction, so its decoding is the copy, the text
+    the compact encoding and one more encoding the sorted one (with floats, json encodes both).
+    """
+    try:
+        compact = orjson.dumps(data, default=_refuse, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError too: a non-str key, a huge int, a cycle...
+        pass  # the general path below says what is wrong, as json would
+    else:
+        if not encoded_may_hold_secret(compact):
+            clean = orjson.loads(compact)
+            if type(clean) is dict and clean == data:
+                if not _has_float(compact):
+                    return clean, compact, orjson.dumps(clean, option=_ORJSON_SORTED)
+                return (clean, *encode_data(clean))  # json's notation for the floats
+    clean = redact_json(data)
+    if type(clean) is not dict:
+        raise TypeError(f"journal data must be a JSON object, not {type(clean).__name__}")
+    return (clean, *encode_data(clean))
+
+
+_STRINGS: dict[str, bytes] = {}  # actor and type repeat from one record to the next
+
+
+def _string_bytes(text: str) -> bytes:
+    """``text`` as a JSON string (not ASCII-escaped), UTF-8."""
+    encoded = _STRINGS.get(text)
+    if encoded is None:
+        encoded = _string(text).encode()
+        if len(_STRINGS) < 256 and len(text) <= 64:
+            _STRINGS[text] = encoded
+    return encoded
 
 
 class BadLine(ValueError):

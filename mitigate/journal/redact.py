@@ -89,6 +89,60 @@ def may_hold_secret(text: str) -> bool:
         "=" in text and _QUERY_TRIGGER.search(text) is not None)
 
 
+# The whole-text pre-check (``encoded_may_hold_secret``): words that can show up in a secret key
+# once "-", "_" and spaces are removed (everything ``_SECRET_KEY`` matches), the words of
+# ``_TRIGGER_WORDS`` without a separator (found in the squeezed text too), and what makes
+# ``_looks_like_secret`` true ("secret" already covers kind: Secret). Keep in step with those.
+_SQUEEZED_WORDS = (
+    "token", "passw", "passphrase", "secret", "apikey", "authorization", "authheader", "webhook",
+    "routingkey", "integrationkey", "servicekey", "privatekey", "accesskey", "signingkey", "credential",
+    "cookie", "sessionid", "bearer", "connectionstring", "basic", "eyj", "akia", "asia", "aroa", "aida", "xox",
+    "aiza", "opaque", "kubernetes.io/", "helm.sh/",
+)
+# The trigger words with a separator, looked for in the lowercased text as it is.
+_SEPARATED_WORDS = tuple(word for word in _TRIGGER_WORDS if "-" in word or "_" in word or ":" in word)
+_QUERY_TRIGGER_BYTES = re.compile(rb"[?&][a-z_-]+=", re.IGNORECASE)
+
+
+_INNOCUOUS: set[bytes] = set()  # strings seen in encoded data that no secret test can fire on
+_INNOCUOUS_LIMIT = 8192  # strings kept (each at most _INNOCUOUS_LONGEST bytes)
+_INNOCUOUS_LONGEST = 64
+
+
+def encoded_may_hold_secret(encoded: bytes) -> bool:
+    """Could ``redact_json`` change anything in the value that JSON text ``encoded`` holds?
+
+    For the compact JSON of plain data (str keys). A cheap superset of the tests the walk
+    makes: False means no key is secret-looking, no string could match a secret pattern and
+    nothing is Secret-shaped, so redaction would return the value unchanged. Every one of
+    those tests looks at one string (a key or a value), and journal data repeats its strings
+    (keys, step ids, node names), so strings found innocuous are remembered and only new ones
+    are tested, all at once. Anything outside ASCII or any escape (a backslash) answers True:
+    there the tests on the text and on the strings could differ (case folding, ``\\t`` in a key).
+    """
+    if not encoded.isascii() or b"\\" in encoded:
+        return True
+    strings = encoded.split(b'"')[1::2]  # no escapes: the quotes delimit the strings
+    if _INNOCUOUS.issuperset(strings):
+        return False
+    new = set(strings).difference(_INNOCUOUS)
+    if _strings_may_hold_secret(b'"'.join(new)):
+        return True
+    if len(_INNOCUOUS) < _INNOCUOUS_LIMIT:
+        _INNOCUOUS.update(text for text in new if len(text) <= _INNOCUOUS_LONGEST)
+    return False
+
+
+def _strings_may_hold_secret(joined: bytes) -> bool:
+    """The tests on ASCII strings joined by quotes (which no test's match can span)."""
+    lowered = joined.decode("ascii").lower()
+    if any(map(lowered.__contains__, _SEPARATED_WORDS)) or (
+            "=" in lowered and _QUERY_TRIGGER_BYTES.search(joined) is not None):
+        return True
+    squeezed = lowered.replace("-", "").replace("_", "").replace(" ", "")
+    return any(map(squeezed.__contains__, _SQUEEZED_WORDS))
+
+
 def redact_text(text: str) -> str:
     """Mask secrets found anywhere in a string."""
     if len(text) < _SHORTEST_SECRET or not may_hold_secret(text):

@@ -28,8 +28,7 @@ from typing import Any
 from mitigate.clock import SystemClock
 from mitigate.errors import MitigateError
 from mitigate.journal.incidents import existing_incident_dir, incident_dir, new_incident_id
-from mitigate.journal.record import Record, encode, format_ts, sha256_hex
-from mitigate.journal.redact import redact_json
+from mitigate.journal.record import Record, build, format_ts, prepare_data, sha256_hex, utc_now_text
 from mitigate.journal.verify import JOURNAL_FILE, TORN_PREFIX, scan
 from mitigate.ports import Clock
 
@@ -183,23 +182,30 @@ class Journal:
         if self._fd is None:
             raise MitigateError(f"journal of {self.id} is {'read-only' if self.readonly else 'closed'}")
         try:
-            clean = redact_json(data)
-        except (TypeError, ValueError) as exc:
+            clean, compact, ordered = prepare_data(data)
+        except (TypeError, ValueError) as exc:  # ValueError: NaN, or text UTF-8 cannot hold
             raise MitigateError(f"journal data must be plain JSON: {exc}") from None
         with self._mutex:
-            record, line = encode(self._seq + 1, format_ts(self.clock.now()), self.clock.monotonic(),
-                                  actor or self.actor, type, clean, self._last_hash)
+            record, line = build(self._seq + 1, self._timestamp(), self.clock.monotonic(), actor or self.actor,
+                                 type, clean, compact, ordered, self._last_hash)
+            line_hash = sha256_hex(line[:-1])  # the next record's prev (hashed now, while the CPU is warm)
             written = os.write(self._fd, line)
             if written != len(line):  # a short write on a regular file means a full disk
                 raise MitigateError(f"journal of {self.id}: short write ({written}/{len(line)} bytes); "
                                     "disk full?")
             os.fsync(self._fd)
-            self._seq, self._last_hash = record.seq, sha256_hex(line[:-1])
+            self._seq, self._last_hash = record.seq, line_hash
             self._records.append(record)
-            subscribers = list(self._subscribers)
+            subscribers = self._subscribers[:] if self._subscribers else ()
         for callback in subscribers:
             callback(record)
         return record
+
+    def _timestamp(self) -> str:
+        """``ts`` for a record written now."""
+        if type(self.clock) is SystemClock:
+            return utc_now_text()  # the same text, without building a datetime
+        return format_ts(self.clock.now())
 
     def subscribe(self, callback: Callable[[Record], None]) -> None:
         """Call ``callback(record)`` after each append (in the appending thread)."""

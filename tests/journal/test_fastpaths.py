@@ -13,20 +13,48 @@ import enum
 import json
 import math
 import os
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mitigate.journal import Journal, verify
-from mitigate.journal.record import BadLine, Record, canonical, decode, encode, make_record, sha256_hex
-from mitigate.journal.redact import _TRIGGER, may_hold_secret, redact, redact_json
+from mitigate.journal.record import (
+    BadLine,
+    Record,
+    canonical,
+    decode,
+    encode,
+    encode_data,
+    format_ts,
+    make_record,
+    parse_ts,
+    prepare_data,
+    sha256_hex,
+    utc_now_text,
+)
+from mitigate.journal.redact import (
+    _INNOCUOUS,
+    _TRIGGER,
+    _TRIGGER_WORDS,
+    encoded_may_hold_secret,
+    may_hold_secret,
+    redact,
+    redact_json,
+)
 
 
 class Level(enum.IntEnum):
     HIGH = 3
+
+
+class Colour(enum.Enum):
+    RED = "red"
 
 
 class Name(str):
@@ -149,3 +177,90 @@ def test_make_record_is_the_dataclass() -> None:
     assert made == built and repr(made) == repr(built) and made.to_dict() == built.to_dict()
     with pytest.raises(AttributeError):
         made.seq = 8  # type: ignore[misc]
+
+
+# prepare_data: orjson and the whole-text secret pre-check, against redact_json + the json encoders.
+
+PLAIN_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=12) | st.sampled_from(TRIGGER_PARTS)
+PLAIN = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | PLAIN_TEXT | SECRETISH
+    | st.just(Level.HIGH) | st.just(Colour.RED) | st.just(uuid.UUID(int=7)) | st.builds(Name, PLAIN_TEXT),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(PLAIN_TEXT | SECRETISH | st.sampled_from(["kind", "type", "data", "stringData"]), inner,
+                      max_size=5)
+    | st.fixed_dictionaries({"kind": st.just("Secret"), "data": inner})
+    | st.fixed_dictionaries({"type": st.sampled_from(["Opaque", "kubernetes.io/tls", "helm.sh/release.v1"]),
+                             "data": inner}),
+    max_leaves=20)
+
+
+def _expected(value: Any) -> tuple[dict[str, Any], bytes, bytes]:
+    clean = redact_json(value)
+    if type(clean) is not dict:
+        raise TypeError("not an object")
+    return (clean, *encode_data(clean))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(PLAIN_TEXT | SECRETISH, PLAIN, max_size=5) | VALUES)
+def test_prepare_data_is_redact_json_then_the_json_encodings(value: Any) -> None:
+    try:
+        expected = _expected(value)
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            prepare_data(value)
+        return
+    clean, compact, ordered = prepare_data(value)
+    assert (clean, compact, ordered) == expected
+    assert json.dumps(clean) == json.dumps(expected[0])  # also the key order
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(PLAIN_TEXT | SECRETISH, PLAIN, max_size=5))
+def test_text_the_pre_check_passes_is_left_alone_by_redaction(value: dict[str, Any]) -> None:
+    try:
+        encoded = orjson.dumps(value)
+        expected = redact_json(value)
+    except (TypeError, ValueError):
+        return
+    if not encoded_may_hold_secret(encoded):
+        assert orjson.loads(encoded) == expected
+
+
+def test_the_pre_check_covers_every_trigger_and_secret_key() -> None:
+    for word in (*_TRIGGER_WORDS, "password", "passphrase", "authorization", "x-auth-header", "slack_webhook",
+                 "integration_key", "service key", "signingKey", "cookie", "session_id", "connectionString"):
+        _INNOCUOUS.clear()
+        assert encoded_may_hold_secret(orjson.dumps({"k": f"a {word} b"})), word
+        assert encoded_may_hold_secret(orjson.dumps({f"my-{word}": 1})), word
+    for text in ("x?token=1", "a:\tb", "é", "https://x", "Opaque", "kubernetes.io/tls", "helm.sh/x", "AKIA"):
+        assert encoded_may_hold_secret(orjson.dumps({"k": text})), text
+    payload = orjson.dumps({"step": "cordon-nodes", "attempt": 1, "params": {"names": ["node-1", "node-2"]}})
+    assert not encoded_may_hold_secret(payload) and not encoded_may_hold_secret(payload)  # tested, then known
+
+
+def test_prepare_data_refuses_what_json_refuses_and_copies() -> None:
+    for bad in ({"a": Colour.RED}, {"a": uuid.UUID(int=1)}, {"a": math.nan}, {"a": [object()]}, [1]):
+        with pytest.raises((TypeError, ValueError)):
+            prepare_data(bad)
+    data: dict[str, Any] = {"names": ["node-1"], "level": Level.HIGH, "pair": ("a", 1), "ratio": 1e16}
+    clean, compact, ordered = prepare_data(data)
+    assert clean == {"names": ["node-1"], "level": 3, "pair": ["a", 1], "ratio": 1e16}
+    assert compact == b'{"names":["node-1"],"level":3,"pair":["a",1],"ratio":1e+16}'  # json's float notation
+    data["names"].append("node-2")
+    assert clean["names"] == ["node-1"]
+
+
+def test_utc_now_text_is_format_ts_of_now() -> None:
+    before = format_ts(datetime.now(UTC))
+    text = utc_now_text()
+    after = format_ts(datetime.now(UTC))
+    assert before <= text <= after and parse_ts(text).tzinfo is UTC
+
+
+def test_append_with_the_system_clock_stamps_now(tmp_path: Path) -> None:
+    before = datetime.now(UTC)
+    with Journal.create(tmp_path, "inc-1") as journal:
+        record = journal.append("note", {"ratio": 0.5, "text": "x"})
+    assert before <= record.time <= datetime.now(UTC)
+    assert verify(tmp_path / "inc-1").ok

@@ -84,7 +84,7 @@ def _ports(cluster: ClusterPort | None, confirmer: ConfirmerPort, incident_dir: 
 
 def _is_drill(journal: Any) -> bool:
     """Whether a journal's incident was opened as a drill (a resumed drill stays one)."""
-    opened = next((r.data for r in journal.records() if r.type == "incident.opened"), {})
+    opened: dict[str, Any] = next((r.data for r in journal.records() if r.type == "incident.opened"), {})
     return bool(opened.get("drill"))
 
 

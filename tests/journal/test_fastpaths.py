@@ -75,7 +75,7 @@ def _reference(value: Any) -> Any:
     return json.loads(json.dumps(redact(value), ensure_ascii=False, allow_nan=False))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(VALUES)
 def test_redact_json_is_redact_then_a_json_round_trip(value: Any) -> None:
     try:
@@ -101,7 +101,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_
                                                                                 max_size=4), max_leaves=15)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(data=st.dictionaries(st.text(max_size=8), JSON, max_size=5), seq=st.integers(1, 10**9),
        mono=st.floats(0, 1e9), text=st.text(max_size=20))
 def test_encode_writes_the_bytes_json_dumps_writes(data: dict[str, Any], seq: int, mono: float, text: str) -> None:
@@ -165,7 +165,7 @@ TRIGGER_PARTS = ["-----BEGIN", "://", "?a=", "&Token_x=", "Bearer", "BASIC", "tO
                  "credentıal", "K", "=", "?", "&", "_", "-", " ", "x", "é"]
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(TRIGGER_PARTS) | st.text(max_size=6), max_size=8).map("".join))
 def test_the_fast_trigger_agrees_with_the_trigger_regex(text: str) -> None:
     assert may_hold_secret(text) == (_TRIGGER.search(text) is not None)
@@ -201,7 +201,7 @@ def _expected(value: Any) -> tuple[dict[str, Any], bytes, bytes]:
     return (clean, *encode_data(clean))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(PLAIN_TEXT | SECRETISH, PLAIN, max_size=5) | VALUES)
 def test_prepare_data_is_redact_json_then_the_json_encodings(value: Any) -> None:
     try:
@@ -215,7 +215,7 @@ def test_prepare_data_is_redact_json_then_the_json_encodings(value: Any) -> None
     assert json.dumps(clean) == json.dumps(expected[0])  # also the key order
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(PLAIN_TEXT | SECRETISH, PLAIN, max_size=5))
 def test_text_the_pre_check_passes_is_left_alone_by_redaction(value: dict[str, Any]) -> None:
     try:

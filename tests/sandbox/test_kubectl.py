@@ -156,4 +156,7 @@ def test_get_watch_with_request_timeout(kc: Any) -> None:
     out, _ = proc.communicate(timeout=20)
     assert "watched" in out
     assert out.splitlines()[0].split() == ["NAME", "AGE"]
-    assert any(e.verb == "watch" and e.resource == "configmaps" and e.status == 200 for e in sb.request_log)
+    # the server logs the watch when it ends: when it notices kubectl hung up, which under load
+    # can be a moment after kubectl has exited
+    wait_for(lambda: any(e.verb == "watch" and e.resource == "configmaps" and e.status == 200
+                         for e in sb.request_log), timeout=10, what="the watch request in the log")

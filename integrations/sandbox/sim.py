@@ -2,7 +2,8 @@
 
 A tick (every 50 ms in the server thread) reconciles only what changed since the last
 tick, so a 50,000-pod cluster costs nothing while idle: Deployments own ReplicaSets with
-revision annotations (so ``kubectl rollout undo`` works), ReplicaSets own Pods that get
+revision annotations and DaemonSets/StatefulSets keep ControllerRevision history (so
+``kubectl rollout undo`` works for all three), ReplicaSets own Pods that get
 scheduled onto Ready nodes, gracefully deleted pods disappear after a short simulated
 grace, MachineSets replace deleted Machines whose new Node joins Ready, CRDs are held by
 their cleanup finalizer until their instances are gone, and an overloaded kube-apiserver
@@ -34,6 +35,8 @@ PLC = ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations")
 MS, MACHINE = ("cluster.x-k8s.io", "machinesets"), ("cluster.x-k8s.io", "machines")
 MD = ("cluster.x-k8s.io", "machinedeployments")
 DS = ("apps", "daemonsets")
+STS, CREV = ("apps", "statefulsets"), ("apps", "controllerrevisions")
+CREV_HASH_LABEL = "controller-revision-hash"
 MD_HASH_LABEL = "machine-template-hash"
 GONE_OWNER = {POD: RS, RS: DEPLOY, MACHINE: MS, MS: MD}  # child kind -> owner kind to recount
 
@@ -187,6 +190,7 @@ class Simulation:
         self._rr = 0
         self._joins: dict[tuple[str, str], float] = {}  # machine (ns, name) -> join time
         self._pending: set[tuple[str, str]] = set()  # pods no node fitted yet (namespace, name)
+        self._histories: dict[tuple[str, str, str], tuple[str, int]] = {}  # workload -> (uid, generation) seen
 
     def r(self, key: tuple[str, str]) -> Resource:
         return self.st.registry.by_key[key]
@@ -218,6 +222,7 @@ class Simulation:
         mss: set[tuple[str, str]] = set()
         mds: set[tuple[str, str]] = set()
         dss: set[tuple[str, str]] = set()
+        histories: set[tuple[tuple[str, str], tuple[str, str]]] = set()  # DaemonSets/StatefulSets written
         all_ds = False
         pdb_namespaces: set[str] = set()
         admit = False
@@ -234,6 +239,9 @@ class Simulation:
                 mds.add(key)
             elif rkey == DS:
                 dss.add(key)
+                histories.add((rkey, key))
+            elif rkey == STS:
+                histories.add((rkey, key))
             elif rkey == CRD_KEY and obj is not None and obj["metadata"].get("deletionTimestamp"):
                 self._crd_cleanup(obj)
             elif rkey == MACHINE and obj is not None:
@@ -264,6 +272,8 @@ class Simulation:
                 todo.update(k for k in list(st.bucket(self.r(owner_key))) if k[0] == key[0])
         if admit:
             self._admit_kubelets()
+        for rkey, key in histories:
+            self._history(rkey, key)
         for key in list(st.bucket(self.r(DS))) if all_ds else dss:
             self._daemonset(key)
         for key in mds:
@@ -524,6 +534,52 @@ class Simulation:
                   "updatedReplicas": int((new_ms.get("status") or {}).get("replicas", 0)),
                   "availableReplicas": ready, "phase": "Running" if ready >= total else "ScalingUp"}
         self._set_status(MD, md, status, str(top))
+
+    def _history(self, rkey: tuple[str, str], key: tuple[str, str]) -> None:
+        """ControllerRevision history of a DaemonSet or StatefulSet, kept as their controllers do
+        (what ``kubectl rollout undo`` reads): one revision per distinct pod template, named
+        ``<owner>-<hash>``, its ``data`` a strategic merge patch replacing ``spec.template``; the
+        current template's revision is the highest (an older one equal to it is bumped, not copied).
+        Runs only when the workload's spec was written (its generation moved), so node, pod and
+        status churn never pays for it."""
+        st = self.st
+        owner = st.objects.get(rkey, {}).get(key)
+        hkey = (rkey[1], *key)
+        if owner is None or owner["metadata"].get("deletionTimestamp"):
+            self._histories.pop(hkey, None)
+            return
+        seen = (owner["metadata"]["uid"], int(owner["metadata"].get("generation", 1)))
+        if self._histories.get(hkey) == seen:
+            return  # spec unchanged since the last look (a status or metadata write)
+        template = (owner.get("spec") or {}).get("template") or {}
+        h = template_hash(template)
+        owned = self._owned(owner, CREV)
+        top = max((int(o.get("revision") or 0) for o in owned), default=0)
+        current = next((o for o in owned if (o["metadata"].get("labels") or {}).get(CREV_HASH_LABEL) == h), None)
+        crev_r = self.r(CREV)
+        if current is None:
+            labels = dict((template.get("metadata") or {}).get("labels") or {}, **{CREV_HASH_LABEL: h})
+            body = {"metadata": {"name": f"{key[1]}-{h}", "namespace": key[0], "labels": labels,
+                                 "ownerReferences": [owner_ref(owner)]},
+                    "data": {"spec": {"template": dict(copy_json(template), **{"$patch": "replace"})}},
+                    "revision": top + 1}
+            try:
+                current = st.create(crev_r, body)
+            except ApiError:
+                return
+        elif int(current.get("revision") or 0) != top:
+            bumped = copy_json(current)
+            bumped["revision"] = top + 1
+            current = st.put(crev_r, bumped)
+        if rkey == STS:
+            name = current["metadata"]["name"]
+            status = dict(owner.get("status") or {}, currentRevision=name, updateRevision=name,
+                          observedGeneration=owner["metadata"].get("generation", 1))
+            if (owner.get("status") or {}) != status:
+                new = copy_json(owner)
+                new["status"] = status
+                st.put(self.r(STS), new)
+        self._histories[hkey] = seen
 
     def _daemonset(self, key: tuple[str, str]) -> None:
         """One pod per node matching the template's nodeSelector (cordoned and NotReady nodes

@@ -215,22 +215,64 @@ class RolloutRestart(ObjectChange):
 
 
 REVISION = "deployment.kubernetes.io/revision"
+HISTORY_KINDS = ("DaemonSet", "StatefulSet")  # history in ControllerRevisions, as their controllers keep it
+
+
+def selector_string(selector: Any) -> str | None:
+    """A LabelSelector (matchLabels, matchExpressions) as a list-call label selector."""
+    if not isinstance(selector, dict):
+        return None
+    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e.get("key"), e.get("operator"), ",".join(map(str, e.get("values") or []))
+        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": str(key),
+                      "DoesNotExist": f"!{key}"}.get(str(op), str(key)))
+    return ",".join(parts) or None
 
 
 class RolloutUndo(ObjectChange):
-    """Copy the previous (or given) ReplicaSet revision's pod template back, as kubectl does."""
+    """Roll a workload back to its previous (or given) revision, as ``kubectl rollout undo`` does.
+
+    Deployments: the ReplicaSet revision's pod template is copied back. DaemonSets and
+    StatefulSets: the controlled ControllerRevision (the second newest, or ``toRevision``)
+    holds a strategic merge patch replacing ``spec.template``, which is applied as is.
+    """
 
     verb = "rolloutUndo"
 
     def bind(self) -> None:
         res = self.resource("apps/v1", "Deployment")
-        if res.kind != "Deployment":
-            raise ClusterError(f"rolloutUndo supports Deployments (got {res.kind})")
-        self.to_revision = self.param("toRevision")
+        if res.kind != "Deployment" and res.kind not in HISTORY_KINDS:
+            raise ClusterError(f"rolloutUndo supports Deployments, DaemonSets and StatefulSets (got {res.kind})")
+        to_revision = self.param("toRevision")
+        try:
+            self.to_revision = None if to_revision in (None, "") else int(to_revision)
+        except (TypeError, ValueError):
+            self.to_revision = -1
+        if isinstance(to_revision, bool) or (self.to_revision or 0) < 0:
+            raise ClusterError(f"rolloutUndo: toRevision must be a non-negative integer (got {to_revision!r})")
         self.items = self.select(res)
+        if res.kind in HISTORY_KINDS:
+            cr_res = self.r.resolve("apps/v1", "ControllerRevision")
+            for item in self.items:
+                item.extra["patch"], item.extra["revision"] = self._find_history(item, cr_res)
+                item.extra["template"] = {k: v for k, v in item.extra["patch"]["spec"]["template"].items()
+                                          if k != "$patch"}
+            return
         rs_res = self.r.resolve("apps/v1", "ReplicaSet")
         for item in self.items:
             item.extra["template"], item.extra["revision"] = self._find(item, rs_res)
+
+    def _pick(self, item: Item, revisions: dict[int, dict[str, Any]], older: list[int]) -> int:
+        if self.to_revision:
+            wanted = self.to_revision
+            if wanted not in revisions:
+                raise ClusterError(f"rolloutUndo: {item.target} has no revision {wanted} "
+                                   f"(known: {', '.join(map(str, sorted(revisions))) or 'none'})")
+            return wanted
+        if not older:
+            raise ClusterError(f"rolloutUndo: {item.target} has no previous revision to roll back to")
+        return max(older)
 
     def _find(self, item: Item, rs_res: Any) -> tuple[dict[str, Any], int]:
         uid = (item.obj or {}).get("metadata", {}).get("uid")
@@ -242,22 +284,36 @@ class RolloutUndo(ObjectChange):
                 continue
             rev = int(((rs.get("metadata") or {}).get("annotations") or {}).get(REVISION, "0") or 0)
             revisions[rev] = rs
-        if self.to_revision:
-            wanted = int(self.to_revision)
-            if wanted not in revisions:
-                raise ClusterError(f"rolloutUndo: {item.target} has no revision {wanted} "
-                                   f"(known: {', '.join(map(str, sorted(revisions))) or 'none'})")
-        else:
-            older = [r for r in revisions if r < current] if current else sorted(revisions)[:-1]
-            if not older:
-                raise ClusterError(f"rolloutUndo: {item.target} has no previous revision to roll back to")
-            wanted = max(older)
+        wanted = self._pick(item, revisions, [r for r in revisions if r < current] if current
+                            else sorted(revisions)[:-1])
         template = json.loads(json.dumps((revisions[wanted].get("spec") or {}).get("template") or {}))
         labels = (template.get("metadata") or {}).get("labels") or {}
         labels.pop("pod-template-hash", None)
         return template, wanted
 
+    def _find_history(self, item: Item, cr_res: Any) -> tuple[dict[str, Any], int]:
+        """The ControllerRevision to restore, chosen as kubectl 1.20's rollbacker does: among the
+        revisions matching the workload's selector and controlled by it, ``toRevision`` or else
+        the second highest (the highest is the current template's)."""
+        obj = item.obj or {}
+        uid = (obj.get("metadata") or {}).get("uid")
+        selector = selector_string((obj.get("spec") or {}).get("selector"))
+        revisions: dict[int, dict[str, Any]] = {}
+        for cr in self.t.list_pages(cr_res.base(item.namespace), label_selector=selector):
+            owners = (cr.get("metadata") or {}).get("ownerReferences") or []
+            if any(isinstance(o, dict) and o.get("controller") and o.get("uid") == uid for o in owners):
+                revisions[int(cr.get("revision") or 0)] = cr
+        wanted = self._pick(item, revisions, sorted(revisions)[:-1])
+        data = revisions[wanted].get("data")
+        template = ((data or {}).get("spec") or {}).get("template") if isinstance(data, dict) else None
+        if not isinstance(template, dict):
+            raise ClusterError(f"rolloutUndo: revision {wanted} of {item.target} "
+                               f"(ControllerRevision {revisions[wanted]['metadata']['name']}) holds no pod template")
+        return json.loads(json.dumps(data)), wanted
+
     def change(self, item: Item, obj: dict[str, Any]) -> Change:
+        if "patch" in item.extra:
+            return Change(item.extra["patch"], "strategic")
         return Change([{"op": "replace", "path": "/spec/template", "value": item.extra["template"]}], "json")
 
     def applied(self, item: Item, obj: dict[str, Any]) -> bool:

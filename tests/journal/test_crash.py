@@ -3,10 +3,12 @@
 A forked child process appends in a loop and reports each seq on a pipe only
 after ``append`` returned (that is the durability promise); forking instead of
 starting a new interpreter keeps 60 trials within a few seconds. The parent SIGKILLs it after a
-random 5-80 ms, then checks the journal. Every fifth trial the parent also
-leaves a half-written line behind (a single ``write`` is not torn by SIGKILL
-itself, so the torn tail is forced), which must be reported, set aside by the
-next writer, and never silently dropped.
+random 5-40 ms, then checks the journal. A SIGKILL can cut a ``write`` short
+where the line crosses a page of the file (Linux checks for a fatal signal
+between pages), so a trial may end with a torn tail on its own: it must be the
+start of the next, never-reported record. Every fifth trial the parent also
+leaves a half-written line behind. Every torn tail must be reported, set aside
+by the next writer, and never silently dropped.
 """
 
 from __future__ import annotations
@@ -57,11 +59,11 @@ TRIALS = 60
 def test_sigkill_never_loses_a_reported_record(root: Path) -> None:
     Journal.create(root, "crash").close()
     rng = random.Random(20261121)
-    reported_max, forced, written = 0, 0, 0
+    reported_max, torn_trials, written = 0, 0, 0
     for trial in range(TRIALS):
         pid, fd = _spawn(root)
         assert os.read(fd, 6) == b"ready\n"
-        time.sleep(rng.uniform(0.005, 0.080))
+        time.sleep(rng.uniform(0.005, 0.040))  # the journal grows with each trial: reading it is O(n)
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
@@ -74,20 +76,24 @@ def test_sigkill_never_loses_a_reported_record(root: Path) -> None:
         reported_max, written = max(reported, default=reported_max), seqs[-1]
         report = verify(reader.dir)
         assert report.ok, report.problems
-        assert reader.torn_tail is None
+        torn = reader.torn_tail is not None
+        if torn:  # the kill cut the next record's write: that append never returned
+            assert str(reader.torn_tail).startswith(f'{{"seq":{seqs[-1] + 1},'), reader.torn_tail
+            assert max(reported, default=0) <= seqs[-1]
         if trial % 5 == 4:
             with (reader.dir / "journal.jsonl").open("ab") as handle:
                 handle.write(b'{"seq":' + str(seqs[-1] + 1).encode() + b',"ts":"20')
-            forced += 1
-            torn = Journal.open(root, "crash", readonly=True)
-            assert torn.torn_tail is not None and verify(torn.dir).torn_tail
-            assert [r.seq for r in torn.records()] == seqs
+            torn = True
+            forced = Journal.open(root, "crash", readonly=True)
+            assert forced.torn_tail is not None and verify(forced.dir).torn_tail
+            assert [r.seq for r in forced.records()] == seqs
+        torn_trials += torn
     assert reported_max > TRIALS  # the children really were appending when killed
     assert TRIALS % 5 == 0  # so the last trial forced a torn tail that no writer has set aside yet
-    assert len(list(root.glob("crash/journal.jsonl.torn-*"))) == forced - 1
+    assert len(list(root.glob("crash/journal.jsonl.torn-*"))) == torn_trials - 1
     with Journal.open(root, "crash") as writer:
         assert writer.torn_tail is not None
         assert writer.append("note", {"text": "after"}).seq == written + 1
-    assert len(list(root.glob("crash/journal.jsonl.torn-*"))) == forced
+    assert len(list(root.glob("crash/journal.jsonl.torn-*"))) == torn_trials
     final = verify(root / "crash")
-    assert final.ok and final.torn_tail and len(final.notes) == forced
+    assert final.ok and final.torn_tail and len(final.notes) == torn_trials

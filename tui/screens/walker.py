@@ -74,31 +74,43 @@ def check_table(check: dict[str, Any]) -> Table:
     return table
 
 
-def detail(sid: str, title: str, text: str, kubectl: list[str] | None, check: dict[str, Any] | None,
-           diff: str, theme: dict[str, str]) -> list[tuple[object, RenderableType]]:
+def detail(sid: str, title: str, text: str, kubectl: list[str], check: dict[str, Any] | None,
+           diff: str, theme: dict[str, str]) -> list[tuple[object, Callable[[], RenderableType]]]:
     """The step's detail, top to bottom: title, its Markdown, kubectl equivalent, check table, diff.
 
-    Each part comes with a key that changes when the part does (the pane keeps the lines of
-    the others). ``theme`` is the app's theme variables: the section titles take its accent.
+    Each part comes with a key that changes when the part does, and is built only when the pane
+    has no lines for that key yet (parsing Markdown or highlighting a diff again for an unchanged
+    part cost milliseconds on every status change). ``theme`` is the app's theme variables: the
+    section titles take its accent.
     """
-    from rich.markdown import Markdown  # not every walker shows a step with text at once
-    from rich.syntax import Syntax
-
     accent = theme.get("accent", "cyan")
-    parts: list[tuple[object, RenderableType]] = [(("title", title), Group(Text(title, style="bold"), Text("")))]
-    if text:
-        parts.append((("text", sid, text), Markdown(text)))
-    if kubectl:
+
+    def markdown() -> RenderableType:
+        from rich.markdown import Markdown  # not every walker shows a step with text at once
+
+        return Markdown(text)
+
+    def commands() -> RenderableType:
         body = Padding(Text(clip("\n".join(kubectl), "c copies all of it"), style=theme.get("success", "green")),
                        (0, 1), style=f"on {theme.get('surface', 'grey15')}", expand=True)
-        parts.append((("kubectl", sid, tuple(kubectl)), Group(section("kubectl equivalent  (c copies)", accent),
-                                                               body)))
+        return Group(section("kubectl equivalent  (c copies)", accent), body)
+
+    def changes() -> RenderableType:
+        from rich.syntax import Syntax
+
+        return Group(section("preview diff  (p refreshes)", accent),
+                     Syntax(clip(diff, "the journal holds all of it"), "diff", theme="ansi_dark", word_wrap=True))
+
+    parts: list[tuple[object, Callable[[], RenderableType]]] = [
+        (("title", title), lambda: Group(Text(title, style="bold"), Text("")))]
+    if text:
+        parts.append((("text", sid, text), markdown))
+    if kubectl:
+        parts.append((("kubectl", sid, tuple(kubectl)), commands))
     if check is not None:
-        parts.append((("check", sid, id(check)), Group(section("check results", accent), check_table(check))))
+        parts.append((("check", sid, id(check)), lambda: Group(section("check results", accent), check_table(check))))
     if diff:
-        parts.append((("diff", sid, diff), Group(
-            section("preview diff  (p refreshes)", accent),
-            Syntax(clip(diff, "the journal holds all of it"), "diff", theme="ansi_dark", word_wrap=True))))
+        parts.append((("diff", sid, diff), changes))
     return parts
 
 
@@ -230,8 +242,8 @@ class WalkerScreen(Screen[None]):
         if state.error:
             line += f"  — {state.error}"
         text = info.description or info.manual or ""
-        kubectl, check, diff = self._kubectl.get(sid), self._checks.get(sid), self._diffs.get(sid, "")
-        shown = (sid, line, text, tuple(kubectl) if kubectl is not None else None, id(check), diff)
+        kubectl, check, diff = self._kubectl.get(sid) or [], self._checks.get(sid), self._diffs.get(sid, "")
+        shown = (sid, line, text, tuple(kubectl), id(check), diff)
         if shown != self._shown:  # the same step redrawn (a batch reports ten times a second): nothing to do
             same_step = bool(self._shown) and self._shown[0] == sid
             self._shown = shown

@@ -14,7 +14,7 @@ many lines are above and below, and the mouse wheel (or the pane's keys) scroll.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import RenderableType
 from rich.segment import Segment
@@ -159,17 +159,19 @@ class LinePane(Widget):
 class RenderablePane(LinePane):
     """Shows rich renderables top to bottom (the walker's step detail), each part kept as lines.
 
-    :meth:`update` takes ``(key, renderable)`` parts; a part whose key is unchanged keeps
-    the lines it was rendered to, so a step's status changing re-renders its title line,
-    not its Markdown, a 200-row check table or a diff (measured: 15-20 ms of a paint).
+    :meth:`update` takes ``(key, make)`` parts, ``make`` building the part's renderable; a
+    part whose key is unchanged keeps the lines it was rendered to and is not built again, so
+    a step's status changing re-renders its title line, not its Markdown, a 200-row check
+    table or a diff (measured: 15-20 ms of a paint).
     """
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
         super().__init__(id=id)
-        self._parts: list[tuple[object, RenderableType]] = []
+        self._parts: list[tuple[object, Callable[[], RenderableType]]] = []
         self._rendered: dict[tuple[object, int], list[Strip]] = {}
 
-    def update(self, parts: Sequence[tuple[object, RenderableType]], *, keep_scroll: bool = False) -> None:
+    def update(self, parts: Sequence[tuple[object, Callable[[], RenderableType]]], *,
+               keep_scroll: bool = False) -> None:
         """New content, shown from its top unless ``keep_scroll`` (the same subject, refreshed)."""
         self._parts = list(parts)
         if not keep_scroll:
@@ -179,10 +181,10 @@ class RenderablePane(LinePane):
     def build(self, width: int) -> list[Strip]:
         rendered: dict[tuple[object, int], list[Strip]] = {}
         lines: list[Strip] = []
-        for key, renderable in self._parts:
+        for key, make in self._parts:
             strips = self._rendered.get((key, width))
             if strips is None:
-                strips = to_strips(self, [renderable], width)
+                strips = to_strips(self, [make()], width)
             rendered[(key, width)] = strips
             lines += strips
         self._rendered = rendered  # only what is shown now is kept

@@ -394,7 +394,9 @@ def _executed(intent: Mapping[str, Any], outcome: Mapping[str, Any] | None, at: 
     kubectl = intent.get("kubectl") or []
     return ExecutedAction(
         at=at, step=_s(intent.get("step")), attempt=int(intent.get("attempt") or 1),
-        batch=batch if isinstance(batch, int) else None, context=_s(intent.get("context")),
+        batch=batch if isinstance(batch, int) else None,
+        context=_s(intent.get("context")) or (f"alertmanager {_s(intent['alertmanager'])}"
+                                              if intent.get("alertmanager") else ""),
         verb=_s(intent.get("verb")), description=_s(intent.get("description")),
         kubectl=[_s(k) for k in ([kubectl] if isinstance(kubectl, str) else kubectl)],
         targets=[_s(t) for t in targets[:SHOWN_TARGETS]], target_count=len(targets),

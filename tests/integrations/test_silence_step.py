@@ -50,6 +50,11 @@ def test_silence_created_then_rollback_expires_it(tmp_path: Path, config: Integr
     outcomes = [r.data for r in session.journal.records() if r.type == "step.outcome"]
     assert [(o["silence_id"], o["ok"], bool(o.get("rollback"))) for o in outcomes] == [(sid, True, False),
                                                                                        (sid, True, True)]
+    from mitigate.postmortem import draft  # the appendix says where each action went, not an empty context
+
+    session.journal.close()
+    appendix = draft(tmp_path, "inc-7").actions
+    assert [(a.step, a.context, a.outcome) for a in appendix] == [("quiet", "alertmanager default", "succeeded")] * 2
 
 
 def test_a_lost_answer_is_rechecked_against_alertmanager_not_sent_again(

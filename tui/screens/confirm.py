@@ -31,10 +31,11 @@ class ConfirmScreen(ModalScreen[ConfirmDecision]):
         with Vertical(id="confirm-box", classes="danger" if r.needs_typed else ""):
             yield Label(f"Confirm: {r.title}", id="confirm-title")
             yield Label(r.description, id="confirm-description")
-            ctx = Label(f"context {r.context}" + ("  (PROTECTED)" if r.protected else ""), id="confirm-context")
-            if r.protected:
-                ctx.add_class("protected")
-            yield ctx
+            if r.context:  # a status update or a silence acts on no cluster: its scope names the target
+                ctx = Label(f"context {r.context}" + ("  (PROTECTED)" if r.protected else ""), id="confirm-context")
+                if r.protected:
+                    ctx.add_class("protected")
+                yield ctx
             yield Label(f"scope: {r.scope} · {r.target_count} target(s)"
                         + (" · DESTRUCTIVE" if r.destructive else ""), id="confirm-scope")
             yield Static(clip("\n".join(r.kubectl), "the walker's c copies all of it"), id="confirm-kubectl",

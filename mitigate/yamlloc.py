@@ -200,16 +200,21 @@ class _Builder:
         return result
 
 
+def _document(loader: Any, text: str, path: str) -> Document:
+    """Compose with ``loader`` and build the data with its marks (either parser's loader)."""
+    node = loader.get_single_node()
+    if node is None:
+        return Document(None, {}, path)
+    builder = _Builder(loader, path, text)
+    return Document(builder.build(node, ()), builder.marks, path)
+
+
 def load_yaml(text: str, path: str = "<input>") -> Document:
     """Parse one YAML document with positions. Raises LocatedError on any YAML problem."""
     if _CLoader is not None:
         fast = _CLoader(text)
         try:
-            node = fast.get_single_node()
-            if node is None:
-                return Document(None, {}, path)
-            builder = _Builder(fast, path, text)
-            return Document(builder.build(node, ()), builder.marks, path)
+            return _document(fast, text, path)
         except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError):
             pass  # located below, with the pure-Python parser's messages
         finally:
@@ -219,12 +224,7 @@ def load_yaml(text: str, path: str = "<input>") -> Document:
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, path) from None
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return Document(None, {}, path)
-        builder = _Builder(loader, path, text)
-        data = builder.build(node, ())
-        return Document(data, builder.marks, path)
+        return _document(loader, text, path)
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, path) from None
     except yaml.YAMLError as exc:

@@ -33,7 +33,6 @@ class BatchPanel(Widget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.has_progress = False  # shown once a batch reported; hidden while another step is selected
-        self._step = ""
         self._label = ""
         self._ok = self._failed = 0
         self._done = self._total = 0
@@ -44,7 +43,7 @@ class BatchPanel(Widget):
     def begin(self, step_id: str) -> None:
         """Reset for a new run; the panel shows itself at the first ``batch.progress``."""
         self.display = self.has_progress = False
-        self._step, self._label = step_id, f"{step_id}: starting…"
+        self._label = f"{step_id}: starting…"
         self._ok = self._failed = self._done = self._total = 0
         self._started = self._now = None
         self._failures = []

@@ -74,22 +74,22 @@ class LinePane(Widget):
     def window(self) -> int:
         return max(1, self.content_size.height)
 
+    def _bottom(self) -> int:
+        """The furthest the window's first line can be from the top."""
+        return max(0, len(self.lines()) - self.window)
+
     @property
     def first_shown(self) -> int:
         """Index of the first line in view."""
-        total, height = len(self.lines()), self.window
-        bottom = max(0, total - height)
+        bottom = self._bottom()
         return max(0, bottom - self._top) if self.FOLLOW_END else min(self._top, bottom)
 
     def scroll_lines(self, delta: int) -> None:
-        """Move the window ``delta`` lines down (negative: up)."""
-        total, height = len(self.lines()), self.window
-        bottom = max(0, total - height)
-        if self.FOLLOW_END:
-            self._top = min(bottom, max(0, self._top - delta))
-        else:
-            self._top = min(bottom, max(0, self._top + delta))
-        self.refresh()
+        """Move the window ``delta`` lines down (negative: up); a move that changes nothing repaints nothing."""
+        top = min(self._bottom(), max(0, self._top + (-delta if self.FOLLOW_END else delta)))
+        if top != self._top:
+            self._top = top
+            self.refresh()
 
     def show_line(self, index: int, count: int = 1) -> None:
         """Scroll as little as needed to bring lines ``index`` .. ``index + count - 1`` into view."""
@@ -100,32 +100,36 @@ class LinePane(Widget):
         elif index + count > first + height - 1:
             self.scroll_lines(index + count - (first + height - 1))
 
+    def _window_state(self) -> tuple[list[Strip], int, int, int, Style]:
+        """Lines, window height, width, first line shown and base style: what every row needs."""
+        return self.lines(), self.window, self.content_size.width, self.first_shown, self.rich_style
+
+    @staticmethod
+    def _marker_row(y: int, total: int, height: int, first: int) -> int | None:
+        """How many lines are out of view past row ``y`` when that row carries a marker, else None.
+
+        A marker takes the place of a line, which is counted with those out of view.
+        """
+        if y == 0 and first:
+            return first + 1
+        below = total - first - height
+        if y == height - 1 and below > 0:
+            return below + 1
+        return None
+
     def render_lines(self, crop: Region) -> list[Strip]:
-        # what every row of this paint needs, worked out once (rich_style walks the ancestors)
-        lines, height = self.lines(), self.window
-        first = self.first_shown
-        self._paint = (lines, height, self.content_size.width, first, self.rich_style)
+        self._paint = self._window_state()  # worked out once per paint (rich_style walks the ancestors)
         try:
             return super().render_lines(crop)
         finally:
             self._paint = None
 
     def render_line(self, y: int) -> Strip:
-        paint = self._paint
-        if paint is None:  # called on its own, outside a paint
-            self._paint = paint = (self.lines(), self.window, self.content_size.width, self.first_shown,
-                                   self.rich_style)
-            try:
-                return self.render_line(y)
-            finally:
-                self._paint = None
-        lines, height, width, first, style = paint
-        # a marker takes the place of a line, which is counted with those out of view
-        if y == 0 and first:
-            return self._marker(f"▲ {first + 1} more line(s) above", width, style)
-        below = len(lines) - first - height
-        if y == height - 1 and below > 0:
-            return self._marker(f"▼ {below + 1} more line(s) below", width, style)
+        lines, height, width, first, style = self._paint or self._window_state()
+        hidden = self._marker_row(y, len(lines), height, first)
+        if hidden is not None:
+            return self._marker(f"{'▲' if y == 0 else '▼'} {hidden} more line(s) {'above' if y == 0 else 'below'}",
+                                width, style)
         index = first + y
         strip = lines[index] if index < len(lines) else Strip.blank(width)
         return strip.apply_style(style)
@@ -140,7 +144,7 @@ class LinePane(Widget):
         if offset is None:
             return None
         lines, height, first = self.lines(), self.window, self.first_shown
-        if (offset.y == 0 and first) or (offset.y == height - 1 and len(lines) - first - height > 0):
+        if self._marker_row(offset.y, len(lines), height, first) is not None:
             return None
         index = first + offset.y
         return index if index < len(lines) else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,14 +26,8 @@ from integrations.sandbox import Sandbox
 from mitigate.ports import ActionRequest, Query
 
 CTX = "bench"
-CACHED_KUBECTL = Path(__file__).resolve().parents[1] / ".ci/cache/kubectl/usr/bin/kubectl"
-
-
-def kubectl_binary() -> str | None:
-    env = os.environ.get("MITIGATE_KUBECTL")
-    if env and Path(env).exists():
-        return env
-    return str(CACHED_KUBECTL) if CACHED_KUBECTL.exists() else None
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.kubectl import kubectl_binary  # noqa: E402  (kubectl 1.35, fetched once into the user cache)
 
 
 def not_ready(node: dict[str, Any]) -> bool:

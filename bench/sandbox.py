@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -31,14 +31,8 @@ from aiohttp import web
 from integrations.sandbox import Sandbox
 from integrations.sandbox.tls import self_signed, server_context
 
-CACHED_KUBECTL = Path(__file__).resolve().parents[1] / ".ci/cache/kubectl/usr/bin/kubectl"
-
-
-def kubectl_binary() -> str | None:
-    env = os.environ.get("MITIGATE_KUBECTL")
-    if env and Path(env).exists():
-        return env
-    return str(CACHED_KUBECTL) if CACHED_KUBECTL.exists() else None
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.kubectl import kubectl_binary  # noqa: E402  (kubectl 1.35, fetched once into the user cache)
 
 
 def _client(sb: Sandbox, ctx: str, cert: bytes | None = None) -> httpx.Client:

@@ -18,6 +18,7 @@ from mitigate import __version__
 from mitigate.errors import MitigateError
 
 COMMAND_MODULES: list[str] = [
+    "incident",
     "journal",
     "postmortem",
     "run",

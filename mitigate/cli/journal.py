@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, NoReturn
 
@@ -25,9 +25,9 @@ from mitigate.journal import (
     resolve_declared,
     verify,
 )
+from mitigate.journal.lifecycle import check_milestone, record_milestone
 from mitigate.paths import journal_root
 
-_MILESTONE = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 _WIDTH = 120
 
 
@@ -89,6 +89,9 @@ def register(subparsers: Any) -> None:
 
     incidents = subparsers.add_parser("incidents", help="list incidents, newest first")
     incidents.add_argument("--json", action="store_true", help="machine-readable output")
+    which = incidents.add_mutually_exclusive_group()
+    which.add_argument("--open", action="store_true", help="only incidents not closed")
+    which.add_argument("--all", action="store_true", help="closed incidents too (the default)")
     incidents.set_defaults(handler=_incidents)
 
 
@@ -154,14 +157,11 @@ def _verify(args: argparse.Namespace) -> int:
 def _add(args: argparse.Namespace) -> int:
     if args.milestone is None and not args.text:
         raise MitigateError("journal add: give TEXT (a note) or --milestone NAME")
-    if args.milestone is not None and not _MILESTONE.match(args.milestone):
-        raise MitigateError(f"journal add: milestone {args.milestone!r} must be lowercase words joined by "
-                            "'-' (impact-start, detected, mitigated...)")
+    if args.milestone is not None:
+        args.milestone = check_milestone(args.milestone)
     if args.tz and not args.at:
         raise MitigateError("journal add: --tz is only meaningful with --at")
     data: dict[str, Any] = {}
-    if args.milestone is not None:
-        data["name"] = args.milestone
     if args.text:
         data["text"] = args.text
     declared = None
@@ -174,18 +174,37 @@ def _add(args: argparse.Namespace) -> int:
     with Journal.open(journal_root(args.journal_dir), args.id) as journal:
         if journal.torn_path is not None:
             print(f"note: a torn last line was set aside in {journal.torn_path.name}", file=sys.stderr)
-        rec = journal.append("milestone" if args.milestone else "note", data)
+        warnings: list[str] = []
+        if args.milestone:
+            rec, warnings = record_milestone(journal, args.milestone, data)
+        else:
+            rec = journal.append("note", data)
     where = f" at {declared.at} ({declared.text} {declared.zone} {declared.utc_offset})" if declared else ""
     print(f"added #{rec.seq} {rec.type}{' ' + args.milestone if args.milestone else ''}{where}")
     if declared is not None and declared.mismatch:
         print(f"mitigate: warning: {declared.note}", file=sys.stderr)
+    for warning in warnings:
+        print(f"mitigate: warning: out of order: {warning}", file=sys.stderr)
     return 0
+
+
+def _age(opened: datetime | None, now: datetime) -> str:
+    if opened is None:
+        return "-"
+    seconds = max(0, int((now - opened).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return f"{days}d{hours:02d}h"
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m"
 
 
 @_friendly
 def _incidents(args: argparse.Namespace) -> int:
     root = journal_root(args.journal_dir)
     found = list_incidents(root)
+    if args.open:
+        found = [s for s in found if not s.closed]
     if args.json:
         print(json.dumps([{"id": s.id, "title": s.title, "status": s.status, "closed": s.closed,
                            "opened": s.opened.strftime("%Y-%m-%dT%H:%M:%SZ") if s.opened else None,
@@ -193,13 +212,14 @@ def _incidents(args: argparse.Namespace) -> int:
                          ensure_ascii=False, indent=1))
         return 0
     if not found:
-        print(f"no incidents in {root}")
+        print(f"no {'open ' if args.open else ''}incidents in {root}")
         return 0
-    rows = [(s.id, s.status + (" (closed)" if s.closed else ""),
-             s.opened.strftime("%Y-%m-%d %H:%M UTC") if s.opened else "-", s.runbook or "-",
-             ("[drill] " if s.drill else "") + s.title) for s in found]
-    header = ("ID", "STATUS", "OPENED", "RUNBOOK", "TITLE")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    now = datetime.now(UTC)
+    rows = [(s.id, s.status + (" (closed)" if s.closed else ""), s.severity or "-",
+             s.opened.strftime("%Y-%m-%d %H:%M UTC") if s.opened else "-", _age(s.opened, now),
+             s.runbook or "-", ("[drill] " if s.drill else "") + s.title) for s in found]
+    header = ("ID", "STATUS", "SEV", "OPENED", "AGE", "RUNBOOK", "TITLE")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
     for row in [header, *rows]:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + "  " + row[-1])
     return 0

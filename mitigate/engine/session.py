@@ -32,13 +32,12 @@ from mitigate.engine.types import BatchProgress, IncidentMeta, Ports, StepPlan, 
 from mitigate.engine.views import StepView
 from mitigate.errors import MitigateError
 from mitigate.journal import Journal, Record, resolve_declared
+from mitigate.journal.lifecycle import MILESTONES, STATUSES, record_milestone
 from mitigate.ports import ClusterError, ConfirmRequest, Notification, Preview
 from mitigate.runbook.inputs import resolve_inputs
 from mitigate.runbook.model import Runbook, Step
 from mitigate.runbook.templating import evaluate, render
 
-STATUSES = ("investigating", "identified", "monitoring", "resolved")
-MILESTONES = ("started", "impact-start", "detected", "acknowledged", "mitigated", "resolved")
 READ_ONLY_KINDS = ("check", "wait", "gate")
 Progress = Callable[[BatchProgress], None]
 
@@ -461,11 +460,16 @@ class Session:
             raise MitigateError("a note needs some text")
         return self._append("note", {"text": text, **self._declared(at, tz)})
 
-    def milestone(self, name: str, *, at: str | None = None, tz: str | None = None) -> Record:
-        name = name.strip()
-        if not name:
+    def milestone(self, name: str, *, at: str | None = None, tz: str | None = None,
+                  source: str = "person", step: str | None = None) -> Record:
+        """Mark a milestone (a known name); the status follows it, out-of-order times are warned
+        about in the record's ``warnings``."""
+        if not name.strip():
             raise MitigateError(f"a milestone needs a name (e.g. {', '.join(MILESTONES[1:])})")
-        return self._append("milestone", {"name": name, **self._declared(at, tz)})
+        data = {**self._declared(at, tz), **({"step": step} if step else {})}
+        with self._lock:
+            record, _ = record_milestone(self.journal, name, data, source=source, append=self._append)
+        return record
 
     def set_status(self, status: str) -> Record:
         if status not in STATUSES:

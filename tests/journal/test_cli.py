@@ -82,7 +82,7 @@ def test_bad_ids_and_bad_input_are_one_line_errors(root: Path, cli: Cli) -> None
         (("journal", "add", ID, "--at", "2024-03-13 10:01", "x"), "--at needs --tz"),
         (("journal", "add", ID, "--at", "2024-03-13 10:01", "--tz", "Nowhere/City", "x"), "unknown time zone"),
         (("journal", "add", ID, "--at", "13/03/2024", "--tz", "UTC", "x"), "cannot read time"),
-        (("journal", "add", ID, "--milestone", "Impact Start"), "must be lowercase words"),
+        (("journal", "add", ID, "--milestone", "Impact Start"), "unknown milestone 'Impact Start': did you mean 'impact-start'?"),
         (("journal", "add", ID), "give TEXT"),
     ]
     for args, message in cases:
@@ -102,7 +102,7 @@ def test_incidents_lists_newest_first(root: Path, cli: Cli) -> None:
     with Journal.open(root, "2026-11-20T0900Z-older-0001") as j:
         j.append("incident.status", {"status": "resolved"})
     listing = cli("incidents").stdout.splitlines()
-    assert listing[0].split()[:5] == ["ID", "STATUS", "OPENED", "RUNBOOK", "TITLE"]
+    assert listing[0].split() == ["ID", "STATUS", "SEV", "OPENED", "AGE", "RUNBOOK", "TITLE"]
     # both were opened this second; ids break the tie, newest first
     assert [line.split()[0] for line in listing[1:]] == ["2026-11-21T0900Z-newer-0002",
                                                          "2026-11-20T0900Z-older-0001"]

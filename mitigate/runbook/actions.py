@@ -41,6 +41,9 @@ def _duration(value: str) -> str:
 
 Duration = Annotated[str, AfterValidator(_duration)]
 Names = list[str] | Tmpl
+TargetNames = list[str | dict[str, Any]] | Tmpl
+"""Targets: names, ``namespace/name`` (the object's own namespace), or objects as a check
+returns them (``"{{ steps['find'].items }}"``); :func:`target_names` turns them into names."""
 Int = int | Tmpl
 Bool = bool | Tmpl
 Object = dict[str, Any] | Tmpl
@@ -51,11 +54,16 @@ class Params(BaseModel):
 
 
 class Targeted(Params):
-    """Scope parameters shared by the verbs that act on existing objects."""
+    """Scope parameters shared by the verbs that act on existing objects.
+
+    ``names`` entries may carry their own namespace (``shop/web``) or be objects from a
+    check (``metadata.namespace``/``metadata.name``), so one step can act across namespaces;
+    ``namespace`` is then only the default for entries without one.
+    """
 
     namespace: str | None = None
     name: str | None = None
-    names: Names | None = None
+    names: TargetNames | None = None
     selector: str | None = Field(None, description="label selector, e.g. app=web,tier!=db")
 
     @model_validator(mode="after")
@@ -84,11 +92,9 @@ class PatchParams(Typed):
         return self
 
 
-class SetResourcesParams(Params):
+class SetResourcesParams(Targeted):
     apiVersion: str = "apps/v1"
     kind: str = "Deployment"
-    namespace: str
-    name: str
     container: str
     requests: dict[str, str] | Tmpl | None = None
     limits: dict[str, str] | Tmpl | None = None
@@ -100,11 +106,9 @@ class SetResourcesParams(Params):
         return self
 
 
-class ScaleParams(Params):
+class ScaleParams(Targeted):
     apiVersion: str = "apps/v1"
     kind: str = "Deployment"
-    namespace: str
-    name: str
     replicas: Annotated[int, Field(ge=0)] | Tmpl
 
 
@@ -124,8 +128,8 @@ class DrainParams(NodeParams):
 
 
 class EvictParams(Params):
-    namespace: str
-    names: Names | None = None
+    namespace: str | None = Field(None, description="default namespace of names without one")
+    names: TargetNames | None = None
     selector: str | None = None
 
 
@@ -142,11 +146,9 @@ class ApplyParams(ManifestParams):
     fieldManager: str = "mitigate"
 
 
-class RolloutParams(Params):
+class RolloutParams(Targeted):
     apiVersion: str = "apps/v1"
     kind: str = "Deployment"
-    namespace: str
-    name: str
 
 
 class RolloutUndoParams(RolloutParams):
@@ -159,6 +161,16 @@ class LabelParams(Typed):
 
 class AnnotateParams(Typed):
     annotations: dict[str, str | None] | Tmpl
+
+
+class DisableDaemonSetParams(Targeted):
+    """Stop a DaemonSet everywhere without deleting it: its pod template gets a nodeSelector no
+    node matches, so the controller removes every pod; undo restores the old nodeSelector."""
+
+    apiVersion: str = "apps/v1"
+    kind: Literal["DaemonSet"] = "DaemonSet"
+    nodeSelectorKey: str = Field("mitigate.io/disabled", description="a label key no node carries")
+    nodeSelectorValue: str = "true"
 
 
 class ThrottleParams(Params):
@@ -198,6 +210,39 @@ class RevertChangesParams(Params):
     kinds: Names | None = None
 
 
+def target_name(value: Any) -> str:
+    """One target as a name: a string as is, an object as ``namespace/name`` (or ``name``)."""
+    if isinstance(value, Mapping):
+        inner = value.get("metadata")
+        meta: Mapping[str, Any] = inner if isinstance(inner, Mapping) else value
+        name, ns = meta.get("name"), meta.get("namespace")
+        if not isinstance(name, str) or not name:
+            raise MitigateError(f"a target object has no metadata.name: {str(value)[:80]}")
+        return f"{ns}/{name}" if isinstance(ns, str) and ns else name
+    if isinstance(value, str):
+        return value
+    raise MitigateError(f"a target must be a name or an object, got {type(value).__name__} {value!r}")
+
+
+def target_names(values: Any) -> list[str]:
+    """``names`` as rendered (names, ``ns/name``, objects) -> a list of names (order kept, no repeats)."""
+    if isinstance(values, (str, Mapping)):
+        values = [values]
+    return list(dict.fromkeys(target_name(v) for v in values or []))
+
+
+def list_params(verb: str) -> list[str]:
+    """The parameters of ``verb`` that take a list (what ``batch.param`` may name)."""
+    info = CATALOGUE.get(verb)
+    if info is None:
+        return []
+    out = []
+    for key, fld in info.params_model.model_fields.items():
+        if "list" in str(fld.annotation):
+            out.append(key)
+    return out
+
+
 @dataclass(frozen=True)
 class VerbInfo:
     params_model: type[Params]
@@ -220,6 +265,7 @@ CATALOGUE: dict[str, VerbInfo] = {
     "apply": VerbInfo(ApplyParams, False, scope_params=("manifest",)),
     "create": VerbInfo(ManifestParams, False, scope_params=("manifest",)),
     "rolloutRestart": VerbInfo(RolloutParams, False),
+    "disableDaemonSet": VerbInfo(DisableDaemonSetParams, True),
     "rolloutUndo": VerbInfo(RolloutUndoParams, False),
     "label": VerbInfo(LabelParams, False),
     "annotate": VerbInfo(AnnotateParams, False),

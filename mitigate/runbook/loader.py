@@ -19,7 +19,7 @@ from typing import Any
 
 from mitigate import paths
 from mitigate.errors import LocatedError, LocatedErrors, MitigateError
-from mitigate.runbook.actions import CATALOGUE, ScopeError, check_scoped
+from mitigate.runbook.actions import CATALOGUE, ScopeError, check_scoped, list_params
 from mitigate.runbook.inputs import coerce_input, resolve_inputs
 from mitigate.runbook.model import DURATION_PATTERN, STEP_ID_RE, InputSpec, Runbook
 from mitigate.runbook.templating import (
@@ -102,18 +102,43 @@ def load_runbook_text(text: str, path: str = "<string>") -> Runbook:
         errors.extend(exc.errors)
     errors.extend(_Semantics(doc).check())
     if errors or runbook is None:
+        lines = text.splitlines()
+        for err in errors:
+            _flow_comma_hint(err, lines)
         raise LocatedErrors(sort_errors(errors))
     return runbook
+
+
+def _flow_comma_hint(err: LocatedError, lines: list[str]) -> None:
+    """``{reason: failed (timeout, connection refused)}``: the comma ends the value and YAML reads
+    ``connection refused)`` as a key. Say so, and show the value quoted."""
+    if not err.message.startswith("unknown key '") or not 0 < err.line <= len(lines):
+        return
+    line = lines[err.line - 1]
+    before = line[:max(err.column - 1, 0)].rstrip()
+    if not before.endswith(",") or before.count("{") <= before.count("}"):
+        return
+    colon = before.rfind(": ", before.rfind("{"))
+    if colon < 0:
+        return
+    end = line.find("}", err.column - 1)
+    value = line[colon + 2:end if end >= 0 else len(line)].strip()
+    err.message += (f": a comma inside an unquoted {{...}} value starts a new key; quote the value: "
+                    f"\"{value}\"")
 
 
 # --------------------------------------------------------------------------- semantic checks
 
 
 def _strings(value: Any, where: DataPath) -> Iterator[tuple[DataPath, str]]:
+    """Every string of the document with its path; a mapping key that is a template counts
+    too (templated keys are rendered), reported at the path of its value."""
     if isinstance(value, str):
         yield where, value
     elif isinstance(value, dict):
         for k, v in value.items():
+            if isinstance(k, str) and _is_template(k):
+                yield (*where, k), k
             yield from _strings(v, (*where, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
@@ -256,6 +281,13 @@ class _Semantics:
             validate_located(info.params_model, params, self.doc.marks, self.doc.path, base=where,
                              pattern_hints=PATTERN_HINTS)
         except LocatedErrors as exc:
+            fields = info.params_model.model_fields
+            for err in exc.errors:
+                if "names" in params and "names" not in fields and "name" in fields \
+                        and err.message.startswith("unknown key 'names'"):
+                    err.message = (f"unknown key 'names': {verb} takes one name; to act on several, "
+                                   f"run it once per item with forEach (forEach: [a, b] and "
+                                   f"name: \"{{{{ item }}}}\")")
             self.errors.extend(exc.errors)
             return
         try:
@@ -271,10 +303,16 @@ class _Semantics:
             self.error((*where, "size"), f"batch size must be an integer or a '{{{{ ... }}}}' template, got {size!r}")
         param = batch.get("param", "names")
         if isinstance(action, dict) and len(action) == 1 and isinstance(param, str):
-            info = CATALOGUE.get(str(next(iter(action))))
-            if info is not None and param not in info.params_model.model_fields:
-                self.error((*where, "param"), f"batch param {param!r} is not a parameter of "
-                           f"{next(iter(action))}" + did_you_mean(param, info.params_model.model_fields))
+            verb = str(next(iter(action)))
+            info = CATALOGUE.get(verb)
+            lists = list_params(verb)
+            if info is not None and param not in lists:
+                what = (f"takes one value in {verb}, not a list" if param in info.params_model.model_fields
+                        else f"is not a parameter of {verb}")
+                accepted = f"; {verb} takes lists in: {', '.join(lists)}" if lists else \
+                    f"; {verb} has no list parameter: use forEach to run it once per item"
+                self.error((*where, "param"), f"batch param {param!r} {what}"
+                           + did_you_mean(param, lists) + accepted)
 
 
 # --------------------------------------------------------------------------- library

@@ -28,6 +28,7 @@ from jinja2 import StrictUndefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from mitigate.errors import MitigateError
+from mitigate.runbook.datahelpers import DATA_HELPERS
 from mitigate.runbook.model import parse_duration
 
 
@@ -241,6 +242,7 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "node_of": node_of, "duration": duration, "quantity": quantity, "colocated": colocated,
     "node_users": node_users,
 }
+HELPERS.update(DATA_HELPERS)  # get, any, all, where, join_on, container states, jmes (datahelpers.py)
 
 
 # --------------------------------------------------------------------------- environment
@@ -377,10 +379,29 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
         except Exception as exc:  # noqa: BLE001 - any failure inside user code is the user's error
             raise _fail("template", value, exc) from None
     if isinstance(value, Mapping):
-        return {k: render(v, context) for k, v in value.items()}
+        return _render_mapping(value, context)
     if isinstance(value, list):
         return [render(v, context) for v in value]
     return value
+
+
+def _render_mapping(value: Mapping[Any, Any], context: Mapping[str, Any]) -> dict[Any, Any]:
+    """Values rendered; a key that is a template (``"{{ inputs.legacyLabel }}": "true"``) too,
+    to a string. Two keys rendering alike are an error rather than one silently winning."""
+    out: dict[Any, Any] = {}
+    for k, v in value.items():
+        key = k
+        if isinstance(k, str) and ("{{" in k or "{%" in k):
+            key = render(k, context)
+            if key is None or isinstance(key, (dict, list)):
+                raise TemplateError(f"mapping key {k!r} rendered to {key!r}, not a string")
+            key = str(key)
+            if not key:
+                raise TemplateError(f"mapping key {k!r} rendered to an empty string")
+        if key in out:
+            raise TemplateError(f"mapping key {k!r} renders to {key!r}, which the mapping already has")
+        out[key] = render(v, context)
+    return out
 
 
 CONTEXT_NAMES = frozenset({"inputs", "steps", "saved", "item", "incident", "batch", "now",

@@ -22,7 +22,7 @@ from mitigate.runbook.model import Runbook
 CONTRACT_VERBS = {
     "patch", "setResources", "scale", "cordon", "uncordon", "drain", "evict", "delete", "apply", "create",
     "rolloutRestart", "rolloutUndo", "label", "annotate", "throttle", "relaxThrottle", "removeThrottle",
-    "deleteMachine", "revertChanges",
+    "deleteMachine", "revertChanges", "disableDaemonSet",
 }
 
 
@@ -82,7 +82,8 @@ def test_label_selector_syntax(text: str, ok: bool) -> None:
 def test_catalogue_matches_the_contract() -> None:
     assert set(CATALOGUE) == CONTRACT_VERBS
     destructive = {v for v, i in CATALOGUE.items() if i.destructive}
-    assert destructive == {"drain", "evict", "delete", "removeThrottle", "deleteMachine", "revertChanges"}
+    assert destructive == {"drain", "evict", "delete", "removeThrottle", "deleteMachine", "revertChanges",
+                           "disableDaemonSet"}
 
 
 @pytest.mark.parametrize(("verb", "params", "cluster", "scope"), [

@@ -8,6 +8,7 @@ from .lifecycle import Apply, Create, Delete, DeleteMachine, Drain, Evict
 from .objects import (
     Annotate,
     Cordon,
+    DisableDaemonSet,
     Label,
     Patch,
     RolloutRestart,
@@ -20,6 +21,6 @@ from .revert import RevertChanges
 
 VERBS: dict[str, type[Action]] = {cls.verb: cls for cls in (
     Patch, SetResources, Scale, Cordon, Uncordon, Drain, Evict, Delete, Apply, Create, RolloutRestart,
-    RolloutUndo, Label, Annotate, Throttle, RelaxThrottle, RemoveThrottle, DeleteMachine, RevertChanges)}
+    RolloutUndo, DisableDaemonSet, Label, Annotate, Throttle, RelaxThrottle, RemoveThrottle, DeleteMachine, RevertChanges)}
 
 __all__ = ["VERBS", "Action", "BatchHalted", "Ctx"]

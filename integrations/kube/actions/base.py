@@ -61,14 +61,25 @@ class Item:
         return self.res.path(self.namespace, self.name)
 
 
+def _as_name(value: Any) -> str | None:
+    """A name, or an object as a check returns it -> ``namespace/name`` (``name`` if cluster-scoped)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("metadata"), dict):
+        meta = value["metadata"]
+        if isinstance(meta.get("name"), str):
+            return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+    return None
+
+
 def strs(value: Any, what: str) -> list[str]:
     if value is None:
         return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise ClusterError(f"{what} must be a string or a list of strings")
+    values = value if isinstance(value, list) else [value]
+    out = [_as_name(v) for v in values]
+    if all(isinstance(v, str) for v in out):
+        return [v for v in out if v is not None]
+    raise ClusterError(f"{what} must be a name, namespace/name, an object or a list of them")
 
 
 class Action:
@@ -112,30 +123,45 @@ class Action:
         return str(ns) if ns else None
 
     def select(self, res: Resource, *, names_key: str = "names") -> list[Item]:
-        """Objects named by name/names, or matched by selector, with their current state."""
+        """Objects named by name/names, or matched by selector, with their current state.
+
+        A name may carry its own namespace (``shop/web``), so one request can act across
+        namespaces; ``namespace`` is the default for names without one.
+        """
         ns = self.namespace() if res.namespaced else None
-        if res.namespaced and ns is None and (self.p.get("name") or self.p.get(names_key)):
-            ns = self.ctx.namespace
-        names = strs(self.p.get("name"), "name") + strs(self.p.get(names_key), names_key)
+        default_ns = ns or (self.ctx.namespace if res.namespaced else None)
+        refs: list[tuple[str | None, str]] = []
+        for full in strs(self.p.get("name"), "name") + strs(self.p.get(names_key), names_key):
+            own, sep, name = full.rpartition("/")
+            if sep and not res.namespaced:
+                raise ClusterError(f"{self.verb}: {res.kind} is not namespaced, so {full!r} cannot name "
+                                   "a namespace")
+            if sep and (not own or not name or "/" in own):
+                raise ClusterError(f"{self.verb}: {full!r} is not a name or namespace/name")
+            refs.append((own if sep else default_ns, name if sep else full))
+        refs = list(dict.fromkeys(refs))
         selector = self.p.get("selector")
         items: list[Item] = []
-        if len(names) > LIST_INSTEAD_OF_GETS:
-            wanted = dict.fromkeys(names)
-            found: dict[str, dict[str, Any]] = {}
-            for listed in self.t.list_pages(res.base(ns)):
-                if listed["metadata"]["name"] in wanted:
-                    found[listed["metadata"]["name"]] = listed
-            missing = [n for n in wanted if n not in found]
+        if len(refs) > LIST_INSTEAD_OF_GETS:
+            spaces = {r[0] for r in refs}
+            wanted = dict.fromkeys(refs)
+            found: dict[tuple[str | None, str], dict[str, Any]] = {}
+            for listed in self.t.list_pages(res.base(spaces.pop() if len(spaces) == 1 else None)):
+                meta = listed["metadata"]
+                key = (meta.get("namespace") if res.namespaced else None, meta["name"])
+                if key in wanted:
+                    found[key] = listed
+            missing = [r for r in wanted if r not in found]
             if missing:
-                raise ClusterError(f"{self.ctx.name}: {res.target(ns, missing[0])} not found"
+                raise ClusterError(f"{self.ctx.name}: {res.target(*missing[0])} not found"
                                    + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-            items = [Item(res, ns, n, found[n]) for n in wanted]
-        elif names:
-            for name in dict.fromkeys(names):
-                obj = self.t.get_or_none(res.path(ns, name))
+            items = [Item(res, n_s, n, found[(n_s, n)]) for n_s, n in wanted]
+        elif refs:
+            for n_s, name in refs:
+                obj = self.t.get_or_none(res.path(n_s, name))
                 if obj is None:
-                    raise ClusterError(f"{self.ctx.name}: {res.target(ns, name)} not found")
-                items.append(Item(res, ns, name, obj))
+                    raise ClusterError(f"{self.ctx.name}: {res.target(n_s, name)} not found")
+                items.append(Item(res, n_s, name, obj))
         elif selector or self.request.cluster_scope or ns:
             for obj in self.t.list_pages(res.base(ns), label_selector=str(selector) if selector else None):
                 meta = obj.get("metadata") or {}

@@ -136,8 +136,9 @@ class Label(ObjectChange):
             return []
         res = self.items[0].res
         if self.p.get("selector") and not (self.p.get("name") or self.p.get("names")):
+            every = ("--all-namespaces",) if res.namespaced and not self.namespace() else ()
             return [render.kubectl(self.ctx.name, self.verb, res.kubectl_type, "-l", str(self.p["selector"]),
-                                   *args, "--overwrite", namespace=self.ns_flag(self.items[0]))]
+                                   *args, "--overwrite", *every, namespace=self.namespace())]
         by_ns: dict[str | None, list[str]] = {}
         for i in self.items:
             by_ns.setdefault(self.ns_flag(i), []).append(i.name)
@@ -211,6 +212,44 @@ class RolloutRestart(ObjectChange):
 
     def kubectl(self) -> list[str]:
         return [render.kubectl(self.ctx.name, "rollout", "restart", i.res.kubectl_type, i.name,
+                               namespace=self.ns_flag(i)) for i in self.items]
+
+
+class DisableDaemonSet(ObjectChange):
+    """Stop a DaemonSet everywhere without deleting it, as operators do in an incident: a
+    nodeSelector no node matches makes the controller remove every pod, and the object, its
+    history and its configuration stay. The undo (a merge patch restoring the old
+    nodeSelector) brings the pods back."""
+
+    verb = "disableDaemonSet"
+    DESTRUCTIVE = True
+
+    def bind(self) -> None:
+        self.key = str(self.param("nodeSelectorKey", "mitigate.io/disabled"))
+        self.value = str(self.param("nodeSelectorValue", "true"))
+        res = self.resource("apps/v1", "DaemonSet")
+        if res.kind != "DaemonSet":
+            raise ClusterError(f"disableDaemonSet acts on DaemonSets (got {res.kind})")
+        self.items = self.select(res)
+        carriers = [n["metadata"]["name"] for n in self.t.list_pages(
+            self.r.resolve(*NODE).base(None), label_selector=f"{self.key}={self.value}")]
+        if carriers:
+            raise ClusterError(f"disableDaemonSet: node(s) {', '.join(carriers[:3])} carry the label "
+                               f"{self.key}={self.value}, so the DaemonSet would keep running there: "
+                               "choose another nodeSelectorKey")
+
+    def body(self) -> dict[str, Any]:
+        return {"spec": {"template": {"spec": {"nodeSelector": {self.key: self.value}}}}}
+
+    def change(self, item: Item, obj: dict[str, Any]) -> Change:
+        return Change(self.body(), "strategic")
+
+    def applied(self, item: Item, obj: dict[str, Any]) -> bool:
+        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        return (spec.get("nodeSelector") or {}).get(self.key) == self.value
+
+    def kubectl(self) -> list[str]:
+        return [render.kubectl(self.ctx.name, "patch", "daemonset", i.name, "-p", render.compact(self.body()),
                                namespace=self.ns_flag(i)) for i in self.items]
 
 
@@ -325,5 +364,5 @@ class RolloutUndo(ObjectChange):
                 for i in self.items]
 
 
-__all__ = ["Patch", "SetResources", "Scale", "Label", "Annotate", "Cordon", "Uncordon", "RolloutRestart",
+__all__ = ["DisableDaemonSet", "Patch", "SetResources", "Scale", "Label", "Annotate", "Cordon", "Uncordon", "RolloutRestart",
            "RolloutUndo"]

@@ -69,7 +69,7 @@ BUILTIN: tuple[Resource, ...] = (
     _r("apps", "v1", "statefulsets", "StatefulSet", True, "sts", "status scale",
        required="spec.selector spec.template"),
     _r("apps", "v1", "controllerrevisions", "ControllerRevision", True),
-    _r("policy", "v1 v1beta1", "poddisruptionbudgets", "PodDisruptionBudget", True, "pdb", "status"),
+    _r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, "pdb", "status"),
     _r("networking.k8s.io", "v1", "ingresses", "Ingress", True, "ing", "status"),
     _r("coordination.k8s.io", "v1", "leases", "Lease", True),
     _r("flowcontrol.apiserver.k8s.io", "v1", "flowschemas", "FlowSchema", False, "", "status",

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import yaml
 from aiohttp import web
 
+from . import protobuf
 from .apply import drop_unapplied
 from .budgets import budget, disruptions_allowed, pod_ready
 from .faults import FaultSet, RequestLogEntry
@@ -42,6 +43,7 @@ VERSION = {"major": "1", "minor": "29", "gitVersion": "v1.29.0-sandbox", "gitCom
            "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.21",
            "compiler": "gc", "platform": "linux/amd64"}
 INFO: web.RequestKey[dict[str, Any]] = web.RequestKey("info", dict)
+BODY_TYPES = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")
 PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+json": "merge",
                "application/strategic-merge-patch+json": "strategic", "application/apply-patch+yaml": "apply"}
 
@@ -227,12 +229,24 @@ class ClusterApp:
         return Target(r, version, namespace, name, sub)
 
     async def _body(self, request: web.Request, *, yaml_ok: bool = False) -> Any:
+        """The decoded request body, by Content-Type: JSON, YAML, Kubernetes protobuf (415 otherwise)."""
         length = request.content_length
         if length is not None and length > MAX_BODY:
             raise ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
         raw = await request.read()
         if len(raw) > MAX_BODY:
             raise ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+        ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype == protobuf.MEDIA_TYPE:
+            try:
+                return protobuf.decode(raw)
+            except protobuf.ProtoError as e:
+                raise ApiError(400, "BadRequest", f"the request body is not a valid protobuf object: {e}") from None
+        if ctype in ("application/yaml", "application/apply-patch+yaml"):
+            yaml_ok = True
+        elif ctype not in ("", "application/json", "*/*") and ctype not in PATCH_TYPES:
+            raise ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - '
+                           f'accepted media types include: {", ".join(BODY_TYPES)}')
         try:
             if yaml_ok:
                 return yaml.safe_load(raw.decode())

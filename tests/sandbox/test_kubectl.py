@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import time
@@ -55,15 +56,40 @@ def test_get_prints_server_columns_and_json(kc: Any) -> None:
     assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] and "1/1" in pods[1]
     everything = k("get", "all", "-n", "shop").stdout
     assert "deployment.apps/web" in everything and "replicaset.apps/web-" in everything
-    assert k("auth", "can-i", "delete", "nodes", old=True).stdout  # old: until protobuf bodies.strip() == "yes"
+    assert k("auth", "can-i", "delete", "nodes").stdout.strip() == "yes"
     doc = json.loads(k("get", "nodes", "-o", "json").stdout)
     assert doc["kind"] == "List" and sorted(i["metadata"]["name"] for i in doc["items"]) == [
         "node-0", "node-1", "node-2"]
 
 
+def test_create_generators_send_protobuf_the_sandbox_decodes(kc: Any) -> None:
+    """kubectl 1.32+ sends built-in objects as protobuf; each generator's object arrives whole."""
+    sb, k = kc
+    st = sb.cluster()
+    k("create", "namespace", "gen")
+    assert st.get("namespaces", "gen")["metadata"]["name"] == "gen"
+    k("-n", "gen", "create", "deployment", "web", "--image=nginx:1.27", "--replicas=3", "--port=8080")
+    d = st.get("deployments", "web", "gen")
+    assert d["spec"]["replicas"] == 3 and d["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    c = d["spec"]["template"]["spec"]["containers"][0]
+    assert c["image"] == "nginx:1.27" and c["ports"] == [{"containerPort": 8080}], c
+    k("-n", "gen", "create", "configmap", "cfg", "--from-literal=a=1", "--from-literal=empty=")
+    assert st.get("configmaps", "cfg", "gen")["data"] == {"a": "1", "empty": ""}
+    k("-n", "gen", "create", "secret", "generic", "pw", "--from-literal=p=s3cr\u00e9t")
+    assert st.get("secrets", "pw", "gen")["data"] == {"p": base64.b64encode("s3cr\u00e9t".encode()).decode()}
+    k("-n", "gen", "create", "service", "nodeport", "np", "--tcp=80:8080", "--node-port=30080")
+    ports = st.get("services", "np", "gen")["spec"]["ports"]
+    assert ports == [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080, "nodePort": 30080}]
+    before = st.rv
+    out = json.loads(k("-n", "gen", "create", "deployment", "dry", "--image=x", "--dry-run=server", "-o",
+                       "json").stdout)
+    assert out["metadata"]["name"] == "dry" and st.find("deployments", "dry", "gen") is None and st.rv == before
+    assert any(e.verb == "create" and e.dry_run and e.resource == "deployments" for e in sb.request_log)
+
+
 def test_patch_three_types(kc: Any) -> None:
     sb, k = kc
-    k("create", "configmap", "pc", "--from-literal=a=1", old=True)  # old: until protobuf bodies
+    k("create", "configmap", "pc", "--from-literal=a=1")
     k("patch", "configmap", "pc", "-p", '{"data":{"b":"2"}}')
     k("patch", "configmap", "pc", "--type", "merge", "-p", '{"data":{"a":null}}')
     k("patch", "configmap", "pc", "--type", "json", "-p", '[{"op":"add","path":"/data/c","value":"3"}]')

@@ -109,8 +109,7 @@ async def test_a_full_drill_from_home_to_resume_on_the_real_engine_and_sandbox(r
         await pilot.press("r")                                       # owner-ack fails: no ConfigMap yet
         await until(pilot, lambda: status_of(app, "owner-ack") == "failed")
         await asyncio.to_thread(run_kubectl, rig.box.kubeconfig, "--context", CONTEXT, "-n", "shop",
-                                "create", "configmap", "owner-ack", "--from-literal=by=alice", home=rig.tmp,
-                                old=True)  # until the sandbox decodes kubectl 1.35's protobuf bodies
+                                "create", "configmap", "owner-ack", "--from-literal=by=alice", home=rig.tmp)
         await pilot.press("t")                                       # retry after the world changed
         await until(pilot, lambda: status_of(app, "owner-ack") == "succeeded")
 

@@ -9,7 +9,8 @@ The file names secrets, it never holds them: every credential is a secret *name*
 
 Example::
 
-    protectedContexts: ["*prod*"]
+    protectedContexts: ["eu-*"]          # added to the built-in "*prod*" (mitigate.protection)
+    runbookPaths: [~/runbooks, ./team]   # the team's runbook library, searched before the bundled one
     http: {timeout: 5s, maxAttempts: 4, retryBudget: 30s}
     channels:
       ops-slack: {type: slack-webhook, urlSecret: slack-ops-webhook}
@@ -27,7 +28,6 @@ Errors are located (``config.yaml:7:5: ... (at channels.ops-bot.tokenSecret)``).
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -159,14 +159,18 @@ class Server(_Strict):
 
 class IntegrationsConfig(_Strict):
     protectedContexts: list[str] = Field(default_factory=list)
+    runbookPaths: list[str] = Field(default_factory=list,
+                                    description="runbook folders searched before the bundled library")
     http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]
     channels: dict[str, Channel] = Field(default_factory=dict)
     prometheus: dict[str, Server] = Field(default_factory=dict)
     alertmanager: dict[str, Server] = Field(default_factory=dict)
     source: str = Field("", exclude=True, description="where this was loaded from")
 
-    def is_protected(self, context: str) -> bool:
-        return any(fnmatch.fnmatchcase(context, pat) for pat in self.protectedContexts)
+    def runbook_dirs(self) -> list[Path]:
+        """``runbookPaths`` as folders: ``~`` expanded, relative ones taken from the config's folder."""
+        base = Path(self.source).parent if self.source else Path.cwd()
+        return [p if p.is_absolute() else base / p for p in (Path(v).expanduser() for v in self.runbookPaths)]
 
     def secret_names(self) -> list[str]:
         """Every secret name the config refers to (for ``mitigate secrets list``)."""
@@ -250,24 +254,3 @@ def _child(node: yaml.Node, part: Any) -> tuple[yaml.Node, yaml.Node] | None:
         return node.value[part], node.value[part]
     return None
 
-
-def build_ports(config: IntegrationsConfig, *, state_file: Path | None = None) -> tuple[Any, Any]:
-    """The engine's ``(NotifierPort, ProbePort)`` for this config.
-
-    ``state_file`` (e.g. ``<incident dir>/notify-state.json``) keeps remote ids such as the
-    Statuspage incident id across restarts. Imported here, not at module top, because the
-    notifier and probe modules themselves import this module's models.
-    """
-    from integrations.notify import build_notifier
-    from integrations.probes import build_prober
-
-    return build_notifier(config, state_file=state_file), build_prober(config)
-
-
-def build_silencer(config: IntegrationsConfig) -> Any:
-    """The engine's ``SilencerPort`` (``Ports.silencer``) for this config: ``silence`` steps create
-    and rollback expires silences on its Alertmanagers. Never wire it into a drill (drills record
-    silences with ``mitigate.cli.drill.DrillSilencer`` instead)."""
-    from integrations.probes import build_silencer as build
-
-    return build(config)

@@ -104,6 +104,15 @@ class StepInfo:
 RenderPostmortem = Callable[[str], str]  # format ("md" | "html") -> the draft postmortem
 
 
+@dataclass(frozen=True)
+class DrillOutcome:
+    """A drill's verdict from the scenario's health checks, with the scorecard (``text``)."""
+
+    mitigated: bool
+    as_expected: bool  # a wrong-fix case expects NOT MITIGATED
+    text: str  # scorecard, "Scenario health: ...", one line per health check
+
+
 @dataclass
 class Incident:
     """Everything the walker shows for one open incident."""
@@ -118,6 +127,8 @@ class Incident:
     steps: Mapping[str, StepInfo] = field(default_factory=dict)
     on_close: Callable[[], None] | None = None  # release the journal lock, stop a sandbox
     postmortem: RenderPostmortem | None = None  # None: no postmortem screen (e.g. no journal on disk)
+    brief: str = ""  # a drill's brief (scenario, runbook, what "mitigated" means): shown at the start
+    verdict: Callable[[], DrillOutcome] | None = None  # a drill's verdict now (call at the end; it checks health)
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,7 @@ class RunbookEntry:
     summary: str = ""
     symptoms: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    origin: str = ""  # where it came from when not bundled, and what it shadows ("--library: ./rb; shadows ...")
 
     @property
     def haystack(self) -> str:

@@ -1,9 +1,12 @@
 """The command line: the composition root that wires adapters into the engine.
 
-Each command group lives in its own module exposing ``register(subparsers)``;
-handlers take the parsed ``args`` and return an exit code. Heavy modules
-(textual, kubernetes, aiohttp) are imported inside handlers so that
-``mitigate --version`` and ``mitigate validate`` start fast.
+Each command lives in ``mitigate/cli/commands/`` as a module exposing ``register(subparsers)``
+(a parser and its handler); handlers take the parsed ``args`` and return an exit code. Commands
+never import each other: the ports for live, drill and plan modes and the protection rule are
+built in :mod:`mitigate.cli.wiring`, runbooks are resolved by :mod:`mitigate.cli.library`,
+drills prepared by :mod:`mitigate.cli.drill`, headless runs driven by
+:mod:`mitigate.cli.headless`. Heavy modules (textual, kubernetes, aiohttp) are imported inside
+handlers so that ``mitigate --version`` and ``mitigate validate`` start fast.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from mitigate import __version__
 from mitigate.errors import MitigateError
 
 COMMAND_MODULES: list[str] = [
+    "drill",
+    "home",
     "incident",
     "journal",
     "postmortem",
     "run",
     "sandbox",
     "secrets",
-    "tui",
     "validate",
 ]
 
@@ -46,13 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
-        importlib.import_module(f"mitigate.cli.{name}").register(sub)
+        importlib.import_module(f"mitigate.cli.commands.{name}").register(sub)
     return parser
 
 
 def _home(args: argparse.Namespace) -> int:
     """Bare ``mitigate`` on a terminal opens the TUI home screen; otherwise it prints the help."""
-    from mitigate.cli.tui import home_or_help
+    from mitigate.cli.commands.home import home_or_help
 
     return home_or_help(args, build_parser())
 

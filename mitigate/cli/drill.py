@@ -1,103 +1,61 @@
-"""Headless drills: ``mitigate drill SCENARIO --headless --auto-approve``.
+"""The one drill preparation, used by the TUI drill, the headless drill and ``mitigate test``.
 
-A drill proves a runbook end to end without a person at the keyboard: the sandbox
-starts in-process seeded with the scenario's incident, the runbook runs through the
-real engine and Kubernetes adapter with :class:`AutoApprove` (manual steps are
-acknowledged, decisions come from the scenario's ``drill:`` block or ``--decide``), and
-the scenario's own health checks decide whether the incident was mitigated. The exit
-code is 0 only when every step finished and every health check passes, so CI can
-run the whole runbook library as drills.
+A drill rehearses a runbook against the sandbox seeded with a scenario's incident. Whatever
+drives it, :func:`prepare` reads the scenario's ``drill:`` block the same way: the runbook
+(``--runbook``, else ``drill.runbook``, else the scenario's name, resolved on the library
+search path), its inputs (``drill.inputs`` with ``${context}``, ``${contexts[:glob]}``,
+``${url[:ctx]}``, ``${ingress[:ctx]}`` filled from the running sandbox, then ``--input``), the
+decisions (``drill.decisions``, then ``--decide``), the warm-up (``warmupSeconds``, how long the
+incident runs before the responder arrives), the expected verdict (``expect: mitigated`` or
+``not-mitigated`` for a wrong-fix case) and the brief shown at the start. :meth:`Drill.open`
+opens the incident (named ``drill-<runbook>`` by both drill modes) with the drill ports of
+:mod:`mitigate.cli.wiring`; :meth:`Drill.verdict` asks the scenario's health checks whether the
+incident was mitigated and renders the scorecard.
 
-Status updates are never sent anywhere from a drill: :class:`DrillNotifier` journals
-what would have been sent, so a rehearsal cannot page customers. Likewise no real
-Alertmanager is touched: :class:`DrillSilencer` records silences (the journal holds
-their intent and outcome) and expires them on rollback.
+Headless (:func:`run_in_sandbox`): every step runs through :func:`mitigate.cli.headless.drive`
+with :class:`AutoApprove`; the exit code is 0 only when every step finished and the verdict
+is the expected one, so CI can run the whole runbook library as drills.
 """
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import re
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mitigate.cli.run import parse_pairs
 from mitigate.errors import MitigateError, UsageError
-from mitigate.paths import journal_root, runbooks_dir
+from mitigate.protection import Protection, decide
 
 if TYPE_CHECKING:
     from integrations.sandbox import Sandbox
+    from mitigate.cli.library import Library
     from mitigate.engine import Session
-    from mitigate.ports import Notification, NotifyResult, SilenceRequest, SilenceResult
+    from mitigate.ports import ClusterPort, ConfirmerPort
     from mitigate.runbook.model import Runbook
 
 _PLACEHOLDER = re.compile(r"\$\{(context|contexts|url|ingress)(?::([^}]*))?\}")
-
-
-class DrillNotifier:
-    """A NotifierPort that records status updates instead of sending them."""
-
-    def __init__(self) -> None:
-        self.sent: list[Notification] = []
-
-    def channels(self) -> list[str]:
-        return []
-
-    def preview(self, note: Notification) -> str:
-        return f"[drill: not sent] {note.channel}: {note.title}\n\n{note.body}"
-
-    def send(self, note: Notification) -> NotifyResult:
-        from mitigate.ports import NotifyResult
-
-        self.sent.append(note)
-        return NotifyResult(ok=True, channel=note.channel, message="drill: recorded, not sent")
-
-
-class DrillSilencer:
-    """A SilencerPort that records silences instead of creating them (ids ``drill-1``, ...)."""
-
-    URL = "drill://not-sent"
-    records_only = True
-
-    def __init__(self) -> None:
-        self.silences: dict[str, tuple[SilenceRequest, bool]] = {}  # id -> (request, active)
-
-    def resolve(self, alertmanager: str | None) -> tuple[str, str]:
-        return alertmanager or "default", self.URL
-
-    def create(self, request: SilenceRequest) -> SilenceResult:
-        from mitigate.ports import SilenceResult
-
-        sid = f"drill-{len(self.silences) + 1}"
-        self.silences[sid] = (request, True)
-        return SilenceResult(True, sid, f"drill: silence {sid} recorded, not sent")
-
-    def expire(self, alertmanager: str, silence_id: str) -> SilenceResult:
-        from mitigate.ports import SilenceResult
-
-        if silence_id in self.silences:
-            self.silences[silence_id] = (self.silences[silence_id][0], False)
-        return SilenceResult(True, silence_id, f"drill: silence {silence_id} expired, not sent")
-
-    def find(self, alertmanager: str, marker: str) -> list[str]:
-        return [sid for sid, (req, active) in self.silences.items() if active and marker in req.comment]
+Expect = Literal["mitigated", "not-mitigated"]
 
 
 class DrillBlock(BaseModel):
     """A scenario's ``drill:`` block: which runbook to run, with which inputs and decisions."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     runbook: str | None = None
     inputs: dict[str, str | int | float | bool] = {}
     decisions: dict[str, str] = {}
     warmup_seconds: float = Field(default=0.0, alias="warmupSeconds", ge=0, le=60)
     """How long the incident runs before the responder arrives (e.g. for OOM restarts to show)."""
+    expect: Expect = "mitigated"
+    """``not-mitigated``: a wrong-fix case, the runbook must leave the incident unmitigated."""
+    brief: str = ""
+    """What the responder is told at the start (default: the scenario's description)."""
 
 
 def drill_block(data: Any, where: str) -> DrillBlock:
@@ -107,27 +65,8 @@ def drill_block(data: Any, where: str) -> DrillBlock:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         msg = f"unknown field {loc!r}" if err["type"] == "extra_forbidden" else f"{loc}: {err['msg']}"
-        raise MitigateError(f"{where}: drill: {msg} (expected runbook, inputs, decisions)") from None
-
-
-@dataclass
-class DrillResult:
-    """What a headless drill did: the scorecard plus the scenario's verdict."""
-
-    incident_id: str
-    finished: bool  # every step succeeded or was skipped
-    halted_at: str | None
-    health_ok: bool
-    health_checks: dict[str, bool]
-    health_message: str
-    seconds_to_mitigated: float | None  # wall-clock from the first step to the health checks passing
-    seconds_total: float
-    scorecard: str
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.finished and self.health_ok
+        raise MitigateError(f"{where}: drill: {msg} (expected runbook, inputs, decisions, warmupSeconds, "
+                            "expect, brief)") from None
 
 
 def expand(value: str, sb: Sandbox) -> str:
@@ -157,159 +96,266 @@ def expand(value: str, sb: Sandbox) -> str:
     return _PLACEHOLDER.sub(one, value)
 
 
-def _runbook_path(name: str) -> Path:
-    from mitigate.runbook.loader import find_runbook
+@dataclass(frozen=True)
+class Verdict:
+    """The scenario's health after (or during) a drill, with the scorecard."""
 
-    if Path(name).suffix in (".yaml", ".yml"):
-        return Path(name)
-    candidate = runbooks_dir() / f"{name}.yaml"
-    return candidate if candidate.is_file() else find_runbook(name)
+    mitigated: bool
+    expected: Expect
+    checks: dict[str, bool]
+    message: str
+    scorecard: str
+
+    @property
+    def as_expected(self) -> bool:
+        return self.mitigated == (self.expected == "mitigated")
+
+    def render(self) -> str:
+        out = [self.scorecard, "Scenario health: " + ("MITIGATED" if self.mitigated else "NOT MITIGATED")
+               + ("" if self.expected == "mitigated" else " (expected: not-mitigated, a wrong-fix case)")]
+        out += [f"  {'ok  ' if v else 'FAIL'} {k}" for k, v in self.checks.items()]
+        if not self.mitigated:
+            out.append(f"  {self.message}")
+        return "\n".join(out)
 
 
-def _health(sb: Sandbox) -> tuple[bool, dict[str, bool], str]:
-    checks: dict[str, bool] = {}
-    messages = []
-    for ctx in sb.contexts:
-        report = sb.health(ctx)
+@dataclass
+class Drill:
+    """A running sandbox with the runbook, inputs and decisions its scenario's drill block asks for."""
+
+    sandbox: Sandbox
+    scenario: str  # as named on the command line (or the scenario's name)
+    runbook_path: Path
+    runbook: Runbook
+    inputs: dict[str, Any]
+    decisions: dict[str, str]
+    warmup_seconds: float
+    expect: Expect
+    brief: str
+    title: str
+    protection: Protection
+    _cluster: ClusterPort | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The incident's name, the same in the TUI and headless: ``drill-<runbook>``."""
+        return f"drill-{self.runbook.metadata.name}"
+
+    @property
+    def cluster(self) -> ClusterPort:
+        if self._cluster is None:
+            from mitigate.cli.wiring import drill_cluster
+
+            self._cluster = drill_cluster(self.sandbox.kubeconfig, self.protection)
+        return self._cluster
+
+    def brief_text(self) -> str:
+        """What the responder reads before the first step."""
+        contexts = ", ".join(self.sandbox.contexts[:6]) + (f" (+{len(self.sandbox.contexts) - 6} more)"
+                                                           if len(self.sandbox.contexts) > 6 else "")
+        checks = list(self.sandbox.health(self.sandbox.contexts[0]).checks)[:8]
+        lines = [f"DRILL {self.sandbox.scenario.name}: {self.runbook.metadata.title} ({self.runbook.metadata.name})",
+                 f"sandbox contexts: {contexts}", "", self.brief.strip() or "(the scenario has no description)"]
+        if checks:
+            lines += ["", "Mitigated when: " + "; ".join(checks)]
+        if self.expect == "not-mitigated":
+            lines += ["", "This is a wrong-fix case: the runbook is expected to leave it NOT MITIGATED."]
+        return "\n".join(lines)
+
+    def warm_up(self) -> None:
+        time.sleep(self.warmup_seconds)
+
+    def health(self) -> tuple[bool, dict[str, bool], str]:
+        sb = self.sandbox
+        checks: dict[str, bool] = {}
+        messages = []
         multi = len(sb.contexts) > 1
-        checks.update({(f"{ctx}: {k}" if multi else k): v for k, v in report.checks.items()})
-        if not report.ok:
-            messages.append(f"{ctx}: {report.message}" if multi else report.message)
-    return all(checks.values()), checks, "; ".join(messages) or "all health checks pass"
+        for ctx in sb.contexts:
+            report = sb.health(ctx)
+            checks.update({(f"{ctx}: {k}" if multi else k): v for k, v in report.checks.items()})
+            if not report.ok:
+                messages.append(f"{ctx}: {report.message}" if multi else report.message)
+        return all(checks.values()), checks, "; ".join(messages) or "all health checks pass"
+
+    def open(self, root: Path, confirmer: ConfirmerPort) -> Session:
+        """The drill's incident: journal ``drill-<runbook>``, drill ports, ``incident.opened`` says drill."""
+        from mitigate.cli.wiring import open_incident, ports
+
+        def build(incident_dir: Path) -> Any:
+            return ports("drill", self.cluster, confirmer, None, incident_dir)
+
+        return open_incident(root, self.runbook, self.runbook_path, self.inputs, build, self.protection,
+                             name=self.name, title=self.title, severity="drill", drill=True,
+                             scenario=self.scenario)
+
+    def mark_if_mitigated(self, session: Session) -> bool:
+        """Journal the ``mitigated`` milestone the first time the health checks pass."""
+        if any(m.get("name") == "mitigated" for m in session.state.milestones):
+            return True
+        if self.health()[0]:
+            session.milestone("mitigated")
+            return True
+        return False
+
+    def verdict(self, session: Session, *, mark: bool = True) -> Verdict:
+        """``mark``: journal ``mitigated`` if the checks pass now (not for a drill that halted)."""
+        from mitigate.engine import scorecard
+
+        if mark:
+            self.mark_if_mitigated(session)
+        ok, checks, message = self.health()
+        absorbed = getattr(self.cluster, "absorbed_total", None)
+        card = scorecard(session.state, len(self.runbook.steps),
+                         client_absorbed=absorbed() if callable(absorbed) else None).render()
+        return Verdict(ok, self.expect, checks, message, card)
 
 
-def run_drill(scenario: str, *, root: Path, runbook: str | None = None, inputs: dict[str, str] | None = None,
-              decisions: dict[str, str] | None = None, title: str | None = None,
-              echo: bool = True) -> DrillResult:
-    """Run one drill headless, start to finish, and stop the sandbox (the library entry point)."""
-    from integrations.sandbox import Sandbox
-
-    sb = Sandbox.start(scenario)
-    try:
-        return run_in_sandbox(sb, str(scenario), root=root, runbook=runbook, inputs=inputs,
-                              decisions=decisions, title=title, echo=echo)
-    finally:
-        sb.stop()
-
-
-def resolve_drill(sb: Sandbox, scenario: str, runbook: str | None,
-                  given: dict[str, str] | None) -> tuple[Path, Runbook, dict[str, Any], dict[str, str]]:
-    """The runbook, its resolved inputs and the scenario's decisions for a running sandbox."""
+def prepare(sb: Sandbox, scenario: str, *, library: Library | None = None, runbook: str | None = None,
+            inputs: dict[str, str] | None = None, decisions: dict[str, str] | None = None,
+            title: str | None = None, protection: Protection | None = None) -> Drill:
+    """Read the scenario's drill block against a running sandbox (the one preparation)."""
+    from mitigate.cli.library import search_path
     from mitigate.runbook.inputs import resolve_inputs
     from mitigate.runbook.loader import load_runbook
 
-    drill = drill_block(sb.scenario.drill, sb.scenario.path)
-    name = runbook or drill.runbook or Path(scenario).stem
-    path = _runbook_path(name)
-    if not path.is_file():
-        raise UsageError(f"drill {scenario}: no runbook {name!r} (pass --runbook NAME)")
+    lib = library or search_path()
+    block = drill_block(sb.scenario.drill, sb.scenario.path)
+    name = runbook or block.runbook or Path(scenario).stem
+    try:
+        path = lib.find(name)
+    except UsageError as exc:
+        raise UsageError(f"drill {scenario}: {exc} (pass --runbook NAME)") from None
     book = load_runbook(path)
-    raw: dict[str, str] = {k: expand(str(v), sb) for k, v in drill.inputs.items()}
-    raw.update({k: expand(v, sb) for k, v in (given or {}).items()})
+    raw: dict[str, Any] = {k: expand(str(v), sb) for k, v in block.inputs.items()}
+    raw.update({k: expand(v, sb) for k, v in (inputs or {}).items()})
     for key, spec in book.inputs.items():
         if spec.type == "kube-context" and key == "context" and key not in raw:
             raw[key] = sb.contexts[0]
-    return path, book, resolve_inputs(book, raw), dict(drill.decisions)
+    return Drill(sandbox=sb, scenario=str(scenario), runbook_path=path, runbook=book,
+                 inputs=resolve_inputs(book, raw), decisions={**block.decisions, **(decisions or {})},
+                 warmup_seconds=block.warmup_seconds, expect=block.expect,
+                 brief=block.brief or sb.scenario.description, title=title or f"Drill: {book.metadata.title}",
+                 protection=protection or decide())
+
+
+def start(scenario: str | Path | dict[str, Any], *, library: Library | None = None, **kwargs: Any) -> Drill:
+    """Start the sandbox for a scenario (a name on the library's drill path, or a file) and prepare it."""
+    from integrations.sandbox import Sandbox
+
+    if isinstance(scenario, dict):
+        source: Any = scenario
+        label = str(scenario.get("name") or "scenario")
+    else:
+        from mitigate.cli.library import search_path
+
+        source = (library or search_path()).find_scenario(str(scenario))
+        label = str(scenario)
+    sb = Sandbox.start(source)
+    try:
+        return prepare(sb, label, library=library, **kwargs)
+    except BaseException:
+        sb.stop()
+        raise
+
+
+# --------------------------------------------------------------------------- headless
+
+
+@dataclass
+class DrillResult:
+    """What a headless drill did: the scorecard plus the scenario's verdict."""
+
+    incident_id: str
+    finished: bool  # every step succeeded or was skipped
+    halted_at: str | None
+    health_ok: bool
+    health_checks: dict[str, bool]
+    health_message: str
+    seconds_to_mitigated: float | None  # wall-clock from the first step to the health checks passing
+    seconds_total: float
+    scorecard: str
+    lines: list[str] = field(default_factory=list)
+    expect: Expect = "mitigated"
+    runbook: str = ""
+    scenario: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """As expected: finished and mitigated, or (a wrong-fix case) not mitigated."""
+        if self.expect == "not-mitigated":
+            return not self.health_ok
+        return self.finished and self.health_ok
+
+
+def run(drill: Drill, *, root: Path, echo: bool = True, say: Callable[[str], None] | None = None) -> DrillResult:
+    """Run a prepared drill headless, start to finish, with :class:`AutoApprove` (the sandbox keeps running)."""
+    from mitigate.cli.headless import drive
+    from mitigate.engine import AutoApprove
+
+    lines: list[str] = []
+
+    def out(text: str) -> None:
+        lines.append(text)
+        if say is not None:
+            say(text)
+        elif echo:
+            print(text, flush=True)
+
+    drill.warm_up()
+    session = drill.open(root, AutoApprove())
+    start_time = time.monotonic()
+    mitigated_at: float | None = None
+    try:
+        out(f"drill {drill.sandbox.scenario.name}: incident {session.incident_id}, runbook "
+            f"{drill.runbook.metadata.name}")
+
+        def after(_: Any) -> None:
+            nonlocal mitigated_at
+            if mitigated_at is None and drill.mark_if_mitigated(session):
+                mitigated_at = time.monotonic()
+
+        walk = drive(session, decisions=drill.decisions, say=out, after_step=after,
+                     decision_hint="add it to the scenario's drill.decisions or pass --decide {step}=OPTION "
+                                   "({options})")
+        if walk.finished and mitigated_at is None and drill.mark_if_mitigated(session):
+            mitigated_at = time.monotonic()
+        verdict = drill.verdict(session, mark=walk.finished)
+    finally:
+        session.journal.close()
+    return DrillResult(incident_id=session.incident_id, finished=walk.finished, halted_at=walk.halted_at,
+                       health_ok=verdict.mitigated, health_checks=verdict.checks, health_message=verdict.message,
+                       seconds_to_mitigated=None if mitigated_at is None else mitigated_at - start_time,
+                       seconds_total=time.monotonic() - start_time, scorecard=verdict.scorecard, lines=lines,
+                       expect=drill.expect, runbook=drill.runbook.metadata.name, scenario=drill.scenario)
 
 
 def run_in_sandbox(sb: Sandbox, scenario: str, *, root: Path, runbook: str | None = None,
                    inputs: dict[str, str] | None = None, decisions: dict[str, str] | None = None,
-                   title: str | None = None, echo: bool = True) -> DrillResult:
-    """Run the drill against an already started sandbox (tests inspect it afterwards)."""
-    from integrations.kube import KubeCluster
-    from integrations.probes import build_prober
-    from mitigate.engine import AutoApprove, IncidentMeta, Ports, StepStatus, scorecard
-    from mitigate.journal import Journal
+                   title: str | None = None, echo: bool = True, library: Library | None = None,
+                   protection: Protection | None = None) -> DrillResult:
+    """Prepare and run a drill against an already started sandbox (tests inspect it afterwards)."""
+    drill = prepare(sb, scenario, library=library, runbook=runbook, inputs=inputs, decisions=decisions,
+                    title=title, protection=protection)
+    return run(drill, root=root, echo=echo)
 
-    path, book, resolved, chosen = resolve_drill(sb, scenario, runbook, inputs)
-    time.sleep(drill_block(sb.scenario.drill, sb.scenario.path).warmup_seconds)
-    chosen.update(decisions or {})
-    lines: list[str] = []
 
-    def say(text: str) -> None:
-        lines.append(text)
-        if echo:
-            print(text, flush=True)
-
-    from integrations.config import IntegrationsConfig
-
-    cluster = KubeCluster.from_kubeconfig(sb.kubeconfig)
-    heading = title or f"Drill: {book.metadata.title}"
-    journal = Journal.create(root, title=f"drill-{book.metadata.name}")
-    start = time.monotonic()
-    mitigated_at: float | None = None
-    halted: str | None = None
+def run_drill(scenario: str, *, root: Path, echo: bool = True, library: Library | None = None,
+              **kwargs: Any) -> DrillResult:
+    """Start the sandbox, run one drill headless, stop the sandbox (the library entry point)."""
+    drill = start(scenario, library=library, **kwargs)
     try:
-        from mitigate.engine import Session
-
-        ports = Ports(cluster=cluster, confirmer=AutoApprove(), notifier=DrillNotifier(),
-                      probes=build_prober(IntegrationsConfig.model_validate({})), silencer=DrillSilencer())
-        meta = IncidentMeta(title=heading, severity="drill", runbook_path=str(path.resolve()), drill=True,
-                            scenario=str(scenario))
-        session = Session.start(book, resolved, journal, ports, meta=meta)
-        say(f"drill {sb.scenario.name}: incident {journal.id}, runbook {book.metadata.name}")
-        while (current := session.current()) is not None:
-            state = _step(session, book, current.id, chosen, say)
-            if state.status not in (StepStatus.SUCCEEDED, StepStatus.SKIPPED):
-                halted = current.id
-                break
-            if mitigated_at is None and _health(sb)[0]:
-                mitigated_at = time.monotonic()
-                session.milestone("mitigated")
-        if halted is None and mitigated_at is None and _health(sb)[0]:
-            mitigated_at = time.monotonic()
-            session.milestone("mitigated")
-        card = scorecard(session.state, len(book.steps), client_absorbed=cluster.absorbed_total()).render()
+        return run(drill, root=root, echo=echo)
     finally:
-        journal.close()
-    ok, checks, message = _health(sb)
-    return DrillResult(incident_id=journal.id, finished=halted is None, halted_at=halted, health_ok=ok,
-                       health_checks=checks, health_message=message,
-                       seconds_to_mitigated=None if mitigated_at is None else mitigated_at - start,
-                       seconds_total=time.monotonic() - start, scorecard=card, lines=lines)
-
-
-def _step(session: Session, book: Runbook, step_id: str, decisions: dict[str, str], say: Any) -> Any:
-    from mitigate.engine import StepStatus
-
-    step = book.step(step_id)
-    state = session.run(step_id)
-    if state.status == StepStatus.PENDING and step.manual is not None:
-        say(f"  manual, acknowledged: {step.manual.strip().splitlines()[0]}")
-        state = session.complete_manual(step_id)
-    elif state.status == StepStatus.PENDING and step.decision is not None:
-        if step_id not in decisions:
-            options = ", ".join(o.id for o in step.decision.options)
-            raise UsageError(f"step {step_id} needs a decision ({step.decision.prompt}): add it to the scenario's "
-                             f"drill.decisions or pass --decide {step_id}=OPTION ({options})")
-        state = session.decide(step_id, decisions[step_id])
-    detail = state.reason or state.error or ""
-    say(f"{state.status:>10}  {step_id}" + (f": {detail}" if detail else ""))
-    return state
+        drill.sandbox.stop()
 
 
 def render(result: DrillResult) -> str:
     ttm = ("health never passed" if result.seconds_to_mitigated is None
            else f"health passed after {result.seconds_to_mitigated:.1f}s")
     out = [result.scorecard, f"  drill wall-clock    {result.seconds_total:.1f}s ({ttm})",
-           "Scenario health: " + ("MITIGATED" if result.health_ok else "NOT MITIGATED")]
+           "Scenario health: " + ("MITIGATED" if result.health_ok else "NOT MITIGATED")
+           + ("" if result.expect == "mitigated" else " (expected: not-mitigated, a wrong-fix case)")]
     out += [f"  {'ok  ' if v else 'FAIL'} {k}" for k, v in result.health_checks.items()]
     if not result.health_ok:
         out.append(f"  {result.health_message}")
     return "\n".join(out)
-
-
-def headless(args: argparse.Namespace) -> int:
-    """The ``drill --headless`` handler (registered by cli/tui.py, which owns ``drill``)."""
-    if not args.auto_approve:
-        raise UsageError("drill --headless needs --auto-approve (a headless drill has nobody to confirm steps)")
-    root = journal_root(args.journal_dir)
-    result = run_drill(args.scenario, root=root, runbook=args.runbook, inputs=parse_pairs(args.input, "--input"),
-                       decisions=parse_pairs(getattr(args, "decide", []) or [], "--decide"), title=args.title)
-    print(render(result))
-    if not result.finished:
-        print(f"mitigate: drill halted at step {result.halted_at}; incident {result.incident_id}", file=sys.stderr)
-    elif not result.health_ok:
-        print(f"mitigate: drill finished but the scenario is not mitigated: {result.health_message}",
-              file=sys.stderr)
-    return 0 if result.ok else 1

@@ -70,6 +70,7 @@ class Session:
             "commander": meta.commander, "runbook": runbook.metadata.name,
             "runbook_version": runbook.metadata.version, "runbook_path": meta.runbook_path,
             "inputs": values, "contexts": contexts, "drill": meta.drill, "scenario": meta.scenario,
+            "protection": {**meta.protection, "protected": [c for c in contexts if session.protected(c)]},
         })
         session._append("incident.status", {"status": "investigating"})
         session._append("milestone", {"name": "started"})

@@ -41,6 +41,7 @@ class IncidentMeta:
     runbook_path: str = ""
     drill: bool = False
     scenario: str = ""
+    protection: dict[str, Any] = field(default_factory=dict)  # mitigate.protection.Protection.to_data()
 
 
 @dataclass(frozen=True)

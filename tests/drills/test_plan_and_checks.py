@@ -3,7 +3,6 @@ and ``mitigate run --plan`` sends no mutating request (asserted from the sandbox
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from integrations.kube import KubeCluster
 from integrations.probes import build_prober
 from integrations.sandbox import Sandbox
 from mitigate.cli import main
-from mitigate.cli.drill import drill_block, expand, resolve_drill
+from mitigate.cli.drill import expand, prepare
 from mitigate.engine import IncidentMeta, PlanOnly, Ports, Session
 from mitigate.journal import Journal
 
@@ -21,8 +20,9 @@ from .conftest import DIAGNOSIS, DRILLS, drill, healthy
 
 
 def _diagnosis(sb: Sandbox, name: str, root: Path) -> dict[str, bool]:
-    time.sleep(drill_block(sb.scenario.drill, sb.scenario.path).warmup_seconds)
-    _, book, inputs, _ = resolve_drill(sb, name, None, None)
+    prepared = prepare(sb, name)
+    prepared.warm_up()
+    book, inputs = prepared.runbook, prepared.inputs
     journal = Journal.create(root, title="plan")
     try:
         ports = Ports(cluster=KubeCluster.from_kubeconfig(sb.kubeconfig), confirmer=PlanOnly(),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from mitigate.cli.drill import DrillSilencer
+from integrations.drill import DrillSilencer
 from mitigate.engine import StepStatus
 from mitigate.errors import LocatedErrors, MitigateError
 from mitigate.ports import SilenceRequest, SilenceResult

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from integrations.config import build_ports, load_config, parse_config
+from integrations.config import load_config, parse_config
+from integrations.notify import build_notifier
+from integrations.probes import build_prober
 from mitigate.errors import LocatedError, LocatedErrors, MitigateError
 from mitigate.ports import NotifierPort, ProbePort
+from mitigate.protection import decide
 
 GOOD = """\
 protectedContexts: ["*prod*", "eu-*"]
@@ -26,11 +29,12 @@ def test_loads_from_the_config_dir_and_builds_the_ports(tmp_path: Path, monkeypa
     monkeypatch.setenv("MITIGATE_CONFIG_DIR", str(tmp_path))
     (tmp_path / "config.yaml").write_text(GOOD)
     cfg = load_config()
-    assert cfg.is_protected("prod-par") and cfg.is_protected("eu-west") and not cfg.is_protected("staging")
+    rule = decide(cfg.protectedContexts)
+    assert rule.protects("prod-par") and rule.protects("eu-west") and not rule.protects("staging")
     assert cfg.secret_names() == ["pd-routing", "prom", "slack-bot"]
     assert cfg.prometheus["default"].url == "http://prom:9090"
     assert cfg.http.policy().timeout == 2.0 and cfg.http.policy().max_attempts == 2
-    notifier, prober = build_ports(cfg)
+    notifier, prober = build_notifier(cfg), build_prober(cfg)
     assert isinstance(notifier, NotifierPort) and isinstance(prober, ProbePort)
     assert notifier.channels() == ["ops", "pager"]
 

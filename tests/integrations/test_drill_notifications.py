@@ -1,6 +1,6 @@
 """A runbook run by the real engine, with notifications configured, posts its status sequence.
 
-The engine sends each ``notify`` step through ``build_ports``' notifier to the local fake
+The engine sends each ``notify`` step through the live wiring's notifier (``mitigate.cli.wiring.ports``) to the local fake
 services; the journal records ``notify.sent`` without any secret value.
 """
 
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from integrations.config import IntegrationsConfig, build_ports
-from mitigate.engine import AutoApprove, IncidentMeta, Ports, Session
+from integrations.config import IntegrationsConfig
+from mitigate.cli.wiring import ports
+from mitigate.engine import AutoApprove, IncidentMeta, Session
 from mitigate.journal import Journal
 from mitigate.runbook.loader import load_runbook_text
 from tests.integrations.fakeservices import FakeServices
@@ -31,9 +32,7 @@ def test_engine_run_posts_the_status_sequence(config: IntegrationsConfig, servic
                                               secrets_env: dict[str, str], tmp_path: Path) -> None:
     runbook = load_runbook_text(RUNBOOK, "comms-drill.yaml")
     journal = Journal.create(tmp_path, title="Comms drill")
-    notifier, probes = build_ports(config, state_file=journal.dir / "notify-state.json")
-    session = Session.start(runbook, {}, journal, Ports(cluster=None, confirmer=AutoApprove(),  # type: ignore[arg-type]
-                                                        notifier=notifier, probes=probes),
+    session = Session.start(runbook, {}, journal, ports("live", None, AutoApprove(), config, journal.dir),
                             meta=IncidentMeta(title="Comms drill"))
     while (current := session.current()) is not None:
         session.run(current.id)

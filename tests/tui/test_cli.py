@@ -41,17 +41,18 @@ def test_resume_of_an_unknown_incident_is_one_line(tmp_path: Path) -> None:
 
 def test_a_tui_drill_never_sends_status_updates_or_silences_even_with_channels_configured(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mitigate.cli.drill import DrillNotifier, DrillSilencer
-    from mitigate.cli.tui import _ports
+    from integrations.config import load_config
+    from integrations.drill import DrillNotifier, DrillSilencer
+    from mitigate.cli.wiring import ports
     from tui import TuiConfirmer
 
     config = tmp_path / "config.yaml"
     config.write_text("channels:\n  ops-slack: {type: slack-webhook, urlSecret: slack-ops-webhook}\n"
                       "alertmanager:\n  default: {url: 'http://127.0.0.1:1'}\n")
     monkeypatch.setenv("MITIGATE_CONFIG", str(config))
-    rehearsal = _ports(None, TuiConfirmer(), tmp_path, drill=True)
+    rehearsal = ports("drill", None, TuiConfirmer(), load_config(), tmp_path)
     assert isinstance(rehearsal.notifier, DrillNotifier) and isinstance(rehearsal.silencer, DrillSilencer)
-    live = _ports(None, TuiConfirmer(), tmp_path)
+    live = ports("live", None, TuiConfirmer(), load_config(), tmp_path)
     assert not isinstance(live.notifier, DrillNotifier) and "ops-slack" in live.notifier.channels()
 
 

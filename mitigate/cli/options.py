@@ -1,0 +1,61 @@
+"""Options several commands share, declared once: ``--input``, ``--decide``, ``--protect``,
+``--library``, ``--config``, and how they become values."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from mitigate.errors import UsageError
+
+if TYPE_CHECKING:
+    from mitigate.cli.library import Library
+    from mitigate.cli.wiring import Settings
+
+
+def parse_pairs(values: list[str], option: str) -> dict[str, str]:
+    """``["k=v", ...]`` from a repeated KEY=VALUE option; a usage error names the bad one."""
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{option} expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = value
+    return out
+
+
+def add_protect(p: Any) -> None:
+    p.add_argument("--protect", action="append", default=[], metavar="PATTERN",
+                   help="protect contexts matching PATTERN (glob, e.g. 'eu-*'), on top of the built-in "
+                        "'*prod*' and config.yaml's protectedContexts; repeatable")
+
+
+def add_config(p: Any) -> None:
+    p.add_argument("--config", help="config.yaml to use (default: $MITIGATE_CONFIG or the user config)")
+
+
+def add_library(p: Any) -> None:
+    p.add_argument("--library", action="append", default=[], metavar="DIR",
+                   help="a runbook folder searched before $MITIGATE_RUNBOOKS, config.yaml's runbookPaths "
+                        "and the bundled library; repeatable")
+
+
+def add_wiring(p: Any, *, protect: bool = True) -> None:
+    """The options every command that opens an incident takes."""
+    add_config(p)
+    add_library(p)
+    if protect:
+        add_protect(p)
+
+
+def settings_of(args: argparse.Namespace, journaled: list[str] | None = None) -> Settings:
+    from mitigate.cli.wiring import settings
+
+    return settings(getattr(args, "config", None), getattr(args, "protect", None) or [], journaled or [])
+
+
+def library_of(args: argparse.Namespace, config: Settings | None = None) -> Library:
+    from mitigate.cli.library import search_path
+
+    chosen = config or settings_of(args)
+    return search_path(getattr(args, "library", None) or [], chosen.config.runbook_dirs())

@@ -1,0 +1,176 @@
+"""The composition root: the one place that builds the engine's ports for each mode.
+
+Every command that opens an incident goes through here, so each of these is decided once:
+
+* **protection**: :func:`settings` reads config.yaml once and decides the protected-context
+  patterns with :func:`mitigate.protection.decide` (built-in ``*prod*`` + ``protectedContexts`` +
+  ``--protect`` [+ the patterns journaled by an incident being resumed]), before any incident
+  exists; the cluster adapters are built with those patterns and ``incident.opened`` journals them;
+* **ports per mode**: :func:`ports` gives ``live`` (the configured notifiers, probes and
+  Alertmanager silencer), ``drill`` (recording notifier and silencer, probes without configured
+  servers: a rehearsal never reaches a real integration) and ``plan`` (nothing that can send;
+  probes for read-only checks);
+* **clusters**: :func:`live_cluster` over a kubeconfig, :func:`drill_cluster` over a sandbox.
+
+The adapters (integrations) are imported inside the functions so that ``mitigate --version``,
+``validate`` and ``journal`` never load kubernetes, aiohttp or httpx.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from mitigate.errors import MitigateError, UsageError
+from mitigate.protection import Protection, decide
+
+if TYPE_CHECKING:
+    from integrations.config import IntegrationsConfig
+    from mitigate.engine import Ports, Session
+    from mitigate.ports import ClusterPort, ConfirmerPort
+    from mitigate.runbook.model import Runbook
+
+Mode = Literal["live", "drill", "plan"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one command invocation decided before touching any incident."""
+
+    config: IntegrationsConfig
+    protection: Protection
+
+
+def settings(config: str | Path | None = None, protect: Sequence[str] = (),
+             journaled: Sequence[str] = ()) -> Settings:
+    """Load config.yaml (``--config``, else ``$MITIGATE_CONFIG``, else the user config) and decide
+    protection from it, ``--protect`` and, for a resumed incident, what its journal says."""
+    from integrations.config import load_config
+
+    loaded = load_config(config)
+    return Settings(loaded, decide(loaded.protectedContexts, protect, journaled))
+
+
+def live_cluster(kubeconfig: str | os.PathLike[str] | None, protection: Protection) -> ClusterPort:
+    """The Kubernetes adapter over a kubeconfig, its contexts marked by ``protection``."""
+    from integrations.kube import KubeCluster
+    from mitigate.ports import ClusterError
+
+    try:
+        return KubeCluster.from_kubeconfig(kubeconfig, protected_patterns=list(protection.patterns))
+    except ClusterError as exc:
+        raise MitigateError(str(exc)) from None
+
+
+def drill_cluster(kubeconfig: str | os.PathLike[str], protection: Protection) -> ClusterPort:
+    """The Kubernetes adapter over a sandbox's kubeconfig (the same rule marks its contexts)."""
+    return live_cluster(kubeconfig, protection)
+
+
+def check_context(cluster: ClusterPort, contexts: Sequence[str]) -> None:
+    """Refuse a context the kubeconfig does not name, before anything is planned or journaled."""
+    known = [c.name for c in cluster.contexts()]
+    for name in contexts:
+        if name and name not in known:
+            from mitigate.yamlloc import did_you_mean
+
+            hint = did_you_mean(name, known) or (f" (known: {', '.join(known)})" if known else "")
+            raise UsageError(f"context {name!r} is not in the kubeconfig{hint}")
+
+
+def ports(mode: Mode, cluster: ClusterPort | None, confirmer: ConfirmerPort, config: IntegrationsConfig | None,
+          incident_dir: Path | None = None) -> Ports:
+    """The engine's ports for one session in ``mode``.
+
+    ``config`` is not read in ``drill`` mode (and may be None there). ``incident_dir`` keeps the notifiers' remote ids (e.g. the Statuspage incident) across
+    restarts of a live incident in ``notify-state.json``.
+    """
+    from integrations.config import IntegrationsConfig
+    from integrations.probes import build_prober, build_silencer
+    from mitigate.engine import Ports
+
+    if mode == "drill":  # a rehearsal never pages anyone nor silences real alerts: both only journal
+        from integrations.drill import DrillNotifier, DrillSilencer
+
+        return Ports(cluster=cluster, confirmer=confirmer, notifier=DrillNotifier(),
+                     probes=build_prober(IntegrationsConfig(source="")), silencer=DrillSilencer())
+    if config is None:
+        raise MitigateError(f"{mode} mode needs the integrations config")
+    if mode == "plan":  # read-only checks may probe; nothing that can send is wired
+        return Ports(cluster=cluster, confirmer=confirmer, probes=build_prober(config))
+    from integrations.notify import build_notifier
+
+    state = incident_dir / "notify-state.json" if incident_dir is not None else None
+    return Ports(cluster=cluster, confirmer=confirmer, notifier=build_notifier(config, state_file=state),
+                 probes=build_prober(config), silencer=build_silencer(config))
+
+
+
+def open_incident(root: Path, runbook: Runbook, path: Path, inputs: Mapping[str, Any],
+                  build_ports: Callable[[Path], Ports], protection: Protection, *, name: str | None = None,
+                  title: str = "", severity: str = "", commander: str = "", drill: bool = False,
+                  scenario: str = "") -> Session:
+    """Create the incident's journal and open the session on it (every entry point comes here).
+
+    ``name`` is the slug of the incident ID (default: the title); ``build_ports`` gets the new
+    incident's folder. The protection decided beforehand is journaled in ``incident.opened``.
+    A failure after the journal exists releases it.
+    """
+    from mitigate.engine import IncidentMeta, Session
+    from mitigate.journal import Journal
+
+    journal = Journal.create(root, title=name or title or runbook.metadata.name)
+    try:
+        meta = IncidentMeta(title=title or runbook.metadata.title, severity=severity, commander=commander,
+                            runbook_path=str(Path(path).resolve()), drill=drill, scenario=scenario,
+                            protection=protection.to_data())
+        return Session.start(runbook, inputs, journal, build_ports(journal.dir), meta=meta)
+    except BaseException:
+        journal.close()
+        raise
+
+
+def resume_incident(root: Path, incident_id: str, build: Callable[[Settings, Path], Ports], *,
+                    config: str | Path | None = None, protect: Sequence[str] = ()) -> Session:
+    """Reopen an incident: protection = today's rule plus what the incident journaled when opened."""
+    from mitigate.engine import Session
+    from mitigate.journal import Journal
+    from mitigate.protection import journaled_patterns
+
+    journal = Journal.open(root, resolve_incident_id(root, incident_id))
+    try:
+        opened: dict[str, Any] = next((r.data for r in journal.records() if r.type == "incident.opened"), {})
+        if opened.get("drill"):
+            # its sandbox lived in the mitigate process that ran it; resuming would point the
+            # drill's steps at whatever the kubeconfig calls the same context, maybe a real one
+            raise UsageError(f"incident {journal.id} is a drill: its sandbox is gone with the process "
+                             "that ran it, so it cannot be resumed (start the drill again; "
+                             f"`mitigate journal show {journal.id}` and `mitigate postmortem "
+                             f"{journal.id}` still read it)")
+        chosen = settings(config, protect, journaled_patterns(opened))
+        return Session.resume(journal, build(chosen, journal.dir))
+    except BaseException:
+        journal.close()
+        raise
+
+
+def resolve_incident_id(root: Path, given: str) -> str:
+    """An incident ID from any unique prefix of it (the full ID always works)."""
+    from mitigate.journal.incidents import check_id
+    from mitigate.journal.verify import JOURNAL_FILE
+
+    check_id(given)
+    base = Path(root)
+    if (base / given / JOURNAL_FILE).is_file():
+        return given
+    matches = sorted(p.name for p in base.iterdir()
+                     if p.name.startswith(given) and (p / JOURNAL_FILE).is_file()) if base.is_dir() else []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise UsageError(f"no incident {given!r} in {root} (see 'mitigate incidents')")
+    shown = ", ".join(matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
+    raise UsageError(f"incident prefix {given!r} is ambiguous: {shown}")

@@ -138,6 +138,10 @@ class OverloadSpec(_Pct):
     deployment: str = "kube-apiserver"
     container: str = ""
     memory_threshold: str = "8Gi"
+    # overloaded by a DaemonSet's clients instead: while DaemonSet namespace/name runs more than
+    # max_daemon_pods pods (its agents list the whole cluster), whatever the memory limit
+    daemon_set: str | None = Field(default=None, pattern=r"^[a-z0-9-]+/[a-z0-9.-]+$")
+    max_daemon_pods: int = Field(default=0, ge=0)
     error_rate: float = Field(default=0.3, ge=0, le=1)
     restart_every_seconds: float = Field(default=2.0, gt=0)
     not_ready_nodes: int | str = 0
@@ -165,6 +169,10 @@ class KubeletAdmissionSpec(_M):
 
 class BehavioursSpec(_M):
     controllers: bool = True
+    admission_webhooks: bool = False  # implies endpoints
+    endpoints: bool = False
+    image_errors: dict[str, Literal["ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff",
+                                    "CreateContainerConfigError"]] = {}
     pod_grace_seconds: float = Field(default=0.3, ge=0, le=60)
     machine_join_seconds: float = Field(default=0.5, ge=0, le=600)
     bookmark_seconds: float = Field(default=1.0, gt=0, le=600)

@@ -6,11 +6,13 @@ into the store (``ClusterState.seed``), no copies, no events, no watch history.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from mitigate.errors import LocatedError, LocatedErrors
 
+from . import webhooks
 from .faults import FaultSet
 from .resources import Resource
 from .scenario import ClusterSpec, HealthCheck, ObjectRef, Scenario, count_or_pct
@@ -238,7 +240,9 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
     if b.apiserver_overload:
         o = b.apiserver_overload
         overload = Overload(o.namespace, o.deployment, o.container, quantity(o.memory_threshold), o.error_rate,
-                            o.restart_every_seconds, count_or_pct(o.not_ready_nodes, st.count("nodes")))
+                            o.restart_every_seconds, count_or_pct(o.not_ready_nodes, st.count("nodes")),
+                            tuple(o.daemon_set.split("/", 1)) if o.daemon_set else None,  # type: ignore[arg-type]
+                            o.max_daemon_pods)
     ingress = None
     if b.ingress:
         fail: list[tuple[str, str, str | None, str]] = [
@@ -253,7 +257,10 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
                              f"{ref.kind}/{n}"))
         ingress = Ingress(fail)
     admission = KubeletAdmission(b.kubelet_admission.min_shares) if b.kubelet_admission else None
-    sim = Simulation(st, Behaviours(b.controllers, b.machine_join_seconds, overload, ingress, admission))
+    sim = Simulation(st, Behaviours(b.controllers, b.machine_join_seconds, overload, ingress, admission,
+                                    dict(b.image_errors), b.endpoints or b.admission_webhooks))
+    if b.admission_webhooks:
+        st.admission = functools.partial(webhooks.admit, st)
     return BuiltCluster(spec, st, sim, FaultSet([f.build() for f in spec.faults], sc.seed + index))
 
 
@@ -315,7 +322,7 @@ def _check(bc: BuiltCluster, c: HealthCheck) -> bool:
         return True
     if c.apiserver_stable:
         o = bc.sim.b.overload
-        return o is None or o.memory_limit(st) >= o.threshold
+        return o is None or not o.overloaded(st)
     if c.ingress_healthy:
         i = bc.sim.b.ingress
         return i is None or i.check(st)[0]

@@ -35,6 +35,7 @@ PLC = ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations")
 MS, MACHINE = ("cluster.x-k8s.io", "machinesets"), ("cluster.x-k8s.io", "machines")
 MD = ("cluster.x-k8s.io", "machinedeployments")
 DS = ("apps", "daemonsets")
+SVC, EP = ("", "services"), ("", "endpoints")
 STS, CREV = ("apps", "statefulsets"), ("apps", "controllerrevisions")
 CREV_HASH_LABEL = "controller-revision-hash"
 MD_HASH_LABEL = "machine-template-hash"
@@ -64,10 +65,24 @@ class Overload:
     error_rate: float = 0.3
     restart_every: float = 2.0
     not_ready_nodes: int = 0  # nodes that lose their control plane (Ready=Unknown) while overloaded
+    daemon_set: tuple[str, str] | None = None  # (namespace, name): overloaded while it runs > max_daemon_pods
+    max_daemon_pods: int = 0
     active: bool = True
     _last_restart: float = 0.0
     _flip: bool = False
     _lost: list[str] = field(default_factory=list)
+
+    def overloaded(self, st: ClusterState) -> bool:
+        if self.daemon_set is None:
+            return self.memory_limit(st) < self.threshold
+        ns, name = self.daemon_set
+        ds = st.find("daemonsets", name, ns)
+        if ds is None:
+            return False
+        uid = ds["metadata"]["uid"]
+        pods = [p for p in st.list("pods", ns) if not p["metadata"].get("deletionTimestamp")
+                and any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences") or [])]
+        return len(pods) > self.max_daemon_pods
 
     def memory_limit(self, st: ClusterState) -> float:
         d = st.find("deployments", self.deployment, self.namespace)
@@ -111,6 +126,8 @@ class Behaviours:
     overload: Overload | None = None
     ingress: Ingress | None = None
     admission: KubeletAdmission | None = None
+    image_errors: dict[str, str] = field(default_factory=dict)  # image -> the waiting reason its pods get
+    endpoints: bool = False  # the endpoints controller
 
 
 def _pruned(v: Any) -> Any:
@@ -165,13 +182,17 @@ def running_status(pod: Obj, node: str | None, waiting: str = "") -> Obj:
                                                      "reason": "Unschedulable"}]}
     t = now_iso()
     if waiting:
-        return {"phase": "Pending", "hostIP": "10.0.0.1", "startTime": t,
+        crash = waiting == "CrashLoopBackOff"  # started, exited, restarted: phase Running, as the kubelet says
+        last = {"lastState": {"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": t}}} if crash else {}
+        message = ("back-off 40s restarting failed container" if crash else
+                   "pull secret missing" if "Pull" in waiting else "container cannot be created")
+        return {"phase": "Running" if crash else "Pending", "hostIP": "10.0.0.1", "startTime": t,
                 "conditions": [{"type": c, "status": "False" if c in ("Ready", "ContainersReady") else "True",
                                 "lastTransitionTime": t}
                                for c in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
-                "containerStatuses": [{"name": c.get("name"), "ready": False, "restartCount": 0, "started": False,
-                                       "image": c.get("image", ""), "imageID": "",
-                                       "state": {"waiting": {"reason": waiting, "message": "pull secret missing"}}}
+                "containerStatuses": [{"name": c.get("name"), "ready": False, "restartCount": 3 if crash else 0,
+                                       "started": False, "image": c.get("image", ""), "imageID": "",
+                                       "state": {"waiting": {"reason": waiting, "message": message}}, **last}
                                       for c in containers]}
     return {"phase": "Running", "hostIP": "10.0.0.1", "podIP": "10.244.0.1", "startTime": t,
             "conditions": [{"type": c, "status": "True", "lastTransitionTime": t}
@@ -190,6 +211,7 @@ class Simulation:
         self._rr = 0
         self._joins: dict[tuple[str, str], float] = {}  # machine (ns, name) -> join time
         self._pending: set[tuple[str, str]] = set()  # pods no node fitted yet (namespace, name)
+        self._refused: set[tuple[tuple[str, str], tuple[str, str]]] = set()  # RS/DS whose pod create was refused
         self._histories: dict[tuple[str, str, str], tuple[str, int]] = {}  # workload -> (uid, generation) seen
 
     def r(self, key: tuple[str, str]) -> Resource:
@@ -209,6 +231,10 @@ class Simulation:
                 self._joins_due(now)
                 if self._pending:
                     self._retry_pending()
+                if self._refused:  # controllers retry a refused create (admission) with backoff
+                    refused, self._refused = self._refused, set()
+                    for rkey, key in refused:
+                        (self._replicaset if rkey == RS else self._daemonset)(key)
             else:
                 st.take_dirty()
             self._overload(now)
@@ -288,6 +314,51 @@ class Simulation:
         for ns in pdb_namespaces:
             if any(k[0] == ns for k in pdbs):
                 self._pdb_status(ns)
+        if self.b.endpoints:
+            spaces = {key[0] for rkey, key in dirty if rkey in (POD, SVC)}
+            for ns in spaces:
+                self._endpoints(ns)
+
+    def _endpoints(self, ns: str) -> None:
+        """The endpoints controller: each selector Service's Endpoints lists its selected pods,
+        Ready ones as ``addresses`` and the rest as ``notReadyAddresses``."""
+        st = self.st
+        pods = [p for p in st.list("pods", ns) if not p["metadata"].get("deletionTimestamp")
+                and (p.get("spec") or {}).get("nodeName")]
+        for svc in st.list("services", ns):
+            selector = (svc.get("spec") or {}).get("selector")
+            if not selector:
+                continue
+            match = selector_object_matcher({"matchLabels": selector})
+            ready, waiting = [], []
+            for p in sorted((p for p in pods if match(p)), key=lambda p: p["metadata"]["name"]):
+                addr = {"ip": (p.get("status") or {}).get("podIP") or "10.244.0.1",
+                        "nodeName": p["spec"]["nodeName"],
+                        "targetRef": {"kind": "Pod", "namespace": ns, "name": p["metadata"]["name"],
+                                      "uid": p["metadata"]["uid"]}}
+                (ready if pod_ready(p) else waiting).append(addr)
+            ports = [{k: v for k, v in (("name", sp.get("name")), ("port", sp.get("targetPort", sp.get("port"))),
+                                        ("protocol", sp.get("protocol", "TCP"))) if v is not None}
+                     for sp in (svc.get("spec") or {}).get("ports") or [] if isinstance(sp, dict)]
+            subset: Obj = {"ports": ports}
+            if ready:
+                subset["addresses"] = ready
+            if waiting:
+                subset["notReadyAddresses"] = waiting
+            subsets = [subset] if ready or waiting else []
+            name = svc["metadata"]["name"]
+            current = st.find("endpoints", name, ns)
+            if current is None:
+                try:
+                    st.create(self.r(EP), {"metadata": {"name": name, "namespace": ns,
+                                                        "labels": dict(svc["metadata"].get("labels") or {})},
+                                           "subsets": subsets})
+                except ApiError:
+                    continue
+            elif (current.get("subsets") or []) != subsets:
+                new = copy_json(current)
+                new["subsets"] = subsets
+                st.put(self.r(EP), new)
 
     def _pdb_status(self, ns: str) -> None:
         """Keep PodDisruptionBudget status (what kubectl shows as ALLOWED DISRUPTIONS) current."""
@@ -405,7 +476,12 @@ class Simulation:
         self._set_ready(admitted, "True", "KubeletReady", "kubelet is posting ready status")
 
     def _pull_error(self, pod: Obj) -> str:
-        """``ImagePullBackOff`` when an imagePullSecret the pod names does not exist."""
+        """``ImagePullBackOff`` when an imagePullSecret the pod names does not exist; the
+        ``imageErrors`` behaviour's reason for a container image listed there."""
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            reason = self.b.image_errors.get(str(c.get("image", "")))
+            if reason:
+                return reason
         ns = pod["metadata"].get("namespace", "")
         for ref in (pod.get("spec") or {}).get("imagePullSecrets") or []:
             name = ref.get("name") if isinstance(ref, dict) else None
@@ -603,6 +679,7 @@ class Simulation:
             try:
                 pods.append(st.create(pod_r, pod))
             except ApiError:
+                self._refused.add((DS, key))
                 break
         for p in pods:
             if (p.get("spec") or {}).get("nodeName") not in wanted:
@@ -641,6 +718,7 @@ class Simulation:
             try:
                 pods.append(st.create(pod_r, pod))
             except ApiError:
+                self._refused.add((RS, key))
                 break
         if len(pods) > want:
             for p in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)[: len(pods) - want]:
@@ -749,7 +827,7 @@ class Simulation:
         o = self.b.overload
         if o is None:
             return
-        o.active = o.memory_limit(self.st) < o.threshold
+        o.active = o.overloaded(self.st)
         self._node_auth(o)
         if not o.active or now - o._last_restart < o.restart_every:
             return

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 import yaml
 from aiohttp import web
 
-from . import protobuf
+from . import openapi, protobuf
 from .apply import drop_unapplied
 from .budgets import budget, disruptions_allowed, pod_ready
 from .faults import FaultSet, RequestLogEntry
@@ -296,11 +296,16 @@ class ClusterApp:
             return await (self._delete(request, t) if t.name else self._delete_collection(request, t))
         raise ApiError(405, "MethodNotAllowed", f"method {m} not allowed here")
 
+    def _crd_schemas(self) -> dict[tuple[str, str, str], Obj]:
+        return openapi.crd_schemas(self.state.list("customresourcedefinitions"))
+
     def _discovery(self, request: web.Request) -> web.Response:
         parts = [p for p in request.path.strip("/").split("/") if p]
         reg = self.state.registry
         if parts == ["version"]:
             return json_response(VERSION)
+        if parts[:1] == ["openapi"]:
+            return self._openapi(request, parts[1:])
         if parts == ["api"]:
             return json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                 {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{self.port}"}]})
@@ -315,6 +320,46 @@ class ClusterApp:
         if len(parts) == 3 and parts[0] == "apis" and parts[2] in reg.groups().get(parts[1], []):
             return json_response(reg.resource_list(parts[1], parts[2]))
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
+        accept = request.headers.get("Accept", "")
+        if accept and not any(a.split(";")[0].strip() in ("application/json", "*/*", "application/*")
+                              for a in accept.split(",")):
+            raise ApiError(406, "NotAcceptable", f"only the following media types are accepted: application/json "
+                           f"(asked for {accept})")
+        crds = self._crd_schemas()
+        reg = self.state.registry
+        if parts == ["v2"]:
+            return json_response(openapi.v2_document(reg, crds))
+        if parts == ["v3"]:
+            return json_response(openapi.v3_root(reg, crds))
+        if parts[:1] == ["v3"]:
+            doc = openapi.v3_document(reg, "/".join(parts[1:]), crds)
+            if doc is not None:
+                return json_response(doc, headers={"Cache-Control": "public, immutable"}
+                                     if request.query.get("hash") else None)
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    def _field_check(self, request: web.Request, t: Target, body: Any) -> dict[str, str]:
+        """Decode-time checks against the kind's schema: type errors (400), unknown fields by the
+        request's fieldValidation (Strict: 400, Warn, the default: a Warning header, Ignore)."""
+        if not isinstance(body, dict):
+            return {}
+        mode = request.query.get("fieldValidation", "Warn")
+        if mode not in ("Ignore", "Warn", "Strict"):
+            raise ApiError(400, "BadRequest", f'fieldValidation: Unsupported value: "{mode}": supported values: '
+                           '"Ignore", "Strict", "Warn"')
+        unknown, errors = openapi.field_problems(body, t.r, t.version, self._crd_schemas(),
+                                                 prune=mode != "Strict")
+        what = f'{t.r.kind} in version "{t.version}" cannot be handled as a {t.r.kind}'
+        if errors:
+            raise ApiError(400, "BadRequest", f"{what}: {errors[0]}")
+        if not unknown or mode == "Ignore":
+            return {}
+        if mode == "Strict":
+            fields = ", ".join(f'unknown field "{u}"' for u in unknown)
+            raise ApiError(400, "BadRequest", f"{what}: strict decoding error: {fields}")
+        return {"Warning": ", ".join('299 - "unknown field \\"' + u + '\\""' for u in unknown)}
 
     @staticmethod
     def _group(name: str, versions: list[str]) -> Obj:
@@ -513,16 +558,18 @@ class ClusterApp:
         kind = body.get("kind")
         if kind and kind != t.r.kind:
             raise ApiError(400, "BadRequest", f"the body kind {kind!r} does not match {t.r.kind!r}")
+        warn = self._field_check(request, t, body)
         if t.r.key == REVIEW_KEY:
             return json_response(dict(body, status={"allowed": True, "reason": "sandbox: one all-powerful user"}),
                                  201)
         obj = self.state.create(t.r, body, self._writer(request, fields=body), namespace=t.namespace)
-        return json_response(self._out(t, obj), 201)
+        return json_response(self._out(t, obj), 201, warn)
 
     async def _update(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request)
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the request body must be a JSON object")
+        warn = self._field_check(request, t, body)
         meta = body.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != t.name:
             raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
@@ -530,7 +577,7 @@ class ClusterApp:
         if t.r.namespaced:
             meta["namespace"] = t.namespace
         obj = self.state.update(t.r, body, self._writer(request, fields=body), subresource=t.sub)
-        return json_response(self._out(t, obj))
+        return json_response(self._out(t, obj), headers=warn)
 
     def _patch_type(self, request: web.Request, t: Target) -> str:
         ctype = request.headers.get("Content-Type", "").split(";")[0].strip()
@@ -564,6 +611,7 @@ class ClusterApp:
         assert t.name is not None
         ptype = self._patch_type(request, t)
         patch = await self._body(request, yaml_ok=ptype == "apply")
+        warn = self._field_check(request, t, patch) if ptype != "json" and not t.sub else {}
         st = self.state
         w = self._writer(request, "Apply" if ptype == "apply" else "Update", fields=patch)
         with st.lock:
@@ -575,7 +623,7 @@ class ClusterApp:
                     raise ApiError(400, "BadRequest", "an apply patch must be an object")
                 created = st.create(t.r, dict(patch, metadata=dict(patch.get("metadata") or {}, name=t.name)), w,
                                     namespace=t.namespace)
-                return json_response(self._out(t, created), 201)
+                return json_response(self._out(t, created), 201, warn)
             patched = self._apply_patch("strategic" if ptype == "apply" and not t.r.custom else
                                         "merge" if ptype == "apply" else ptype, copy_json(current), patch)
             if ptype == "apply":
@@ -587,7 +635,7 @@ class ClusterApp:
             if t.r.namespaced:
                 meta["namespace"] = t.namespace
             obj = st.update(t.r, patched, w, subresource=t.sub)
-        return json_response(self._out(t, obj))
+        return json_response(self._out(t, obj), headers=warn)
 
     def _delete_options(self, request: web.Request, body: Any) -> tuple[int | None, str | None, Obj]:
         opts = body if isinstance(body, dict) else {}

@@ -237,8 +237,6 @@ def run_printed(line: str, kubeconfig: Path, home: Path) -> None:
     args = shlex.split(cmd)
     assert args[0] == "kubectl"
     args = args[1:]
-    if args[0] in ("apply", "create") and "--raw" not in args:
-        args.insert(1, "--validate=false")
     proc = run_kubectl(kubeconfig, *args, home=home, input=stdin)
     if redirect:
         (home / shlex.split(redirect)[0]).write_text(proc.stdout)

@@ -170,7 +170,8 @@ def _crd(plural: str, kind: str) -> dict[str, Any]:
             "spec": {"group": "example.com", "scope": "Namespaced",
                      "names": {"plural": plural, "singular": kind.lower(), "kind": kind},
                      "versions": [{"name": "v1", "served": True, "storage": True,
-                                   "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
+                                   "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {
+                                       "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]}}
 
 
 def _has_kind(api: Any, kind: str) -> bool:

@@ -155,13 +155,13 @@ def test_drain_ignores_daemonsets_and_evicts(kc: Any) -> None:
     k("uncordon", "node-1")
 
 
-def test_apply_validate_false(kc: Any, tmp_path: Path) -> None:
+def test_apply_three_way_merge(kc: Any, tmp_path: Path) -> None:
     sb, k = kc
     manifest = tmp_path / "cm.yaml"
     manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: '1'\n  b: '2'\n")
-    k("apply", "--validate=false", "-f", str(manifest))
+    k("apply", "-f", str(manifest))
     manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: '5'\n")
-    k("apply", "--validate=false", "-f", str(manifest))
+    k("apply", "-f", str(manifest))
     cm = sb.cluster().get("configmaps", "applied", "default")
     assert cm["data"] == {"a": "5"}  # the three-way merge removed b
     assert "kubectl.kubernetes.io/last-applied-configuration" in cm["metadata"]["annotations"]
@@ -187,3 +187,107 @@ def test_get_watch_with_request_timeout(kc: Any) -> None:
     # can be a moment after kubectl has exited
     wait_for(lambda: any(e.verb == "watch" and e.resource == "configmaps" and e.status == 200
                          for e in sb.request_log), timeout=10, what="the watch request in the log")
+
+
+DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  labels: {{app: {name}}}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+      - name: main
+        image: nginx:1.27
+        ports:
+        - containerPort: {port}
+"""
+
+
+def test_manifest_commands_with_default_validation(kc: Any, tmp_path: Path) -> None:
+    """create/apply/replace/edit/explain with kubectl's default --validate=strict (OpenAPI v3 + fieldValidation)."""
+    sb, k = kc
+    st = sb.cluster()
+    m = tmp_path / "d.yaml"
+    m.write_text(DEPLOY.format(name="mf", port=80))
+    k("create", "-f", str(m))
+    assert st.get("deployments", "mf", "default")["spec"]["replicas"] == 2
+    m.write_text(DEPLOY.format(name="mf", port=81).replace("replicas: 2", "replicas: 4"))
+    k("replace", "-f", str(m))
+    assert st.get("deployments", "mf", "default")["spec"]["replicas"] == 4
+    m.write_text(DEPLOY.format(name="mf", port=81).replace("nginx:1.27", "nginx:1.26"))
+    k("apply", "-f", str(m))
+    got = st.get("deployments", "mf", "default")["spec"]
+    assert got["replicas"] == 2 and got["template"]["spec"]["containers"][0]["image"] == "nginx:1.26"
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(DEPLOY.format(name="typo", port='"eighty"'))
+    proc = k("create", "-f", str(bad), check=False)
+    assert proc.returncode != 0 and st.find("deployments", "typo", "default") is None
+    assert ('Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into '
+            "Go struct field ContainerPort.spec.template.spec.containers.ports.containerPort of type int32"
+            ) in proc.stderr
+    bad.write_text(DEPLOY.format(name="typo", port=80).replace("  replicas: 2", "  replicas: 2\n  replica: 3"))
+    proc = k("apply", "-f", str(bad), check=False)
+    assert proc.returncode != 0 and 'strict decoding error: unknown field "spec.replica"' in proc.stderr
+    assert st.find("deployments", "typo", "default") is None
+    proc = k("apply", "--validate=warn", "-f", str(bad))
+    assert 'Warning: unknown field "spec.replica"' in proc.stderr
+    assert "replica" not in st.get("deployments", "typo", "default")["spec"]
+
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/image: nginx:1.26/image: nginx:1.28/' \"$1\"\n")
+    editor.chmod(0o755)
+    env_k = run_kubectl_env(sb, tmp_path, {"KUBE_EDITOR": str(editor)})
+    proc = env_k("edit", "deployment/mf")
+    assert proc.returncode == 0, proc.stderr
+    image = st.get("deployments", "mf", "default")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == "nginx:1.28"
+
+    out = k("explain", "deployment.spec.strategy.rollingUpdate.maxSurge").stdout
+    assert "FIELD: maxSurge <" in out and "GROUP:      apps" in out and "Defaults to 25%" in out
+    crd = tmp_path / "crd.yaml"
+    crd.write_text("""apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer, description: how big the gadget is}
+""")
+    k("apply", "-f", str(crd))
+    wait_for(lambda: "gadgets" in k("api-resources", "--api-group=example.com").stdout, what="gadgets served")
+    assert "how big the gadget is" in k("explain", "gadgets.spec.size").stdout
+    g = tmp_path / "g.yaml"
+    g.write_text("apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\nspec: {size: 3, colour: red}\n")
+    proc = k("apply", "-f", str(g), check=False)
+    assert proc.returncode != 0 and 'unknown field "spec.colour"' in proc.stderr
+    g.write_text("apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\nspec: {size: 3}\n")
+    k("apply", "-f", str(g))
+    assert st.get("gadgets", "g1", "default")["spec"] == {"size": 3}
+
+
+def run_kubectl_env(sb: Sandbox, tmp: Path, extra: dict[str, str]) -> Any:
+    def k(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp), "KUBECONFIG": str(sb.kubeconfig), **extra}
+        return subprocess.run([kubectl_path(), f"--cache-dir={tmp / 'kc'}", *args], env=env, capture_output=True,
+                              text=True, timeout=60)
+    return k

@@ -193,7 +193,7 @@ class Drill:
         if any(m.get("name") == "mitigated" for m in session.state.milestones):
             return True
         if self.health()[0]:
-            session.milestone("mitigated")
+            session.milestone("mitigated", source="drill")
             return True
         return False
 

@@ -32,6 +32,8 @@ class CheckOutcome:
     message: str = ""
     contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
     polls: int = 1
+    listed: int | None = None  # objects listed before ``where`` kept some (the "of N" of impact figures)
+    kind: str = ""  # the kind listed (Node, Pod...)
 
     @property
     def count(self) -> int:
@@ -43,9 +45,12 @@ class CheckOutcome:
                 "rows": self.rows}
 
     def journal_data(self, step_id: str) -> dict[str, Any]:
-        return {"step": step_id, "ok": self.ok, "count": self.count, "names": self.names[:NAMES_CAP],
+        data = {"step": step_id, "ok": self.ok, "count": self.count, "names": self.names[:NAMES_CAP],
                 "value": self.value, "rows": self.rows[:ROWS_CAP], "message": self.message,
                 "contexts": self.contexts, "polls": self.polls}
+        if self.listed is not None:
+            data["listed"], data["kind"] = self.listed, self.kind
+        return data
 
 
 def _name(obj: Mapping[str, Any]) -> str:
@@ -63,8 +68,11 @@ def _kube(spec: CheckSpec, ctx: Mapping[str, Any], cluster: ClusterPort, context
     where: Callable[[Mapping[str, Any]], Any] | None = (
         compile_expression(spec.where) if spec.where else None)
 
+    listed: dict[str, int] = {}  # per context: one key per thread
+
     def one(context: str) -> list[dict[str, Any]]:
         objs = cluster.query(context, query)
+        listed[context] = len(objs)
         if where is None:
             return objs
         scope = dict(ctx)
@@ -85,7 +93,8 @@ def _kube(spec: CheckSpec, ctx: Mapping[str, Any], cluster: ClusterPort, context
     names = [_name(obj) for obj in items]
     by_context = {c: {"count": len(objs), "names": [_name(o) for o in objs][:NAMES_CAP]} for c, objs in per.items()}
     return CheckOutcome(ok=True, items=items, names=names, rows=_rows(spec, ctx, per),
-                        contexts=by_context if len(contexts) > 1 else {})
+                        contexts=by_context if len(contexts) > 1 else {},
+                        listed=sum(listed.values()) if where is not None else None, kind=query.kind)
 
 
 def _rows(spec: CheckSpec, ctx: Mapping[str, Any], per: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:

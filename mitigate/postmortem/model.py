@@ -41,6 +41,16 @@ class TimelineEntry:
     """Key events (milestones, status changes, open/close) also go into the Mermaid diagram."""
     declared: Declared | None = None
     backdated: bool = False
+    seqs: tuple[int, ...] = ()
+    """Every journal record this row stands for (a step's records fold into one row)."""
+    source: str = ""
+    """For milestones: who marked it (``person``, ``runbook``, ``drill``, ``import``)."""
+
+    @property
+    def cite(self) -> str:
+        """``#12`` or ``#12-#15``: the journal sequence numbers this row rests on."""
+        seqs = self.seqs or (self.seq,)
+        return f"#{seqs[0]}" if len(seqs) == 1 else f"#{min(seqs)}-#{max(seqs)}"
 
     @property
     def day(self) -> str:
@@ -112,6 +122,89 @@ class ExecutedAction:
     """The first backup files (at most 50); ``backup_count`` has them all."""
     backup_count: int
     undo: list[str]
+    seq: int = 0
+    """The journal record of the write-ahead intent."""
+    rollback: bool = False
+    """An undo made by a rollback, not a forward change: never counted as a mitigation."""
+
+
+@dataclass(frozen=True)
+class CheckEvidence:
+    """What a check saw: its first rows, as the responder saw them, and its counts."""
+
+    step: str
+    seq: int
+    at: datetime
+    ok: bool
+    count: int
+    listed: int | None
+    """Objects listed before the check's ``where`` filter (``72 of 600``), when it had one."""
+    kind: str
+    columns: list[str]
+    rows: list[list[str]]
+    """The first rows (at most 10); ``count`` has them all."""
+    message: str
+    polls: int
+
+    @property
+    def share(self) -> str:
+        """``72 of 600 Node (12%)`` when the check filtered a listing, else ``""``."""
+        if not self.listed:
+            return ""
+        return f"{self.count} of {self.listed} {self.kind or 'objects'} ({self.count * 100 // self.listed}%)"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A field a forward action changed, read from the diff the responder confirmed."""
+
+    step: str
+    seq: int
+    target: str
+    field: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Communication:
+    """A status update: what was sent (or recorded, in a drill), where, when."""
+
+    at: datetime
+    seq: int
+    step: str
+    channel: str
+    status: str
+    text: str
+    delivered: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class Responder:
+    name: str
+    role: str
+    since: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class Handover:
+    at: datetime
+    seq: int
+    role: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class SilenceRef:
+    step: str
+    seq: int
+    silence_id: str
+    alertmanager: str
+    ends_at: str
+    expired: bool
 
 
 @dataclass(frozen=True)
@@ -170,3 +263,17 @@ class Postmortem:
     problems: list[str] = field(default_factory=list)
     """Things the draft's reader must know about its inputs (unreadable times, missing runbook...)."""
     record_count: int = 0
+    evidence: list[CheckEvidence] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    communications: list[Communication] = field(default_factory=list)
+    responders: list[Responder] = field(default_factory=list)
+    handovers: list[Handover] = field(default_factory=list)
+    silences: list[SilenceRef] = field(default_factory=list)
+    duration: Metric | None = None
+    """From impact start (or the opening) to resolution (or the close, or the last event)."""
+    bookkeeping: dict[str, int] = field(default_factory=dict)
+    """Records that only the appendix counts (record type -> count)."""
+    journal_head: str = ""
+    """The hash of the journal's last record: a later truncation shows as a different head."""
+    journal_verdict: str = ""
+    """What ``mitigate journal verify`` says of the journal the draft was made from."""

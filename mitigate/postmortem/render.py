@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
+import markupsafe
 from jinja2.sandbox import SandboxedEnvironment
 
 from mitigate.errors import MitigateError
@@ -58,12 +59,18 @@ def mermaid(text: object, width: int = 80) -> str:
 def md_cell(text: object) -> str:
     """Text safe inside a GFM table cell: one line, ``|`` escaped, no raw HTML."""
     flat = _WS_RE.sub(" ", str(text)).strip()
-    return flat.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    return _no_quote(flat.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;"))
+
+
+def _no_quote(text: str) -> str:
+    """``<`` is escaped (it could open raw HTML); ``>`` only where it would start a block quote,
+    so that conditions read ``count > 0`` in the plain text of the draft."""
+    return "&gt;" + text[1:] if text.startswith(">") else text
 
 
 def md_text(text: object) -> str:
     """Free text for a Markdown paragraph or list item: no raw HTML, no stray line breaks."""
-    return _WS_RE.sub(" ", str(text)).strip().replace("<", "&lt;").replace(">", "&gt;")
+    return _no_quote(_WS_RE.sub(" ", str(text)).strip().replace("<", "&lt;"))
 
 
 def md_code(text: object) -> str:
@@ -72,6 +79,35 @@ def md_code(text: object) -> str:
     fence = "`" * (max((len(r) for r in _TICKS_RE.findall(flat)), default=0) + 1) if "`" in flat else "`"
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""
     return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+@functools.lru_cache(maxsize=1)
+def _inline_markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    # CommonMark with raw HTML off: text from the journal can never become markup.
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).disable(["image", "link", "autolink"])
+
+
+def md_inline(text: object) -> markupsafe.Markup:
+    """Inline Markdown (code spans, emphasis) as safe HTML for the HTML template; raw HTML, links
+    and images are not interpreted (they show as text)."""
+    flat = _WS_RE.sub(" ", str(text)).strip()
+    return markupsafe.Markup(_inline_markdown().renderInline(flat))
+
+
+_VENDOR = Path(__file__).parent / "vendor"
+
+
+@functools.lru_cache(maxsize=1)
+def mermaid_js() -> markupsafe.Markup:
+    """The vendored Mermaid bundle, for templates that inline it (see vendor/README.md); a
+    ``</script`` inside it is split so it cannot end the element early."""
+    try:
+        code = (_VENDOR / "mermaid.min.js").read_text(encoding="utf-8")
+    except OSError:
+        return markupsafe.Markup("")
+    return markupsafe.Markup(code.replace("</script", "<\\/script"))
 
 
 def utc(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
@@ -99,7 +135,8 @@ _MODEL_NAMES: dict[type, frozenset[str]] = {
     cls: _public_names(cls)
     for cls in (model.Postmortem, model.TimelineEntry, model.Declared, model.Metric, model.ActionItem,
                 model.ActionGroup, model.TargetResult, model.ExecutedAction, model.Section, model.RunbookRef,
-                jinja2.runtime.LoopContext)
+                model.CheckEvidence, model.Change, model.Communication, model.Responder, model.Handover,
+                model.SilenceRef, jinja2.runtime.LoopContext)
 }
 
 
@@ -127,7 +164,8 @@ def _environment(search_dir: Path) -> SandboxedEnvironment:
         keep_trailing_newline=True,
     )
     env.filters.update(mermaid=mermaid, md_cell=md_cell, md_text=md_text, md_code=md_code, utc=utc,
-                       duration=duration)
+                       duration=duration, md_inline=md_inline)
+    env.globals.update(mermaid_js=mermaid_js)
     return env
 
 

@@ -7,11 +7,12 @@ is not fatal: the draft is rendered without hints and says why.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 
 from mitigate.errors import MitigateError
-from mitigate.journal import Journal
+from mitigate.journal import Journal, verify
 from mitigate.paths import runbooks_dir
 from mitigate.postmortem.build import build_postmortem
 from mitigate.postmortem.model import Postmortem
@@ -52,5 +53,17 @@ def draft(root: Path, incident_id: str, *, now: datetime | None = None) -> Postm
         journal.close()
     opened = next((r.data for r in records if r.type == "incident.opened"), {})
     hints, problem = load_hints(str(opened.get("runbook_path") or ""), str(opened.get("runbook") or ""))
-    return build_postmortem(records, hints, now=now, incident_id=incident_id, runbook_problem=problem,
-                            problems=problems)
+    pm = build_postmortem(records, hints, now=now, incident_id=incident_id, runbook_problem=problem,
+                          problems=problems)
+    return dataclasses.replace(pm, journal_verdict=verdict(journal.dir))
+
+
+def verdict(path: Path) -> str:
+    """What ``mitigate journal verify`` says of an incident's journal, in one line."""
+    try:
+        report = verify(path)
+    except OSError as exc:
+        return f"could not be read ({exc.strerror or exc})"
+    if report.ok:
+        return f"intact: {report.records} records, hash chain verified"
+    return f"FAILED: {len(report.problems)} problem(s) in {report.records} readable records; first: {report.problems[0]}"

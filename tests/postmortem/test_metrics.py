@@ -109,12 +109,19 @@ def test_format_duration_boundaries() -> None:
 
 
 def test_repeated_polls_of_one_check_collapse_into_one_timeline_line() -> None:
+    started = ("2024-03-13T09:59:59.000000Z", "step.started", {"step": "ready-count", "kind": "wait"})
     polls = [(f"2024-03-13T10:00:{i:02d}.000000Z", "check.result",
               {"step": "ready-count", "ok": i == 29, "count": 40 + i, "message": "Ready nodes"}) for i in range(30)]
-    pm = build_postmortem(records(*polls, ("2024-03-13T10:01:00.000000Z", "note", {"text": "gate open"}),
-                                  ("2024-03-13T10:02:00.000000Z", *polls[0][1:])), now=NOW)
+    pm = build_postmortem(records(
+        started, *polls, ("2024-03-13T10:00:30.000000Z", "step.succeeded", {"step": "ready-count"}),
+        ("2024-03-13T10:01:00.000000Z", "note", {"text": "gate open"}),
+        ("2024-03-13T10:02:00.000000Z", *started[1:]), ("2024-03-13T10:02:00.000000Z", *polls[0][1:]),
+        ("2024-03-13T10:02:01.000000Z", "step.failed", {"step": "ready-count", "error": "timed out"})), now=NOW)
     assert [e.text for e in pm.timeline] == [
-        "Check ready-count polled 30 times until 10:00:29; last result: as expected, 69 item(s); Ready nodes",
+        "Step ready-count (wait): as expected, 69 item(s); Ready nodes (30 polls until 10:00:29); succeeded",
         "gate open",
-        "Check ready-count: NOT as expected, 40 item(s); Ready nodes",
+        "Step ready-count (wait): NOT as expected, 40 item(s); Ready nodes; FAILED: timed out",
     ]
+    assert [e.cite for e in pm.timeline] == ["#1-#32", "#33", "#34-#36"]
+    # the evidence keeps the result that decided each run
+    assert [(ev.count, ev.ok) for ev in pm.evidence] == [(69, True), (40, False)]

@@ -61,6 +61,7 @@ BUILTIN: tuple[Resource, ...] = (
     _r("", "v1", "resourcequotas", "ResourceQuota", True, "quota", "status"),
     _r("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, "pvc", "status"),
     _r("", "v1", "persistentvolumes", "PersistentVolume", False, "pv", "status"),
+    _r("", "v1", "replicationcontrollers", "ReplicationController", True, "rc", "status scale"),
     _r("apps", "v1", "deployments", "Deployment", True, "deploy", "status scale",
        required="spec.selector spec.template"),
     _r("apps", "v1", "replicasets", "ReplicaSet", True, "rs", "status scale", required="spec.selector"),
@@ -70,6 +71,18 @@ BUILTIN: tuple[Resource, ...] = (
        required="spec.selector spec.template"),
     _r("apps", "v1", "controllerrevisions", "ControllerRevision", True),
     _r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, "pdb", "status"),
+    _r("batch", "v1", "jobs", "Job", True, "", "status", required="spec.template"),
+    _r("batch", "v1", "cronjobs", "CronJob", True, "cj", "status", required="spec.schedule spec.jobTemplate"),
+    _r("autoscaling", "v2 v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, "hpa", "status",
+       required="spec.scaleTargetRef spec.maxReplicas"),
+    _r("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
+    _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
+    _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, required="roleRef"),
+    _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False, required="roleRef"),
+    _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, required="addressType"),
+    _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, "sc", required="provisioner"),
+    _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False, "pc"),
+    _r("apiregistration.k8s.io", "v1", "apiservices", "APIService", False, "", "status"),
     _r("networking.k8s.io", "v1", "ingresses", "Ingress", True, "ing", "status"),
     _r("coordination.k8s.io", "v1", "leases", "Lease", True),
     _r("flowcontrol.apiserver.k8s.io", "v1", "flowschemas", "FlowSchema", False, "", "status",
@@ -89,13 +102,23 @@ BUILTIN: tuple[Resource, ...] = (
        required="spec.clusterName"),
     _r("cluster.x-k8s.io", "v1beta1", "machinedeployments", "MachineDeployment", True, "md",
        "status scale", custom=True, required="spec.clusterName"),
-    # answered, never stored: `kubectl auth can-i` (the sandbox's one user may do everything)
+    # answered, never stored (see REVIEWS): `kubectl auth can-i`, `auth can-i --list`, `auth whoami`
     Resource("authorization.k8s.io", ("v1",), "selfsubjectaccessreviews", "selfsubjectaccessreview",
              "SelfSubjectAccessReview", False, verbs=("create",)),
+    Resource("authorization.k8s.io", ("v1",), "selfsubjectrulesreviews", "selfsubjectrulesreview",
+             "SelfSubjectRulesReview", False, verbs=("create",)),
+    Resource("authentication.k8s.io", ("v1",), "selfsubjectreviews", "selfsubjectreview",
+             "SelfSubjectReview", False, verbs=("create",)),
 )
 REVIEW_KEY = ("authorization.k8s.io", "selfsubjectaccessreviews")
-ALL_CATEGORY = {("", "pods"), ("", "services"), ("apps", "deployments"), ("apps", "replicasets"),
-                ("apps", "daemonsets"), ("apps", "statefulsets")}  # what `kubectl get all` lists
+REVIEW_KEYS = {REVIEW_KEY, ("authorization.k8s.io", "selfsubjectrulesreviews"),
+               ("authentication.k8s.io", "selfsubjectreviews")}
+# storages with ReturnDeletedObject: a DELETE answers with the object, not a Status
+RETURNS_DELETED = {("", "pods"), ("", "services"), ("", "serviceaccounts"), ("", "namespaces"),
+                   ("storage.k8s.io", "storageclasses"), ("apiextensions.k8s.io", "customresourcedefinitions")}
+ALL_CATEGORY = {("", "pods"), ("", "services"), ("", "replicationcontrollers"), ("apps", "deployments"),
+                ("apps", "replicasets"), ("apps", "daemonsets"), ("apps", "statefulsets"), ("batch", "jobs"),
+                ("batch", "cronjobs"), ("autoscaling", "horizontalpodautoscalers")}  # what `kubectl get all` lists
 
 SUBRESOURCE_KIND = {"eviction": ("Eviction", "policy", "v1"), "scale": ("Scale", "autoscaling", "v1"),
                     "finalize": (None, None, None), "status": (None, None, None)}

@@ -26,7 +26,7 @@ from .apply import drop_unapplied
 from .budgets import budget, disruptions_allowed, pod_ready
 from .faults import FaultSet, RequestLogEntry
 from .patch import PatchError, copy_json, json_patch, merge_patch, strategic_merge
-from .resources import REVIEW_KEY, Resource
+from .resources import RETURNS_DELETED, REVIEW_KEY, REVIEW_KEYS, Resource
 from .selectors import (
     SelectorError,
     field_matcher,
@@ -35,7 +35,7 @@ from .selectors import (
     selector_to_string,
 )
 from .store import ApiError, ClusterState, Obj, WatchEvent, Writer, fields_v1, not_found
-from .tables import table
+from .tables import SCALE_COLUMNS, table
 
 log = logging.getLogger(__name__)
 MAX_BODY = 3 * 1024 * 1024
@@ -559,11 +559,24 @@ class ClusterApp:
         if kind and kind != t.r.kind:
             raise ApiError(400, "BadRequest", f"the body kind {kind!r} does not match {t.r.kind!r}")
         warn = self._field_check(request, t, body)
-        if t.r.key == REVIEW_KEY:
-            return json_response(dict(body, status={"allowed": True, "reason": "sandbox: one all-powerful user"}),
-                                 201)
+        if t.r.key in REVIEW_KEYS:
+            return json_response(self._review(t, body), 201)
         obj = self.state.create(t.r, body, self._writer(request, fields=body), namespace=t.namespace)
         return json_response(self._out(t, obj), 201, warn)
+
+    def _review(self, t: Target, body: Obj) -> Obj:
+        """Answered, never stored: the sandbox's one user (the kubeconfig's token) may do everything."""
+        out = dict(body, apiVersion=t.r.api_version(t.version), kind=t.r.kind)
+        out["metadata"] = dict(body.get("metadata") or {}, creationTimestamp=None)
+        if t.r.key == REVIEW_KEY:
+            out["status"] = {"allowed": True, "reason": "sandbox: one all-powerful user"}
+        elif t.r.plural == "selfsubjectrulesreviews":
+            out["status"] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": False}
+        else:
+            out["status"] = {"userInfo": {"username": f"{self.context}-admin",
+                                          "groups": ["system:masters", "system:authenticated"]}}
+        return out
 
     async def _update(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request)
@@ -658,10 +671,12 @@ class ClusterApp:
         if request[INFO]["dry_run"]:
             w.dry_run = True
         obj = self.state.delete(t.r, t.name, t.namespace, w, grace=grace, propagation=prop, preconditions=pre)
-        if w.dry_run or self.state.find(t.r, t.name, t.namespace) is not None:
-            return json_response(self._out(t, obj))  # still there (grace period, finalizers): the object
-        return json_response(_status_ok({"name": t.name, "group": t.r.group, "kind": t.r.plural,
-                                         "uid": obj["metadata"].get("uid")}))
+        if w.dry_run or t.r.key in RETURNS_DELETED or self.state.find(t.r, t.name, t.namespace) is not None:
+            return json_response(self._out(t, obj))  # still there (grace period, finalizers), or its storage says so
+        details: Obj = {"name": t.name, "group": t.r.group, "kind": t.r.plural, "uid": obj["metadata"].get("uid")}
+        if not t.r.group:
+            del details["group"]
+        return json_response(_status_ok(details))
 
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request) if request.can_read_body else None
@@ -739,14 +754,19 @@ class ClusterApp:
                              "creationTimestamp": meta.get("creationTimestamp")},
                 "spec": {"replicas": spec.get("replicas", 1)},
                 "status": {"replicas": status.get("replicas", 0),
-                           "selector": selector_to_string(spec.get("selector"))}}
+                           "selector": ",".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items())
+                           if t.r.key == ("", "replicationcontrollers") else selector_to_string(spec.get("selector"))}}
 
     async def _scale(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
         st = self.state
         m = request.method
         if m == "GET":
-            return json_response(self._scale_of(t, st.get(t.r, t.name, t.namespace)))
+            scale = self._scale_of(t, st.get(t.r, t.name, t.namespace))
+            if self._wants_table(request):
+                return json_response(table(t.r, [scale], str(st.rv), request.query.get("includeObject", "Metadata"),
+                                           cols=SCALE_COLUMNS))
+            return json_response(scale)
         if m not in ("PUT", "PATCH"):
             raise ApiError(405, "MethodNotAllowed", f"scale does not support {m}")
         ptype = self._patch_type(request, Target(t.r, t.version, t.namespace, t.name, "")) if m == "PATCH" else ""

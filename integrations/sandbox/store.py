@@ -55,9 +55,10 @@ class ApiError(Exception):
 
     def status(self) -> Obj:
         body: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                     "message": self.message, "reason": self.reason, "code": self.code}
-        if self.details is not None:
-            body["details"] = self.details
+                     "message": self.message, "reason": self.reason}
+        if self.details is not None:  # the API server's field order; an empty (core) group is omitted
+            body["details"] = {k: v for k, v in self.details.items() if not (k == "group" and not v)}
+        body["code"] = self.code
         return body
 
 

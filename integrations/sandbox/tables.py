@@ -11,13 +11,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .resources import Resource
-from .selectors import field_value
+from .selectors import field_value, selector_to_string
 
 Obj = dict[str, Any]
 Col = tuple[str, str, Callable[[Obj], Any]]  # name, type, cell
 # priority-1 columns, shown only by `kubectl get -o wide`
 WIDE = {("", "nodes"): {"Internal-IP", "External-IP", "OS-Image", "Kernel-Version", "Container-Runtime"},
-        ("", "pods"): {"IP", "Node", "Nominated Node", "Readiness Gates"}}
+        ("", "pods"): {"IP", "Node", "Nominated Node", "Readiness Gates"},
+        ("apps", "deployments"): {"Containers", "Images", "Selector"},
+        ("apps", "replicasets"): {"Containers", "Images", "Selector"},
+        ("", "replicationcontrollers"): {"Containers", "Images", "Selector"},
+        ("batch", "jobs"): {"Containers", "Images", "Selector"}}
 
 
 def human_age(ts: str | None, now: datetime | None = None) -> str:
@@ -64,7 +68,9 @@ def _cond(o: Obj, t: str) -> str | None:
 
 def _node_status(o: Obj) -> str:
     ready = _cond(o, "Ready")
-    s = "Ready" if ready == "True" else "NotReady" if ready == "False" else "Unknown"
+    # as the API server's node printer: any Ready status but True (False, Unknown) is NotReady;
+    # a node without a Ready condition is Unknown
+    s = "Unknown" if ready is None else "Ready" if ready == "True" else "NotReady"
     if (o.get("spec") or {}).get("unschedulable"):
         s += ",SchedulingDisabled"
     return s
@@ -122,6 +128,44 @@ def _none(o: Obj) -> str:
     return "<none>"
 
 
+def _dig(o: Any, path: str) -> Any:
+    for p in path.split("."):
+        o = o.get(p) if isinstance(o, dict) else None
+    return o
+
+
+def _containers(field: str, prefix: str = "spec.template.spec") -> Callable[[Obj], str]:
+    def cell(o: Obj) -> str:
+        cs = _dig(o, f"{prefix}.containers") or []
+        return ",".join(str(c.get(field, "")) for c in cs if isinstance(c, dict))
+    return cell
+
+
+def _selector(o: Obj) -> str:
+    sel = _dig(o, "spec.selector")
+    if not isinstance(sel, dict):
+        return "<none>"
+    if "matchLabels" not in sel and "matchExpressions" not in sel:  # ReplicationController: a plain map
+        return ",".join(f"{k}={v}" for k, v in sel.items()) or "<none>"
+    return selector_to_string(sel) or "<none>"
+
+
+def _job_status(o: Obj) -> str:
+    for t in ("Complete", "Failed", "Suspended"):
+        if _cond(o, t) == "True":
+            return t
+    return "Running"
+
+
+def _hpa_ref(o: Obj) -> str:
+    ref = _dig(o, "spec.scaleTargetRef") or {}
+    return f"{ref.get('kind', '')}/{ref.get('name', '')}"
+
+
+_WIDE_WORKLOAD: list[Col] = [("Containers", "string", _containers("name")), ("Images", "string", _containers("image")),
+                             ("Selector", "string", _selector)]
+
+
 NAME: Col = ("Name", "string", _name)
 AGE: Col = ("Age", "string", _age)
 COLUMNS: dict[tuple[str, str], list[Col]] = {
@@ -143,10 +187,48 @@ COLUMNS: dict[tuple[str, str], list[Col]] = {
         NAME, ("Ready", "string", lambda o: f"{field_value(o, 'status.readyReplicas') or 0}/"
                f"{field_value(o, 'spec.replicas') or 1}"),
         ("Up-to-date", "integer", _st("status.updatedReplicas")),
-        ("Available", "integer", _st("status.availableReplicas")), AGE],
+        ("Available", "integer", _st("status.availableReplicas")), AGE, *_WIDE_WORKLOAD],
     ("apps", "replicasets"): [NAME, ("Desired", "integer", _st("spec.replicas")),
                               ("Current", "integer", _st("status.replicas")),
-                              ("Ready", "integer", _st("status.readyReplicas")), AGE],
+                              ("Ready", "integer", _st("status.readyReplicas")), AGE, *_WIDE_WORKLOAD],
+    ("", "replicationcontrollers"): [NAME, ("Desired", "integer", _st("spec.replicas", 1)),
+                                     ("Current", "integer", _st("status.replicas")),
+                                     ("Ready", "integer", _st("status.readyReplicas")), AGE, *_WIDE_WORKLOAD],
+    ("batch", "jobs"): [NAME, ("Status", "string", _job_status),
+                        ("Completions", "string", lambda o: f"{field_value(o, 'status.succeeded') or 0}/"
+                         f"{field_value(o, 'spec.completions') or 1}"),
+                        ("Duration", "string", lambda o: ""), AGE, *_WIDE_WORKLOAD],
+    ("batch", "cronjobs"): [NAME, ("Schedule", "string", _st("spec.schedule", "")),
+                            ("Timezone", "string", _st("spec.timeZone", "<none>")),
+                            ("Suspend", "boolean", _st("spec.suspend", False)),
+                            ("Active", "integer", lambda o: len(_dig(o, "status.active") or [])),
+                            ("Last Schedule", "string", lambda o: human_age(_dig(o, "status.lastScheduleTime"))
+                             if _dig(o, "status.lastScheduleTime") else "<none>"), AGE],
+    ("autoscaling", "horizontalpodautoscalers"): [
+        NAME, ("Reference", "string", _hpa_ref), ("Targets", "string", lambda o: "<unknown>"),
+        ("MinPods", "string", _st("spec.minReplicas", 1)), ("MaxPods", "integer", _st("spec.maxReplicas")),
+        ("Replicas", "integer", _st("status.currentReplicas")), AGE],
+    ("rbac.authorization.k8s.io", "rolebindings"): [
+        NAME, ("Role", "string", lambda o: f"{field_value(o, 'roleRef.kind')}/{field_value(o, 'roleRef.name')}"), AGE],
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): [
+        NAME, ("Role", "string", lambda o: f"{field_value(o, 'roleRef.kind')}/{field_value(o, 'roleRef.name')}"), AGE],
+    ("rbac.authorization.k8s.io", "roles"): [NAME, ("Created At", "date", _st("metadata.creationTimestamp", ""))],
+    ("rbac.authorization.k8s.io", "clusterroles"): [NAME, ("Created At", "date",
+                                                           _st("metadata.creationTimestamp", ""))],
+    ("storage.k8s.io", "storageclasses"): [
+        NAME, ("Provisioner", "string", _st("provisioner", "")),
+        ("ReclaimPolicy", "string", _st("reclaimPolicy", "Delete")),
+        ("VolumeBindingMode", "string", _st("volumeBindingMode", "Immediate")),
+        ("AllowVolumeExpansion", "boolean", _st("allowVolumeExpansion", False)), AGE],
+    ("discovery.k8s.io", "endpointslices"): [
+        NAME, ("AddressType", "string", _st("addressType", "")),
+        ("Ports", "string", lambda o: ",".join(str(p.get("port", "")) for p in o.get("ports") or []) or "<unset>"),
+        ("Endpoints", "string", lambda o: ",".join(a for e in o.get("endpoints") or [] for a in e.get("addresses") or [])
+         or "<unset>"), AGE],
+    ("apiregistration.k8s.io", "apiservices"): [
+        NAME, ("Service", "string", lambda o: f"{field_value(o, 'spec.service.namespace')}/"
+               f"{field_value(o, 'spec.service.name')}" if _dig(o, "spec.service") else "Local"),
+        ("Available", "string", lambda o: _cond(o, "Available") or "Unknown"), AGE],
     ("apps", "statefulsets"): [NAME, ("Ready", "string", lambda o: f"{field_value(o, 'status.readyReplicas') or 0}/"
                                       f"{field_value(o, 'spec.replicas') or 1}"), AGE],
     ("apps", "daemonsets"): [NAME, ("Desired", "integer", _st("status.desiredNumberScheduled")),
@@ -186,8 +268,13 @@ def columns_for(r: Resource) -> list[Col]:
     return COLUMNS.get(r.key) or _printer_columns(r)
 
 
-def table(r: Resource, objs: list[Obj], rv: str, include: str = "Metadata", cont: str = "") -> Obj:
-    cols = columns_for(r)
+SCALE_COLUMNS: list[Col] = [NAME, ("Desired", "integer", _st("spec.replicas")),
+                            ("Available", "integer", _st("status.replicas"))]
+
+
+def table(r: Resource, objs: list[Obj], rv: str, include: str = "Metadata", cont: str = "",
+          cols: list[Col] | None = None) -> Obj:
+    cols = cols or columns_for(r)
     wide = WIDE.get(r.key, set())
     rows = []
     for o in objs:

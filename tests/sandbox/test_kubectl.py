@@ -291,3 +291,48 @@ def run_kubectl_env(sb: Sandbox, tmp: Path, extra: dict[str, str]) -> Any:
         return subprocess.run([kubectl_path(), f"--cache-dir={tmp / 'kc'}", *args], env=env, capture_output=True,
                               text=True, timeout=60)
     return k
+
+
+def test_generators_for_the_new_kinds_and_their_printing(kc: Any) -> None:
+    sb, k = kc
+    st = sb.cluster()
+    k("create", "job", "once", "--image=busybox")
+    assert st.get("jobs", "once", "default")["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox"
+    k("create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *")
+    assert st.get("cronjobs", "tick", "default")["spec"]["schedule"] == "*/5 * * * *"
+    k("create", "role", "reader", "--verb=get,list", "--resource=pods")
+    assert st.get("roles", "reader", "default")["rules"] == [
+        {"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]}]
+    k("create", "rolebinding", "reader", "--role=reader", "--user=bob")
+    assert st.get("rolebindings", "reader", "default")["roleRef"]["name"] == "reader"
+    k("create", "clusterrole", "noder", "--verb=get", "--resource=nodes")
+    k("create", "clusterrolebinding", "noder", "--clusterrole=noder", "--group=ops")
+    assert st.get("clusterrolebindings", "noder")["subjects"][0]["name"] == "ops"
+    k("-n", "shop", "autoscale", "deployment", "web", "--min=2", "--max=5")
+    assert st.get("horizontalpodautoscalers", "web", "shop")["spec"]["maxReplicas"] == 5
+    hpa = k("-n", "shop", "get", "hpa").stdout.splitlines()
+    assert hpa[0].split()[:2] == ["NAME", "REFERENCE"] and hpa[1].split()[1] == "Deployment/web"
+    jobs = k("get", "cronjobs,jobs").stdout
+    assert "cronjob.batch/tick" in jobs and "job.batch/once" in jobs
+    assert "*.*" in k("auth", "can-i", "--list").stdout
+    assert "Username" in k("auth", "whoami").stdout
+
+    wide = k("-n", "shop", "get", "deploy,rs", "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[-3:] == ["CONTAINERS", "IMAGES", "SELECTOR"]
+    assert wide[1].split()[-2:] == ["nginx:1.25", "app=web"], wide
+    scale = k("-n", "shop", "get", "deploy", "web", "--subresource=scale").stdout.splitlines()
+    assert scale[0].split() == ["NAME", "DESIRED", "AVAILABLE"] and scale[1].split()[0] == "web"
+
+
+def test_get_nodes_counts_unknown_ready_as_notready(kc: Any) -> None:
+    sb, k = kc
+    st = sb.cluster()
+    node = st.get("nodes", "node-2")
+    conds = [dict(c, status="Unknown", reason="NodeStatusUnknown") if c.get("type") == "Ready" else c
+             for c in node["status"]["conditions"]]
+    st.put("nodes", dict(node, status=dict(node["status"], conditions=conds)))
+    rows = k("get", "nodes", "--no-headers").stdout.splitlines()
+    statuses = {r.split()[0]: r.split()[1] for r in rows}
+    assert statuses["node-2"] == "NotReady" and statuses["node-1"] == "Ready"
+    assert sum(1 for s in statuses.values() if s.startswith("NotReady")) == 2  # node-0 (False) and node-2
+    st.put("nodes", node)

@@ -197,6 +197,26 @@ class Drill:
             return True
         return False
 
+    def close(self, session: Session, verdict: Verdict) -> None:
+        """A drill ends when its verdict is in: journal the verdict and close the incident, so drills
+        never pile up as open incidents (``incidents --open``). Works after the walker closed its writer."""
+        from mitigate.journal import Journal
+        from mitigate.journal.lifecycle import fold_lifecycle
+
+        journal = session.journal
+        own = not journal.writable  # the session's writer is closed: reopen briefly
+        writer = Journal.open(journal.dir.parent, journal.id) if own else journal
+        try:
+            if fold_lifecycle(writer.records()).closed:
+                return
+            writer.append("drill.verdict", {"mitigated": verdict.mitigated, "expected": verdict.expected,
+                                            "as_expected": verdict.as_expected, "checks": verdict.checks,
+                                            "message": verdict.message})
+            writer.append("incident.closed", {"drill": True, "status": session.state.status})
+        finally:
+            if own:
+                writer.close()
+
     def verdict(self, session: Session, *, mark: bool = True) -> Verdict:
         """``mark``: journal ``mitigated`` if the checks pass now (not for a drill that halted)."""
         from mitigate.engine import scorecard
@@ -320,6 +340,7 @@ def run(drill: Drill, *, root: Path, echo: bool = True, say: Callable[[str], Non
         if walk.finished and mitigated_at is None and drill.mark_if_mitigated(session):
             mitigated_at = time.monotonic()
         verdict = drill.verdict(session, mark=walk.finished)
+        drill.close(session, verdict)
     finally:
         session.journal.close()
     return DrillResult(incident_id=session.incident_id, finished=walk.finished, halted_at=walk.halted_at,

@@ -213,6 +213,11 @@ class Journal:
 
     # ------------------------------------------------------------------ reading
 
+    @property
+    def writable(self) -> bool:
+        """This object holds the writer (not read-only, not closed)."""
+        return self._fd is not None
+
     def records(self) -> list[Record]:
         """All records; a reader re-reads the file when it changed, to see a live writer's appends."""
         if self.readonly and self._changed():

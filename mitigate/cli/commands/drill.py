@@ -87,6 +87,7 @@ def _tui(args: argparse.Namespace, prepared: Any) -> int:
     code = walk(build, prepared.cluster, drill=prepared)
     if sessions:  # after the app has left the screen: the verdict stays in the terminal
         verdict = prepared.verdict(sessions[0], mark=False)
+        prepared.close(sessions[0], verdict)
         print(verdict.render())
         print(f"incident {sessions[0].incident_id}: `mitigate journal show {sessions[0].incident_id}`, "
               f"`mitigate postmortem {sessions[0].incident_id}`")

@@ -125,6 +125,14 @@ def _rows(spec: CheckSpec, ctx: Mapping[str, Any], per: Mapping[str, list[dict[s
     return rows
 
 
+def describe_query(spec: CheckSpec) -> str:
+    """One line for a plan: what the check asks, and its ``where``."""
+    what = (f"list {spec.kube.apiVersion}/{spec.kube.kind}" if spec.kube else
+            f"prometheus {spec.prometheus.query}" if spec.prometheus else
+            f"http {spec.http.url}" if spec.http else "expression")
+    return what + (f" where {spec.where}" if spec.where else "")
+
+
 def run_query(spec: CheckSpec, ctx: Mapping[str, Any], *, cluster: ClusterPort | None, probes: ProbePort | None,
               contexts: list[str], concurrency: int = 4) -> CheckOutcome:
     """Run the check's query (no expectation yet)."""

@@ -17,37 +17,40 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from mitigate.engine import actions as action_steps
-from mitigate.engine import silence as silence_steps
-from mitigate.engine.checks import CheckOutcome, run_check, run_query, run_wait
+from mitigate.engine.checks import run_query
+from mitigate.engine.kind import Progress, StepContext, StepKind
+from mitigate.engine.registry import DEFAULT, Registry
 from mitigate.engine.state import (
     DONE_STATUSES,
     HALTING_STATUSES,
     SessionState,
+    StepRecord,
     StepStatus,
     apply,
     fold,
 )
-from mitigate.engine.types import BatchProgress, IncidentMeta, Ports, StepPlan, StepState
+from mitigate.engine.types import IncidentMeta, Ports, StepPlan, StepState
 from mitigate.engine.views import StepView
 from mitigate.errors import MitigateError
 from mitigate.journal import Journal, Record, resolve_declared
 from mitigate.journal.lifecycle import MILESTONES, STATUSES, record_milestone
-from mitigate.ports import ClusterError, ConfirmRequest, Notification, Preview
+from mitigate.ports import ClusterError, ConfirmRequest, Preview
 from mitigate.runbook.inputs import resolve_inputs
 from mitigate.runbook.model import Runbook, Step
 from mitigate.runbook.templating import evaluate, render
 
-READ_ONLY_KINDS = ("check", "wait", "gate")
-Progress = Callable[[BatchProgress], None]
-
 
 class Session:
-    """One incident walked through one runbook. Build with :meth:`start` or :meth:`resume`."""
+    """One incident walked through one runbook. Build with :meth:`start` or :meth:`resume`.
+
+    The facade over the step kinds: it orders, guards and journals; what a step does is its
+    kind's (:mod:`mitigate.engine.kinds`), looked up in ``kinds``.
+    """
 
     def __init__(self, runbook: Runbook, inputs: dict[str, Any], journal: Journal, ports: Ports,
-                 state: SessionState) -> None:
+                 state: SessionState, kinds: Registry = DEFAULT) -> None:
         self.runbook, self.inputs, self.journal, self.ports = runbook, inputs, journal, ports
+        self.kinds = kinds
         self._state = state
         self._lock = threading.RLock()
         self._busy: set[str] = set()
@@ -57,10 +60,10 @@ class Session:
 
     @classmethod
     def start(cls, runbook: Runbook, inputs: Mapping[str, Any], journal: Journal, ports: Ports, *,
-              meta: IncidentMeta) -> Session:
+              meta: IncidentMeta, kinds: Registry = DEFAULT) -> Session:
         """Open the incident: check inputs, record ``incident.opened``, status and ``started``."""
         values = resolve_inputs(runbook, {k: v for k, v in inputs.items() if v is not None})
-        session = cls(runbook, values, journal, ports, SessionState())
+        session = cls(runbook, values, journal, ports, SessionState(), kinds)
         contexts = sorted({str(v) for k, v in values.items()
                            if runbook.inputs[k].type == "kube-context" and v}
                           | {str(c) for k, v in values.items()
@@ -77,7 +80,8 @@ class Session:
         return session
 
     @classmethod
-    def resume(cls, journal: Journal, ports: Ports, runbook: Runbook | None = None) -> Session:
+    def resume(cls, journal: Journal, ports: Ports, runbook: Runbook | None = None, *,
+               kinds: Registry = DEFAULT) -> Session:
         """Rebuild the session from the journal alone; interrupted mutations become ``unknown``."""
         state = fold(journal.records())
         if not state.opened:
@@ -89,7 +93,7 @@ class Session:
             if not path:
                 raise MitigateError(f"incident {journal.id}: no runbook path recorded; pass the runbook")
             runbook = load_runbook(path)
-        session = cls(runbook, dict(state.opened.get("inputs") or {}), journal, ports, state)
+        session = cls(runbook, dict(state.opened.get("inputs") or {}), journal, ports, state, kinds)
         for step_id, rec in list(state.steps.items()):
             if rec.open_intents:
                 session._append("step.unknown", {"step": step_id})
@@ -261,18 +265,19 @@ class Session:
             on_progress: Progress | None = None) -> StepState:
         """Run a step. Manual and decision steps only evaluate ``when`` (tick or decide them)."""
         step = self._step(step_id)
-        allow = (StepStatus.SUCCEEDED,) if step.kind in READ_ONLY_KINDS else ()
+        kind = self.kinds.kind(step)
+        allow = (StepStatus.SUCCEEDED,) if kind.read_only else ()
         with self._running(step_id, allow=allow):
-            ctx = self.context()
+            values = self.context()
             try:
-                if step.when is not None and not evaluate(step.when, ctx):
+                if step.when is not None and not evaluate(step.when, values):
                     self._append("step.skipped", {"step": step_id, "reason": f"condition false: {step.when}"})
                     return self.step_state(step_id)
-                if step.kind in ("manual", "decision"):
+                if kind.completed_by_responder:
                     return self.step_state(step_id)
                 attempt = self._state.step(step_id).attempts + 1
                 self._append("step.started", {"step": step_id, "attempt": attempt, "kind": step.kind})
-                self._dispatch(step, ctx, attempt, cancel, on_progress)
+                kind.run(self._step_context(step, values, attempt, cancel, on_progress))
             except (MitigateError, ClusterError) as exc:
                 self._append("step.failed", {"step": step_id, "error": str(exc)})
         return self.step_state(step_id)
@@ -301,84 +306,30 @@ class Session:
             skipped.append(step.id)
         return skipped
 
-    def _dispatch(self, step: Step, ctx: dict[str, Any], attempt: int, cancel: threading.Event | None,
-                  on_progress: Progress | None) -> None:
-        if step.check is not None:
-            contexts = self.contexts_for(step, ctx) if step.check.kube else []
-            outcome = run_check(step.check, ctx, cluster=self.ports.cluster, probes=self.ports.probes,
-                                contexts=contexts, concurrency=step.concurrency)
-            self._finish_check(step, outcome)
-        elif step.wait is not None:
-            contexts = self.contexts_for(step, ctx) if step.wait.check and step.wait.check.kube else []
-            outcome = run_wait(step.wait, ctx, cluster=self.ports.cluster, probes=self.ports.probes,
-                               contexts=contexts, clock=self.ports.clock, cancel=cancel)
-            self._finish_check(step, outcome)
-        elif step.gate is not None:
-            closed = [expr for expr in step.gate.require if not evaluate(expr, ctx)]
-            self._append("gate", {"step": step.id, "open": not closed, "failed": closed})
-            if closed:
-                self._append("step.failed", {"step": step.id, "error": f"{step.gate.message.strip()} "
-                                             f"(not true: {'; '.join(closed)})"})
-            else:
-                self._append("step.succeeded", {"step": step.id})
-        elif step.notify is not None:
-            self._notify(step, ctx)
-        elif step.silence is not None:
-            silence_steps.run(self, step, ctx, attempt)
-        else:
-            action_steps.run_action(self, step, ctx, attempt, cancel, on_progress)
+    def _step_context(self, step: Step, values: Mapping[str, Any], attempt: int,
+                      cancel: threading.Event | None = None, progress: Progress | None = None) -> StepContext:
+        """What a step kind is handed instead of the session."""
+        step_id = step.id
 
-    def _finish_check(self, step: Step, outcome: CheckOutcome) -> None:
-        with self._lock:
-            self._items[step.id] = outcome.items
-        self._append("check.result", outcome.journal_data(step.id))
-        if outcome.ok:
-            self._append("step.succeeded", {"step": step.id})
-        else:
-            self._append("step.failed", {"step": step.id, "error": outcome.message or "check failed"})
+        def snapshot() -> StepRecord:
+            with self._lock:
+                return self._state.step(step_id).snapshot()
 
-    def _notify(self, step: Step, ctx: dict[str, Any]) -> None:
-        """Status updates: previewed, confirmed, sent. A failed send is recorded and never halts."""
-        spec = step.notify
-        assert spec is not None
-        body = str(render(spec.message, ctx))
-        title = str(render(spec.title, ctx)) if spec.title else (
-            f"{ctx['incident']['title']}: {spec.status or self._state.status}")
-        sent: list[str] = []
-        failed: list[str] = []
-        declined: list[str] = []
-        for channel in spec.channels:
-            note = Notification(channel=channel, title=title, body=body, status=spec.status,
-                                incident_id=self.journal.id, dedup_key=self.journal.id)
-            notifier = self.ports.notifier
-            if notifier is None:
-                self._append("notify.failed", {"step": step.id, "channel": channel, "status": spec.status,
-                                               "ok": False, "message": "no notifier configured"})
-                failed.append(channel)
-                continue
-            request = ConfirmRequest(step_id=step.id, title=step.title or f"status update to {channel}",
-                                     description=f"send a status update to {channel}: {title}",
-                                     kubectl=(), context="", scope=f"channel {channel}", target_count=1,
-                                     destructive=False, protected=False, diff=notifier.preview(note),
-                                     kind="notify")
-            approved, _ = self.confirm(request)
-            if not approved:
-                declined.append(channel)
-                continue
-            try:
-                result = notifier.send(note)
-                ok, message, remote = result.ok, result.message, result.remote_id
-            except Exception as exc:  # noqa: BLE001 - a notifier bug must not halt the runbook
-                ok, message, remote = False, f"{type(exc).__name__}: {exc}", None
-            self._append("notify.sent" if ok else "notify.failed", {
-                "step": step.id, "channel": channel, "status": spec.status, "ok": ok,
-                "message": message, "remote_id": remote})
-            (sent if ok else failed).append(channel)
-        result_data = {"sent": sent, "failed": failed, "declined": declined}
-        if declined and not sent and not failed:
-            return  # every channel declined: the step stays previewed (step.declined says why)
-        error = f"not delivered to {', '.join(failed)} (recorded; the runbook goes on)" if failed else None
-        self._append("step.succeeded", {"step": step.id, "result": result_data, "error": error})
+        def done_units(context: str) -> set[str]:
+            with self._lock:
+                return self._state.step(step_id).done_units(context)
+
+        def keep_items(items: list[dict[str, Any]]) -> None:
+            with self._lock:
+                self._items[step_id] = items
+
+        return StepContext(
+            step=step, values=values, attempt=attempt, ports=self.ports, incident_id=self.journal.id,
+            actor=self.journal.actor, backups_dir=str(self.journal.backups_dir),
+            drill=bool(self._state.opened.get("drill")), record=self._append, confirm=self.confirm,
+            snapshot=snapshot, done_units=done_units, contexts_for=lambda v: self.contexts_for(step, v),
+            protected=self.protected, template=self.context, keep_items=keep_items, cancel=cancel,
+            progress=progress)
 
     # ------------------------------------------------------------------ responder decisions
 
@@ -421,29 +372,89 @@ class Session:
 
     def recheck(self, step_id: str) -> StepState:
         """After a crash: ask the cluster which targets are already changed; never re-execute."""
-        self._step(step_id)
+        step = self._step(step_id)
         if self.step_state(step_id).status != StepStatus.UNKNOWN:
             raise MitigateError(f"step {step_id} is {self.step_state(step_id).status}: only an unknown step "
                                 "is rechecked")
-        step = self._step(step_id)
-        (silence_steps.recheck if step.silence is not None else action_steps.recheck)(self, step)
+        attempt = self._state.step(step_id).attempts
+        self.kinds.kind(step).recheck(self._step_context(step, self.context(), attempt))
         return self.step_state(step_id)
 
     def plan(self, step_id: str) -> StepPlan:
         """What the step would do (kubectl, scope, targets), computed without any change."""
-        return action_steps.plan(self, self._step(step_id), self.context())
+        step = self._step(step_id)
+        return self._plan(self.kinds.kind(step), self._plan_context(step, self.context()))
+
+    def _plan_context(self, step: Step, values: Mapping[str, Any]) -> StepContext:
+        return self._step_context(step, values, self._state.step(step.id).attempts + 1)
+
+    @staticmethod
+    def _plan(kind: StepKind, ctx: StepContext) -> StepPlan:
+        step = ctx.step
+        out = StepPlan(description="", step_id=step.id, kind=step.kind, title=step.title or step.id)
+        if step.when is not None:
+            out.notes.append(f"only when: {step.when}")
+        kind.plan(ctx, out)
+        return out
 
     def plan_all(self) -> list[StepPlan]:
-        """Every step's plan; runs read-only checks (journaled), never an action."""
-        return action_steps.plan_all(self)
+        """The whole runbook as a plan: read-only checks really run and are journaled (later
+        templates need their results), actions are only prepared for their kubectl and scope,
+        nothing is confirmed."""
+        plans = []
+        for step in self.runbook.steps:
+            values = self.context()
+            try:
+                kind = self.kinds.kind(step)
+                ctx = self._plan_context(step, values)
+                out = self._plan(kind, ctx)
+                if step.when is not None and not evaluate(step.when, values):
+                    out.notes.append(f"would be skipped now: condition false: {step.when}")
+                else:
+                    kind.rehearse(ctx, out)
+            except (MitigateError, ClusterError) as exc:
+                out = StepPlan(description=f"cannot be computed before earlier steps run: {exc}", step_id=step.id,
+                               kind=step.kind, title=step.title or step.id)
+            plans.append(out)
+        return plans
 
     def preview(self, step_id: str) -> Preview:
         """Server-side dry run of the step's first request (journaled as ``step.previewed``)."""
-        return action_steps.preview(self, self._step(step_id), self.context())
+        step = self._step(step_id)
+        return self.kinds.kind(step).preview(self._plan_context(step, self.context()))
 
     def rollback(self, cancel: threading.Event | None = None) -> list[StepState]:
-        """Undo applied action steps, most recent first, each confirmed and journaled."""
-        rolled = action_steps.rollback(self, cancel)
+        """Undo applied steps (actions, silences), most recently applied first, each confirmed
+        and journaled; stops at the first that cannot be undone."""
+        undoable = {s.id for s in self.runbook.steps if s.kind in self.kinds and self.kinds.kind(s).undoable}
+        with self._lock:
+            candidates = sorted(
+                (sid for sid, rec in self._state.steps.items()
+                 if rec.status != StepStatus.ROLLED_BACK and (rec.done or rec.undo) and sid in undoable),
+                key=lambda sid: -self._state.step(sid).last_applied_seq)
+            if any(rec.open_intents for rec in self._state.steps.values()):
+                raise MitigateError("a step's outcome is unknown: recheck it before rolling back")
+        self._append("rollback.started", {"steps": candidates})
+        rolled: list[str] = []
+        for sid in candidates:
+            step = self.runbook.step(sid)
+            if step.undo == "none":
+                self._append("rollback.step", {"step": sid, "ok": False,
+                                               "message": "cannot be undone: the runbook declares undo: none"})
+                continue
+            try:
+                ctx = self._step_context(step, self.context(), self._state.step(sid).attempts, cancel)
+                stopped = self.kinds.kind(step).rollback(ctx)
+            except (ClusterError, MitigateError) as exc:
+                stopped = str(exc)
+            if stopped is None:
+                self._append("rollback.step", {"step": sid, "ok": True})
+                rolled.append(sid)
+                continue
+            self._append("rollback.step", {"step": sid, "ok": False, "message": stopped})
+            self._append("rollback.finished", {"ok": False, "stopped_at": sid, "rolled_back": rolled})
+            return [self.step_state(s) for s in rolled]
+        self._append("rollback.finished", {"ok": True, "rolled_back": rolled})
         return [self.step_state(s) for s in rolled]
 
     # ------------------------------------------------------------------ incident events

@@ -9,7 +9,7 @@ what the live session believed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -57,6 +57,15 @@ def intent_key(data: Mapping[str, Any]) -> IntentKey:
             bool(data.get("rollback", False)))
 
 
+OUTCOME_FIELDS = ("step", "attempt", "batch", "context", "items", "rollback")
+"""What a ``step.outcome`` repeats of its ``step.intent``: the intent key, the step and its units."""
+
+
+def outcome_base(intent: Mapping[str, Any]) -> dict[str, Any]:
+    """The start of the ``step.outcome`` that answers ``intent``."""
+    return {k: intent[k] for k in OUTCOME_FIELDS if k in intent}
+
+
 @dataclass
 class StepRecord:
     """What the journal says about one step."""
@@ -77,6 +86,13 @@ class StepRecord:
 
     def done_units(self, context: str) -> set[str]:
         return {unit for ctx, unit in self.done if ctx == context}
+
+    def snapshot(self) -> StepRecord:
+        """A copy that later records do not change (what a step kind is handed)."""
+        return replace(self, result=dict(self.result) if self.result is not None else None,
+                       open_intents=dict(self.open_intents), done=set(self.done),
+                       failed_units=set(self.failed_units), outcomes=list(self.outcomes),
+                       undo=[list(group) for group in self.undo])
 
 
 @dataclass

@@ -17,7 +17,7 @@ Conventions:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -246,6 +246,10 @@ STEP_KINDS = ("manual", "check", "action", "wait", "notify", "gate", "decision",
 
 
 class Step(Strict):
+    kinds: ClassVar[tuple[str, ...]] = STEP_KINDS
+    """The fields that each name a kind of step; a step has exactly one. A subclass adding a
+    kind's spec field extends it (CONTRIBUTING.md, "Add a step kind")."""
+
     id: str = Field(pattern=STEP_ID_RE)
     title: str = ""
     description: str = Field("", description="Markdown shown above the step")
@@ -273,17 +277,17 @@ class Step(Strict):
 
     @property
     def kind(self) -> str:
-        for k in STEP_KINDS:
+        for k in self.kinds:
             if getattr(self, k) is not None:
                 return k
         raise AssertionError("validated step without a kind")
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Step:
-        kinds = [k for k in STEP_KINDS if getattr(self, k) is not None]
+        kinds = [k for k in self.kinds if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError(
-                f"a step needs exactly one of {', '.join(STEP_KINDS)}"
+                f"a step needs exactly one of {', '.join(self.kinds)}"
                 + (f" (has {', '.join(kinds)})" if kinds else "")
             )
         if self.action is not None and len(self.action) != 1:

@@ -27,10 +27,10 @@ class Harness:
     def ports(self) -> Ports:
         return Ports(cluster=self.cluster, confirmer=self.confirmer, notifier=self.notifier, clock=self.clock)
 
-    def start(self, text: str, **inputs: Any) -> Session:
+    def start(self, text: str, *, meta: IncidentMeta | None = None, **inputs: Any) -> Session:
         runbook = load_runbook_text(text, "test.yaml")
         self.journal = Journal.create(self.root, "inc-1", clock=self.clock)
-        return Session.start(runbook, inputs, self.journal, self.ports(), meta=IncidentMeta(title="drill"))
+        return Session.start(runbook, inputs, self.journal, self.ports(), meta=meta or IncidentMeta(title="drill"))
 
     def resume(self, text: str) -> Session:
         assert self.journal is not None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from integrations.drill import DrillSilencer
-from mitigate.engine import StepStatus
+from mitigate.engine import IncidentMeta, StepStatus
 from mitigate.errors import LocatedErrors, MitigateError
 from mitigate.ports import SilenceRequest, SilenceResult
 from mitigate.runbook.loader import load_runbook_text
@@ -167,8 +167,7 @@ def test_refused_declined_unconfigured_and_drill_silences(harness: Harness, sile
 def test_a_drill_refuses_a_silencer_that_reaches_a_real_alertmanager(harness: Harness,
                                                                      silencer: FakeSilencer) -> None:
     silencer.records_only = False
-    s = harness.start(SILENCE, context="lab")
-    s._append("incident.opened", {**s.state.opened, "drill": True})
+    s = harness.start(SILENCE, meta=IncidentMeta(title="drill", drill=True), context="lab")
     state = s.run("quiet")
     assert state.status == StepStatus.FAILED and "drills only record silences" in (state.error or "")
     assert silencer.silences == {}
@@ -177,8 +176,7 @@ def test_a_drill_refuses_a_silencer_that_reaches_a_real_alertmanager(harness: Ha
 def test_drill_silencer_records_finds_and_expires_without_sending(harness: Harness) -> None:
     drill = DrillSilencer()
     harness.ports = lambda: replace(Harness.ports(harness), silencer=drill)  # type: ignore[method-assign]
-    s = harness.start(SILENCE, context="lab")
-    s._append("incident.opened", {**s.state.opened, "drill": True})
+    s = harness.start(SILENCE, meta=IncidentMeta(title="drill", drill=True), context="lab")
     assert s.run("quiet").status == StepStatus.SUCCEEDED
     assert "--alertmanager.url=drill://not-sent" in harness.confirmer.requests[0].kubectl[0]
     assert drill.find("default", "[mitigate inc-1 step quiet attempt 1]") == ["drill-1"]

@@ -1,0 +1,430 @@
+"""Action steps: render, scope, preview, confirm, then write-ahead intent, execute, outcome.
+
+The order inside one batch is the safety argument of the whole tool: the
+intent is fsynced to the journal before the cluster is touched and the
+outcome after, so a crash in between leaves an ``unknown`` step that
+:meth:`Silence.recheck` resolves by asking the cluster, never by executing again.
+
+Batches: the target list is chunked; completed targets (from the journal) are
+never redone, so retry after a failure or a cancel continues where it stopped.
+Fan-out: one bound per context, confirmed one context at a time (a modal per
+context), then executed on a bounded thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from mitigate.engine.checks import run_wait
+from mitigate.engine.kind import StepContext, StepKind
+from mitigate.engine.state import WHOLE, outcome_base
+from mitigate.engine.types import BatchProgress, StepPlan, request_data, request_from
+from mitigate.errors import MitigateError
+from mitigate.ports import (
+    ActionOutcome,
+    ActionRequest,
+    ClusterError,
+    ClusterPort,
+    ConfirmRequest,
+    PreparedAction,
+    Preview,
+)
+from mitigate.runbook.actions import check_scoped, is_destructive, parse_params
+from mitigate.runbook.model import Step, parse_duration
+from mitigate.runbook.templating import evaluate, render
+
+TARGETS_CAP = 1000
+# step.previewed holds what the responder saw, bounded: a 5,000-node step's kubectl lines were
+# 275 kB in one record. Each batch's intent still holds that batch's lines in full.
+KUBECTL_CAP = 100
+DIFF_CAP = 64_000
+
+
+def _shown(kubectl: list[str], diff: str) -> dict[str, Any]:
+    """The kubectl lines and diff for a ``step.previewed`` record, capped, with the full counts."""
+    out: dict[str, Any] = {"kubectl": kubectl[:KUBECTL_CAP], "diff": diff[:DIFF_CAP]}
+    if len(kubectl) > KUBECTL_CAP:
+        out["kubectlTotal"] = len(kubectl)
+    if len(diff) > DIFF_CAP:
+        out["diff"] += f"\n… {len(diff) - DIFF_CAP:,} more characters not journaled"
+    return out
+
+
+@dataclass
+class Bound:
+    """One action step bound to one context: rendered params and the batches still to do."""
+
+    step: Step
+    context: str
+    verb: str
+    params: dict[str, Any]
+    param: str
+    items: list[str]  # every target unit ([WHOLE] when the action has no target list)
+    batches: list[list[str]] = field(default_factory=list)  # units not yet applied, chunked
+    raw: Mapping[str, Any] = field(default_factory=dict)  # the step's unrendered params
+    ctx: Mapping[str, Any] = field(default_factory=dict)  # the render context for this context
+
+    def rerender(self, stats: Mapping[str, Any]) -> None:
+        """Render the params again for one batch, so templates can use ``batch.batch`` etc."""
+        params = render(self.raw, {**self.ctx, "batch": dict(stats)})
+        if isinstance(params, dict):
+            params[self.param] = self.params.get(self.param)
+            self.params = params
+
+    def request(self, units: list[str] | None, backup_dir: str | None) -> ActionRequest:
+        params = dict(self.params)
+        if units is not None and units != [WHOLE]:
+            params[self.param] = units
+        return ActionRequest(context=self.context, verb=self.verb, params=params, step_id=self.step.id,
+                             cluster_scope=self.step.scope == "cluster", backup_dir=backup_dir)
+
+    @property
+    def remaining(self) -> list[str]:
+        return [u for b in self.batches for u in b]
+
+
+def bind(ctx: StepContext, values: Mapping[str, Any], context: str) -> Bound:
+    """Render the step's params for ``context``, check scope, and cut the remaining units into batches."""
+    step = ctx.step
+    assert step.action is not None
+    verb, raw = next(iter(step.action.items()))
+    cctx = {**values, "context": context}
+    batch = step.batch
+    # Params are rendered again per batch (Bound.rerender); this first rendering, for the
+    # preview and the plan, sees the first batch.
+    first = {"batch": 1, "batches": 1, "done": 0, "total": 0, "failures": 0}
+    params = render(raw, {**cctx, "batch": first})
+    if not isinstance(params, dict):
+        raise MitigateError(f"step {step.id}: action {verb} parameters must render to a mapping")
+    param = batch.param if batch else "names"
+    if batch is not None and batch.over is not None:
+        over: Any = render(batch.over, cctx)
+    else:
+        over = params.get(param)
+    if batch is not None and not isinstance(over, list):
+        raise MitigateError(f"step {step.id}: batch needs a target list (batch.over, or the action's {param})")
+    items = [str(u) for u in over] if isinstance(over, list) else [WHOLE]
+    if isinstance(over, list):
+        params[param] = items
+    if items:  # an empty target list means nothing to do, never "everything"
+        check_scoped(verb, params, step.scope == "cluster")
+        parse_params(verb, params)
+    done = ctx.done_units(context)
+    remaining = [u for u in items if u not in done]
+    size = int(render(batch.size, cctx)) if batch is not None else max(1, len(remaining))
+    if size < 1:
+        raise MitigateError(f"step {step.id}: batch size must be at least 1 (got {size})")
+    bound = Bound(step, context, verb, params, param, items, raw=raw, ctx=cctx)
+    bound.batches = [remaining[i:i + size] for i in range(0, len(remaining), size)]
+    return bound
+
+
+def _destructive(step: Step, prepared: PreparedAction, bound: Bound) -> bool:
+    if step.destructive is not None:
+        return step.destructive
+    return bool(prepared.destructive) or is_destructive(bound.verb, bound.params)
+
+
+def _scope(bound: Bound) -> str:
+    return check_scoped(bound.verb, bound.params, bound.step.scope == "cluster")
+
+
+def _confirm_context(ctx: StepContext, bound: Bound, cluster: ClusterPort) -> tuple[bool, str]:
+    """Preview (dry run of the first batch) and ask for confirmation of everything left in this context."""
+    step = bound.step
+    full = cluster.prepare(bound.request(bound.remaining, ctx.backups_dir))
+    first = (cluster.prepare(bound.request(bound.batches[0], ctx.backups_dir))
+             if len(bound.batches) > 1 else full)
+    preview = first.preview()
+    kubectl = full.kubectl()
+    ctx.record("step.previewed", {
+        "step": step.id, "context": bound.context, **_shown(kubectl, preview.diff),
+        "targets": list(full.targets)[:TARGETS_CAP], "description": full.describe(),
+        "warnings": preview.warnings, "batches": len(bound.batches)})
+    units = bound.remaining
+    request = ConfirmRequest(
+        step_id=step.id, title=step.title or step.id, description=full.describe(), kubectl=tuple(kubectl),
+        context=bound.context, scope=_scope(bound),
+        target_count=len(units) if units != [WHOLE] else len(full.targets),
+        destructive=_destructive(step, full, bound), protected=ctx.protected(bound.context),
+        diff=preview.diff, kind="action", cluster_scope=step.scope == "cluster")
+    return ctx.confirm(request)
+
+
+def _execute(ctx: StepContext, prepared: PreparedAction, intent: dict[str, Any]) -> dict[str, Any]:
+    """Write-ahead intent, execute, outcome. Returns the outcome data."""
+    ctx.record("step.intent", intent)
+    seen: list[dict[str, Any]] = []
+
+    def on_target(result: Any) -> None:
+        seen.append({"target": result.target, "ok": result.ok, "message": result.message, "backup": result.backup})
+
+    outcome_data = outcome_base(intent)
+
+    def record(outcome: ActionOutcome) -> None:
+        outcome_data.update(
+            ok=outcome.ok,
+            results=[{"target": r.target, "ok": r.ok, "message": r.message, "backup": r.backup}
+                     for r in outcome.results],
+            undo=[request_data(u) for u in outcome.undo], api_errors_absorbed=outcome.api_errors_absorbed)
+
+    try:
+        record(prepared.execute(on_target=on_target, cancel=ctx.cancel))
+    except Exception as exc:  # noqa: BLE001 - control came back: record what is known, then halt
+        partial = getattr(exc, "outcome", None)  # e.g. the adapter's BatchHalted when its circuit opened
+        if isinstance(partial, ActionOutcome):
+            record(partial)
+            outcome_data["ok"] = False
+        else:
+            outcome_data.update(ok=False, results=seen, undo=[], api_errors_absorbed=0)
+        outcome_data["error"] = str(exc) or type(exc).__name__
+    ctx.record("step.outcome", outcome_data)
+    return outcome_data
+
+
+def _run_context(ctx: StepContext, bound: Bound) -> dict[str, Any]:
+    """Every remaining batch of one context. Returns this context's summary."""
+    step, cluster, clock, values, cancel = bound.step, ctx.cluster, ctx.ports.clock, ctx.values, ctx.cancel
+    spec = step.batch
+    batches, total = len(bound.batches), len([u for u in bound.items if u != WHOLE]) or 1
+    failures = 0
+
+    def done_count() -> int:
+        return len(ctx.done_units(bound.context) & set(bound.items))
+
+    def summary(ok: bool, message: str) -> dict[str, Any]:
+        return {"ok": ok, "done": done_count(), "total": total, "failures": failures, "message": message}
+
+    def cancelled(after: int) -> dict[str, Any]:
+        ctx.record("batch.cancelled", {"step": step.id, "context": bound.context, "done": done_count(),
+                                            "total": total})
+        return summary(False, f"cancelled after {after} of {batches} batch(es)")
+
+    for index, units in enumerate(bound.batches, 1):
+        if ctx.cancelled:
+            return cancelled(index - 1)
+        try:
+            if spec is not None:
+                bound.rerender({"batch": index, "batches": batches, "done": done_count(), "total": total,
+                                "failures": failures})
+            prepared = cluster.prepare(bound.request(units, ctx.backups_dir))
+            intent = {"step": step.id, "attempt": ctx.attempt, "batch": index, "batches": batches,
+                      "context": bound.context, "verb": bound.verb,
+                      "params": dict(prepared.request.params), "items": units,
+                      "targets": list(prepared.targets)[:TARGETS_CAP], "kubectl": prepared.kubectl(),
+                      "description": prepared.describe()}
+        except (ClusterError, MitigateError) as exc:
+            return summary(False, f"batch {index}: {exc}")
+        outcome = _execute(ctx, prepared, intent)
+        failures += sum(1 for r in outcome["results"] if not r["ok"]) or (0 if outcome["ok"] else 1)
+        done = done_count()
+        if spec is not None:
+            ctx.record("batch.progress", {"step": step.id, "context": bound.context, "batch": index,
+                                               "batches": batches, "done": done, "total": total,
+                                               "failures": failures})
+        if ctx.progress is not None:
+            ctx.progress(BatchProgress(step.id, bound.context, index, batches, done, total, failures))
+        if "error" in outcome:
+            return summary(False, f"batch {index}: {outcome['error']}")
+        if spec is not None and spec.haltWhen is not None:
+            stats = {**values, "context": bound.context, "failures": failures, "done": done, "total": total,
+                     "batch": index, "batches": batches}
+            if evaluate(spec.haltWhen, stats):
+                return summary(False, f"halted after batch {index}/{batches}: {spec.haltWhen} "
+                                      f"(failures={failures}, done={done}/{total})")
+        elif not outcome["ok"]:
+            bad = [r for r in outcome["results"] if not r["ok"]]
+            detail = f"{bad[0]['target']}: {bad[0]['message']}" if bad else "failed"
+            return summary(False, f"batch {index}/{batches}: {len(bad) or 1} target(s) failed ({detail})")
+        if spec is None or index == batches:
+            continue
+        if not clock.sleep(parse_duration(str(render(spec.pause, values))), cancel):
+            return cancelled(index)
+        if spec.gate is not None:
+            stats = {"batch": index, "batches": batches, "done": done, "total": total, "failures": failures}
+            gate = run_wait(spec.gate, {**values, "context": bound.context, "batch": stats}, cluster=cluster,
+                            probes=ctx.ports.probes, contexts=[bound.context], clock=clock, cancel=cancel)
+            if not gate.ok:
+                if cancel is not None and cancel.is_set():
+                    return cancelled(index)
+                return summary(False, f"health gate closed after batch {index}/{batches}: {gate.message}")
+    return summary(True, f"{done_count()}/{total} done")
+
+
+# --------------------------------------------------------------------------- rollback
+
+
+def _undo_requests(ctx: StepContext) -> list[ActionRequest]:
+    step, rec = ctx.step, ctx.snapshot()
+    if isinstance(step.undo, dict):
+        verb, raw = next(iter(step.undo.items()))
+        out = []
+        for context in sorted({c for c, _ in rec.done}):
+            targets = sorted(u for u in rec.done_units(context) if u != WHOLE)
+            params = render(raw, ctx.template(context=context, targets=targets))
+            check_scoped(verb, params, step.scope == "cluster")
+            out.append(ActionRequest(context=context, verb=verb, params=params, step_id=step.id,
+                                     cluster_scope=step.scope == "cluster", backup_dir=ctx.backups_dir))
+        return out
+    return [request_from(d) for group in reversed(rec.undo) for d in group]
+
+
+class Action(StepKind):
+    name = "action"
+    undoable = True
+
+    def run(self, ctx: StepContext) -> None:
+        step, cluster = ctx.step, ctx.cluster
+        contexts = ctx.contexts()
+        if not contexts:
+            raise MitigateError(f"step {step.id} has no kube context: set `context:` or an input named context")
+        bounds = [bind(ctx, ctx.values, c) for c in contexts]
+        results: dict[str, dict[str, Any]] = {}
+        declined: dict[str, str] = {}
+        approved: list[Bound] = []
+        for bound in bounds:
+            if not bound.batches:
+                total = len([u for u in bound.items if u != WHOLE])
+                results[bound.context] = {"ok": True, "done": total, "total": total, "failures": 0,
+                                          "message": "nothing to do" if not bound.items else "already applied"}
+                continue
+            ok, reason = _confirm_context(ctx, bound, cluster)
+            if ok:
+                approved.append(bound)
+            else:
+                declined[bound.context] = reason
+
+        def one(bound: Bound) -> dict[str, Any]:
+            try:
+                return _run_context(ctx, bound)
+            except (ClusterError, MitigateError) as exc:
+                return {"ok": False, "message": str(exc)}
+
+        if len(approved) == 1:
+            results[approved[0].context] = one(approved[0])
+        elif approved:
+            with ThreadPoolExecutor(max_workers=min(step.concurrency, len(approved))) as pool:
+                for bound, summary in zip(approved, pool.map(one, approved), strict=True):
+                    results[bound.context] = summary
+        if declined and not approved:
+            return  # nothing ran: the step stays previewed, step.declined says why
+        summary_data = {"contexts": results, "declined": declined}
+        failed = {c: r for c, r in results.items() if not r["ok"]}
+        if not failed and not declined:
+            ctx.record("step.succeeded", {"step": step.id, "result": summary_data})
+            return
+        parts = [f"{c}: {r['message']}" if len(contexts) > 1 else str(r["message"]) for c, r in failed.items()]
+        parts += [f"{c}: declined ({why})" for c, why in declined.items()]
+        ctx.record("step.failed", {"step": step.id, "error": "; ".join(parts), "result": summary_data})
+
+    def plan(self, ctx: StepContext, out: StepPlan) -> None:
+        """kubectl, scope and targets via ClusterPort.prepare only: nothing is changed."""
+        step, cluster, values = ctx.step, ctx.cluster, ctx.values
+        out.contexts = ctx.contexts()
+        scopes, descriptions = [], []
+        for context in out.contexts:
+            bound = bind(ctx, values, context)
+            if not bound.items:
+                descriptions.append(f"{context}: nothing to do (empty target list)")
+                continue
+            units = bound.remaining or bound.items
+            prepared = cluster.prepare(bound.request(units, None))
+            descriptions.append(prepared.describe())
+            out.kubectl.extend(prepared.kubectl())
+            out.targets.extend(prepared.targets)
+            out.destructive = out.destructive or _destructive(step, prepared, bound)
+            out.protected = out.protected or ctx.protected(context)
+            scopes.append(f"{context}: {_scope(bound)}" if len(out.contexts) > 1 else _scope(bound))
+            if step.batch is not None:
+                b = step.batch
+                out.notes.append(f"{context}: {len(bound.batches)} batch(es) of {render(b.size, values)}, pause "
+                                 f"{b.pause}" + (f", halt when {b.haltWhen}" if b.haltWhen else "")
+                                 + (f", health gate: {b.gate.until}" if b.gate else ""))
+        out.description = "; ".join(descriptions)
+        out.scope = "; ".join(scopes)
+        if step.undo == "none":
+            out.notes.append("cannot be undone (undo: none)")
+
+    def preview(self, ctx: StepContext) -> Preview:
+        """Dry run of the first remaining batch on the first context, journaled as ``step.previewed``."""
+        step = ctx.step
+        contexts = ctx.contexts()
+        if not contexts:
+            raise MitigateError(f"step {step.id} has no kube context")
+        bound = bind(ctx, ctx.values, contexts[0])
+        if not bound.batches:
+            return Preview(diff="", warnings=["nothing to do"])
+        prepared = ctx.cluster.prepare(bound.request(bound.batches[0], None))
+        result = prepared.preview()
+        ctx.record("step.previewed", {"step": step.id, "context": bound.context,
+                                      **_shown(prepared.kubectl(), result.diff),
+                                      "targets": list(prepared.targets)[:TARGETS_CAP],
+                                      "description": prepared.describe()})
+        return result
+
+    def recheck(self, ctx: StepContext) -> None:
+        step, cluster = ctx.step, ctx.cluster
+        applied = not_applied = 0
+        for intent in list(ctx.snapshot().open_intents.values()):
+            request = ActionRequest(context=str(intent["context"]), verb=str(intent["verb"]),
+                                    params=dict(intent["params"]), step_id=step.id,
+                                    cluster_scope=step.scope == "cluster", backup_dir=ctx.backups_dir)
+            results = cluster.prepare(request).recheck()
+            applied += sum(1 for r in results if r.applied)
+            not_applied += sum(1 for r in results if not r.applied)
+            ctx.record("step.outcome", {
+                **outcome_base(intent), "ok": bool(results) and all(r.applied for r in results), "recheck": True,
+                "results": [{"target": r.target, "ok": bool(r.applied), "applied": r.applied,
+                             "message": r.message or ("already applied" if r.applied else "not applied")}
+                            for r in results],
+                "undo": [], "api_errors_absorbed": 0})
+        try:
+            values = ctx.template()
+            remaining = sum(len(bind(ctx, values, c).remaining) for c in ctx.contexts(values))
+        except (MitigateError, ClusterError):
+            remaining = -1
+        if remaining == 0:
+            ctx.record("step.succeeded", {"step": step.id, "result": {"rechecked": True, "applied": applied}})
+        else:
+            ctx.record("step.failed", {"step": step.id, "error": (
+                f"rechecked: {applied} target(s) already applied, {not_applied} not applied; "
+                "nothing was re-executed: retry to run the rest")})
+
+    def rollback(self, ctx: StepContext) -> str | None:
+        """Undo one step; None when done, else why it stopped."""
+        step, cluster = ctx.step, ctx.cluster
+        requests = _undo_requests(ctx)
+        if not requests:
+            return "no undo was reported for this step"
+        contexts = list(dict.fromkeys(r.context for r in requests))
+        for context in contexts:
+            prepared = [cluster.prepare(r) for r in requests if r.context == context]
+            request = ConfirmRequest(
+                step_id=step.id, title=f"roll back {step.title or step.id}",
+                description="; ".join(p.describe() for p in prepared),
+                kubectl=tuple(line for p in prepared for line in p.kubectl()), context=context,
+                scope=", ".join(sorted({t for p in prepared for t in p.targets}))[:300] or context,
+                target_count=sum(len(p.targets) for p in prepared),
+                destructive=any(p.destructive for p in prepared), protected=ctx.protected(context),
+                kind="rollback")
+            ok, reason = ctx.confirm(request)
+            if not ok:
+                return f"declined: {reason}"
+            for index, action in enumerate(prepared, 1):
+                if ctx.cancelled:
+                    return "cancelled"
+                outcome = _execute(ctx, action, {
+                    "step": step.id, "attempt": ctx.attempt, "batch": index, "context": context, "rollback": True,
+                    "verb": action.request.verb, "params": dict(action.request.params), "items": [WHOLE],
+                    "targets": list(action.targets)[:TARGETS_CAP], "kubectl": action.kubectl(),
+                    "description": action.describe()})
+                if not outcome["ok"]:
+                    bad = [r for r in outcome["results"] if not r["ok"]]
+                    return str(outcome.get("error") or (f"{bad[0]['target']}: {bad[0]['message']}" if bad else "failed"))
+        return None
+
+
+KIND = Action()

@@ -1,0 +1,40 @@
+"""Gate steps: every ``require`` expression must hold, or the runbook halts with the gate's message."""
+
+from __future__ import annotations
+
+from mitigate.engine.kind import StepContext, StepKind
+from mitigate.engine.types import StepPlan
+from mitigate.runbook.templating import evaluate
+
+
+def _closed(ctx: StepContext) -> list[str]:
+    spec = ctx.step.gate
+    assert spec is not None
+    return [expr for expr in spec.require if not evaluate(expr, ctx.values)]
+
+
+class Gate(StepKind):
+    name = "gate"
+    read_only = True
+
+    def run(self, ctx: StepContext) -> None:
+        spec, step_id = ctx.step.gate, ctx.step.id
+        assert spec is not None
+        closed = _closed(ctx)
+        ctx.record("gate", {"step": step_id, "open": not closed, "failed": closed})
+        if closed:
+            ctx.record("step.failed", {"step": step_id, "error": f"{spec.message.strip()} "
+                                       f"(not true: {'; '.join(closed)})"})
+        else:
+            ctx.record("step.succeeded", {"step": step_id})
+
+    def plan(self, ctx: StepContext, out: StepPlan) -> None:
+        assert ctx.step.gate is not None
+        out.description = "gate: " + " and ".join(ctx.step.gate.require)
+
+    def rehearse(self, ctx: StepContext, out: StepPlan) -> None:
+        assert ctx.step.gate is not None
+        out.notes.append(f"gate closed now: {ctx.step.gate.message.strip()}" if _closed(ctx) else "gate open now")
+
+
+KIND = Gate()

@@ -22,7 +22,7 @@ from typing import Any
 from . import fieldsets
 from .patch import copy_json
 from .resources import Registry, Resource, resource_from_crd
-from .validation import shape_causes
+from .validation import shape_causes, update_causes
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace or "", name)
@@ -422,6 +422,10 @@ class ClusterState:
                     meta["managedFields"] = om["managedFields"]
             new["apiVersion"], new["kind"] = old["apiVersion"], r.kind
             self.validate(r, new)
+            if w is not SYSTEM and subresource != "status":  # clients, not the simulated controllers
+                frozen = update_causes(r.key, old, new)
+                if frozen:
+                    raise invalid(r, key[1], frozen)
             self._record_manager(new, w, r.api_version(), old)
             if w.dry_run:
                 new["metadata"]["resourceVersion"] = om["resourceVersion"]

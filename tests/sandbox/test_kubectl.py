@@ -336,3 +336,39 @@ def test_get_nodes_counts_unknown_ready_as_notready(kc: Any) -> None:
     assert statuses["node-2"] == "NotReady" and statuses["node-1"] == "Ready"
     assert sum(1 for s in statuses.values() if s.startswith("NotReady")) == 2  # node-0 (False) and node-2
     st.put("nodes", node)
+
+
+def test_invalid_names_labels_and_immutable_fields_refused_with_the_real_messages(kc: Any) -> None:
+    sb, k = kc
+    st = sb.cluster()
+    bad = k("create", "configmap", "Bad_Name", check=False)
+    assert bad.returncode != 0 and ('ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": '
+                                    "a lowercase RFC 1123 subdomain must consist of") in bad.stderr
+    bad = k("create", "namespace", "two.parts", check=False)
+    assert 'The Namespace "two.parts" is invalid' in bad.stderr and "RFC 1123 label" in bad.stderr
+    bad = k("create", "service", "clusterip", "9lives", "--tcp=80", check=False)
+    assert "a DNS-1035 label must consist of" in bad.stderr
+    bad = k("create", "role", "a/b", "--verb=get", "--resource=pods", check=False)
+    assert "metadata.name: Invalid value: \"a/b\": may not contain '/'" in bad.stderr
+    bad = k("-n", "shop", "label", "deploy", "web", "bad!key=x", check=False)
+    assert 'The Deployment "web" is invalid: metadata.labels: Invalid value: "bad!key": name part must' in bad.stderr
+    assert "bad!key" not in st.get("deployments", "web", "shop")["metadata"].get("labels", {})
+    before = st.get("deployments", "web", "shop")["spec"]["selector"]
+    bad = k("-n", "shop", "patch", "deploy", "web", "-p", '{"spec":{"selector":{"matchLabels":{"app":"x"}}}}',
+            check=False)
+    assert "spec.selector: Invalid value:" in bad.stderr and "field is immutable" in bad.stderr
+    assert st.get("deployments", "web", "shop")["spec"]["selector"] == before
+    pod = next(p for p in st.list("pods", "shop") if not p["metadata"].get("deletionTimestamp"))
+    name = pod["metadata"]["name"]
+    cname = pod["spec"]["containers"][0]["name"]
+    bad = k("-n", "shop", "patch", "pod", name, "-p",
+            json.dumps({"spec": {"containers": [{"name": cname, "workingDir": "/x"}]}}), check=False)
+    assert "pod updates may not change fields other than `spec.containers[*].image`" in bad.stderr
+    k("-n", "shop", "patch", "pod", name, "-p", json.dumps({"spec": {"containers": [{"name": cname,
+                                                                                  "image": "nginx:9"}]}}))
+    bad = k("create", "configmap", "listname", "--dry-run=client", "-o", "json").stdout
+    body = json.loads(bad)
+    body["metadata"]["name"] = ["a", "b"]
+    proc = k("create", "-f", "-", input=json.dumps(body), check=False)
+    assert proc.returncode != 0 and "cannot unmarshal array into Go struct field ObjectMeta.metadata.name of type " \
+        "string" in proc.stderr

@@ -16,7 +16,11 @@ Differences from ``yaml.safe_load``, all deliberate:
 - timestamps stay strings (JSON has no dates; ``source: 2024-02-13`` is text);
 - mapping keys must be scalars and are kept as their source text (``on:`` is ``"on"``,
   not ``True``; ``1:`` is ``"1"``), as in JSON; recursive aliases are refused;
-- an empty document is ``None`` (callers decide whether that is an error).
+- an empty document is ``None`` (callers decide whether that is an error);
+- budgets (``MAX_DEPTH``, ``MAX_NODES``, ``MAX_ALIASES``): a hostile file (an alias bomb,
+  thousands of nested brackets) fails fast with a located error instead of costing minutes of
+  CPU or a RecursionError. The nodes budget counts what the data expands to, aliases included,
+  because everything downstream (validation, redaction, JSON) walks the expanded data.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ from pydantic import BaseModel, ValidationError
 from mitigate.errors import LocatedError, LocatedErrors
 
 Key = str | int
+
+MAX_DEPTH = 64  # nested mappings/sequences; real runbooks and scenarios use fewer than 15
+MAX_NODES = 500_000  # values the document expands to (aliases counted each time they are used)
+MAX_ALIASES = 10_000  # alias uses per document
 DataPath = tuple[Key, ...]
 M = TypeVar("M", bound=BaseModel)
 
@@ -142,6 +150,49 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str) -> Located
                         path=path, line=line, column=column)
 
 
+def _budget_error(message: str, mark: Any, path: str) -> LocatedError:
+    return LocatedError(message, path=path, line=mark.line + 1, column=mark.column + 1)
+
+
+def check_budget(loader: Any, path: str) -> None:
+    """Walk the event stream once (no recursion) and refuse a document over the budgets.
+
+    Each collection's expanded size is the sum of its children's, an alias adds its anchor's
+    size, so a 1 kB alias bomb is refused at the alias that crosses ``MAX_NODES``.
+    """
+    sizes: dict[str, int] = {}
+    stack: list[list[Any]] = []  # [size so far, anchor] per open collection
+    total = aliases = 0
+    while True:
+        event = loader.get_event()
+        if event is None or isinstance(event, yaml.StreamEndEvent):
+            return
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            if len(stack) >= MAX_DEPTH:
+                raise _budget_error(f"YAML is nested more than {MAX_DEPTH} levels deep", event.start_mark, path)
+            stack.append([1, event.anchor])
+            continue
+        if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            size, anchor = stack.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            size, anchor = 1, event.anchor
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise _budget_error(f"more than {MAX_ALIASES:,} alias uses", event.start_mark, path)
+            size, anchor = sizes.get(event.anchor or "", 1), None
+        else:  # stream/document start and end
+            continue
+        if anchor is not None:
+            sizes[anchor] = size
+        total += size if isinstance(event, yaml.AliasEvent) else (1 if isinstance(event, yaml.ScalarEvent) else 0)
+        if stack:
+            stack[-1][0] += size
+        if total > MAX_NODES or (stack and stack[-1][0] > MAX_NODES):
+            raise _budget_error(f"the document expands to more than {MAX_NODES:,} values "
+                                "(aliases count each time they are used)", event.start_mark, path)
+
+
 class _Builder:
     """Turns a composed node graph into Python data, recording marks per data path."""
 
@@ -152,6 +203,12 @@ class _Builder:
         self.marks: dict[DataPath, Mark] = {}
         self.active: set[int] = set()
         self.done: dict[int, Any] = {}
+        self._lines: list[str] | None = None  # the text's lines, split once (40,000 ``|`` blocks)
+
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
 
     def error(self, node: yaml.Node, message: str, where: DataPath) -> LocatedError:
         m = node.start_mark
@@ -164,7 +221,7 @@ class _Builder:
                     km.line + 1 if km else 0, km.column + 1 if km else 0)
         if isinstance(node, yaml.ScalarNode) and node.style == "|":
             first = node.start_mark.line + 1  # 0-based index of the first content line
-            lines = self.text.splitlines()
+            lines = self.lines()
             if first < len(lines):
                 content = lines[first]
                 mark = replace(mark, block_line=first + 1, block_column=len(content) - len(content.lstrip(" ")) + 1)
@@ -209,8 +266,26 @@ def _document(loader: Any, text: str, path: str) -> Document:
     return Document(builder.build(node, ()), builder.marks, path)
 
 
+def check_yaml_budget(text: str, path: str) -> None:
+    """``check_budget`` on the fastest parser; a syntax error is left to the located parse."""
+    try:
+        events = (_CLoader or _Loader)(text)
+    except yaml.YAMLError:
+        return
+    try:
+        check_budget(events, path)
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):  # libyaml's own limit (1,000 flow levels), hit while scanning ahead
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            raise LocatedError(f"YAML is nested more than {MAX_DEPTH} levels deep", path=path,
+                               line=mark.line + 1 if mark else 1, column=mark.column + 1 if mark else 1) from None
+    finally:
+        events.dispose()
+
+
 def load_yaml(text: str, path: str = "<input>") -> Document:
     """Parse one YAML document with positions. Raises LocatedError on any YAML problem."""
+    check_yaml_budget(text, path)
     if _CLoader is not None:
         fast = _CLoader(text)
         try:

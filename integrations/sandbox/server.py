@@ -21,6 +21,9 @@ from urllib.parse import unquote
 import yaml
 from aiohttp import web
 
+from mitigate.errors import LocatedError
+from mitigate.yamlloc import check_yaml_budget
+
 from . import openapi, protobuf
 from .apply import drop_unapplied
 from .budgets import budget, disruptions_allowed, pod_ready
@@ -248,9 +251,13 @@ class ClusterApp:
             raise ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - '
                            f'accepted media types include: {", ".join(BODY_TYPES)}')
         try:
-            if yaml_ok:
-                return yaml.safe_load(raw.decode())
+            if yaml_ok:  # apply-patch bodies: the same budgets as runbooks (an alias bomb is 1 kB)
+                text = raw.decode()
+                check_yaml_budget(text, "body")
+                return yaml.safe_load(text)
             return json.loads(raw or b"null")
+        except LocatedError as e:
+            raise ApiError(400, "BadRequest", f"the request body is over a budget: {e}") from None
         except (ValueError, yaml.YAMLError) as e:
             raise ApiError(400, "BadRequest", f"the request body is not valid "
                            f"{'YAML' if yaml_ok else 'JSON'}: {str(e).splitlines()[0]}") from None

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from mitigate.errors import MitigateError
 from mitigate.runbook.model import parse_duration
+from mitigate.runbook.templating import single_expression
 
 
 def _template_only(value: str) -> str:
@@ -79,9 +80,18 @@ class Typed(Targeted):
     kind: str
 
 
+def _one_expression(value: str) -> str:
+    if single_expression(value) is None:
+        raise ValueError("a patch is data: write it as a YAML mapping (or list, for type: json) whose values "
+                         "may be templates, or as one '{{ expression }}' giving one; never as text to parse")
+    return value
+
+
 class PatchParams(Typed):
     type: Literal["strategic", "merge", "json"] = "strategic"
-    patch: dict[str, Any] | list[Any] | Tmpl
+    # Built as data, never by parsing rendered text: an input holding '", "spec": {"replicas": 0}'
+    # must stay a string value, not become part of the patch.
+    patch: dict[str, Any] | list[Any] | Annotated[str, AfterValidator(_one_expression)]
 
     @model_validator(mode="after")
     def _json_is_list(self) -> PatchParams:

@@ -16,16 +16,21 @@ so check results can be filtered without a client library.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
+import types
 from collections import ChainMap
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import jinja2
 from jinja2 import StrictUndefined, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, SandboxedFormatter
+from jinja2.visitor import NodeTransformer
 
 from mitigate.errors import MitigateError
 from mitigate.runbook.datahelpers import DATA_HELPERS
@@ -248,28 +253,317 @@ HELPERS.update(DATA_HELPERS)  # get, any, all, where, join_on, container states,
 # --------------------------------------------------------------------------- environment
 
 
-MAX_SIZE = 1_000_000
+MAX_SIZE = 1_000_000  # characters (or items) one value or one rendered output may hold
+MAX_OPS = 250_000  # attribute/item lookups, calls, operators and loop iterations per evaluation
+MAX_CALL_DEPTH = 32  # nested calls (a macro that calls itself)
+MAX_WIDTH = 10_000  # a format width, precision or padding ('{:>1000000000}', center(10**9))
+MAX_NESTING = 64  # brackets nested in one template or expression (3,000 '(' overflow the parser)
+MAX_INT_BITS = 100_000  # an integer result of ** or * (repeated squaring)
 
 
-class _RunbookEnvironment(SandboxedEnvironment):
-    """The sandbox, plus limits on ``**`` and ``*``: ``10 ** 10 ** 10`` or ``'x' * 10 ** 12`` in a
-    shared runbook would otherwise freeze the session (or the compiler, by constant folding)."""
+class BudgetError(TemplateError):
+    """A template went over one of the budgets above (the message names which)."""
 
-    intercepted_binops = frozenset({"**", "*"})
+
+class _Budget(threading.local):
+    ops = 0
+    depth = 0
+
+
+_budget = _Budget()
+
+
+@contextmanager
+def budgeted() -> Iterator[None]:
+    """A fresh budget for one render or evaluation (restored after, so nesting is safe)."""
+    saved = _budget.ops, _budget.depth
+    _budget.ops = _budget.depth = 0
+    try:
+        yield
+    finally:
+        _budget.ops, _budget.depth = saved
+
+
+def _tick(n: int = 1) -> None:
+    _budget.ops += n
+    if _budget.ops > MAX_OPS:
+        raise BudgetError(f"the template takes more than {MAX_OPS:,} operations (a loop too large?)")
+
+
+def weigh(value: Any, limit: int = MAX_SIZE) -> int:
+    """Characters plus items in ``value`` (strings, lists, dicts, nested), counting shared parts
+    each time they appear, as printing or JSON would; stops counting once past ``limit``."""
+    total = 0
+    stack = [value]
+    while stack and total <= limit:
+        v = stack.pop()
+        if isinstance(v, str):
+            total += len(v)
+        elif isinstance(v, Mapping):
+            total += len(v)
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple, set, frozenset)):
+            total += len(v)
+            stack.extend(v)
+        else:
+            total += 1
+    return total
+
+
+def _check_size(value: Any, what: str) -> Any:
+    if weigh(value) > MAX_SIZE:
+        raise BudgetError(f"{what} would hold more than {MAX_SIZE:,} characters")
+    return value
+
+
+_PRINTF = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
+
+
+def _check_printf(fmt: str) -> None:
+    for width, precision in _PRINTF.findall(fmt):
+        for n in (width, precision):
+            if n == "*":
+                raise BudgetError("'*' widths are not supported in templates")
+            if n and len(n) > 6 or n and int(n) > MAX_WIDTH:
+                raise BudgetError(f"format width {n} is over the budget of {MAX_WIDTH:,}")
+
+
+_SPEC_NUMBERS = re.compile(r"\d+")
+
+
+def _check_spec(spec: str) -> None:
+    for n in _SPEC_NUMBERS.findall(spec):
+        if len(n) > 6 or int(n) > MAX_WIDTH:
+            raise BudgetError(f"format width {n} is over the budget of {MAX_WIDTH:,}")
+
+
+def _check_width(width: Any) -> None:
+    if isinstance(width, int) and not isinstance(width, bool) and abs(width) > MAX_WIDTH:
+        raise BudgetError(f"width {width} is over the budget of {MAX_WIDTH:,}")
+    if isinstance(width, str):
+        _check_size(width * 2, "the padding")
+
+
+def _check_replace(text: Any, old: Any, new: Any, count: Any = -1) -> None:
+    if isinstance(text, str) and isinstance(old, str) and isinstance(new, str):
+        n = text.count(old) if old else len(text) + 1
+        if isinstance(count, int) and count >= 0:
+            n = min(n, count)
+        if len(text) + n * max(0, len(new) - len(old)) > MAX_SIZE:
+            raise BudgetError(f"replace() would build more than {MAX_SIZE:,} characters")
+
+
+def _check_join(seq: Any, sep: Any = "") -> None:
+    if isinstance(seq, (list, tuple)):
+        size = weigh(seq) + len(seq) * (len(sep) if isinstance(sep, str) else 1)
+        if size > MAX_SIZE:
+            raise BudgetError(f"join() would build more than {MAX_SIZE:,} characters")
+
+
+_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+
+
+class _BudgetFormatter(SandboxedFormatter):
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        _check_spec(format_spec)
+        _tick()
+        return super().format_field(value, format_spec)
+
+
+class _Deep(NodeTransformer):
+    """Loops tick the budget per iteration and ``~`` checks its size: rewritten as calls to
+    hidden globals (which the sandbox routes through ``call``)."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = nodes.Call(nodes.Name(_ITER, "load"), [node.iter], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return nodes.Call(nodes.Name(_CONCAT, "load"), list(node.nodes), [], None, None, lineno=node.lineno)
+
+
+_ITER, _CONCAT = "__mitigate_iter", "__mitigate_concat"
+
+
+def _budget_iter(iterable: Any) -> Iterator[Any]:
+    for value in iterable:
+        _tick()
+        yield value
+
+
+def _budget_concat(*parts: Any) -> str:
+    for part in parts:
+        if isinstance(part, str) and len(part) > MAX_SIZE:
+            raise BudgetError(f"'~' would build more than {MAX_SIZE:,} characters")
+    total = sum(len(p) if isinstance(p, str) else weigh(p) for p in parts)
+    if total > MAX_SIZE:
+        raise BudgetError(f"'~' would build more than {MAX_SIZE:,} characters")
+    return "".join(str(p) for p in parts)
+
+
+def _budget_range(*args: Any) -> range:
+    rng = range(*args)
+    if len(rng) > MAX_OPS:
+        raise BudgetError(f"range() of {len(rng):,} items is over the budget of {MAX_OPS:,} operations")
+    return rng
+
+
+def nesting(text: str) -> int:
+    """The deepest bracket nesting in ``text`` (quotes not considered: an over-estimate is safe)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+class BudgetedEnvironment(ImmutableSandboxedEnvironment):
+    """An immutable sandbox (``steps.find.items.append(...)`` is refused: templates read state,
+    never change it) with budgets, so a shared runbook or template cannot freeze a session:
+    operations per evaluation (``MAX_OPS``: loop iterations, lookups, calls, operators), call
+    depth, the size of any value built or output (``MAX_SIZE``), format widths and padding
+    (``MAX_WIDTH``), integer growth and source nesting. Every overrun is a ``BudgetError``
+    naming the budget; no budget is measured in time, so none depends on the machine's load."""
+
+    intercepted_binops = frozenset({"**", "*", "+", "%", "//", "/", "-"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals["range"] = _budget_range
+        self.globals.pop("lipsum", None)
+        self.globals[_ITER] = _budget_iter
+        self.globals[_CONCAT] = _budget_concat
+        for name in ("center", "indent", "wordwrap", "batch", "truncate"):
+            self.filters[name] = self._width_filter(self.filters[name])
+        self.filters["format"] = self._format_filter(self.filters["format"])
+        self.filters["replace"] = self._replace_filter(self.filters["replace"])
+        self.filters["join"] = self._join_filter(self.filters["join"])
+
+    @staticmethod
+    def _width_filter(f: Callable[..., Any]) -> Callable[..., Any]:
+        def filt(*args: Any, **kwargs: Any) -> Any:
+            for a in (*args[1:], *kwargs.values()):
+                _check_width(a)
+            _tick()
+            return _check_size(f(*args, **kwargs), "the filter's result")
+        return functools.update_wrapper(filt, f)
+
+    @staticmethod
+    def _format_filter(f: Callable[..., Any]) -> Callable[..., Any]:
+        def filt(value: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(value, str):
+                _check_printf(value)
+            _tick()
+            return f(value, *args, **kwargs)
+        return functools.update_wrapper(filt, f)
+
+    @staticmethod
+    def _replace_filter(f: Callable[..., Any]) -> Callable[..., Any]:
+        def filt(eval_ctx: Any, s: Any, old: Any, new: Any, count: Any = None) -> Any:
+            _check_replace(str(s), str(old), str(new), -1 if count is None else count)
+            _tick()
+            return f(eval_ctx, s, old, new, count)
+        return functools.update_wrapper(filt, f)
+
+    @staticmethod
+    def _join_filter(f: Callable[..., Any]) -> Callable[..., Any]:
+        def filt(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> Any:
+            if attribute is None:
+                _check_join(list(value) if isinstance(value, (list, tuple)) else value, d)
+            _tick()
+            return _check_size(f(eval_ctx, value, d, attribute), "join()")
+        return functools.update_wrapper(filt, f)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        if nesting(source) > MAX_NESTING:
+            raise BudgetError(f"brackets nested more than {MAX_NESTING} deep")
+        try:
+            ast = super()._parse(source, name, filename)
+        except RecursionError:
+            raise BudgetError("the template is nested too deeply") from None
+        return _Deep().visit(ast)  # type: ignore[no-any-return]
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _tick()
+        return super().getitem(obj, argument)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        if not isinstance(value, (types.MethodType, types.BuiltinMethodType)) \
+                or value.__name__ not in ("format", "format_map") or not isinstance(value.__self__, str):
+            return None
+        text: str = value.__self__
+        formatter = _BudgetFormatter(self)
+        if value.__name__ == "format_map":
+            def format_map(mapping: Any) -> str:
+                return _check_size(formatter.vformat(text, (), mapping), "format_map()")  # type: ignore[no-any-return]
+            return format_map
+
+        def format(*args: Any, **kwargs: Any) -> str:
+            return _check_size(formatter.vformat(text, args, kwargs), "format()")  # type: ignore[no-any-return]
+        return format
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        _tick()
+        name = getattr(__obj, "__name__", "")
+        if isinstance(getattr(__obj, "__self__", None), str):
+            subject: str = __obj.__self__
+            if name in _WIDTH_METHODS and args:
+                _check_width(args[0])
+            elif name == "replace" and len(args) >= 2:
+                _check_replace(subject, *args[:3])
+            elif name == "join" and args:
+                _check_join(args[0], subject)
+        if _budget.depth >= MAX_CALL_DEPTH:
+            raise BudgetError(f"calls nested more than {MAX_CALL_DEPTH} deep (a macro calling itself?)")
+        _budget.depth += 1
+        try:
+            result = super().call(__context, __obj, *args, **kwargs)
+        finally:
+            _budget.depth -= 1
+        if isinstance(result, (str, list, tuple)) and len(result) > MAX_SIZE:
+            raise BudgetError(f"{name or 'a call'}() returned more than {MAX_SIZE:,} items")
+        return result
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(left, int) and isinstance(right, int) \
-                and max(left.bit_length(), 1) * abs(right) > 100_000:
-            raise TemplateError(f"power with exponent {right} is too large")
+        _tick()
+        ints = isinstance(left, int) and isinstance(right, int)
+        if operator == "**" and ints and max(left.bit_length(), 1) * abs(right) > MAX_INT_BITS:
+            raise BudgetError(f"power with exponent {right} is too large")
         if operator == "*":
+            if ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise BudgetError(f"a product of more than {MAX_INT_BITS:,} bits is too large")
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_SIZE:
-                    raise TemplateError(f"repetition would build more than {MAX_SIZE} items")
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) \
+                        and max(len(seq), weigh(seq)) * times > MAX_SIZE:
+                    raise BudgetError(f"repetition would build more than {MAX_SIZE:,} items")
+        if operator == "+" and isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+            if weigh(left) + weigh(right) > MAX_SIZE:
+                raise BudgetError(f"'+' would build more than {MAX_SIZE:,} items")
+        if operator == "%" and isinstance(left, str):
+            _check_printf(left)
         return super().call_binop(context, operator, left, right)
 
 
+def _finalize(value: Any) -> Any:
+    """Each ``{{ ... }}`` output of a text template: refused past the size budget before it is
+    turned into text (a list holding one 1 MB string 1,000 times prints as 1 GB)."""
+    _tick()
+    return _check_size(value, "the output")
+
+
 def _make_env() -> SandboxedEnvironment:
-    env = _RunbookEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = BudgetedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+                              finalize=_finalize)
     env.globals.update(HELPERS)
     env.filters.update(HELPERS)
     return env
@@ -294,6 +588,8 @@ def check_expression(expr: str) -> nodes.Expr:
         if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
             raise TemplateError(f"expression {expr!r}: not a single expression")
         return body[0].nodes[0]
+    except BudgetError as exc:
+        raise _fail("expression", expr, exc) from None
     except jinja2.TemplateSyntaxError as exc:
         raise _fail("expression", expr, exc) from None
 
@@ -302,7 +598,7 @@ def check_template(text: str) -> nodes.Template:
     """Parse a template string; TemplateError on bad syntax. Returns the AST."""
     try:
         return ENV.parse(text)
-    except jinja2.TemplateSyntaxError as exc:
+    except (jinja2.TemplateSyntaxError, BudgetError) as exc:
         raise _fail("template", text, exc) from None
 
 
@@ -328,12 +624,17 @@ def compile_expression(expr: str) -> Callable[[Mapping[str, Any]], Any]:
 
     def run(context: Mapping[str, Any]) -> Any:
         try:
-            ctx = template.new_context(ChainMap(context, helpers), shared=True)  # type: ignore[arg-type]
-            for _ in template.root_render_func(ctx):
-                pass
-            result = ctx.vars["result"]
-            _no_undefined(result)
+            with budgeted():
+                ctx = template.new_context(ChainMap(context, helpers), shared=True)  # type: ignore[arg-type]
+                for _ in template.root_render_func(ctx):
+                    pass
+                result = ctx.vars["result"]
+                _no_undefined(result)
+                if isinstance(result, (str, list, tuple, dict)):
+                    _check_size(result, "the value")
             return result
+        except BudgetError as exc:
+            raise _fail("expression", expr, exc) from None
         except TemplateError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure inside user code is the user's error
@@ -360,6 +661,19 @@ def _template(text: str) -> jinja2.Template:
     return ENV.from_string(text)
 
 
+def _render_text(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    """``template.render(**context)`` within a budget: the output is counted as it streams."""
+    out: list[str] = []
+    size = 0
+    with budgeted():
+        for chunk in template.generate(**context):
+            size += len(chunk)
+            if size > MAX_SIZE:
+                raise BudgetError(f"the output is longer than {MAX_SIZE:,} characters")
+            out.append(chunk)
+    return "".join(out)
+
+
 def render(value: Any, context: Mapping[str, Any]) -> Any:
     """Render templates inside ``value`` (recursive over dicts and lists).
 
@@ -373,7 +687,9 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
         if expr is not None:
             return evaluate(expr, context)
         try:
-            return _template(value).render(**context)
+            return _render_text(_template(value), context)
+        except BudgetError as exc:
+            raise _fail("template", value, exc) from None
         except TemplateError:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure inside user code is the user's error

@@ -27,11 +27,9 @@ class Patch(ObjectChange):
         if self.patch_type not in ("strategic", "merge", "json"):
             raise ClusterError(f"patch: type must be strategic, merge or json (got {self.patch_type!r})")
         body = self.param("patch", required=True)
-        if isinstance(body, str):
-            try:
-                body = json.loads(body)
-            except ValueError:
-                raise ClusterError("patch: 'patch' is not valid JSON") from None
+        if not isinstance(body, (dict, list)):  # never parsed from text: a rendered input would become patch keys
+            raise ClusterError(f"patch: 'patch' must be a mapping or a list, not {type(body).__name__} "
+                               "(write it as data; values may be templates)")
         if (self.patch_type == "json") != isinstance(body, list):
             raise ClusterError("patch: a json patch is a list of operations; strategic/merge patches are objects")
         self.body = body

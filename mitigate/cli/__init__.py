@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from mitigate import __version__
 from mitigate.errors import MitigateError
+from mitigate.textsafe import safe_streams
 
 COMMAND_MODULES: list[str] = [
     "drill",
@@ -62,17 +63,18 @@ def _home(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None) or _home
-    try:
-        return int(handler(args))
-    except MitigateError as exc:
-        print(f"mitigate: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("mitigate: interrupted", file=sys.stderr)
-        return 130
+    with safe_streams():  # names, messages and files from the cluster reach the terminal as data
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler = getattr(args, "handler", None) or _home
+        try:
+            return int(handler(args))
+        except MitigateError as exc:
+            print(f"mitigate: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("mitigate: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

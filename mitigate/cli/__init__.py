@@ -26,10 +26,12 @@ COMMAND_MODULES: list[str] = [
     "home",
     "incident",
     "journal",
+    "new",
     "postmortem",
     "run",
     "sandbox",
     "secrets",
+    "test",
     "validate",
 ]
 

@@ -96,6 +96,16 @@ def expand(value: str, sb: Sandbox) -> str:
     return _PLACEHOLDER.sub(one, value)
 
 
+def scenario_target(path: Path) -> tuple[str, Expect]:
+    """The runbook a scenario file rehearses (``drill.runbook``, else its file name) and its
+    expected verdict, read without starting a sandbox (``mitigate test`` pairs them up)."""
+    from integrations.sandbox import load_scenario
+
+    scenario = load_scenario(path)
+    block = drill_block(scenario.drill, scenario.path)
+    return block.runbook or Path(path).stem, block.expect
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The scenario's health after (or during) a drill, with the scorecard."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -68,7 +69,8 @@ class HomeScreen(Screen[None]):
     def _show_runbooks(self, runbooks: list[RunbookEntry]) -> None:
         ol = self.query_one("#runbooks", OptionList)
         ol.clear_options()
-        ol.add_options([Option(f"{rb.title}\n  [dim]{', '.join(rb.tags) or rb.name}[/dim]", id=rb.name)
+        ol.add_options([Option(Text.assemble(rb.title, "\n  ", (", ".join(rb.tags) or rb.name, "dim"),
+                                             *((("  " + rb.origin, "italic"),) if rb.origin else ())), id=rb.name)
                         for rb in runbooks] or [Option("no runbook matches", disabled=True)])
         if runbooks:
             ol.highlighted = 0

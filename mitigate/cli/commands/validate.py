@@ -11,15 +11,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mitigate import paths
+from mitigate.cli.options import add_config, add_library, library_of
 from mitigate.errors import LocatedErrors, MitigateError, UsageError
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("validate", help="check runbook files (default: the bundled library)",
+    p = sub.add_parser("validate", help="check runbook files (default: every folder of the library search path)",
                        description="Validate runbooks. Exit 0 valid, 1 invalid, 2 usage.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="runbook files or folders (drills/ is skipped)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    add_config(p)
+    add_library(p)
     p.set_defaults(handler=_validate)
     s = sub.add_parser("schema", help="print the runbook JSON Schema", description="Print the JSON Schema "
                        "of the runbook format (editors use it for completion).")
@@ -32,12 +34,13 @@ def _yaml_files(folder: Path) -> list[Path]:
                   and "drills" not in p.relative_to(folder).parts)
 
 
-def _collect(raw: list[str]) -> list[Path]:
-    if not raw:
-        bundled = _yaml_files(paths.runbooks_dir()) if paths.runbooks_dir().is_dir() else []
-        if not bundled:
-            raise UsageError(f"no runbooks found in {paths.runbooks_dir()}")
-        return bundled
+def _collect(raw: list[str], args: argparse.Namespace) -> list[Path]:
+    if not raw:  # the whole library search path: --library, $MITIGATE_RUNBOOKS, runbookPaths, bundled
+        library = library_of(args)
+        found = [f for folder in library.folders if folder.path.is_dir() for f in _yaml_files(folder.path)]
+        if not found:
+            raise UsageError(f"no runbooks found in {library.describe()}")
+        return found
     files: list[Path] = []
     for item in raw:
         p = Path(item)
@@ -57,7 +60,7 @@ def _validate(args: argparse.Namespace) -> int:
     from mitigate.runbook.loader import load_runbook
 
     bad = 0
-    files = _collect(args.paths)
+    files = _collect(args.paths, args)
     for path in files:
         try:
             rb = load_runbook(path)

@@ -1,0 +1,35 @@
+"""The home screen lists the team's runbooks from MITIGATE_RUNBOOKS, shadowing shown (Pilot)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import OptionList
+
+from mitigate.cli import main
+from mitigate.cli.tui import CliLauncher
+from mitigate.paths import runbooks_dir
+from tests.tui.conftest import until
+from tui import make_app
+from tui.screens.home import HomeScreen
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_home_lists_a_runbook_from_mitigate_runbooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    team = tmp_path / "team"
+    assert main(["new", "runbook", "web-zero", "--dir", str(team)]) == 0
+    shadow = (runbooks_dir() / "apiserver-oom.yaml").read_text().replace("title: ", "title: Team edition of ", 1)
+    (team / "apiserver-oom.yaml").write_text(shadow)
+    monkeypatch.setenv("MITIGATE_RUNBOOKS", str(team))
+    app = make_app(launcher=CliLauncher(tmp_path / "j", None))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        options = app.screen.query_one("#runbooks", OptionList)
+        shown = {str(options.get_option_at_index(i).id): str(options.get_option_at_index(i).prompt)
+                 for i in range(options.option_count)}
+    assert "Restore a Deployment scaled to zero" in shown["web-zero"]
+    assert f"MITIGATE_RUNBOOKS: {team}" in shown["web-zero"]
+    assert "Team edition of" in shown["apiserver-oom"] and "shadows the bundled one" in shown["apiserver-oom"]
+    assert "MITIGATE_RUNBOOKS" not in shown["replace-notready-nodes"]  # bundled: no origin line

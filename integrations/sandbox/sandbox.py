@@ -27,6 +27,7 @@ from aiohttp import web
 from mitigate.errors import MitigateError
 
 from .faults import RequestLogEntry
+from .rbac import Directory
 from .scenario import Scenario, load_scenario
 from .seeding import BuiltCluster, HealthReport, build_cluster, health
 from .server import ClusterApp
@@ -57,6 +58,7 @@ class Sandbox:
         self.kubeconfig = Path()
         self._stopped = False
         self._cert, self._key = self_signed()
+        self.users = Directory(token, [u.model_dump() for u in scenario.users])
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -79,10 +81,11 @@ class Sandbox:
         return sb
 
     async def _serve(self, port: int) -> None:
-        ssl_ctx = server_context(self._cert, self._key)
+        ssl_ctx = server_context(self._cert, self._key, client_ca=self.users.ca_cert)
         for i, ctx in enumerate(self.contexts):
             bc = self._clusters[ctx]
-            app = ClusterApp(bc.state, context=ctx, token=self.token, faults=bc.faults, log_sink=self._append,
+            app = ClusterApp(bc.state, context=ctx, token=self.token, users=self.users, faults=bc.faults,
+                             log_sink=self._append,
                              overload=functools.partial(bc.sim.overload_status, bc.faults.roll),
                              ingress=functools.partial(_ingress, bc) if bc.sim.b.ingress else None,
                              health=functools.partial(_as_pair, bc),
@@ -214,6 +217,11 @@ class Sandbox:
                             for c in self.contexts]}
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if self.users.entries:  # the scenario's users: one context per cluster and user, "<context>@<user>"
+            doc["users"] += self.users.kubeconfig_users(path.parent)
+            doc["contexts"] += [{"name": f"{c}@{e.name}", "context": {"cluster": c, "user": e.name,
+                                                                       "namespace": "default"}}
+                                for e in self.users.entries for c in self.contexts]
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             yaml.safe_dump(doc, fh, sort_keys=False)

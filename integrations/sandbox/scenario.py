@@ -258,6 +258,15 @@ class HealthCheck(_M):
         return str(i)
 
 
+class UserSpec(_M):
+    """A user of the sandbox besides its admin: RBAC objects in ``objects:`` say what they may do."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,62}$")
+    groups: list[str] = []
+    auth: Literal["token", "cert", "exec"] = "token"
+    tokenSeconds: float = Field(default=60, gt=0, le=86400)  # exec: lifetime of each minted token
+
+
 class ClusterSpec(_M):
     context: str = Field(default="sandbox", pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
     objects: list[dict[str, Any]] = []
@@ -279,6 +288,7 @@ class Scenario(_M):
     faults: list[FaultSpec] = []
     health: list[HealthCheck] = []
     drill: dict[str, Any] = {}  # for the drill runner (runbook, inputs, decisions); the sandbox ignores it
+    users: list[UserSpec] = []  # users besides the admin (see integrations/sandbox/rbac.py)
     _path: str = PrivateAttr(default="<scenario>")
     _marks: dict[Any, Mark] = PrivateAttr(default_factory=dict)
     _multi: bool = PrivateAttr(default=False)

@@ -24,12 +24,12 @@ from aiohttp import web
 from mitigate.errors import LocatedError
 from mitigate.yamlloc import check_yaml_budget
 
-from . import openapi, protobuf
+from . import openapi, protobuf, rbac
 from .apply import drop_unapplied
 from .budgets import budget, disruptions_allowed, pod_ready
 from .faults import FaultSet, RequestLogEntry
 from .patch import PatchError, copy_json, json_patch, merge_patch, strategic_merge
-from .resources import RETURNS_DELETED, REVIEW_KEY, REVIEW_KEYS, Resource
+from .resources import RETURNS_DELETED, REVIEW_KEYS, Resource
 from .selectors import (
     SelectorError,
     field_matcher,
@@ -63,6 +63,7 @@ class Target:
 
 
 TARGET: web.RequestKey[Target | None] = web.RequestKey("target", object)  # type: ignore[arg-type]
+IDENTITY: web.RequestKey[rbac.Identity] = web.RequestKey("identity", rbac.Identity)
 
 
 def _status_ok(details: Obj | None = None) -> Obj:
@@ -96,12 +97,14 @@ class ClusterApp:
     """Routes and handlers for one cluster."""
 
     def __init__(self, state: ClusterState, *, context: str, token: str, faults: FaultSet,
+                 users: rbac.Directory | None = None,
                  log_sink: Callable[[RequestLogEntry], None],
                  overload: Callable[[], int | None] | None = None,
                  ingress: Callable[[], tuple[bool, str]] | None = None,
                  health: Callable[[], tuple[bool, str]] | None = None,
                  bookmark_seconds: float = 1.0) -> None:
         self.state, self.context, self.token, self.faults = state, context, token, faults
+        self.users = users or rbac.Directory(token)
         self.log_sink, self.overload, self.ingress, self.health = log_sink, overload, ingress, health
         self.bookmark_seconds = bookmark_seconds
         self.watch_queues: set[asyncio.Queue[WatchEvent | None]] = set()
@@ -141,9 +144,13 @@ class ClusterApp:
         if request.path.startswith("/sandbox/"):
             info["verb"] = "probe"
             return self._probe(request)
-        if request.headers.get("Authorization", "") != f"Bearer {self.token}":
+        peer = request.transport.get_extra_info("peercert") if request.transport is not None else None
+        who = self.users.authenticate(request.headers.get("Authorization", ""), peer)
+        if who is None:
             return json_response(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
         try:
+            who = rbac.impersonate(self.state, who, request.headers, request.headers.getall("Impersonate-Group", []))
+            request[IDENTITY] = who
             target = self._classify(request, info)
             for f in self.faults.pick(info["verb"], info["resource"]):
                 if f.latency:
@@ -163,6 +170,7 @@ class ClusterApp:
                 raise ApiError(code, "TooManyRequests" if code == 429 else "ServiceUnavailable",
                                "the server is currently unable to handle the request (apiserver overloaded)",
                                {"retryAfterSeconds": 1}, {"Retry-After": "1"})
+            self._authorize(request, target, info, who)
             request[TARGET] = target
             return await handler(request)
         except ApiError as e:
@@ -176,6 +184,15 @@ class ClusterApp:
         except Exception as e:  # a sandbox bug: answer like the API server would, keep serving
             log.exception("sandbox handler failed: %s %s", request.method, request.path_qs)
             return json_response(ApiError(500, "InternalError", f"sandbox internal error: {e}").status(), 500)
+
+    def _authorize(self, request: web.Request, t: Target | None, info: dict[str, Any], who: rbac.Identity) -> None:
+        """RBAC, after priority and fairness as in the real filter chain (403 with the real message)."""
+        if t is None:
+            attrs = rbac.Attributes("get" if request.method == "GET" else request.method.lower(), path=request.path)
+        else:
+            attrs = rbac.Attributes(info["verb"], t.r.group, t.version, t.r.plural, t.sub, t.namespace or "",
+                                    t.name or "")
+        rbac.check(self.state, who, attrs)
 
     def _probe(self, request: web.Request) -> web.Response:
         if request.path == "/sandbox/health":
@@ -567,22 +584,15 @@ class ClusterApp:
             raise ApiError(400, "BadRequest", f"the body kind {kind!r} does not match {t.r.kind!r}")
         warn = self._field_check(request, t, body)
         if t.r.key in REVIEW_KEYS:
-            return json_response(self._review(t, body), 201)
+            return json_response(self._review(t, body, request[IDENTITY]), 201)
         obj = self.state.create(t.r, body, self._writer(request, fields=body), namespace=t.namespace)
         return json_response(self._out(t, obj), 201, warn)
 
-    def _review(self, t: Target, body: Obj) -> Obj:
-        """Answered, never stored: the sandbox's one user (the kubeconfig's token) may do everything."""
+    def _review(self, t: Target, body: Obj, who: rbac.Identity) -> Obj:
+        """Answered from the RBAC rules for the requesting (or impersonated) user, never stored."""
         out = dict(body, apiVersion=t.r.api_version(t.version), kind=t.r.kind)
         out["metadata"] = dict(body.get("metadata") or {}, creationTimestamp=None)
-        if t.r.key == REVIEW_KEY:
-            out["status"] = {"allowed": True, "reason": "sandbox: one all-powerful user"}
-        elif t.r.plural == "selfsubjectrulesreviews":
-            out["status"] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-                             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": False}
-        else:
-            out["status"] = {"userInfo": {"username": f"{self.context}-admin",
-                                          "groups": ["system:masters", "system:authenticated"]}}
+        out["status"] = rbac.review(self.state, who, t.r.plural, body)
         return out
 
     async def _update(self, request: web.Request, t: Target) -> web.Response:

@@ -37,9 +37,13 @@ def self_signed() -> tuple[bytes, bytes]:
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
-def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
-    """A server SSLContext; the key touches disk only briefly in a private temp dir."""
+def server_context(cert_pem: bytes, key_pem: bytes, client_ca: bytes | None = None) -> ssl.SSLContext:
+    """A server SSLContext; the key touches disk only briefly in a private temp dir. With ``client_ca``,
+    clients may present a certificate it signed (optional: token users present none)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if client_ca is not None:
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.load_verify_locations(cadata=client_ca.decode())
     with tempfile.TemporaryDirectory(prefix="mitigate-sandbox-tls-") as d:
         cert_path, key_path = os.path.join(d, "tls.crt"), os.path.join(d, "tls.key")
         for path, data in ((cert_path, cert_pem), (key_path, key_pem)):

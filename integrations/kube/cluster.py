@@ -54,7 +54,7 @@ class KubeCluster:
     def query(self, context: str, query: Query) -> list[dict[str, Any]]:
         ctx = self.ctx(context)
         res = ctx.resolver.resolve(query.api_version, query.kind)
-        ns = query.namespace if res.namespaced else None
+        ns = (query.namespace or None) if res.namespaced else None  # a read: "" lists every namespace
         if query.name:
             obj = ctx.transport.get_or_none(res.path(ns or ctx.namespace, query.name))
             return [obj] if obj else []

@@ -20,14 +20,25 @@ NOISE_METADATA = ("managedFields", "resourceVersion", "generation", "uid", "crea
 
 
 def kubectl(context: str, *args: str, namespace: str | None = None, stdin: str | None = None) -> str:
-    """One shell-quoted kubectl command line; ``stdin`` is passed as a quoted heredoc."""
-    parts = ["kubectl", *args, "--context", context]
+    """One shell-quoted kubectl command line; ``stdin`` is passed as a quoted heredoc.
+
+    Values from the cluster or a runbook never stand alone where kubectl parses flags: flag
+    values are joined to their flag (``--context=...``) and objects are named as
+    ``type/name`` (see :func:`obj`), so a name like ``--all`` stays a name.
+    """
+    parts = ["kubectl", *args, f"--context={context}"]
     if namespace:
-        parts += ["-n", namespace]
+        parts.append(f"--namespace={namespace}")
     line = " ".join(shlex.quote(p) for p in parts)
     if stdin is not None:
         line += " <<'EOF'\n" + stdin.rstrip("\n") + "\nEOF"
     return line
+
+
+def obj(kind: str, name: str) -> str:
+    """One object as kubectl names it, ``type/name``: never read as a flag, even for ``--all``
+    (kubectl splits at the first ``/``, and a name holds none)."""
+    return f"{kind}/{name}"
 
 
 def compact(value: Any) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mitigate.ports import CircuitOpen, ClusterError
+from mitigate.runbook.actions import name_problem
 
 from .transport import ApiError, Transport, seg
 
@@ -34,18 +35,32 @@ class Resource:
         return f"{self.plural}.{self.version}.{self.group}" if self.group else self.plural
 
     def base(self, namespace: str | None) -> str:
+        """The collection URL: every object of this kind in ``namespace`` (None: all namespaces)."""
         root = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
+        if self.namespaced and namespace is not None:
+            check_name(namespace, f"{self.kind} namespace", "namespace")
             return f"{root}/namespaces/{seg(namespace)}/{self.plural}"
         return f"{root}/{self.plural}"
 
     def path(self, namespace: str | None, name: str, sub: str = "") -> str:
+        """One object's URL. Refuses what would make it a collection URL (an empty name) or
+        another object's (``..``, ``/``): every single-object request is built here."""
+        check_name(name, self.kind)
         if self.namespaced and not namespace:
             raise ClusterError(f"{self.kind} {name!r} is namespaced: a namespace is required")
         return f"{self.base(namespace)}/{seg(name)}" + (f"/{sub}" if sub else "")
 
     def target(self, namespace: str | None, name: str) -> str:
         return f"{self.kind}/{namespace}/{name}" if self.namespaced and namespace else f"{self.kind}/{name}"
+
+
+def check_name(name: object, kind: str, what: str = "name") -> None:
+    """ClusterError unless ``name`` can address exactly one object."""
+    if not isinstance(name, str):
+        raise ClusterError(f"refusing {kind} {what} {name!r}: not a string")
+    problem = name_problem(name, what)
+    if problem:
+        raise ClusterError(f"refusing {kind}: {problem}")
 
 
 class Resolver:

@@ -179,6 +179,10 @@ class Transport:
         precondition, which makes a mutation safe to repeat.
         """
         method = method.upper()
+        if method not in READ_METHODS and (path.endswith("/") or "//" in path or "/../" in path + "/"):
+            # an empty segment is a collection URL or another object's: ``DELETE .../deployments/``
+            # deletes every Deployment on a real API server
+            raise ClusterError(f"{self.context}: refusing {method} {path}: an empty or '..' path segment")
         retry_errors = method in READ_METHODS or precondition
         attempt = 0
         while True:

@@ -17,7 +17,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from mitigate.errors import MitigateError
 from mitigate.runbook.model import parse_duration
@@ -41,8 +49,73 @@ def _duration(value: str) -> str:
 
 
 Duration = Annotated[str, AfterValidator(_duration)]
-Names = list[str] | Tmpl
-TargetNames = list[str | dict[str, Any]] | Tmpl
+
+
+def name_problem(value: str, what: str = "name") -> str | None:
+    """Why ``value`` cannot name one object (or namespace), or None when it can.
+
+    An empty name widens scope: ``DELETE .../deployments/`` is a delete of the whole
+    collection on a real API server, and ``..`` walks up the URL (a namespace, or more).
+    Whitespace at either end and control characters are never part of a real name; a
+    ``/`` would make a different URL. Kubernetes itself refuses all of these as names.
+    """
+    if value == "":
+        return f"empty {what}: an empty {what} would address every object, not one"
+    if not value.strip():
+        return f"blank {what} {value!r}: it would address every object, not one"
+    if value != value.strip():
+        return f"{what} {value!r} starts or ends with whitespace"
+    if "/" in value:
+        return f"{what} {value!r} contains '/': a {what} is one path segment"
+    if value in (".", ".."):
+        return f"{what} {value!r} is not a name (it walks the URL)"
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        return f"{what} {value!r} contains control characters"
+    return None
+
+
+def target_problem(value: str) -> str | None:
+    """``name_problem`` for a target that may carry its namespace (``shop/web``)."""
+    if value.count("/") == 1 and value.strip():
+        ns, name = value.split("/")
+        return name_problem(ns, "namespace") or name_problem(name)
+    return name_problem(value)
+
+
+def _rendered(info: ValidationInfo) -> bool:
+    """Validated after rendering (``parse_params``): templates are no excuse any more."""
+    return bool(isinstance(info.context, Mapping) and info.context.get("rendered"))
+
+
+def _checked(problem: Callable[[str], str | None]) -> Callable[[str, ValidationInfo], str]:
+    def check(value: str, info: ValidationInfo) -> str:
+        if "{{" in value and not _rendered(info):
+            return value  # checked again once rendered
+        found = problem(value)
+        if found:
+            raise ValueError(found)
+        return value
+    return check
+
+
+def _target_object(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    inner = value.get("metadata")
+    meta: dict[str, Any] = inner if isinstance(inner, dict) else value
+    for key in ("name", "namespace"):
+        item = meta.get(key)
+        if isinstance(item, str) and ("{{" not in item or _rendered(info)):
+            found = name_problem(item, key)
+            if found:
+                raise ValueError(f"target object: {found}")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_checked(name_problem))]
+"""One object's name: never empty, blank, '/'-containing, '.' or '..' (literal now, rendered later)."""
+Namespace = Annotated[str, AfterValidator(_checked(lambda v: name_problem(v, "namespace")))]
+TargetName = Annotated[str, AfterValidator(_checked(target_problem))]
+Names = list[Name] | Tmpl
+TargetNames = list[TargetName | Annotated[dict[str, Any], AfterValidator(_target_object)]] | Tmpl
 """Targets: names, ``namespace/name`` (the object's own namespace), or objects as a check
 returns them (``"{{ steps['find'].items }}"``); :func:`target_names` turns them into names."""
 Int = int | Tmpl
@@ -62,8 +135,8 @@ class Targeted(Params):
     ``namespace`` is then only the default for entries without one.
     """
 
-    namespace: str | None = None
-    name: str | None = None
+    namespace: Namespace | None = None
+    name: TargetName | None = None
     names: TargetNames | None = None
     selector: str | None = Field(None, description="label selector, e.g. app=web,tier!=db")
 
@@ -138,7 +211,7 @@ class DrainParams(NodeParams):
 
 
 class EvictParams(Params):
-    namespace: str | None = Field(None, description="default namespace of names without one")
+    namespace: Namespace | None = Field(None, description="default namespace of names without one")
     names: TargetNames | None = None
     selector: str | None = None
 
@@ -150,6 +223,23 @@ class DeleteParams(Typed):
 
 class ManifestParams(Params):
     manifest: dict[str, Any] | list[dict[str, Any]] | Tmpl
+
+    @model_validator(mode="after")
+    def _named(self, info: ValidationInfo) -> ManifestParams:
+        docs = self.manifest if isinstance(self.manifest, list) else [self.manifest]
+        for i, doc in enumerate(docs):
+            meta = doc.get("metadata") if isinstance(doc, dict) else None
+            if not isinstance(meta, dict):
+                continue
+            for key in ("name", "namespace"):
+                value = meta.get(key)
+                if not isinstance(value, str) or ("{{" in value and not _rendered(info)):
+                    continue
+                problem = name_problem(value, key)
+                if problem:
+                    where = f"manifest[{i}]" if isinstance(self.manifest, list) else "manifest"
+                    raise ValueError(f"{where}.metadata.{key}: {problem}")
+        return self
 
 
 class ApplyParams(ManifestParams):
@@ -186,8 +276,8 @@ class DisableDaemonSetParams(Targeted):
 class ThrottleParams(Params):
     """An APF FlowSchema + PriorityLevelConfiguration that confines the named clients."""
 
-    name: str = Field(description="the PriorityLevelConfiguration")
-    flowSchema: str | None = Field(None, description="default: name; several FlowSchemas may share one level")
+    name: Name = Field(description="the PriorityLevelConfiguration")
+    flowSchema: Name | None = Field(None, description="default: name; several FlowSchemas may share one level")
     users: Names | None = None
     groups: Names | None = None
     serviceAccounts: Names | None = Field(None, description="namespace/name")
@@ -199,12 +289,12 @@ class ThrottleParams(Params):
 
 
 class RelaxThrottleParams(Params):
-    name: str
+    name: Name
     nominalConcurrencyShares: Int
 
 
 class RemoveThrottleParams(Params):
-    name: str
+    name: Name
 
 
 class DeleteMachineParams(Params):
@@ -215,7 +305,7 @@ class RevertChangesParams(Params):
     fieldManager: str
     since: str
     until: str | None = None
-    namespaces: Names | None = None
+    namespaces: list[Namespace] | Tmpl | None = None
     selector: str | None = None
     kinds: Names | None = None
 
@@ -350,8 +440,10 @@ def parse_params(verb: str, params: Mapping[str, Any]) -> Params:
     if info is None:
         raise MitigateError(f"unknown action {verb!r}")
     try:
-        return info.params_model.model_validate(dict(params))
+        return info.params_model.model_validate(dict(params), context={"rendered": True})
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise MitigateError(f"action {verb}: {where + ': ' if where else ''}{first['msg']}") from None
+        errors = exc.errors(include_url=False)
+        first = next((e for e in errors if e["type"] == "value_error"), errors[0])  # ours, not a union branch's
+        where = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("list[", "function-", "str", "dict")))
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise MitigateError(f"action {verb}: {where + ': ' if where else ''}{message}") from None

@@ -68,7 +68,7 @@ def test_plan_prints_kubectl_and_makes_no_mutating_request(tmp_path: Path, sb: A
     proc = _run(tmp_path, sb, "--plan")
     assert proc.returncode == 0, proc.stderr
     assert "ok: 2 found: n0, n2" in proc.stdout
-    assert f"$ kubectl cordon n0 n2 --context {CTX}" in proc.stdout
+    assert f"$ kubectl cordon nodes/n0 nodes/n2 --context={CTX}" in proc.stdout
     assert "2 batch(es) of 1" in proc.stdout
     assert [e for e in sb.request_log if e.method in MUTATING] == []  # not even a dry run
     assert not (tmp_path / "j").exists()

@@ -251,7 +251,7 @@ def test_kubectl_equivalent_yields_same_objects(case: str, tmp_path: Path, backu
         ka, kb = cluster(a), cluster(b)
         action = ka.prepare(ActionRequest(CTX, verb, params, backup_dir=str(backups)))
         lines = action.kubectl()
-        assert lines and all(f"--context {CTX}" in line for line in lines)
+        assert lines and all(f"--context={CTX}" in line for line in lines)
         assert action.execute().ok
         home = tmp_path / "home"
         home.mkdir()

@@ -94,7 +94,7 @@ def test_changed_object_gets_back_exactly_its_state_before_the_rogue(backups: Pa
         assert not preview.warnings
         assert "PLATFORM_URL" in preview.diff and "platform-registry" in preview.diff
         [line] = action.kubectl()
-        assert line.startswith("kubectl patch deployments.v1.apps api --type=json -p ")
+        assert line.startswith("kubectl patch deployments.v1.apps/api --type=json '--patch=")
         outcome = action.execute()
         assert outcome.ok, outcome.results
         [result] = outcome.results
@@ -183,7 +183,7 @@ def test_preconditions_stop_a_patch_planned_on_an_older_object(backups: Path) ->
         with pytest.raises(ApiError, match="409"):  # the API path: resourceVersion precondition
             t.request("PATCH", f"{DEPLOY_PATH}/api", body=fp.patch(stale_rv, {"spec.template.spec.imagePullSecrets"}),
                       content_type="application/json-patch+json")
-        printed = json.loads(shlex.split(line)[shlex.split(line).index("-p") + 1])
+        printed = json.loads(next(a for a in shlex.split(line) if a.startswith("--patch="))[len("--patch="):])
         with pytest.raises(ApiError, match="422|test"):  # the printed kubectl line: value tests
             t.request("PATCH", f"{DEPLOY_PATH}/api", body=printed, content_type="application/json-patch+json")
         assert _api(kc)["metadata"]["labels"]["platform.example/onboarded"] == "kept-by-team"

@@ -110,8 +110,8 @@ def test_undo_toRevision_and_undo_of_undo(kind: str, box: Any) -> None:
 
     action = kc.prepare(ActionRequest(CTX, "rolloutUndo", _ref(kind)))
     assert action.targets == [f"{kind}/shop/{name}"]
-    assert action.kubectl() == [f"kubectl rollout undo {kind.lower()}s.v1.apps {name} --to-revision=2 "
-                                f"--context {CTX} -n shop"]
+    assert action.kubectl() == [f"kubectl rollout undo {kind.lower()}s.v1.apps/{name} --to-revision=2 "
+                                f"--context={CTX} --namespace=shop"]
     mutations = sum(1 for e in box.request_log if e.mutating)
     preview = action.preview()
     assert sum(1 for e in box.request_log if e.mutating) == mutations, "preview must only dry-run"

@@ -86,7 +86,7 @@ def test_each_verb_acts_across_namespaces(box: Any, verb: str, form: str) -> Non
     action = kc.prepare(ActionRequest(CTX, verb, {**extra, **scope}, step_id="s"))
     assert sorted(action.targets) == ["Deployment/blue/web", "Deployment/green/web"]
     lines = action.kubectl()
-    assert any("-n blue" in ln for ln in lines) or "--all-namespaces" in lines[0]
+    assert any("--namespace=blue" in ln for ln in lines) or "--all-namespaces" in lines[0]
     outcome = action.execute()
     assert outcome.ok, [(r.target, r.message) for r in outcome.results]
     for ns in ("blue", "green"):
@@ -114,7 +114,7 @@ def test_rollout_undo_by_selector_across_namespaces(box: Any) -> None:
         time.sleep(0.05)
     action = kc.prepare(ActionRequest(CTX, "rolloutUndo", {"selector": "tier=front"}))
     assert sorted(action.targets) == ["Deployment/blue/web", "Deployment/green/web"]
-    assert all("rollout undo deployments.v1.apps web" in ln and "--to-revision=" in ln for ln in action.kubectl())
+    assert all("rollout undo deployments.v1.apps/web" in ln and "--to-revision=" in ln for ln in action.kubectl())
     assert action.execute().ok
     for ns in ("blue", "green"):
         assert _get(kc, ns, "web")["spec"]["template"]["spec"]["containers"][0]["image"] != "web:broken"
@@ -145,9 +145,9 @@ def test_disable_daemonset_removes_its_pods_and_undo_brings_them_back(box: Any) 
     assert settle(lambda n: n == 3) == 3
     action = kc.prepare(ActionRequest(CTX, "disableDaemonSet", {"names": ["kube-system/agent"]}))
     assert action.destructive
-    assert action.kubectl() == ["kubectl patch daemonset agent -p "
-                                "'{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\"mitigate.io/disabled\":"
-                                "\"true\"}}}}}' --context targets -n kube-system"]
+    assert action.kubectl() == ["kubectl patch daemonsets.v1.apps/agent "
+                                "'--patch={\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\"mitigate.io/disabled\":"
+                                "\"true\"}}}}}' --context=targets --namespace=kube-system"]
     assert "spec.template.spec.nodeSelector.mitigate.io/disabled" in action.preview().changed_fields
     outcome = action.execute()
     assert outcome.ok and all(r.applied for r in action.recheck())

@@ -102,7 +102,7 @@ def test_restore_patch_puts_back_labels_and_spec() -> None:
 
 def test_kubectl_lines_are_shell_quoted() -> None:
     line = render.kubectl("ctx one", "label", "nodes", "n1", "team=a b", namespace="ns")
-    assert shlex.split(line) == ["kubectl", "label", "nodes", "n1", "team=a b", "--context", "ctx one", "-n", "ns"]
+    assert shlex.split(line) == ["kubectl", "label", "nodes", "n1", "team=a b", "--context=ctx one", "--namespace=ns"]
 
 
 def _kubeconfig(path: Path, contexts: dict[str, str], current: str | None) -> Path:

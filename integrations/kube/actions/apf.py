@@ -13,6 +13,7 @@ from typing import Any
 from mitigate.ports import ActionRequest, ClusterError
 
 from .. import render
+from ..resources import check_name
 from .base import Change, Item, ObjectChange, strs
 from .lifecycle import Apply, Delete
 
@@ -87,7 +88,8 @@ class RelaxThrottle(ObjectChange):
 
     def kubectl(self) -> list[str]:
         patch = render.compact({"spec": {"limited": {"nominalConcurrencyShares": self.shares}}})
-        return [render.kubectl(self.ctx.name, "patch", i.res.kubectl_type, i.name, "--type", "merge", "-p", patch)
+        return [render.kubectl(self.ctx.name, "patch", render.obj(i.res.kubectl_type, i.name), "--type=merge",
+                               f"--patch={patch}")
                 for i in self.items]
 
 
@@ -100,6 +102,7 @@ class RemoveThrottle(Delete):
     def bind(self) -> None:
         self.backup, self.grace = True, None
         name = str(self.param("name", required=True))
+        check_name(name, "removeThrottle PriorityLevelConfiguration")
         plc_res = self.r.resolve(FLOWCONTROL, "PriorityLevelConfiguration")
         fs_res = self.r.resolve(FLOWCONTROL, "FlowSchema")
         for fs in self.t.list_pages(fs_res.base(None)):

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from mitigate.ports import ActionOutcome, ActionRequest, CircuitOpen, ClusterError, Preview, TargetResult
 
 from .. import render
-from ..resources import Resolver, Resource
+from ..resources import Resolver, Resource, check_name
 from ..transport import CONTENT_TYPES, ApiError, ConnectionFailed, Transport
 
 LIST_INSTEAD_OF_GETS = 20  # more names than this: one paginated list beats one GET per name
@@ -120,7 +120,10 @@ class Action:
 
     def namespace(self) -> str | None:
         ns = self.p.get("namespace")
-        return str(ns) if ns else None
+        if ns is None:
+            return None
+        check_name(ns, self.verb, "namespace")  # "" would widen a namespace to the whole cluster
+        return str(ns)
 
     def select(self, res: Resource, *, names_key: str = "names") -> list[Item]:
         """Objects named by name/names, or matched by selector, with their current state.
@@ -138,9 +141,13 @@ class Action:
                                    "a namespace")
             if sep and (not own or not name or "/" in own):
                 raise ClusterError(f"{self.verb}: {full!r} is not a name or namespace/name")
+            if sep:
+                check_name(own, f"{self.verb} {res.kind}", "namespace")
+            check_name(name if sep else full, f"{self.verb} {res.kind}")
             refs.append((own if sep else default_ns, name if sep else full))
         refs = list(dict.fromkeys(refs))
         selector = self.p.get("selector")
+        named = bool(refs) or self.p.get("name") is not None or isinstance(self.p.get(names_key), list)
         items: list[Item] = []
         if len(refs) > LIST_INSTEAD_OF_GETS:
             spaces = {r[0] for r in refs}
@@ -156,7 +163,9 @@ class Action:
                 raise ClusterError(f"{self.ctx.name}: {res.target(*missing[0])} not found"
                                    + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
             items = [Item(res, n_s, n, found[(n_s, n)]) for n_s, n in wanted]
-        elif refs:
+        elif named:
+            # exactly the named objects; an empty list (an empty batch slice) is nothing, never
+            # "every object in the namespace"
             for n_s, name in refs:
                 obj = self.t.get_or_none(res.path(n_s, name))
                 if obj is None:

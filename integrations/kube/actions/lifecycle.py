@@ -109,10 +109,10 @@ class Delete(Action):
         out = []
         for i in self.items:
             if self.backup:
-                out.append(render.kubectl(self.ctx.name, "get", i.res.kubectl_type, i.name, "-o", "yaml",
+                out.append(render.kubectl(self.ctx.name, "get", render.obj(i.res.kubectl_type, i.name), "--output=yaml",
                                           namespace=self.ns_flag(i)) + " > " + shlex.quote(f"{i.name}.yaml"))
             grace = [f"--grace-period={int(self.grace)}"] if self.grace is not None else []
-            out.append(render.kubectl(self.ctx.name, "delete", i.res.kubectl_type, i.name, *grace,
+            out.append(render.kubectl(self.ctx.name, "delete", render.obj(i.res.kubectl_type, i.name), *grace,
                                       namespace=self.ns_flag(i)))
         return out
 
@@ -319,8 +319,8 @@ class Evict(Action):
         return out
 
     def kubectl(self) -> list[str]:
-        return [render.kubectl(self.ctx.name, "create", "--raw",
-                               f"/api/v1/namespaces/{i.namespace}/pods/{i.name}/eviction", "-f", "-",
+        return [render.kubectl(self.ctx.name, "create", f"--raw={i.res.path(i.namespace, i.name, 'eviction')}",
+                               "--filename=-",
                                namespace=i.namespace, stdin=render.compact(_eviction(i, self.grace, uid=False)))
                 for i in self.items]
 
@@ -425,5 +425,6 @@ class Drain(Cordon):
         flags += ["--delete-emptydir-data"] if self.empty_dir else []
         flags += ["--force"] if self.force else []
         if self.p.get("selector") and not (self.p.get("name") or self.p.get("names")):
-            return [render.kubectl(self.ctx.name, "drain", "-l", str(self.p["selector"]), *flags)]
-        return [render.kubectl(self.ctx.name, "drain", *[i.name for i in self.items], *flags)] if self.items else []
+            return [render.kubectl(self.ctx.name, "drain", f"--selector={self.p['selector']}", *flags)]
+        return [render.kubectl(self.ctx.name, "drain", *[render.obj("nodes", i.name) for i in self.items], *flags)] \
+            if self.items else []

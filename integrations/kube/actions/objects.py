@@ -39,8 +39,9 @@ class Patch(ObjectChange):
         return Change(self.body, self.patch_type)
 
     def kubectl(self) -> list[str]:
-        return [render.kubectl(self.ctx.name, "patch", i.res.kubectl_type, i.name, "--type", self.patch_type,
-                               "-p", render.compact(self.body), namespace=self.ns_flag(i)) for i in self.items]
+        return [render.kubectl(self.ctx.name, "patch", render.obj(i.res.kubectl_type, i.name),
+                               f"--type={self.patch_type}", f"--patch={render.compact(self.body)}",
+                               namespace=self.ns_flag(i)) for i in self.items]
 
 
 class SetResources(ObjectChange):
@@ -70,8 +71,8 @@ class SetResources(ObjectChange):
     def kubectl(self) -> list[str]:
         flags = [f"--{k}=" + ",".join(f"{kk}={vv}" for kk, vv in v.items())
                  for k, v in (("requests", self.requests), ("limits", self.limits)) if v]
-        return [render.kubectl(self.ctx.name, "set", "resources", i.res.kubectl_type, i.name, "-c", self.container,
-                               *flags, namespace=self.ns_flag(i)) for i in self.items]
+        return [render.kubectl(self.ctx.name, "set", "resources", render.obj(i.res.kubectl_type, i.name),
+                               f"--containers={self.container}", *flags, namespace=self.ns_flag(i)) for i in self.items]
 
 
 class Scale(ObjectChange):
@@ -97,7 +98,7 @@ class Scale(ObjectChange):
                                             "namespace": item.namespace, "name": item.name, "replicas": old})]
 
     def kubectl(self) -> list[str]:
-        return [render.kubectl(self.ctx.name, "scale", i.res.kubectl_type, i.name, f"--replicas={self.replicas}",
+        return [render.kubectl(self.ctx.name, "scale", render.obj(i.res.kubectl_type, i.name), f"--replicas={self.replicas}",
                                namespace=self.ns_flag(i)) for i in self.items]
 
 
@@ -135,12 +136,12 @@ class Label(ObjectChange):
         res = self.items[0].res
         if self.p.get("selector") and not (self.p.get("name") or self.p.get("names")):
             every = ("--all-namespaces",) if res.namespaced and not self.namespace() else ()
-            return [render.kubectl(self.ctx.name, self.verb, res.kubectl_type, "-l", str(self.p["selector"]),
+            return [render.kubectl(self.ctx.name, self.verb, res.kubectl_type, f"--selector={self.p['selector']}",
                                    *args, "--overwrite", *every, namespace=self.namespace())]
         by_ns: dict[str | None, list[str]] = {}
         for i in self.items:
-            by_ns.setdefault(self.ns_flag(i), []).append(i.name)
-        return [render.kubectl(self.ctx.name, self.verb, res.kubectl_type, *names, *args, "--overwrite",
+            by_ns.setdefault(self.ns_flag(i), []).append(render.obj(res.kubectl_type, i.name))
+        return [render.kubectl(self.ctx.name, self.verb, *names, *args, "--overwrite",
                                namespace=ns) for ns, names in by_ns.items()]
 
 
@@ -183,8 +184,9 @@ class Cordon(ObjectChange):
 
     def kubectl(self) -> list[str]:
         if self.p.get("selector") and not (self.p.get("name") or self.p.get("names")):
-            return [render.kubectl(self.ctx.name, self.verb, "-l", str(self.p["selector"]))]
-        return [render.kubectl(self.ctx.name, self.verb, *[i.name for i in self.items])] if self.items else []
+            return [render.kubectl(self.ctx.name, self.verb, f"--selector={self.p['selector']}")]
+        return [render.kubectl(self.ctx.name, self.verb, *[render.obj("nodes", i.name) for i in self.items])] \
+            if self.items else []
 
 
 class Uncordon(Cordon):
@@ -209,7 +211,7 @@ class RolloutRestart(ObjectChange):
         return (tmpl.get("annotations") or {}).get(self.KEY) == self.stamp
 
     def kubectl(self) -> list[str]:
-        return [render.kubectl(self.ctx.name, "rollout", "restart", i.res.kubectl_type, i.name,
+        return [render.kubectl(self.ctx.name, "rollout", "restart", render.obj(i.res.kubectl_type, i.name),
                                namespace=self.ns_flag(i)) for i in self.items]
 
 
@@ -247,7 +249,8 @@ class DisableDaemonSet(ObjectChange):
         return (spec.get("nodeSelector") or {}).get(self.key) == self.value
 
     def kubectl(self) -> list[str]:
-        return [render.kubectl(self.ctx.name, "patch", "daemonset", i.name, "-p", render.compact(self.body()),
+        return [render.kubectl(self.ctx.name, "patch", render.obj(i.res.kubectl_type, i.name),
+                               f"--patch={render.compact(self.body())}",
                                namespace=self.ns_flag(i)) for i in self.items]
 
 
@@ -357,7 +360,7 @@ class RolloutUndo(ObjectChange):
         return bool(render.changed_fields((obj.get("spec") or {}).get("template"), item.extra["template"]) == [])
 
     def kubectl(self) -> list[str]:
-        return [render.kubectl(self.ctx.name, "rollout", "undo", i.res.kubectl_type, i.name,
+        return [render.kubectl(self.ctx.name, "rollout", "undo", render.obj(i.res.kubectl_type, i.name),
                                f"--to-revision={i.extra['revision']}", namespace=self.ns_flag(i))
                 for i in self.items]
 

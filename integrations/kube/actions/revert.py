@@ -242,13 +242,14 @@ class RevertChanges(Action):
         for item in self.items:
             ns = item.namespace if item.res.namespaced else None
             if item.extra["mode"] == "created":
-                out.append(render.kubectl(self.ctx.name, "delete", item.res.kubectl_type, item.name, namespace=ns))
+                out.append(render.kubectl(self.ctx.name, "delete", render.obj(item.res.kubectl_type, item.name),
+                                          namespace=ns))
                 continue
             # the value tests are the precondition here: a printed resourceVersion goes stale within
             # seconds on a live object (controllers write status), the field values do not
             fp = item.extra.get("plan") or managedfields.plan(item.obj or {}, self.manager, self._backup_of(item))
             if fp.ops:
                 body = json.dumps(fp.patch(None), separators=(",", ":"))
-                out.append(render.kubectl(self.ctx.name, "patch", item.res.kubectl_type, item.name,
-                                          "--type=json", "-p", body, namespace=ns))
+                out.append(render.kubectl(self.ctx.name, "patch", render.obj(item.res.kubectl_type, item.name),
+                                          "--type=json", f"--patch={body}", namespace=ns))
         return out

@@ -50,7 +50,7 @@ _CONTAINERS = "spec.containers"
 BUILTIN: tuple[Resource, ...] = (
     _r("", "v1", "namespaces", "Namespace", False, "ns", "status finalize"),
     _r("", "v1", "nodes", "Node", False, "no", "status"),
-    _r("", "v1", "pods", "Pod", True, "po", "status eviction", required=_CONTAINERS),
+    _r("", "v1", "pods", "Pod", True, "po", "status eviction log", required=_CONTAINERS),
     _r("", "v1", "services", "Service", True, "svc", "status"),
     _r("", "v1", "endpoints", "Endpoints", True, "ep"),
     _r("", "v1", "configmaps", "ConfigMap", True, "cm"),
@@ -121,7 +121,7 @@ ALL_CATEGORY = {("", "pods"), ("", "services"), ("", "replicationcontrollers"), 
                 ("batch", "cronjobs"), ("autoscaling", "horizontalpodautoscalers")}  # what `kubectl get all` lists
 
 SUBRESOURCE_KIND = {"eviction": ("Eviction", "policy", "v1"), "scale": ("Scale", "autoscaling", "v1"),
-                    "finalize": (None, None, None), "status": (None, None, None)}
+                    "finalize": (None, None, None), "status": (None, None, None), "log": ("Pod", None, None)}
 
 
 def resource_from_crd(crd: dict[str, Any]) -> Resource:
@@ -219,6 +219,8 @@ class Registry:
                                      "kind": kind or r.kind}
                 if sub == "eviction":
                     s["verbs"] = ["create"]
+                elif sub == "log":
+                    s["verbs"] = ["get"]
                 else:
                     s["verbs"] = ["get", "patch", "update"]
                 if g is not None:

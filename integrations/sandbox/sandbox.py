@@ -89,7 +89,8 @@ class Sandbox:
                              overload=functools.partial(bc.sim.overload_status, bc.faults.roll),
                              ingress=functools.partial(_ingress, bc) if bc.sim.b.ingress else None,
                              health=functools.partial(_as_pair, bc),
-                             bookmark_seconds=bc.spec.behaviours.bookmark_seconds)
+                             bookmark_seconds=bc.spec.behaviours.bookmark_seconds,
+                             logs=getattr(bc.sim, "pod_logs", None))  # the simulation's container logs, if any
             runner = web.AppRunner(app.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
             await runner.setup()
             self._runners.append(runner)

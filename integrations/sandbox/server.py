@@ -27,6 +27,7 @@ from mitigate.yamlloc import check_yaml_budget
 from . import openapi, protobuf, rbac
 from .apply import drop_unapplied
 from .budgets import budget, disruptions_allowed, pod_ready
+from .endpoints import LogSource, Metrics, health_text, rfc3339nano
 from .faults import FaultSet, RequestLogEntry
 from .patch import PatchError, copy_json, json_patch, merge_patch, strategic_merge
 from .resources import RETURNS_DELETED, REVIEW_KEYS, Resource
@@ -88,6 +89,16 @@ def _go_duration(text: str) -> float:
     return total if not num else 0.0
 
 
+def _no_log_source(pod: Obj, container: str, previous: bool) -> list[str] | None:
+    """Without a simulated log source: empty logs; a previous log only after a restart."""
+    if not previous:
+        return []
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        if isinstance(cs, dict) and cs.get("name") == container and (cs.get("lastState") or {}).get("terminated"):
+            return []
+    return None
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
     return web.Response(body=data, status=status, content_type="application/json", headers=headers)
@@ -102,9 +113,11 @@ class ClusterApp:
                  overload: Callable[[], int | None] | None = None,
                  ingress: Callable[[], tuple[bool, str]] | None = None,
                  health: Callable[[], tuple[bool, str]] | None = None,
-                 bookmark_seconds: float = 1.0) -> None:
+                 bookmark_seconds: float = 1.0, logs: LogSource | None = None) -> None:
         self.state, self.context, self.token, self.faults = state, context, token, faults
         self.users = users or rbac.Directory(token)
+        self.logs = logs
+        self.metrics = Metrics()
         self.log_sink, self.overload, self.ingress, self.health = log_sink, overload, ingress, health
         self.bookmark_seconds = bookmark_seconds
         self.watch_queues: set[asyncio.Queue[WatchEvent | None]] = set()
@@ -127,6 +140,8 @@ class ClusterApp:
         info: dict[str, Any] = {"verb": "unknown", "resource": "", "namespace": "", "name": "", "dry_run": False}
         request[INFO] = info
         status = 500
+        mutating = request.method not in ("GET", "HEAD", "OPTIONS")
+        self.metrics.enter(mutating)
         try:
             resp = await self._guarded(request, handler, info)
             status = resp.status
@@ -135,6 +150,10 @@ class ClusterApp:
             status = 0
             raise
         finally:
+            self.metrics.leave(mutating)
+            if info.get("version"):
+                self.metrics.observe(info["verb"], info["resource"], info["group"], info["version"], info["scope"],
+                                     status, info["dry_run"])
             self.log_sink(RequestLogEntry(time.time(), self.context, info["verb"], request.method,
                                           request.path_qs, status, request.headers.get("User-Agent", ""),
                                           info["resource"], info["namespace"], info["name"], info["dry_run"]))
@@ -144,10 +163,21 @@ class ClusterApp:
         if request.path.startswith("/sandbox/"):
             info["verb"] = "probe"
             return self._probe(request)
+        check, _, rest = request.path.strip("/").partition("/")
+        if check in ("healthz", "livez", "readyz") and request.method == "GET":
+            info["verb"] = "health"  # open to anyone, as system:public-info-viewer allows
+            code, text = health_text(check, request.query, rest)
+            return web.Response(status=code, text=text, content_type="text/plain")
         peer = request.transport.get_extra_info("peercert") if request.transport is not None else None
         who = self.users.authenticate(request.headers.get("Authorization", ""), peer)
         if who is None:
             return json_response(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
+        if request.path == "/metrics" and request.method == "GET":
+            info["verb"] = "metrics"
+            counts = {f"{r.plural}.{r.group}" if r.group else r.plural: self.state.count(r)
+                      for r in list(self.state.registry.by_key.values()) if r.key not in REVIEW_KEYS}
+            return web.Response(text=self.metrics.text(counts), content_type="text/plain",
+                                headers={"X-Content-Type-Options": "nosniff"})
         try:
             who = rbac.impersonate(self.state, who, request.headers, request.headers.getall("Impersonate-Group", []))
             request[IDENTITY] = who
@@ -245,7 +275,8 @@ class ClusterApp:
         if any(d != "All" for d in dry):
             raise ApiError(400, "BadRequest", f"invalid dry run value {dry!r}: only 'All' is supported")
         info.update(verb=verb, resource=r.plural + (f"/{sub}" if sub else ""), namespace=namespace or "",
-                    name=name or "", dry_run=bool(dry))
+                    name=name or "", dry_run=bool(dry), group=group, version=version,
+                    scope="resource" if name else "namespace" if namespace else "cluster")
         return Target(r, version, namespace, name, sub)
 
     async def _body(self, request: web.Request, *, yaml_ok: bool = False) -> Any:
@@ -302,6 +333,10 @@ class ClusterApp:
             return await self._evict(request, t)
         if t.sub == "scale":
             return await self._scale(request, t)
+        if t.sub == "log":
+            if m != "GET":
+                raise ApiError(405, "MethodNotAllowed", "log only supports get")
+            return await self._log(request, t)
         if m == "GET":
             if t.name:
                 return self._get(request, t)
@@ -806,3 +841,62 @@ class ClusterApp:
                 updated["metadata"]["resourceVersion"] = want_rv
             res = st.update(t.r, updated, w)
         return json_response(self._scale_of(t, res))
+
+    # ------------------------------------------------------------------ pods/log
+
+    def _log_lines(self, t: Target, container: str, previous: bool) -> list[str]:
+        assert t.name is not None
+        pod = self.state.get(t.r, t.name, t.namespace)
+        names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or [] if isinstance(c, dict)]
+        inits = [c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or [] if isinstance(c, dict)]
+        if not container:
+            if len(names) != 1:
+                raise ApiError(400, "BadRequest", f"a container name must be specified for pod {t.name}, choose "
+                               f"one of: [{' '.join(str(n) for n in names)}]")
+            container = str(names[0])
+        elif container not in names + inits:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {t.name}")
+        lines = self.logs(pod, container, previous) if self.logs else _no_log_source(pod, container, previous)
+        if lines is None:
+            raise ApiError(400, "BadRequest", f'previous terminated container "{container}" in pod "{t.name}" '
+                           "not found")
+        return lines
+
+    async def _log(self, request: web.Request, t: Target) -> web.StreamResponse:
+        q = request.query
+        container = q.get("container", "")
+        previous = q.get("previous") in ("true", "1")
+        follow = q.get("follow") in ("true", "1")
+        stamps = q.get("timestamps") in ("true", "1")
+        tail = int(q["tailLines"]) if q.get("tailLines", "").lstrip("-").isdigit() else -1
+        limit = int(q["limitBytes"]) if q.get("limitBytes", "").isdigit() else 0
+        lines = self._log_lines(t, container, previous)
+
+        def fmt(chunk: list[str]) -> bytes:
+            now = rfc3339nano(time.time())
+            return "".join(f"{now} {ln}\n" if stamps else f"{ln}\n" for ln in chunk).encode()
+
+        shown = lines[-tail:] if tail > 0 else [] if tail == 0 else lines
+        body = fmt(shown)
+        if limit:
+            body = body[:limit]
+        if not follow:
+            return web.Response(body=body, content_type="text/plain")
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        await resp.write(body)
+        seen = len(lines)
+        try:
+            while request.transport is not None and not request.transport.is_closing():
+                await asyncio.sleep(0.2)
+                try:
+                    now_lines = self._log_lines(t, container, previous)
+                except ApiError:
+                    break  # the pod is gone: the stream ends, as the kubelet's does
+                if len(now_lines) > seen:
+                    await resp.write(fmt(now_lines[seen:]))
+                    seen = len(now_lines)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return resp

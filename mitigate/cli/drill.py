@@ -24,6 +24,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -145,6 +146,8 @@ class Drill:
     title: str
     protection: Protection
     _cluster: ClusterPort | None = field(default=None, repr=False)
+    began: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """When the scenario's incident began: its cluster is broken from the moment the sandbox serves."""
 
     @property
     def name(self) -> str:
@@ -194,9 +197,13 @@ class Drill:
         def build(incident_dir: Path) -> Any:
             return ports("drill", self.cluster, confirmer, None, incident_dir)
 
-        return open_incident(root, self.runbook, self.runbook_path, self.inputs, build, self.protection,
-                             name=self.name, title=self.title, severity="drill", drill=True,
-                             scenario=self.scenario)
+        session = open_incident(root, self.runbook, self.runbook_path, self.inputs, build, self.protection,
+                                name=self.name, title=self.title, severity="drill", drill=True,
+                                scenario=self.scenario)
+        # known, not guessed: the scenario's impact started when its sandbox did (before any warm-up)
+        session.milestone("impact-start", at=self.began.strftime("%Y-%m-%d %H:%M:%S.%f"), tz="UTC", source="drill",
+                          text="the scenario's incident is in place from the sandbox's start")
+        return session
 
     def mark_if_mitigated(self, session: Session) -> bool:
         """Journal the ``mitigated`` milestone the first time the health checks pass."""

@@ -39,6 +39,8 @@ from mitigate.runbook.inputs import resolve_inputs
 from mitigate.runbook.model import Runbook, Step
 from mitigate.runbook.templating import evaluate, render
 
+_STEP_DONE = frozenset({"step.succeeded", "manual.done", "decision"})  # a step's success, by kind
+
 
 class Session:
     """One incident walked through one runbook. Build with :meth:`start` or :meth:`resume`.
@@ -148,7 +150,30 @@ class Session:
         with self._lock:
             record = self.journal.append(type_, data)
             apply(self._state, record)
+            if type_ in _STEP_DONE:
+                self._runbook_milestone(str(data.get("step") or ""))
+            elif type_ == "notify.sent":
+                self._follow_status_update(data)
             return record
+
+    def _follow_status_update(self, data: Mapping[str, Any]) -> None:
+        """A status-page update the responders sent moves the incident status with it (forward only,
+        so a status a person set to something later stays)."""
+        target = str(data.get("status") or "")
+        current = self._state.status
+        if target in STATUSES and (current not in STATUSES or STATUSES.index(target) > STATUSES.index(current)):
+            self._append("incident.status", {"status": target, "source": "status-update",
+                                             "step": str(data.get("step") or "")})
+
+    def _runbook_milestone(self, step_id: str) -> None:
+        """The milestone a step declares (``milestone:``), marked when it succeeds, once per incident:
+        headless runs and drills get their metrics without hand entry, and a person's earlier mark wins."""
+        step = next((s for s in self.runbook.steps if s.id == step_id), None)
+        if step is None or step.milestone is None:
+            return
+        if any(m.get("name") == step.milestone for m in self._state.milestones):
+            return
+        self.milestone(step.milestone, source="runbook", step=step_id)
 
     def context(self, **extra: Any) -> dict[str, Any]:
         """The names templates see: inputs, steps, saved, incident, now (plus ``extra``)."""
@@ -473,12 +498,12 @@ class Session:
         return self._append("note", {"text": text, **self._declared(at, tz)})
 
     def milestone(self, name: str, *, at: str | None = None, tz: str | None = None,
-                  source: str = "person", step: str | None = None) -> Record:
+                  source: str = "person", step: str | None = None, text: str = "") -> Record:
         """Mark a milestone (a known name); the status follows it, out-of-order times are warned
         about in the record's ``warnings``."""
         if not name.strip():
             raise MitigateError(f"a milestone needs a name (e.g. {', '.join(MILESTONES[1:])})")
-        data = {**self._declared(at, tz), **({"step": step} if step else {})}
+        data = {**self._declared(at, tz), **({"step": step} if step else {}), **({"text": text} if text else {})}
         with self._lock:
             record, _ = record_milestone(self.journal, name, data, source=source, append=self._append)
         return record

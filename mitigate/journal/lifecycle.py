@@ -74,7 +74,7 @@ class Lifecycle:
     def apply(self, kind: str, ts: str, data: Mapping[str, Any]) -> None:
         if kind == "incident.status":
             self.status = str(data.get("status") or self.status)
-            self.explicit = data.get("source") != "milestone"
+            self.explicit = data.get("source") not in ("milestone", "status-update")
         elif kind == "incident.closed":
             self.closed = True
         elif kind == "incident.reopened":

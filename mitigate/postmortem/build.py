@@ -408,7 +408,9 @@ class _Builder:
         if kind == "incident.reopened":
             return "Incident reopened", "incident", True
         if kind == "incident.status":
-            why = f" (follows the {_s(d.get('milestone'))} milestone)" if d.get("milestone") else ""
+            why = (f" (follows the {_s(d.get('milestone'))} milestone)" if d.get("milestone") else
+                   f" (follows the status update of step {_s(d.get('step'))})" if d.get("source") == "status-update"
+                   else "")
             return f"Status: {_s(d.get('status'))}{why}", "status", True
         if kind == "incident.roles":
             held = ", ".join(f"{role} {_s(d.get(role))}" for role in ("commander", "scribe", "comms") if d.get(role))

@@ -260,6 +260,9 @@ class Step(Strict):
     scope: Literal["cluster"] | None = Field(None, description="required for unscoped mutating actions")
     save: str | None = Field(None, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$", description="extra alias in `saved`")
     destructive: bool | None = Field(None, description="override the action's own classification")
+    milestone: Literal["detected", "acknowledged", "identified", "mitigated", "resolved"] | None = Field(
+        None, description="the incident milestone this step's success marks (e.g. `detected` on the check "
+                          "that finds the symptom, `mitigated` on the verification); journaled as from the runbook")
 
     manual: str | None = None
     check: CheckSpec | None = None

@@ -160,3 +160,29 @@ def test_headless_drill_without_auto_approve_is_a_usage_error(tmp_path: Path) ->
     from mitigate.cli import main
 
     assert main(["--journal-dir", str(tmp_path), "drill", "spread-colocated-proxies", "--headless"]) == 2
+
+
+def test_a_headless_drill_has_its_metrics_from_runbook_milestones_and_ends_closed(tmp_path: Path) -> None:
+    from mitigate.journal import Journal
+    from mitigate.journal.incidents import list_incidents
+    from mitigate.postmortem import build_postmortem
+
+    with Sandbox.start(drill("apiserver-oom")) as sb:
+        result = run_in_sandbox(sb, "apiserver-oom", root=tmp_path, echo=False)
+    records = Journal.open(tmp_path, result.incident_id, readonly=True).records()
+    marks = {r.data["name"]: r.data for r in records if r.type == "milestone"}
+    # the scenario knows when its impact began; the runbook's steps mark the rest as they succeed
+    assert marks["impact-start"]["source"] == "drill"
+    assert (marks["detected"]["source"], marks["detected"]["step"]) == ("runbook", "apiserver-restarts")
+    assert (marks["acknowledged"]["source"], marks["acknowledged"]["step"]) == ("runbook", "status-identified")
+    assert marks["resolved"]["source"] == "runbook"
+    pm = build_postmortem(records, incident_id=result.incident_id)
+    metrics = {m.key: m for m in pm.metrics}
+    assert all(metrics[k].status == "ok" and metrics[k].seconds is not None for k in ("ttd", "tta", "ttm", "ttr"))
+    assert metrics["ttd"].seconds <= metrics["ttm"].seconds <= metrics["ttr"].seconds  # type: ignore[operator]
+    assert "(marked by the runbook)" in " ".join(pm.detection.facts)
+    # the status followed the status update and the milestones, and the drill closed itself
+    statuses = [(r.data["status"], r.data.get("source")) for r in records if r.type == "incident.status"]
+    assert ("identified", "status-update") in statuses and statuses[-1][0] == "resolved"
+    summary = next(s for s in list_incidents(tmp_path) if s.id == result.incident_id)
+    assert summary.closed and summary.status == "resolved"

@@ -50,7 +50,7 @@ class Notify(StepKind):
                 ok, message, remote = False, f"{type(exc).__name__}: {exc}", None
             ctx.record("notify.sent" if ok else "notify.failed", {
                 "step": step.id, "channel": channel, "status": spec.status, "ok": ok,
-                "message": message, "remote_id": remote})
+                "message": message, "remote_id": remote, "title": title, "text": body})
             (sent if ok else failed).append(channel)
         result_data: dict[str, Any] = {"sent": sent, "failed": failed, "declined": declined}
         if declined and not sent and not failed:

@@ -19,7 +19,14 @@ from textual.worker import Worker, WorkerState
 
 from tui.commands import WalkerCommands
 from tui.confirmer import TuiConfirmer
-from tui.messages import IncidentOpened, SessionChanged
+from tui.messages import (
+    IncidentOpened,
+    LeaveIncident,
+    ResumeIncident,
+    SessionCall,
+    SessionChanged,
+    StartIncident,
+)
 from tui.protocols import Incident, Launcher
 from tui.screens.error import ErrorScreen
 from tui.screens.walker import WalkerScreen
@@ -38,7 +45,7 @@ def error_text(exc: BaseException) -> str:
     from mitigate.ports import ClusterError
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, (MitigateError, ClusterError)) and text:
+    if isinstance(exc, (MitigateError, ClusterError, OSError)) and text:
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -68,7 +75,7 @@ class MitigateApp(App[None]):
         if self.incident is None and self.launcher is not None:
             from tui.screens.home import HomeScreen
 
-            self.push_screen(HomeScreen(self.launcher))
+            self.push_screen(HomeScreen(self.launcher, now=self.now))
 
     def open_walker(self, incident: Incident) -> None:
         self.incident = incident
@@ -80,6 +87,33 @@ class MitigateApp(App[None]):
 
     def on_incident_opened(self, message: IncidentOpened) -> None:
         self.open_walker(message.incident)
+
+    # ------------------------------------------------------------------ what screens ask for
+
+    def on_session_call(self, message: SessionCall) -> None:
+        """A screen's engine call: one that changes the session waits for none other to be running."""
+        if not message.quiet and self.busy():
+            return
+        if message.on_start is not None:
+            message.on_start()
+        self.session_call(message.label, message.fn, quiet=message.quiet)
+
+    def on_start_incident(self, message: StartIncident) -> None:
+        launcher, request = self.launcher, message.request
+        if launcher is None or self.busy():
+            return
+        self.session_call("start incident", lambda: self.post_message(
+            IncidentOpened(launcher.start(request, self.confirmer))))
+
+    def on_resume_incident(self, message: ResumeIncident) -> None:
+        launcher, incident_id = self.launcher, message.incident_id
+        if launcher is None or self.busy():
+            return
+        self.session_call(f"resume {incident_id}", lambda: self.post_message(
+            IncidentOpened(launcher.resume(incident_id, self.confirmer))))
+
+    def on_leave_incident(self, _: LeaveIncident) -> None:
+        self.quit_incident()
 
     # ------------------------------------------------------------------ workers
 
@@ -141,6 +175,34 @@ class MitigateApp(App[None]):
 
     def quit_incident(self) -> None:
         self.exit()
+
+    def farewell(self) -> str:
+        """What the terminal says once the app is gone: the incident's ID and how to come back."""
+        inc = self.incident
+        if inc is None:
+            return ""
+        iid = inc.journal.id
+        folder = getattr(inc.journal, "dir", None)
+        root = ""
+        if folder is not None:
+            from mitigate.paths import journal_root
+
+            if journal_root().resolve() != folder.parent.resolve():
+                root = f" --journal-dir {folder.parent}"
+        if inc.drill:
+            return (f"drill {iid} ended (its sandbox is gone with it).\n"
+                    f"  read it again:  mitigate{root} journal show {iid}\n"
+                    f"  postmortem:     mitigate{root} postmortem {iid}")
+        return (f"incident {iid} is still open.\n"
+                f"  resume it:  mitigate{root} resume {iid}")
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the app; on exit, print the incident's ID and the resume command (not when headless)."""
+        result = super().run(*args, **kwargs)
+        text = self.farewell()
+        if text and not kwargs.get("headless"):
+            print(text)
+        return result
 
     async def action_quit(self) -> None:
         self.exit()

@@ -7,12 +7,13 @@ runs on whichever thread appended) can post too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from textual.message import Message
 
 from mitigate.ports import Preview
-from tui.protocols import Incident, StepPlanLike, StepStateLike
+from tui.brief import Brief
+from tui.protocols import Incident, IncidentEntry, RunbookEntry, StartRequest, StepPlanLike, StepStateLike
 
 
 class SessionChanged(Message):
@@ -45,3 +46,54 @@ class IncidentOpened(Message):
     def __init__(self, incident: Incident) -> None:
         super().__init__()
         self.incident = incident
+
+
+class SessionCall(Message):
+    """A screen asks the app to run an engine call in a worker (one session call at a time).
+
+    ``quiet`` calls only read and may run beside a step. ``on_start`` runs on the UI thread
+    when the call is accepted (the walker resets its batch panel then); a call refused because
+    another step is running is reported to the responder and does not start.
+    """
+
+    def __init__(self, label: str, fn: Callable[[], object], *, quiet: bool = False,
+                 on_start: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.label, self.fn, self.quiet, self.on_start = label, fn, quiet, on_start
+
+
+class StartIncident(Message):
+    """The start form's request: the app opens the incident with its confirmer, in a worker."""
+
+    def __init__(self, request: StartRequest) -> None:
+        super().__init__()
+        self.request = request
+
+
+class ResumeIncident(Message):
+    """The home screen's pick: the app reopens the incident from its journal, in a worker."""
+
+    def __init__(self, incident_id: str) -> None:
+        super().__init__()
+        self.incident_id = incident_id
+
+
+class BriefsReady(Message):
+    """A worker rendered the steps' briefs (text, question, message, kubectl equivalent)."""
+
+    def __init__(self, briefs: Mapping[str, Brief]) -> None:
+        super().__init__()
+        self.briefs = briefs
+
+
+class LibraryLoaded(Message):
+    """The home screen's worker read the runbook library and the incidents."""
+
+    def __init__(self, runbooks: Sequence[RunbookEntry], incidents: Sequence[IncidentEntry],
+                 error: str = "") -> None:
+        super().__init__()
+        self.runbooks, self.incidents, self.error = list(runbooks), list(incidents), error
+
+
+class LeaveIncident(Message):
+    """The walker's q: the app exits and says how to come back."""

@@ -23,6 +23,9 @@ from mitigate.runbook.model import InputSpec
 class JournalLike(Protocol):
     id: str
 
+    @property
+    def dir(self) -> Path: ...  # the incident's folder (postmortem exports land there)
+
     def subscribe(self, callback: Callable[[Any], None]) -> None: ...
 
     def records(self) -> Sequence[Any]: ...
@@ -91,6 +94,11 @@ class SessionLike(Protocol):
 
     def set_status(self, status: str) -> Any: ...
 
+    @property
+    def runbook(self) -> Any: ...  # mitigate.runbook.model.Runbook: the steps' specs, for their briefs
+
+    def context(self) -> Mapping[str, Any]: ...  # what the runbook's templates see now
+
 
 @dataclass(frozen=True)
 class StepInfo:
@@ -158,6 +166,7 @@ class IncidentEntry:
     status: str = ""
     opened: str = ""
     closed: bool = False
+    drill: bool = False
 
 
 @dataclass(frozen=True)

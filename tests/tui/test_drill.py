@@ -20,7 +20,7 @@ from textual.widgets import Input, Select
 from mitigate.cli.tui import CliLauncher
 from mitigate.journal import Journal, list_incidents
 from tests.kubectl import run_kubectl
-from tests.tui.conftest import until
+from tests.tui.conftest import status, until
 from tests.tui.drill import CONFIG, CONTEXT, RUNBOOK, scenario
 from tui import make_app
 from tui.screens.confirm import ConfirmScreen
@@ -68,10 +68,12 @@ def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
 
 
 def status_of(app: Any, sid: str) -> str:
+    """The step's status in the engine once the walker shows it too (its keys act on what it shows)."""
     walker = app.screen if isinstance(app.screen, WalkerScreen) else app.walker
     if walker is None:
         return ""
-    return str(walker.incident.session.step_state(sid).status)
+    engine = str(walker.incident.session.step_state(sid).status)
+    return engine if status(app, sid) == engine else ""
 
 
 def types_of(app: Any) -> list[str]:
@@ -82,7 +84,7 @@ async def test_a_full_drill_from_home_to_resume_on_the_real_engine_and_sandbox(r
     app = make_app(launcher=rig.launcher())
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
-        await pilot.press(*"notready", "enter")                     # fuzzy search, pick the first match
+        await pilot.press("slash", *"notready", "enter")            # search, pick the best match
         await until(pilot, lambda: isinstance(app.screen, StartScreen))
         assert app.screen.query_one("#f-context", Select).value == CONTEXT  # the only context, preselected
         app.screen.query_one("#f-commander", Input).value = "alice"
@@ -91,10 +93,11 @@ async def test_a_full_drill_from_home_to_resume_on_the_real_engine_and_sandbox(r
 
         await pilot.press("enter")                                   # find: a read-only check
         await until(pilot, lambda: status_of(app, "find") == "succeeded")
-        await pilot.press("enter")                                   # page-owner: manual, ticked
+        assert app.screen.selected() == "find"                       # its result stays in view
+        await pilot.press("enter", "enter")                          # move on; page-owner: manual, ticked
         await until(pilot, lambda: status_of(app, "page-owner") == "succeeded")
 
-        await pilot.press("r")                                       # cordon: ordinary y/n, 3 batches
+        await pilot.press("enter", "r")                              # cordon: ordinary y/n, 3 batches
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert app.screen.query_one("#confirm-yes").disabled is False
         await pilot.press("y")
@@ -106,7 +109,7 @@ async def test_a_full_drill_from_home_to_resume_on_the_real_engine_and_sandbox(r
         await pilot.press("y")
         await until(pilot, lambda: status_of(app, "cordon") == "succeeded", timeout=20)
 
-        await pilot.press("r")                                       # owner-ack fails: no ConfigMap yet
+        await pilot.press("enter", "r")                              # owner-ack fails: no ConfigMap yet
         await until(pilot, lambda: status_of(app, "owner-ack") == "failed")
         await asyncio.to_thread(run_kubectl, rig.box.kubeconfig, "--context", CONTEXT, "-n", "shop",
                                 "create", "configmap", "owner-ack", "--from-literal=by=alice", home=rig.tmp)
@@ -131,7 +134,7 @@ async def test_a_full_drill_from_home_to_resume_on_the_real_engine_and_sandbox(r
     app2 = make_app(launcher=rig.launcher())
     async with app2.run_test(size=(140, 40)) as pilot:
         await until(pilot, lambda: isinstance(app2.screen, HomeScreen))
-        await pilot.press("tab", "tab")                              # search -> runbooks -> incidents
+        await pilot.press("tab")                                     # runbooks -> incidents
         assert app2.focused is not None and app2.focused.id == "incidents", app2.focused
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app2.screen, (WalkerScreen, ErrorScreen)))
@@ -147,7 +150,7 @@ async def test_a_full_drill_from_home_to_resume_on_the_real_engine_and_sandbox(r
         app2.screen.query_one(Input).value = ""
         await pilot.press(*CONTEXT, "enter")
         await until(pilot, lambda: status_of(app2, "delete-stale") == "succeeded")
-        await pilot.press("s")                                       # skip verify with a reason
+        await pilot.press("enter", "s")                                       # skip verify with a reason
         await until(pilot, lambda: isinstance(app2.screen, TextPrompt))
         await pilot.press("enter")                                   # an empty reason is refused
         assert isinstance(app2.screen, TextPrompt)

@@ -90,8 +90,11 @@ async def test_a_decision_routes_the_walk_to_the_chosen_branch(tmp_path: Path) -
         await pilot.press("enter")
         await choose(pilot, app, "page")
         await until(pilot, lambda: status(app, "which") == "succeeded")
-        # their when: is now false: skipped and journaled as the decision lands, no key pressed,
-        # and the highlight goes straight to the branch taken
+        # their when: is now false: skipped and journaled as the decision lands, no key pressed;
+        # the highlight stays on the decision until the responder moves on, straight to the branch taken
+        await until(pilot, lambda: status(app, "cordon-b") == "skipped")
+        assert app.screen.selected() == "which"  # type: ignore[attr-defined]
+        await pilot.press("enter")
         await until(pilot, lambda: app.screen.selected() == "page")  # type: ignore[attr-defined]
         assert status(app, "cordon-a") == status(app, "cordon-b") == "skipped"
         await pilot.press("enter")                                     # the manual step, ticked
@@ -111,6 +114,8 @@ async def test_b_rolls_back_confirmed_steps_most_recent_first(tmp_path: Path) ->
         await pilot.press("enter")
         await choose(pilot, app, "cordon")
         for step in ("cordon-a", "cordon-b"):
+            await until(pilot, lambda: status(app, "which") == "succeeded")
+            await pilot.press("enter")                                 # move on from the finished step
             await until(pilot, is_selected(app, step))
             await pilot.press("r")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -123,9 +128,9 @@ async def test_b_rolls_back_confirmed_steps_most_recent_first(tmp_path: Path) ->
             assert app.screen.request.step_id == step  # type: ignore[attr-defined]
             await pilot.press("y")
             await until(pilot, has_status(app, step, "rolled-back"))
-        await until(pilot, lambda: "rollback.step cordon-a" in timeline_text(app))
+        await until(pilot, lambda: "cordon-a rollback: undone" in timeline_text(app))
         shown = timeline_text(app)
-        assert shown.index("rollback.step cordon-b") < shown.index("rollback.step cordon-a")
+        assert shown.index("cordon-b rollback: undone") < shown.index("cordon-a rollback: undone")
     assert not cordoned(rig, "node-0") and not cordoned(rig, "node-1")
     rolled = [r.data["step"] for r in rig.session.journal.records() if r.type == "rollback.step"]
     assert rolled == ["cordon-b", "cordon-a"]

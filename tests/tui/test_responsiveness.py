@@ -33,8 +33,9 @@ async def measure(tmp_path: Path) -> tuple[list[float], list[float]]:
         await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
         await pilot.press("enter")                                   # the check finds 5,000 NotReady nodes
         await until(pilot, lambda: status(app, "find-notready") == "succeeded", timeout=60)
-        await pilot.press("enter")                                   # the manual step, ticked
+        await pilot.press("enter", "enter")                          # move on; the manual step, ticked
         await until(pilot, lambda: status(app, "page-owner") == "succeeded")
+        await pilot.press("enter")                                   # move on to the cordon
         await until(pilot, lambda: app.screen.selected() == "cordon")  # type: ignore[attr-defined]
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))

@@ -18,7 +18,7 @@ def test_home_screen(snap_compare: Any) -> None:
 
 
 def test_home_search_by_symptom(snap_compare: Any) -> None:
-    assert snap_compare(home_app(), press=[*"ingress"], terminal_size=SIZE)
+    assert snap_compare(home_app(), press=["slash", *"ingress"], terminal_size=SIZE)
 
 
 def test_walker(snap_compare: Any) -> None:

@@ -32,8 +32,9 @@ async def test_an_api_error_shows_the_error_modal_and_a_timeline_entry_and_the_a
         walker = app.screen
         await pilot.press("enter")
         await until(pilot, lambda: status(app, "find-notready") == "succeeded")
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")                          # move on, tick the manual step
         await until(pilot, lambda: status(app, "page-owner") == "succeeded")
+        await pilot.press("enter")                                   # move on to the cordon
 
         def refused(request: object) -> object:
             raise ClusterError("context drill-par: connection refused (https://127.0.0.1:1)")
@@ -58,9 +59,10 @@ async def test_declining_keeps_the_step_open_and_c_copies_the_kubectl_equivalent
         await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
         await pilot.press("enter")
         await until(pilot, lambda: status(app, "find-notready") == "succeeded")
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")                          # move on, tick the manual step
         await until(pilot, lambda: status(app, "page-owner") == "succeeded")
-        await until(pilot, lambda: bool(app.screen._kubectl.get("cordon")))  # type: ignore[attr-defined]
+        await pilot.press("enter")                                   # move on to the cordon
+        await until(pilot, lambda: bool(app.screen.model.of("cordon").kubectl))  # type: ignore[attr-defined]
         await pilot.press("c")
         assert copied == ["\n".join(f"kubectl --context drill-par cordon node node-{i}" for i in range(3))]
         await pilot.press("r")

@@ -1,6 +1,16 @@
-"""Home: pick a runbook (fuzzy search over title, symptoms, tags) or resume an incident."""
+"""Home: pick a runbook (search by symptom, tag or title, best match first) or resume an incident.
+
+The library and the incident list are read in a worker (they are files on disk,
+maybe many): the screen paints at once and fills in. Keys: ``/`` searches,
+``↓`` goes from the search into the list, ``enter`` opens, ``q`` or ``esc``
+quits (``esc`` in the search returns to the list first).
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
 
 from rich.text import Text
 from textual import on
@@ -9,69 +19,180 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.fuzzy import Matcher
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from tui.messages import LibraryLoaded, ResumeIncident
 from tui.protocols import IncidentEntry, Launcher, RunbookEntry
 from tui.widgets.header import IncidentHeader
+from tui.widgets.keybar import KeyBar
+
+_FOLD = re.compile(r"[^a-z0-9]+")
+# how much a match in each field counts: a runbook named for the symptom beats one that mentions it
+WEIGHTS = (("name", 1.0), ("title", 1.0), ("symptoms", 0.9), ("tags", 0.8), ("summary", 0.5))
+
+
+def _fold(text: str) -> str:
+    """``"Nodes NotReady"``, ``"not-ready"`` -> ``"nodesnotready"``, ``"notready"``: spelling-blind."""
+    return _FOLD.sub("", text.lower())
+
+
+def _fields(rb: RunbookEntry) -> dict[str, list[str]]:
+    return {"name": [rb.name], "title": [rb.title], "symptoms": list(rb.symptoms), "tags": list(rb.tags),
+            "summary": [rb.summary]}
+
+
+def relevance(rb: RunbookEntry, query: str) -> float:
+    """How well ``rb`` answers ``query``: every word must be found, in a field that counts.
+
+    A word found whole (case, spaces and hyphens aside) scores by its field's weight, more
+    at the start of a word or of the field; a word found only as a fuzzy subsequence scores
+    far less. 0 when some word is found nowhere.
+    """
+    words = [w for w in (_fold(w) for w in query.split()) if w]
+    if not words:
+        return 0.0
+    fields = _fields(rb)
+    total = 0.0
+    for word in words:
+        best = 0.0
+        matcher = Matcher(word)
+        for field, weight in WEIGHTS:
+            for value in fields[field]:
+                folded = _fold(value)
+                at = folded.find(word)
+                if at >= 0:
+                    starts = at == 0 or any(_fold(part).startswith(word) for part in re.split(r"[\s\-_/]+", value))
+                    best = max(best, weight * (100 + (30 if starts else 0) + 20 * len(word) / max(len(folded), 1)))
+                elif len(word) > 2:
+                    fuzzy = matcher.match(value)
+                    if fuzzy > 0:
+                        best = max(best, weight * 20 * fuzzy)
+        if best == 0.0:
+            return 0.0
+        total += best
+    return total
 
 
 def search_runbooks(runbooks: list[RunbookEntry], query: str) -> list[RunbookEntry]:
-    """Best matches first; an empty query keeps the library order."""
+    """Best matches first (ties keep the library order); an empty query keeps the library order."""
     if not query.strip():
         return list(runbooks)
-    matcher = Matcher(query)
-    scored = [(max(matcher.match(rb.title), matcher.match(rb.haystack)), rb) for rb in runbooks]
-    return [rb for score, rb in sorted(scored, key=lambda p: -p[0]) if score > 0]
+    scored = [(relevance(rb, query), n, rb) for n, rb in enumerate(runbooks)]
+    return [rb for score, _, rb in sorted(scored, key=lambda p: (-p[0], p[1])) if score > 0]
+
+
+def age(opened: str, now: datetime) -> str:
+    """``"2026-05-04T14:05:00+00:00"`` -> ``"3h ago"`` (empty when the time is unknown)."""
+    try:
+        then = datetime.fromisoformat(opened.replace("Z", "+00:00"))
+        seconds = (now - then).total_seconds()
+    except (ValueError, TypeError):
+        return ""
+    if seconds < 0:
+        return "just now"
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
+def incident_line(entry: IncidentEntry, now: datetime) -> Text:
+    line = Text(no_wrap=False)
+    if entry.drill:
+        line.append(" DRILL ", style="bold black on yellow")
+        line.append(" ")
+    line.append(entry.title or entry.id, style="bold")
+    line.append(f"\n  {entry.status or 'open'}", style="cyan")
+    when = age(entry.opened, now)
+    if when:
+        line.append(f" · {when}", style="dim")
+    line.append(f" · {entry.id}", style="dim")
+    return line
 
 
 class HomeScreen(Screen[None]):
     CSS_PATH = "../styles/home.tcss"
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("enter", "open", "Open", show=False),
+        Binding("tab", "app.focus_next", "Next pane"),
+        Binding("question_mark", "help", "Help"),
+        Binding("escape", "back", "Quit", show=False),
+        Binding("q", "quit", "Quit"),
+        Binding("down", "to_list", "Down", show=False),
     ]
 
-    def __init__(self, launcher: Launcher) -> None:
+    def __init__(self, launcher: Launcher, *, now: Callable[[], datetime] | None = None) -> None:
         super().__init__()
         self.launcher = launcher
+        self._now = now
         self._runbooks: list[RunbookEntry] = []
         self._incidents: list[IncidentEntry] = []
+        self._shown: list[RunbookEntry] = []
 
     def compose(self) -> ComposeResult:
-        from tui.app import MitigateApp
-
-        now = self.app.now if isinstance(self.app, MitigateApp) else None
-        if now is not None:
-            yield IncidentHeader(now=now, title="mitigate · incident-response runbooks")
+        if self._now is not None:
+            yield IncidentHeader(now=self._now, title="mitigate · incident-response runbooks")
         with Horizontal(id="home-body"):
             with Vertical(id="runbook-pane"):
-                yield Input(placeholder="search by symptom, tag or title  (/)", id="search")
+                yield Input(placeholder="/ search by symptom, tag or title", id="search")
                 yield OptionList(id="runbooks")
             with Vertical(id="incident-pane"):
                 yield Label("Incidents to resume", classes="section")
                 yield OptionList(id="incidents")
-        yield Footer()
+        yield Label("", id="home-error", classes="error")
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#runbooks", OptionList).border_title = "runbooks"
-        self._runbooks = self.launcher.runbooks()
-        self._incidents = self.launcher.incidents()
-        self._show_runbooks(self._runbooks)
+        self.query_one("#runbooks", OptionList).add_option(Option("reading the runbook library…", disabled=True))
+        self.query_one("#runbooks", OptionList).focus()
+        launcher = self.launcher
+
+        def read() -> None:
+            runbooks: list[RunbookEntry] = []
+            incidents: list[IncidentEntry] = []
+            errors: list[str] = []
+            try:
+                runbooks = launcher.runbooks()
+            except Exception as exc:  # noqa: BLE001 - a broken library is shown, not a traceback
+                errors.append(f"runbook library: {str(exc).strip() or type(exc).__name__}")
+            try:
+                incidents = launcher.incidents()
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"incidents: {str(exc).strip() or type(exc).__name__}")
+            self.post_message(LibraryLoaded(runbooks, incidents, "; ".join(errors)))
+
+        self.run_worker(read, name="read the library", thread=True, exit_on_error=False)
+
+    def on_library_loaded(self, message: LibraryLoaded) -> None:
+        self._runbooks, self._incidents = message.runbooks, message.incidents
+        self.query_one("#home-error", Label).update(Text(message.error))
+        self._show_runbooks(search_runbooks(self._runbooks, self.query_one("#search", Input).value))
         incidents = self.query_one("#incidents", OptionList)
+        incidents.clear_options()
         open_ones = [i for i in self._incidents if not i.closed]
-        incidents.add_options([Option(f"{i.id}  {i.title}  [{i.status}]", id=i.id) for i in open_ones]
+        now = self._now() if self._now is not None else datetime.now().astimezone()
+        incidents.add_options([Option(incident_line(i, now), id=i.id) for i in open_ones]
                               or [Option("no open incidents", disabled=True)])
         if open_ones:
             incidents.highlighted = 0
-        self.query_one("#search", Input).focus()
 
     def _show_runbooks(self, runbooks: list[RunbookEntry]) -> None:
+        self._shown = runbooks
         ol = self.query_one("#runbooks", OptionList)
         ol.clear_options()
-        ol.add_options([Option(Text.assemble(rb.title, "\n  ", (", ".join(rb.tags) or rb.name, "dim"),
-                                             *((("  " + rb.origin, "italic"),) if rb.origin else ())), id=rb.name)
-                        for rb in runbooks] or [Option("no runbook matches", disabled=True)])
+        options = []
+        for rb in runbooks:
+            text = Text(rb.title, style="bold")
+            text.append(f"\n  {', '.join(rb.symptoms[:2]) or rb.summary or rb.name}", style="dim")
+            if rb.tags:
+                text.append(f"  [{', '.join(rb.tags)}]", style="dim cyan")
+            if rb.origin:  # a library of the team's own, and what it shadows
+                text.append(f"\n  {rb.origin}", style="italic")
+            options.append(Option(text, id=rb.name))
+        ol.add_options(options or [Option("no runbook matches", disabled=True)])
         if runbooks:
             ol.highlighted = 0
 
@@ -81,12 +202,22 @@ class HomeScreen(Screen[None]):
 
     @on(Input.Submitted, "#search")
     def _pick_first(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        focused = self.focused
+        if isinstance(focused, OptionList) and focused.id == "incidents":
+            option = focused.highlighted_option
+            if option is not None and option.id:
+                self.resume(option.id)
+            return
         ol = self.query_one("#runbooks", OptionList)
-        if ol.option_count and ol.highlighted is not None:
-            self._open_runbook(ol.get_option_at_index(ol.highlighted).id)
+        if self._shown and ol.highlighted is not None and ol.highlighted < len(self._shown):
+            self._open_runbook(self._shown[ol.highlighted].name)
 
     @on(OptionList.OptionSelected, "#runbooks")
     def _picked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
         self._open_runbook(event.option.id)
 
     def _open_runbook(self, name: str | None) -> None:
@@ -98,18 +229,31 @@ class HomeScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#incidents")
     def _resume(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
         if event.option.id:
             self.resume(event.option.id)
 
     def resume(self, incident_id: str) -> None:
-        """Open the journal and rebuild the session in a worker (it may reach the cluster)."""
-        from tui.app import MitigateApp
-        from tui.messages import IncidentOpened
-
-        app = self.app
-        assert isinstance(app, MitigateApp)
-        app.session_call(f"resume {incident_id}", lambda: app.post_message(
-            IncidentOpened(self.launcher.resume(incident_id, app.confirmer))))
+        """The app opens the journal and rebuilds the session in a worker (it may reach the cluster)."""
+        self.post_message(ResumeIncident(incident_id))
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
+
+    def action_to_list(self) -> None:
+        if isinstance(self.focused, Input):
+            self.query_one("#runbooks", OptionList).focus()
+
+    def action_back(self) -> None:
+        if isinstance(self.focused, Input):
+            self.query_one("#runbooks", OptionList).focus()
+        else:
+            self.app.exit()
+
+    def action_quit(self) -> None:
+        self.app.exit()
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())

@@ -28,17 +28,19 @@ class PostmortemScreen(Screen[None]):
         Binding("f5", "refresh_preview", "Refresh"),
     ]
 
-    def __init__(self, incident_id: str, render: RenderPostmortem) -> None:
+    def __init__(self, incident_id: str, render: RenderPostmortem, *, folder: Path | None = None) -> None:
         super().__init__()
         self.incident_id, self._draft = incident_id, render
         self.markdown = ""
+        # exports land in the incident's own folder unless another path is typed
+        self.default_path = (folder / "postmortem.md") if folder is not None else Path(f"{incident_id}.md")
 
     def compose(self) -> ComposeResult:
         yield Label(f"Postmortem draft · {self.incident_id}  (rendered from the journal so far)", id="pm-title")
         with VerticalScroll(id="pm-preview"):
             yield Static("rendering…", id="pm-text")
         with Horizontal(id="pm-export"):
-            yield Input(value=f"{self.incident_id}.md", id="pm-path")
+            yield Input(value=str(self.default_path), id="pm-path")
             yield Button("Export", id="pm-save", variant="primary")
         yield Label("", id="pm-status")
         yield Footer()
@@ -64,7 +66,7 @@ class PostmortemScreen(Screen[None]):
     @on(Input.Submitted, "#pm-path")
     def action_save(self) -> None:
         """Export to the path typed; its extension picks the format (.html/.htm: a standalone page)."""
-        path = Path(self.query_one("#pm-path", Input).value.strip() or f"{self.incident_id}.md")
+        path = Path(self.query_one("#pm-path", Input).value.strip() or self.default_path)
         self._export("html" if path.suffix.lower() in (".html", ".htm") else "md", path)
 
     @work(thread=True, group="postmortem-export", exit_on_error=False)

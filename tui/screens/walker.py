@@ -1,8 +1,15 @@
-"""The runbook walker: steps, the current step's detail, live timeline and batch progress.
+"""The runbook walker: steps, the highlighted step's detail, live timeline and batch progress.
 
-Every engine call goes through ``MitigateApp.session_call`` (a thread worker);
-this screen only reacts to typed messages: journal records as they are
-appended, plans and previews, and "the session changed".
+Attributes down, messages up: the screen gets its incident and clock; it asks
+the app for engine calls by posting :class:`tui.messages.SessionCall` and
+reacts to typed messages (journal records as they are appended, plans,
+previews, briefs, "the session changed"). What the records mean for the
+screen is :class:`tui.model.WalkerModel`'s fold; this screen only draws it.
+
+The layout follows the terminal's width (``HORIZONTAL_BREAKPOINTS``): from
+120 columns steps, detail and timeline side by side; below, the timeline is a
+pane that ``l`` opens under the detail; below 100 columns the step list shows
+icons and ids. The highlight moves only when the responder moves it.
 """
 
 from __future__ import annotations
@@ -13,29 +20,32 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Group, RenderableType
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 
-from tui.messages import PlanReady, PreviewReady, SessionChanged, StepsRead
+from tui.brief import Brief
+from tui.messages import (
+    BriefsReady,
+    LeaveIncident,
+    PlanReady,
+    PreviewReady,
+    SessionCall,
+    SessionChanged,
+    StepsRead,
+)
+from tui.model import WalkerModel
 from tui.protocols import Incident, StepInfo, StepStateLike
 from tui.screens.prompt import ChoicePrompt, TextPrompt
-from tui.text import clip
 from tui.widgets.batch import BatchPanel
+from tui.widgets.detail import DetailPane, detail_parts
 from tui.widgets.header import IncidentHeader
 from tui.widgets.keybar import KeyBar
-from tui.widgets.pane import RenderablePane
 from tui.widgets.steps import StepList, status_name
 from tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from tui.app import MitigateApp
     from tui.screens.entry import Entry
 
 # Modules only some screens or keys need (rich.syntax, Markdown, the dialogs) are imported
@@ -45,88 +55,27 @@ MILESTONES = [("impact-start", "impact started"), ("detected", "detected"), ("ac
               ("mitigated", "mitigated"), ("resolved", "resolved")]
 STATUSES = [("investigating", "investigating"), ("identified", "identified"),
             ("monitoring", "monitoring"), ("resolved", "resolved")]
-MAX_TABLE_ROWS = 100  # rows drawn in the check table; the journal holds them all
 MAX_BACKFILL = 200  # timeline lines shown from the journal when the walker opens
-DONE = frozenset({"succeeded", "skipped", "rolled-back"})  # the highlight moves on from these
-
-
-def section(title: str, colour: str) -> Text:
-    return Text(f"\n{title}", style=f"bold {colour}")
-
-
-def check_table(check: dict[str, Any]) -> Table:
-    """The check's rows (the runbook's ``columns``), or its verdict when it has none."""
-    table = Table(box=box.SIMPLE_HEAD, row_styles=["", "dim"], expand=False, pad_edge=False)
-    rows: list[dict[str, Any]] = list(check.get("rows") or [])
-    if not rows:
-        for column in ("ok", "count", "value", "message"):
-            table.add_column(column)
-        table.add_row(str(check.get("ok")), str(check.get("count")), str(check.get("value")),
-                      str(check.get("message") or ""))
-        return table
-    columns = list(dict.fromkeys(k for r in rows[:MAX_TABLE_ROWS] for k in r))
-    for column in columns:
-        table.add_column(column, overflow="fold")  # the whole name, over two lines if it must
-    for row in rows[:MAX_TABLE_ROWS]:
-        table.add_row(*(str(row.get(c, "")) for c in columns))
-    if len(rows) > MAX_TABLE_ROWS:
-        table.caption = f"first {MAX_TABLE_ROWS} of {len(rows):,} rows; the journal holds all of them"
-    return table
-
-
-def detail(sid: str, title: str, text: str, kubectl: list[str], check: dict[str, Any] | None,
-           diff: str, theme: dict[str, str]) -> list[tuple[object, Callable[[], RenderableType]]]:
-    """The step's detail, top to bottom: title, its Markdown, kubectl equivalent, check table, diff.
-
-    Each part comes with a key that changes when the part does, and is built only when the pane
-    has no lines for that key yet (parsing Markdown or highlighting a diff again for an unchanged
-    part cost milliseconds on every status change). ``theme`` is the app's theme variables: the
-    section titles take its accent.
-    """
-    accent = theme.get("accent", "cyan")
-
-    def markdown() -> RenderableType:
-        from rich.markdown import Markdown  # not every walker shows a step with text at once
-
-        return Markdown(text)
-
-    def commands() -> RenderableType:
-        body = Padding(Text(clip("\n".join(kubectl), "c copies all of it"), style=theme.get("success", "green")),
-                       (0, 1), style=f"on {theme.get('surface', 'grey15')}", expand=True)
-        return Group(section("kubectl equivalent  (c copies)", accent), body)
-
-    def changes() -> RenderableType:
-        from rich.syntax import Syntax
-
-        return Group(section("preview diff  (p refreshes)", accent),
-                     Syntax(clip(diff, "the journal holds all of it"), "diff", theme="ansi_dark", word_wrap=True))
-
-    parts: list[tuple[object, Callable[[], RenderableType]]] = [
-        (("title", title), lambda: Group(Text(title, style="bold"), Text("")))]
-    if text:
-        parts.append((("text", sid, text), markdown))
-    if kubectl:
-        parts.append((("kubectl", sid, tuple(kubectl)), commands))
-    if check is not None:
-        parts.append((("check", sid, id(check)), lambda: Group(section("check results", accent), check_table(check))))
-    if diff:
-        parts.append((("diff", sid, diff), changes))
-    return parts
+DONE = frozenset({"succeeded", "skipped", "rolled-back"})
+RUNNABLE = frozenset({"check", "wait", "gate", "notify", "silence", "action"})
 
 
 class WalkerScreen(Screen[None]):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide"), (160, "-xwide")]
     BINDINGS = [
         Binding("enter,r", "run_step", "Run"),
         Binding("p", "preview", "Preview"),
-        Binding("c", "copy_kubectl", "Copy kubectl"),
+        Binding("c", "copy_kubectl", "Copy"),
         Binding("s", "skip", "Skip"),
         Binding("t", "retry", "Retry"),
         Binding("b", "rollback", "Roll back"),
-        Binding("escape", "cancel_batch", "Cancel batch", show=False),
+        Binding("escape", "cancel_batch", "Cancel batch"),
         Binding("n", "note", "Note"),
         Binding("m", "milestone", "Milestone"),
         Binding("i", "status", "Status"),
         Binding("e", "postmortem", "Postmortem"),
+        Binding("l", "toggle_timeline", "Timeline"),
+        Binding("v", "verdict", "Verdict"),
         Binding("question_mark", "help", "Help"),
         Binding("pageup", "scroll_detail(-10)", "Detail up", show=False),
         Binding("pagedown", "scroll_detail(10)", "Detail down", show=False),
@@ -137,65 +86,76 @@ class WalkerScreen(Screen[None]):
         super().__init__()
         self.incident = incident
         self._now = now
+        self.model = WalkerModel(drill=incident.drill)
+        self._briefs: dict[str, Brief] = {}
         self._cancel: threading.Event | None = None
-        self._kubectl: dict[str, list[str]] = {}
-        self._diffs: dict[str, str] = {}
-        self._checks: dict[str, dict[str, Any]] = {}
-        self._batch_step: str | None = None
+        self._running = False  # a session call of this screen is under way (the app runs one at a time)
         self._dirty = False  # journal records arrived; the step list is re-read at most every 100 ms
-        self._follow = False
         self._reading = False  # a worker is reading the step states
+        self._planned: set[str] = set()  # steps whose plan was asked for
         # the journal's subscriber runs on the appending (worker) thread: it only appends here,
         # so a batch never wakes the UI thread per record; _flush drains it every 100 ms
         self._inbox: deque[Any] = deque()
         self._steps: list[StepStateLike] = []  # the last read: the UI thread never waits on the engine's lock
         self._current: str | None = None
-        self._shown: tuple[object, ...] = ()  # what the detail pane shows now, to skip re-rendering
-
-    @property
-    def mapp(self) -> MitigateApp:
-        from tui.app import MitigateApp
-
-        assert isinstance(self.app, MitigateApp)
-        return self.app
+        self._timeline: bool | None = None  # None: the size decides (shown from 120 columns)
+        self._verdict_shown = False
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        # Six widgets, none of them a Textual scrolling widget (tui/widgets/pane.py says why): every
+        # Few widgets, none of them a Textual scrolling widget (tui/widgets/pane.py says why): every
         # widget costs start-up time, and a style pass and a repaint each time a modal closes over
-        # the walker (the moment a batch starts). The detail pane draws the step's title, text,
-        # kubectl, check table and diff together; the batch panel joins it at the first run.
+        # the walker (the moment a batch starts). The batch panel joins the detail at the first run.
         inc = self.incident
         yield IncidentHeader(now=self._now, title=f"{inc.journal.id} · {inc.title}", context=inc.context,
                              drill=inc.drill, started=inc.started)
         yield StepList(id="steps")
         with Vertical(id="detail"):
-            yield RenderablePane(id="detail-body")
-        yield Timeline(id="timeline")
+            yield DetailPane(id="detail-body")
+        yield Timeline(id="timeline", drill=inc.drill)
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#steps", StepList).border_title = self.incident.runbook_title or "steps"
-        self.query_one(Timeline).border_title = "timeline"
-        self._absorb(self.incident.journal.records(), live=False)
+        self.query_one(Timeline).border_title = "timeline  (l hides)"
+        absorbed = self.model.fold(self.incident.journal.records(), live=False)
+        self.query_one(Timeline).add_records(absorbed.lines[-MAX_BACKFILL:])
         self.incident.journal.subscribe(self._inbox.append)
         session = self.incident.session  # nothing runs yet: a direct read is safe here
         current = session.current()
-        self._show_steps(session.steps, current.id if current else None, follow=True)
-        self._dirty = self._follow = False  # that read covered the backfill: no second read, no jump
+        self._show_steps(session.steps, current.id if current else None, initial=True)
         self.set_interval(0.1, self._flush)
+        self._read_briefs()
+
+    def action_toggle_timeline(self) -> None:
+        shown = self._timeline_shown()
+        self._timeline = not shown
+        self.set_class(not shown, "-show-timeline")
+        self.set_class(shown, "-hide-timeline")
+        self.query_one(Timeline).border_title = "timeline  (l hides)" if not shown else "timeline"
+
+    def _timeline_shown(self) -> bool:
+        if self._timeline is not None:
+            return self._timeline
+        return self.has_class("-wide") or self.has_class("-xwide")
+
+    # ------------------------------------------------------------------ engine calls
+
+    def _call(self, label: str, fn: Callable[[], object], *, quiet: bool = False,
+              on_start: Callable[[], None] | None = None) -> None:
+        self.post_message(SessionCall(label, fn, quiet=quiet, on_start=on_start))
 
     def _flush(self) -> None:
         """Every 100 ms: take the records appended since (a 5,000-target batch) and redraw once."""
         if self._inbox:
             burst = [self._inbox.popleft() for _ in range(len(self._inbox))]
-            self._absorb(burst, live=True)
+            self._absorb(burst)
         if self._dirty and not self._reading:
-            self._dirty, follow, self._follow = False, self._follow, False
-            self._read_steps(follow=follow)
+            self._dirty = False
+            self._read_steps()
 
-    def _read_steps(self, *, follow: bool) -> None:
+    def _read_steps(self) -> None:
         """Read step states in a thread: the engine holds its lock across journal fsyncs."""
         session = self.incident.session
         self._reading = True
@@ -203,14 +163,33 @@ class WalkerScreen(Screen[None]):
         def read() -> None:
             try:
                 current = session.current()
-                self.post_message(StepsRead(session.steps, current.id if current else None, follow=follow))
+                self.post_message(StepsRead(session.steps, current.id if current else None, follow=False))
             finally:
                 self._reading = False
 
         self.run_worker(read, name="read steps", group="read", thread=True, exit_on_error=False)
 
+    def _read_briefs(self) -> None:
+        """Render every step's text, question and message in a thread (templates read the session)."""
+        from tui.brief import brief
+
+        session, context = self.incident.session, self.incident.context.name
+
+        def read() -> None:
+            runbook = getattr(session, "runbook", None)
+            if runbook is None:
+                return
+            ctx = session.context()
+            self.post_message(BriefsReady({s.id: brief(s, ctx, context=context) for s in runbook.steps}))
+
+        self.run_worker(read, name="render steps", group="read", thread=True, exit_on_error=False)
+
+    def on_briefs_ready(self, message: BriefsReady) -> None:
+        self._briefs = dict(message.briefs)
+        self._show_detail()
+
     def on_steps_read(self, message: StepsRead) -> None:
-        self._show_steps(message.steps, message.current, follow=message.follow)
+        self._show_steps(message.steps, message.current)
 
     # ------------------------------------------------------------------ state -> widgets
 
@@ -222,39 +201,48 @@ class WalkerScreen(Screen[None]):
     def selected(self) -> str | None:
         return self.query_one("#steps", StepList).selected_id
 
-    def _show_steps(self, steps: Sequence[StepStateLike], current: str | None, *, follow: bool) -> None:
+    def _show_steps(self, steps: Sequence[StepStateLike], current: str | None, *, initial: bool = False) -> None:
         self._steps, self._current = list(steps), current
         step_list = self.query_one("#steps", StepList)
-        step_list.show(self._steps, current)
-        selected = self.selected()
-        finished = selected is None or status_name(self._step(selected).status) in DONE
-        if (step_list.highlighted is None or (follow and finished)) and self._steps:
+        step_list.show(self._steps, current, status=self.model.status_of)
+        if (initial or step_list.highlighted is None) and self._steps:
+            # the highlight starts on the engine's current step; after that only the responder moves it
             step_list.select_step(current or self._steps[-1].id)
         self._show_detail()
+        self.refresh_bindings()
+        if current is None and self._steps and not self._running:
+            self._maybe_verdict()
+
+    def _brief(self, sid: str) -> Brief:
+        brief = self._briefs.get(sid)
+        if brief is not None:
+            return brief
+        info = self.incident.steps.get(sid, StepInfo())
+        # until the rendered briefs arrive: the static text (a template shows as it is for a moment)
+        return Brief(kind=self._step(sid).kind, text="\n\n".join(t for t in (info.description, info.manual) if t),
+                     options=info.options)
 
     def _show_detail(self) -> None:
         sid = self.selected()
         if sid is None:
             return
         state = self._step(sid)
-        info = self.incident.steps.get(sid, StepInfo())
-        line = f"{state.title or state.id}  [{status_name(state.status)}]"
-        if state.error:
-            line += f"  — {state.error}"
-        text = info.description or info.manual or ""
-        kubectl, check, diff = self._kubectl.get(sid) or [], self._checks.get(sid), self._diffs.get(sid, "")
-        shown = (sid, line, text, tuple(kubectl), id(check), diff)
-        if shown != self._shown:  # the same step redrawn (a batch reports ten times a second): nothing to do
-            same_step = bool(self._shown) and self._shown[0] == sid
-            self._shown = shown
-            self.query_one("#detail-body", RenderablePane).update(
-                detail(sid, line, text, kubectl, check, diff, self.app.theme_variables), keep_scroll=same_step)
+        status = self.model.status_of(sid, status_name(state.status))
+        from tui.model import delivery_warning
+
+        error = state.error
+        if status == "warning":
+            error = delivery_warning(self.model.evidence.get(sid))
+        next_step = self._current if self._current not in (None, sid) else None
+        parts = detail_parts(sid, state.title or state.id, status, error, self._brief(sid), self.model.of(sid),
+                             self.app.theme_variables, drill=self.incident.drill, next_step=next_step)
+        self.query_one("#detail-body", DetailPane).show(sid, parts)
         for panel in self.query(BatchPanel).results(BatchPanel):
-            panel.display = panel.has_progress and sid == self._batch_step
-        if state.kind == "action" and sid not in self._kubectl:
-            self._kubectl[sid] = []  # asked once; PlanReady fills it
-            self.mapp.session_call(f"plan {sid}", lambda: self.post_message(
-                PlanReady(sid, self.incident.session.plan(sid))), quiet=True)
+            panel.display = panel.has_progress and sid == self.model.batch_step
+        if state.kind == "action" and sid not in self._planned:
+            self._planned.add(sid)  # asked once; PlanReady fills it
+            self._call(f"plan {sid}", lambda: self.post_message(PlanReady(sid, self.incident.session.plan(sid))),
+                       quiet=True)
 
     def _panel(self) -> BatchPanel:
         """The batch panel, built at the first run: a walker that is only read starts faster."""
@@ -269,84 +257,77 @@ class WalkerScreen(Screen[None]):
 
     def on_step_list_highlighted(self) -> None:
         self._show_detail()
+        self.refresh_bindings()
 
-    def _absorb(self, records: Sequence[Any], *, live: bool) -> None:
-        """Fold a burst of journal records into the screen: O(1) widget work per burst, not per record.
-
-        Batch bookkeeping (intents, outcomes, progress) reaches the timeline as the
-        latest progress line only; per-target results are summarised by the batch panel.
-        """
-        lines: list[Any] = []
-        progress: Any = None
-        results: list[dict[str, Any]] = []
-        cancelled: dict[str, Any] | None = None
-        started: float | None = None  # the monotonic time of the run's first batch (for the ETA)
-        for rec in records:
-            rtype: str = getattr(rec, "type", "")
-            data: dict[str, Any] = getattr(rec, "data", None) or {}
-            step = str(data.get("step", ""))
-            batched = "batch" in data
-            if rtype == "step.previewed":
-                if "kubectlTotal" not in data or not self._kubectl.get(step):  # capped: keep the plan's whole list
-                    self._kubectl[step] = list(data.get("kubectl") or [])
-                self._diffs[step] = str(data.get("diff") or "")
-            elif rtype == "step.intent" and data.get("kubectl") and not (batched and self._kubectl.get(step)):
-                # a batch's intent holds that batch's commands: the step's plan already shows them all
-                self._kubectl[step] = list(data["kubectl"])
-            if rtype == "step.intent" and batched and live and step == self._batch_step and started is None:
-                started = getattr(rec, "mono", None)
-            elif rtype == "check.result":
-                self._checks[step] = data
-            elif rtype == "batch.progress":
-                progress = rec
-            elif rtype == "step.outcome" and live and self._batch_step == step:
-                results.extend(data.get("results") or [])
-            elif rtype == "batch.cancelled":
-                cancelled = data
-            if rtype == "batch.progress" or (batched and rtype in ("step.intent", "step.outcome")):
-                continue
-            lines.append(rec)
-            if rtype.startswith(("step.", "check.", "batch.", "manual.", "decision", "gate")):
-                self._dirty = True
-                self._follow = self._follow or rtype in ("step.succeeded", "step.skipped", "manual.done",
-                                                         "decision")
-        if progress is not None:  # shown by the batch panel; the timeline keeps to events
-            self._dirty = True
-        if not live:  # a resumed incident: the journal holds everything, the timeline its recent end
-            self.query_one(Timeline).add_records(lines[-MAX_BACKFILL:])
-            return
-        self.query_one(Timeline).add_records(lines)
-        if progress is None and not results and cancelled is None and started is None:
+    def _absorb(self, records: Sequence[Any]) -> None:
+        """Fold a burst of journal records into the screen: O(1) widget work per burst, not per record."""
+        out = self.model.fold(records, live=True)
+        self._dirty = self._dirty or out.steps_changed
+        self.query_one(Timeline).add_records(out.lines)
+        if self.selected() in out.evidence:
+            self._show_detail()
+        if (out.progress is None and not out.results and out.cancelled is None and out.started is None
+                and out.started_data is None):
             return
         panel = self._panel()
-        if started is not None:
-            panel.started_at(started)
-        if progress is not None:
-            self._batch_step = str(progress.data.get("step", ""))
-            panel.progress(progress.data, getattr(progress, "mono", None))
-            panel.display = self._batch_step == self.selected()
-        if results:
-            panel.results(results)
-        if cancelled is not None:
-            panel.cancelled(cancelled)
+        if out.started is not None or out.started_data is not None:
+            panel.started_at(out.started, out.started_data)
+            panel.display = self.model.batch_step == self.selected()
+        if out.progress is not None:
+            panel.progress(out.progress.data, getattr(out.progress, "mono", None))
+            panel.display = self.model.batch_step == self.selected()
+        if out.results:
+            panel.results(out.results)
+        if out.cancelled is not None:
+            panel.cancelled(out.cancelled)
 
     def on_plan_ready(self, message: PlanReady) -> None:
-        self._kubectl[message.step_id] = list(message.plan.kubectl)
+        self.model.planned(message.step_id, message.plan.kubectl)
         if message.step_id == self.selected():
             self._show_detail()
 
     def on_preview_ready(self, message: PreviewReady) -> None:
-        self._diffs[message.step_id] = message.preview.diff or "(no changes)"
+        self.model.previewed(message.step_id, message.preview.diff or "")
         if message.step_id == self.selected():
             self._show_detail()
 
     def on_session_changed(self, _: SessionChanged) -> None:
         self._cancel = None
-        self._dirty, self._follow = True, True
+        self._running = False
+        self._dirty = True
         self._flush()
+        self.refresh_bindings()
 
     def show_error(self, message: str) -> None:
         self.query_one(Timeline).add_error(self._now().strftime("%Y-%m-%dT%H:%M:%SZ"), message)
+
+    # ------------------------------------------------------------------ which keys work now
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The key bar shows the keys that work for the highlighted step (None: shown dimmed)."""
+        try:
+            sid = self.selected()
+        except Exception:  # noqa: BLE001 - asked before the step list is mounted
+            return True
+        state = next((s for s in self._steps if s.id == sid), None)
+        status = status_name(state.status) if state is not None else ""
+        kind = state.kind if state is not None else ""
+        if action == "run_step":  # on a finished step, enter moves to the next one
+            return (state is not None and status != "running"
+                    and (status not in DONE or self._current not in (None, sid))) or None
+        if action == "preview":
+            return kind == "action" or None
+        if action == "copy_kubectl":
+            return bool(sid and (self.model.of(sid).kubectl or self._brief(sid).kubectl)) or None
+        if action == "retry":
+            return status == "failed" or None
+        if action == "skip":
+            return (state is not None and status not in ("succeeded", "rolled-back", "skipped")) or None
+        if action == "cancel_batch":
+            return self._running and self._cancel is not None
+        if action == "verdict":
+            return self.incident.verdict is not None
+        return True
 
     # ------------------------------------------------------------------ actions
 
@@ -355,49 +336,76 @@ class WalkerScreen(Screen[None]):
 
         def callback(value: str | None) -> None:
             if value:
-                self.mapp.session_call(f"{label} {value}", lambda: call(value))
+                self._session(f"{label} {value}", lambda: call(value))
 
         return callback
+
+    def _session(self, label: str, fn: Callable[[], object], *, batch: str | None = None,
+                 cancel: threading.Event | None = None) -> None:
+        """A call that changes the session; ``batch`` names the step whose progress the panel follows."""
+
+        def started() -> None:
+            self._running = True
+            self._cancel = cancel
+            if batch is not None:
+                self.model.batch_step = batch
+                panel = self._panel()
+                panel.begin(batch)
+                panel.batching(self._brief(batch).pause, self._brief(batch).gate)
+            self.refresh_bindings()
+
+        self._call(label, fn, on_start=started)
 
     def _step(self, sid: str) -> StepStateLike:
         return next(s for s in self._steps if s.id == sid)
 
     def action_run_step(self) -> None:
         sid = self.selected()
-        if sid is None or self.mapp.busy():
+        if sid is None:
             return
-        session, kind = self.incident.session, self._step(sid).kind
-        if kind == "manual":
-            self.mapp.session_call(f"complete {sid}", lambda: session.complete_manual(sid))
-        elif kind == "decision":
-            options = self.incident.steps.get(sid, StepInfo()).options
-            self.app.push_screen(ChoicePrompt(f"{sid}: choose", options),
+        session, state = self.incident.session, self._step(sid)
+        status = status_name(state.status)
+        if status in DONE:
+            if self._current is not None and self._current != sid:
+                self.go_to_step(self._current)  # the responder asked to move on: the highlight follows
+            else:
+                self.notify(f"{sid} is {status}", severity="warning")
+            return
+        if state.kind == "manual":
+            self._session(f"complete {sid}", lambda: session.complete_manual(sid))
+        elif state.kind == "decision":
+            options = self._brief(sid).options or self.incident.steps.get(sid, StepInfo()).options
+            question = self._brief(sid).question or f"{sid}: choose"
+            self.app.push_screen(ChoicePrompt(question, options),
                                  self._then(f"decide {sid}", lambda c: session.decide(sid, c)))
         else:
-            cancel = self._cancel = threading.Event()
-            self._batch_step = sid
-            self._panel().begin(sid)
-            self.mapp.session_call(f"run {sid}", lambda: session.run(sid, cancel=cancel))
+            cancel = threading.Event()
+            if state.kind == "action":
+                self.notify(f"preparing {sid}: computing the preview before the confirmation…", timeout=3)
+            self._session(f"run {sid}", lambda: session.run(sid, cancel=cancel), batch=sid, cancel=cancel)
 
     def action_retry(self) -> None:
         sid = self.selected()
-        if sid is None or self.mapp.busy():
+        if sid is None:
             return
-        self._cancel, self._batch_step = threading.Event(), sid
-        self._panel().begin(sid)
-        self.mapp.session_call(f"retry {sid}", lambda: self.incident.session.retry(sid))
+        if status_name(self._step(sid).status) != "failed":
+            self.notify("only a failed step is retried", severity="warning")
+            return
+        cancel = threading.Event()
+        self._session(f"retry {sid}", lambda: self.incident.session.retry(sid), batch=sid, cancel=cancel)
 
     def action_preview(self) -> None:
         sid = self.selected()
         if sid is None or self._step(sid).kind != "action":
             self.notify("only action steps have a preview", severity="warning")
             return
-        self.mapp.session_call(f"preview {sid}", lambda: self.post_message(
+        self.notify(f"computing the preview of {sid}…", timeout=3)
+        self._call(f"preview {sid}", lambda: self.post_message(
             PreviewReady(sid, self.incident.session.preview(sid))))
 
     def action_copy_kubectl(self) -> None:
         sid = self.selected()
-        lines = self._kubectl.get(sid or "") or []
+        lines = (self.model.of(sid).kubectl or list(self._brief(sid).kubectl)) if sid else []
         if not lines:
             self.notify("no kubectl equivalent for this step", severity="warning")
             return
@@ -406,19 +414,17 @@ class WalkerScreen(Screen[None]):
 
     def action_skip(self) -> None:
         sid = self.selected()
-        if sid is None or self.mapp.busy():
+        if sid is None:
             return
         self.app.push_screen(TextPrompt(f"Why skip {sid}?", placeholder="reason (journalled)"),
                              self._then(f"skip {sid}", lambda reason: self.incident.session.skip(sid, reason)))
 
     def action_rollback(self) -> None:
-        if self.mapp.busy():
-            return
-        cancel = self._cancel = threading.Event()
-        self.mapp.session_call("roll back", lambda: self.incident.session.rollback(cancel=cancel))
+        cancel = threading.Event()
+        self._session("roll back", lambda: self.incident.session.rollback(cancel=cancel), cancel=cancel)
 
     def action_cancel_batch(self) -> None:
-        if self._cancel is not None and self.mapp.busy():
+        if self._cancel is not None and self._running:
             self._cancel.set()
             self.notify("cancelling after the current batch")
 
@@ -427,7 +433,7 @@ class WalkerScreen(Screen[None]):
 
         def callback(entry: Entry | None) -> None:
             if entry is not None:
-                self.mapp.session_call(f"{label} {entry.value}", lambda: call(entry.value, at=entry.at, tz=entry.tz))
+                self._session(f"{label} {entry.value}", lambda: call(entry.value, at=entry.at, tz=entry.tz))
 
         return callback
 
@@ -455,7 +461,31 @@ class WalkerScreen(Screen[None]):
             return
         from tui.screens.postmortem import PostmortemScreen
 
-        self.app.push_screen(PostmortemScreen(self.incident.journal.id, render))
+        folder = getattr(self.incident.journal, "dir", None)
+        self.app.push_screen(PostmortemScreen(self.incident.journal.id, render, folder=folder))
+
+    def _maybe_verdict(self) -> None:
+        """A drill whose last step is done ends with its verdict on screen, once."""
+        if self.incident.verdict is None or self._verdict_shown:
+            return
+        self._verdict_shown = True
+        self.action_verdict()
+
+    def action_verdict(self) -> None:
+        judge = self.incident.verdict
+        if judge is None:
+            self.notify("only a drill has a verdict", severity="warning")
+            return
+        from tui.screens.verdict import VerdictScreen
+
+        screen = VerdictScreen(self.incident.journal.id)
+        self.app.push_screen(screen)
+
+        def work() -> None:
+            verdict = judge()
+            self.app.call_from_thread(screen.show, verdict)
+
+        self.run_worker(work, name="judge the drill", group="read", thread=True, exit_on_error=False)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
@@ -463,10 +493,10 @@ class WalkerScreen(Screen[None]):
         self.app.push_screen(HelpScreen())
 
     def action_scroll_detail(self, lines: int) -> None:
-        self.query_one("#detail-body", RenderablePane).scroll_lines(lines)
+        self.query_one("#detail-body", DetailPane).scroll_lines(lines)
 
     def action_quit_walker(self) -> None:
-        self.mapp.quit_incident()
+        self.post_message(LeaveIncident())
 
     def go_to_step(self, step_id: str) -> None:
         self.query_one("#steps", StepList).select_step(step_id)

@@ -13,6 +13,7 @@ replay as it was live.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -39,6 +40,11 @@ class BatchPanel(Widget):
         self._started: float | None = None  # mono of the run's first batch record
         self._now: float | None = None  # mono of the latest progress record
         self._failures: list[str] = []
+        self._pause = ""  # the runbook's pause between batches ("30s"), when it has one
+        self._gate = ""  # the health gate's condition, when it has one
+        self._paused_at: float | None = None  # time.monotonic() of the last batch's end, while pausing
+        self._more = False  # batches remain after the last one reported
+        self._timer: Any = None
 
     def begin(self, step_id: str) -> None:
         """Reset for a new run; the panel shows itself at the first ``batch.progress``."""
@@ -47,12 +53,23 @@ class BatchPanel(Widget):
         self._ok = self._failed = self._done = self._total = 0
         self._started = self._now = None
         self._failures = []
+        self._paused_at, self._more = None, False
         self.refresh(layout=True)
 
-    def started_at(self, mono: float) -> None:
-        """The run's first batch record (its intent): the ETA counts from here."""
-        if self._started is None:
+    def started_at(self, mono: float | None, intent: dict[str, Any] | None = None) -> None:
+        """A batch began (its intent): shown from the first target; the ETA counts from the first."""
+        if self._started is None and mono is not None:
             self._started = mono
+        if intent is not None:
+            self.display = self.has_progress = True
+            self._paused_at = None
+            self._label = (f"{intent.get('step')}: batch {intent.get('batch')}/{intent.get('batches')} running · "
+                           f"{self._done:,}/{self._total or '?'} targets done")
+            self.refresh()
+
+    def batching(self, pause: str, gate: str) -> None:
+        """The runbook's pause and health gate between batches, to say what the wait is."""
+        self._pause, self._gate = pause, gate
 
     def progress(self, data: dict[str, Any], mono: float | None = None) -> None:
         self.display = self.has_progress = True
@@ -60,9 +77,30 @@ class BatchPanel(Widget):
         if mono is not None:
             self.started_at(mono)
             self._now = mono
-        self._label = (f"{data.get('step')}: batch {data.get('batch')}/{data.get('batches')} · "
+        batch, batches = int(data.get("batch") or 0), int(data.get("batches") or 0)
+        self._label = (f"{data.get('step')}: batch {batch}/{batches} done · "
                        f"{self._done:,}/{self._total:,} targets · {data.get('failures', 0)} failed")
-        self.refresh()
+        self._more = batch < batches
+        self._paused_at = time.monotonic() if self._more and (self._pause or self._gate) else None
+        if self._paused_at is not None and self._timer is None:
+            self._timer = self.set_interval(1.0, self.refresh)
+        self.refresh(layout=True)
+
+    def waiting(self) -> str:
+        """Between batches: the pause's countdown, then the health gate it waits for."""
+        if self._paused_at is None:
+            return ""
+        from mitigate.runbook.model import parse_duration
+
+        try:
+            left = parse_duration(self._pause) - (time.monotonic() - self._paused_at) if self._pause else 0.0
+        except (ValueError, TypeError):
+            left = 0.0
+        if left > 0:
+            return f"pausing {self._pause} before the next batch: {format_elapsed(left)} left"
+        if self._gate:
+            return f"waiting for the health gate: {self._gate}"
+        return "starting the next batch…"
 
     def results(self, results: list[dict[str, Any]]) -> None:
         """Count every target; keep the newest failures to list."""
@@ -75,6 +113,7 @@ class BatchPanel(Widget):
         self.refresh(layout=len(self._failures) != shown)
 
     def cancelled(self, data: dict[str, Any]) -> None:
+        self._paused_at = None
         self._label = f"{data.get('step')}: cancelled at {data.get('done')}/{data.get('total')} targets"
         self.refresh()
 
@@ -104,7 +143,11 @@ class BatchPanel(Widget):
             counts.append(f"   ✘ {self._failed:,} failed", style="bold red")
             if self._failed > len(self._failures):
                 counts.append(f"  (newest {len(self._failures)} below; the journal holds all)", style="dim")
-        counts.append("   esc cancels between batches", style="dim")
+        if self._more:
+            counts.append("   esc cancels before the next batch", style="dim")
         lines = [title, bar, counts]
+        waiting = self.waiting()
+        if waiting:
+            lines.append(Text(waiting, style="bold yellow", no_wrap=True, overflow="ellipsis"))
         lines += [Text(f, style="red", no_wrap=True, overflow="ellipsis") for f in self._failures]
         return Group(*lines)

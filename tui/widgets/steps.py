@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.style import Style
@@ -25,7 +25,9 @@ ICONS: dict[str, tuple[str, str]] = {
     "skipped": ("↷", "magenta"),
     "unknown": ("⚠", "bold red"),
     "rolled-back": ("↺", "magenta"),
+    "warning": ("⚠", "bold yellow"),  # succeeded, but a notification was not delivered
 }
+COMPACT_BELOW = 24  # content columns: under this (the narrow layout), one line per step: icon and id
 
 
 def status_name(status: Any) -> str:
@@ -33,12 +35,12 @@ def status_name(status: Any) -> str:
     return str(getattr(status, "value", status)).lower()
 
 
-def step_line(step: StepStateLike, *, current: bool) -> Text:
-    name = status_name(step.status)
+def step_line(step: StepStateLike, *, current: bool, status: str | None = None, compact: bool = False) -> Text:
+    name = status or status_name(step.status)
     icon, style = ICONS.get(name, ("·", ""))
-    text = Text()
+    text = Text(no_wrap=compact, overflow="ellipsis")
     text.append(f"{icon} ", style=style)
-    text.append(step.title or step.id, style="bold" if current else "")
+    text.append(step.id if compact else (step.title or step.id), style="bold" if current else "")
     if step.attempts > 1:
         text.append(f" ×{step.attempts}", style="dim")
     return text
@@ -65,22 +67,27 @@ class StepList(LinePane, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
         super().__init__(id=id)
-        self._items: list[tuple[str, Text]] = []
+        self._items: list[tuple[str, StepStateLike, bool, str]] = []  # id, state, current, status
         self._shown: tuple[object, ...] = ()
         self._starts: list[int] = []  # the first line of each item, from the last build
         self.highlighted: int | None = None
 
     # ------------------------------------------------------------------ content
 
-    def show(self, steps: Sequence[StepStateLike], current: str | None) -> None:
-        """Redraw only when a line would change (this runs up to ten times a second in a batch)."""
-        shown = (current, *((s.id, status_name(s.status), s.attempts, s.title) for s in steps))
+    def show(self, steps: Sequence[StepStateLike], current: str | None,
+             status: Callable[[str, str], str] | None = None) -> None:
+        """Redraw only when a line would change (this runs up to ten times a second in a batch).
+
+        ``status(step id, engine status)`` is the status to show (a failed delivery is a warning).
+        """
+        shown_status = [status(s.id, status_name(s.status)) if status else status_name(s.status) for s in steps]
+        shown = (current, *((s.id, st, s.attempts, s.title) for s, st in zip(steps, shown_status, strict=True)))
         if shown == self._shown:
             return
         self._shown = shown
         selected = self.selected_id
-        self._items = [(s.id, step_line(s, current=s.id == current)) for s in steps]
-        ids = [i for i, _ in self._items]
+        self._items = [(s.id, s, s.id == current, st) for s, st in zip(steps, shown_status, strict=True)]
+        ids = [i for i, *_ in self._items]
         self.highlighted = ids.index(selected) if selected in ids else (
             min(self.highlighted, len(ids) - 1) if self.highlighted is not None and ids else None)
         self.changed()
@@ -89,9 +96,10 @@ class StepList(LinePane, can_focus=True):
         lines: list[Strip] = []
         self._starts = []
         highlight = Style(bgcolor=self.app.theme_variables.get("primary", "blue"), bold=True)
-        for n, (_, text) in enumerate(self._items):
+        compact = width < COMPACT_BELOW
+        for n, (_, state, current, status) in enumerate(self._items):
             self._starts.append(len(lines))
-            strips = to_strips(self, [text], width)
+            strips = to_strips(self, [step_line(state, current=current, status=status, compact=compact)], width)
             if n == self.highlighted:
                 strips = [s.apply_style(highlight) for s in strips]
             lines += strips
@@ -139,7 +147,7 @@ class StepList(LinePane, can_focus=True):
         self._keep_in_view()
 
     def select_step(self, step_id: str) -> None:
-        ids = [i for i, _ in self._items]
+        ids = [i for i, *_ in self._items]
         if step_id in ids:
             self.highlight(ids.index(step_id))
 

@@ -17,7 +17,7 @@ from textual.strip import Strip
 
 from tui.widgets.pane import LinePane, to_strips
 
-_STYLES = {"step.failed": "bold red", "step.succeeded": "green", "milestone": "bold cyan",
+_STYLES = {"notify.failed": "bold yellow", "step.failed": "bold red", "step.succeeded": "green", "milestone": "bold cyan",
            "note": "italic", "batch.cancelled": "yellow", "error": "bold red", "incident.status": "cyan"}
 MAX_ENTRIES = 2000  # the journal holds every record; the pane keeps the recent ones
 
@@ -31,9 +31,17 @@ def declared(data: dict[str, Any]) -> str:
     return text + (f" ⚠ {decl.get('note')}" if decl.get("mismatch") else "")
 
 
-def describe(rtype: str, data: dict[str, Any]) -> str:
-    """A short human line for one journal record."""
+def describe(rtype: str, data: dict[str, Any], *, drill: bool = False) -> str:
+    """A short human line for one journal record (in a drill, status updates are only recorded)."""
     step = data.get("step")
+    if rtype == "notify.sent":
+        return f"{step} status update to {data.get('channel')} " + ("recorded (drill)" if drill else "sent")
+    if rtype == "notify.failed":
+        return f"{step} ⚠ status update to {data.get('channel')} NOT delivered: {data.get('message') or ''}"
+    if rtype == "step.succeeded" and data.get("error"):
+        return f"{step} done with a warning: {data.get('error')}"
+    if rtype == "rollback.step":
+        return f"{step} rollback: " + ("undone" if data.get("ok") else f"not undone: {data.get('message') or ''}")
     if rtype == "note":
         return f"note: {data.get('text', '')}" + declared(data)
     if rtype == "milestone":
@@ -63,8 +71,9 @@ class Timeline(LinePane):
 
     FOLLOW_END = True
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, *, id: str | None = None, drill: bool = False) -> None:  # noqa: A002 (Textual's name)
         super().__init__(id=id)
+        self.drill = drill
         # each entry with its lines wrapped at _width (None until painted at that width)
         self._entries: deque[list[Any]] = deque(maxlen=MAX_ENTRIES)
         self._width = 0
@@ -76,7 +85,8 @@ class Timeline(LinePane):
     def add_record(self, ts: str, rtype: str, data: dict[str, Any]) -> None:
         line = Text()
         line.append(ts[11:19] + " ", style="dim")
-        line.append(describe(rtype, data), style=_STYLES.get(rtype, ""))
+        style = "bold yellow" if rtype == "step.succeeded" and data.get("error") else _STYLES.get(rtype, "")
+        line.append(describe(rtype, data, drill=self.drill), style=style)
         self.write(line)
 
     def add_records(self, records: Sequence[Any]) -> None:
@@ -98,8 +108,9 @@ class Timeline(LinePane):
         added = 0
         for entry in self._entries:
             if entry[1] is None:
-                entry[1] = to_strips(self, [entry[0]], width)
-                added += len(entry[1])
+                wrapped = to_strips(self, [entry[0]], width)
+                entry[1] = wrapped
+                added += len(wrapped)
             strips += entry[1]
         if self._top and not rewrap:  # scrolled back: new entries do not move what is being read
             self._top += added

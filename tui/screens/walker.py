@@ -100,6 +100,7 @@ class WalkerScreen(Screen[None]):
         self._current: str | None = None
         self._timeline: bool | None = None  # None: the size decides (shown from 120 columns)
         self._verdict_shown = False
+        self._keys_for: tuple[object, ...] = ()
 
     # ------------------------------------------------------------------ layout
 
@@ -209,7 +210,11 @@ class WalkerScreen(Screen[None]):
             # the highlight starts on the engine's current step; after that only the responder moves it
             step_list.select_step(current or self._steps[-1].id)
         self._show_detail()
-        self.refresh_bindings()
+        keys = (self.selected(), current, self._running,
+                tuple(status_name(s.status) for s in self._steps if s.id in (self.selected(), current)))
+        if keys != self._keys_for:  # which keys work changed: the key bar is redrawn
+            self._keys_for = keys
+            self.refresh_bindings()
         if current is None and self._steps and not self._running:
             self._maybe_verdict()
 
@@ -350,7 +355,7 @@ class WalkerScreen(Screen[None]):
             if batch is not None:
                 self.model.batch_step = batch
                 panel = self._panel()
-                panel.begin(batch)
+                panel.begin(batch, preparing=self._step(batch).kind == "action")
                 panel.batching(self._brief(batch).pause, self._brief(batch).gate)
             self.refresh_bindings()
 
@@ -380,8 +385,6 @@ class WalkerScreen(Screen[None]):
                                  self._then(f"decide {sid}", lambda c: session.decide(sid, c)))
         else:
             cancel = threading.Event()
-            if state.kind == "action":
-                self.notify(f"preparing {sid}: computing the preview before the confirmation…", timeout=3)
             self._session(f"run {sid}", lambda: session.run(sid, cancel=cancel), batch=sid, cancel=cancel)
 
     def action_retry(self) -> None:

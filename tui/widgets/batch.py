@@ -45,15 +45,19 @@ class BatchPanel(Widget):
         self._paused_at: float | None = None  # time.monotonic() of the last batch's end, while pausing
         self._more = False  # batches remain after the last one reported
         self._timer: Any = None
+        self._lines = 0  # lines drawn at the last layout
 
-    def begin(self, step_id: str) -> None:
-        """Reset for a new run; the panel shows itself at the first ``batch.progress``."""
-        self.display = self.has_progress = False
-        self._label = f"{step_id}: starting…"
+    def begin(self, step_id: str, *, preparing: bool = False) -> None:
+        """Reset for a new run. An action shows the panel at once (its preview is computed before
+        the confirmation, which can take a while on a big target list); others at their first batch."""
+        self.display = self.has_progress = preparing
+        self._label = (f"⧗ {step_id}: planning and previewing before the confirmation…" if preparing
+                       else f"{step_id}: starting…")
         self._ok = self._failed = self._done = self._total = 0
         self._started = self._now = None
         self._failures = []
         self._paused_at, self._more = None, False
+        self._lines = 0
         self.refresh(layout=True)
 
     def started_at(self, mono: float | None, intent: dict[str, Any] | None = None) -> None:
@@ -65,7 +69,7 @@ class BatchPanel(Widget):
             self._paused_at = None
             self._label = (f"{intent.get('step')}: batch {intent.get('batch')}/{intent.get('batches')} running · "
                            f"{self._done:,}/{self._total or '?'} targets done")
-            self.refresh()
+            self._repaint()
 
     def batching(self, pause: str, gate: str) -> None:
         """The runbook's pause and health gate between batches, to say what the wait is."""
@@ -84,7 +88,13 @@ class BatchPanel(Widget):
         self._paused_at = time.monotonic() if self._more and (self._pause or self._gate) else None
         if self._paused_at is not None and self._timer is None:
             self._timer = self.set_interval(1.0, self.refresh)
-        self.refresh(layout=True)
+        self._repaint()
+
+    def _repaint(self) -> None:
+        """A repaint; the screen is laid out again only when the panel's number of lines changes."""
+        lines = 3 + len(self._failures) + (1 if self._paused_at is not None else 0)
+        self.refresh(layout=lines != self._lines)
+        self._lines = lines
 
     def waiting(self) -> str:
         """Between batches: the pause's countdown, then the health gate it waits for."""
@@ -107,13 +117,13 @@ class BatchPanel(Widget):
         failed = [r for r in results if not r.get("ok")]
         self._ok += len(results) - len(failed)
         self._failed += len(failed)
-        shown = len(self._failures)
         self._failures = (self._failures + [f"✘ {r.get('target')} {r.get('message') or ''}".rstrip()
                                             for r in failed[-self.FAILURE_LINES:]])[-self.FAILURE_LINES:]
-        self.refresh(layout=len(self._failures) != shown)
+        self._repaint()
 
     def cancelled(self, data: dict[str, Any]) -> None:
         self._paused_at = None
+        self._repaint()
         self._label = f"{data.get('step')}: cancelled at {data.get('done')}/{data.get('total')} targets"
         self.refresh()
 

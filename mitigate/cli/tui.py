@@ -131,7 +131,7 @@ class CliLauncher:
         from mitigate.journal import list_incidents
         from tui.protocols import IncidentEntry
 
-        return [IncidentEntry(id=i.id, title=i.title, status=i.status, closed=i.closed,
+        return [IncidentEntry(id=i.id, title=i.title, status=i.status, closed=i.closed, drill=i.drill,
                               opened=i.opened.isoformat() if i.opened else "") for i in list_incidents(self.root)]
 
     def contexts(self) -> list[ContextInfo]:

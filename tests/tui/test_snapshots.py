@@ -55,7 +55,7 @@ def test_batch_progress(snap_compare: Any) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.pause()
         walker = pilot.app.screen
-        walker._batch_step = "cordon"  # type: ignore[attr-defined]
+        walker.model.batch_step = "cordon"  # type: ignore[attr-defined]
         journal = rig.session.journal
         journal.append("step.intent", {"step": "cordon", "batch": 1, "kubectl": []})  # the run starts at 0 s
         for n in (1, 2):

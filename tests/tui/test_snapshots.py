@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from tests.tui.conftest import until
 from tests.tui.snapshot_apps import confirm_request, home_app, walker_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.error import ErrorScreen
@@ -65,5 +66,13 @@ def test_batch_progress(snap_compare: Any) -> None:
                 for i in range((n - 1) * 50, n * 50)]})
             journal.append("batch.progress", {"step": "cordon", "batch": n, "batches": 3,
                                               "done": n * 50, "total": 120, "failures": n - 1})
-        await pilot.pause(0.3)
+        from tui.widgets.batch import BatchPanel
+
+        await until(pilot, lambda: any(p._ok == 99 and p._done == 100 and p.display  # noqa: SLF001
+                                       for p in walker.query(BatchPanel)))
+        await pilot.pause(0.2)  # the step list's re-read after the last record
+        from tui.widgets.header import IncidentHeader
+
+        walker.query_one(IncidentHeader).tick()  # the clock moved a minute: shown now, not at the next tick
+        await pilot.pause()
     assert snap_compare(app, run_before=run_before, terminal_size=SIZE)

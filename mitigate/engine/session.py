@@ -12,6 +12,7 @@ same records with the same function.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -40,6 +41,10 @@ from mitigate.runbook.model import Runbook, Step
 from mitigate.runbook.templating import evaluate, render
 
 _STEP_DONE = frozenset({"step.succeeded", "manual.done", "decision"})  # a step's success, by kind
+# how a step's templates name earlier steps: steps['id'] / steps["id"] / steps.id, saved.name / saved['name']
+_STEP_REF = re.compile(r"steps\[\s*\\?[\'\"]([a-z0-9][a-z0-9-]*)\\?[\'\"]\s*\]")
+_STEP_ATTR = re.compile(r"steps\.([a-z][a-z0-9_]*)")
+_SAVED_REF = re.compile(r"saved\.([A-Za-z_][A-Za-z0-9_]*)|saved\[\s*\\?[\'\"]([A-Za-z0-9_-]+)")
 
 
 class Session:
@@ -438,10 +443,38 @@ class Session:
                 else:
                     kind.rehearse(ctx, out)
             except (MitigateError, ClusterError) as exc:
-                out = StepPlan(description=f"cannot be computed before earlier steps run: {exc}", step_id=step.id,
-                               kind=step.kind, title=step.title or step.id)
+                waiting = self._waits_on(step, values, exc)
+                out = StepPlan(description=(f"cannot be computed before earlier steps run ({', '.join(waiting)}): "
+                                            f"{exc}" if waiting else f"cannot be planned: {exc}"),
+                               step_id=step.id, kind=step.kind, title=step.title or step.id,
+                               error="" if waiting else str(exc))
             plans.append(out)
         return plans
+
+    def _waits_on(self, step: Step, values: Mapping[str, Any], exc: Exception) -> list[str]:
+        """The earlier steps a plan error may be waiting on; none means the error is the runbook's or
+        the inputs' own (a type error, an unknown context) and the plan fails.
+
+        A template that reads an earlier step (``steps[...]``, ``saved.*``) not yet succeeded waits
+        on it; a cluster answer (e.g. "no PriorityLevelConfiguration") may wait on the earlier
+        actions that would have created what is missing, when the step's contexts exist."""
+        earlier = self.runbook.steps[: self.runbook.steps.index(step)]
+        pending = [s for s in earlier if self._state.step(s.id).status != StepStatus.SUCCEEDED]
+        text = step.model_dump_json()
+        saved = {s.save: s.id for s in self.runbook.steps if s.save}
+        named = set(_STEP_REF.findall(text)) | set(_STEP_ATTR.findall(text))
+        named |= {saved[n] for n in {a or b for a, b in _SAVED_REF.findall(text)} if n in saved}
+        waiting = [s.id for s in pending if s.id in named]
+        if waiting or not isinstance(exc, ClusterError):
+            return waiting
+        cluster = self.ports.cluster
+        try:
+            known = {c.name for c in cluster.contexts()} if cluster is not None else set()
+            if any(c not in known for c in self.contexts_for(step, values)):
+                return []
+        except (MitigateError, ClusterError):
+            return []
+        return [s.id for s in pending if s.kind == "action"]
 
     def preview(self, step_id: str) -> Preview:
         """Server-side dry run of the step's first request (journaled as ``step.previewed``)."""

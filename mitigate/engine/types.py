@@ -74,6 +74,7 @@ class StepPlan:
     title: str = ""
     contexts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    error: str = ""  # set when the step cannot be planned for a reason other than waiting on earlier steps
 
 
 @dataclass(frozen=True)

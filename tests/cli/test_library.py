@@ -75,8 +75,10 @@ def test_run_validate_and_drill_resolve_through_the_library(tmp_path: Path, monk
     from tests.cli.conftest import kubeconfig
 
     kubeconfig(kc, "lab")
-    assert main(["run", "apiserver-oom", "--context", "lab", "--kubeconfig", str(kc), "--plan"]) == 0
-    assert "Plan: Team edition of " in capsys.readouterr().out
+    # the team's runbook is the one planned; no server answers, so the plan says so and fails
+    assert main(["run", "apiserver-oom", "--context", "lab", "--kubeconfig", str(kc), "--plan"]) == 1
+    out = capsys.readouterr()
+    assert "Plan: Team edition of " in out.out and "cannot be planned: lab: cannot reach" in out.err
     assert main(["drill", "web-zero", "--headless", "--auto-approve"]) == 0  # scenario + runbook from the library
     assert "Scenario health: MITIGATED" in capsys.readouterr().out
 

@@ -222,3 +222,34 @@ def test_drill_protect_marks_the_sandbox_context_and_auto_approve_refuses_it(
     assert "is protected: --auto-approve never acts on protected contexts" in out.out
     assert "mitigate: drill halted at step cordon" in out.err
     assert opened(tmp_path / "j")["protection"]["--protect"] == [CTX]
+
+
+PLAN_RUNBOOK = """
+apiVersion: mitigate/v1
+kind: Runbook
+metadata: {name: plan-messages, title: Plan messages, source: tests}
+inputs:
+  context: {type: kube-context}
+  count: {type: string, default: "three"}
+steps:
+  - id: pick
+    decision:
+      prompt: Which nodes?
+      options: [{id: n0, label: the first}, {id: n1, label: the second}]
+  - id: cordon-picked
+    action: {cordon: {names: "{{ steps['pick'].choice.split(',') }}"}}
+  - id: scale
+    action: {scale: {namespace: shop, name: web, replicas: "{{ inputs.count + 1 }}"}}
+"""
+
+
+def test_plan_waits_only_on_what_depends_on_earlier_steps_and_fails_on_the_rest(
+        tmp_path: Path, sb: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(PLAN_RUNBOOK)
+    code = main(["run", str(path), "--context", CTX, "--kubeconfig", str(sb.kubeconfig), "--plan"])
+    out = capsys.readouterr()
+    assert "cordon-picked" in out.out and "cannot be computed before earlier steps run (pick)" in out.out
+    assert "cannot be planned:" in out.out and "before earlier steps" not in out.out.split("[action] scale")[1]
+    assert code == 1 and "mitigate: step scale cannot be planned:" in out.err
+    assert "cordon-picked" not in out.err

@@ -115,7 +115,8 @@ def test_a_kind_no_registry_knows_is_refused_with_the_step_named(tmp_path: Path)
     with pytest.raises(MitigateError, match="step hello: no step kind 'log' is registered"):
         session.run("hello")
     plan = session.plan_all()[0]
-    assert plan.description.startswith("cannot be computed") and "no step kind 'log'" in plan.description
+    # not a wait on earlier steps (issue 16): the plan says it cannot be planned, and why
+    assert plan.description.startswith("cannot be planned") and "no step kind 'log'" in plan.error
 
 
 def test_a_registry_refuses_a_kind_twice_or_without_a_name() -> None:

@@ -127,7 +127,10 @@ def _plan(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
             print(f"   ... {len(p.kubectl) - 20} more kubectl line(s)")
         for note in p.notes:
             print(f"   - {note}")
-    return 0
+    broken = [p for p in plans if p.error]
+    for p in broken:  # waiting on earlier steps is normal in a plan; anything else is the runbook's or the input's
+        print(f"mitigate: step {p.step_id} cannot be planned: {p.error}", file=sys.stderr)
+    return 1 if broken else 0
 
 
 def _auto(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, Any], cluster: Any,

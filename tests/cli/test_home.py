@@ -27,6 +27,7 @@ async def test_home_lists_a_runbook_from_mitigate_runbooks(tmp_path: Path, monke
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
         options = app.screen.query_one("#runbooks", OptionList)
+        await until(pilot, lambda: options.option_count > 1)  # the library is read off the UI thread
         shown = {str(options.get_option_at_index(i).id): str(options.get_option_at_index(i).prompt)
                  for i in range(options.option_count)}
     assert "Restore a Deployment scaled to zero" in shown["web-zero"]

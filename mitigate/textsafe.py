@@ -45,6 +45,11 @@ def safe_text(text: str, *, multiline: bool = True) -> str:
     return pattern.sub(_escape, text)
 
 
+def strip_unsafe(text: str) -> str:
+    """``text`` without the characters :func:`safe_text` escapes (newline and tab kept)."""
+    return _UNSAFE.sub("", text)
+
+
 def has_unsafe(text: str) -> bool:
     """Does ``text`` hold a character :func:`safe_text` would escape (newline and tab aside)?"""
     return _UNSAFE.search(text) is not None

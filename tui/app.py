@@ -30,6 +30,7 @@ from tui.messages import (
 from tui.protocols import Incident, Launcher
 from tui.screens.error import ErrorScreen
 from tui.screens.walker import WalkerScreen
+from tui.text import ControlFilter
 
 SESSION_GROUP = "session"
 COLLECT_AFTER_S = 2.0  # idle this long after an engine call: the full collection runs then
@@ -61,6 +62,7 @@ class MitigateApp(App[None]):
         self.launcher, self.incident, self.now = launcher, incident, now
         self.confirmer = confirmer or TuiConfirmer()
         self.confirmer.attach(self)
+        self._filters.append(ControlFilter())  # no control byte from any widget reaches the terminal
         self.walker: WalkerScreen | None = None
         self._collect_timer: Timer | None = None  # the idle collection after a session call
 
@@ -227,6 +229,21 @@ def make_app(*, launcher: Launcher | None = None, incident: Incident | None = No
 
 def launch_walker(incident: Incident, *, confirmer: TuiConfirmer) -> int:
     """Open straight into the walker (``mitigate run``/``drill``/``resume``); blocks until quit."""
-    make_app(incident=incident, confirmer=confirmer).run()
-    return 0
+    return run_app(make_app(incident=incident, confirmer=confirmer))
+
+
+def run_app(app: MitigateApp) -> int:
+    """Run the app; after a crash (Textual has printed the traceback and set ``return_code``),
+    exit non-zero and say which incident stays open and how to pick it up again."""
+    app.run()
+    code = app.return_code or 0
+    if code == 0:
+        return 0
+    import sys
+
+    incident = app.incident
+    where = (f"; incident {incident.journal.id} is safe in its journal: resume it with "
+             f"'mitigate resume {incident.journal.id}'") if incident is not None else ""
+    print(f"mitigate: the TUI stopped on an error (exit {code}){where}", file=sys.stderr)
+    return code
 

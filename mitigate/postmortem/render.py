@@ -26,6 +26,7 @@ from mitigate.paths import templates_dir
 from mitigate.postmortem import model
 from mitigate.postmortem.metrics import format_duration
 from mitigate.postmortem.model import Postmortem
+from mitigate.textsafe import safe_text
 
 FORMATS = {"md": "postmortem.md.j2", "html": "postmortem.html.j2"}
 
@@ -200,7 +201,9 @@ def render(postmortem: Postmortem, template: Path) -> str:
     except (UnicodeDecodeError, OSError) as exc:
         raise MitigateError(f"{shown}: cannot read template: {exc}") from None
     try:
-        return tmpl.render(pm=postmortem)
+        # Names, messages and notes from the cluster are data: a draft holds no control codes
+        # (an OSC 52 in a title would set the clipboard of whoever cats the file).
+        return safe_text(tmpl.render(pm=postmortem))
     except jinja2.TemplateSyntaxError as exc:  # an included template with a syntax error
         raise TemplateRenderError(exc.filename or shown, exc.lineno, exc.message or "syntax error") from None
     except Exception as exc:  # any runtime error in an untrusted template is the author's

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mitigate.ports import ConfirmDecision, ConfirmRequest
-from tui.text import clip
+from tui.text import clip, safe
 from tui.widgets.keybar import KeyBar
 
 
@@ -59,11 +59,12 @@ class ConfirmScreen(ModalScreen[ConfirmDecision]):
                     yield Static(clip("\n".join(r.kubectl), "the walker's c copies all of it"), id="confirm-kubectl",
                                  classes="kubectl", markup=False)
                 if r.diff:
-                    yield Static(Syntax(clip(r.diff, "p in the walker previews it; the journal holds all of it"),
+                    yield Static(Syntax(safe(clip(r.diff, "p in the walker previews it; the journal holds all of it")),
                                         "diff", theme="ansi_dark", word_wrap=True), id="confirm-diff")
             with Vertical(id="confirm-answer"):
                 if r.needs_typed:
-                    yield Label(Text.assemble("Type the context name ", (r.context, "bold"), " to confirm:"),
+                    yield Label(Text.assemble("Type the context name ", (safe(r.context, multiline=False), "bold"),
+                                              " to confirm:"),
                                 id="confirm-typed-label")
                     yield Input(placeholder=r.context, id="confirm-typed")
                 with Horizontal(id="confirm-buttons"):

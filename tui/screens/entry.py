@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from mitigate.errors import MitigateError
 from mitigate.journal.timeparse import resolve_declared
+from tui.text import plain
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ class EntryPrompt(ModalScreen[Entry | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="prompt-box"):
-            yield Label(self.question, classes="prompt-question")
+            yield Label(plain(self.question), classes="prompt-question")
             if self.choices:
-                yield OptionList(*[Option(label, id=cid) for cid, label in self.choices], id="prompt-choices")
+                yield OptionList(*[Option(plain(label), id=cid) for cid, label in self.choices], id="prompt-choices")
             else:
                 yield Input(placeholder=self.placeholder, id="prompt-input")
             yield Label("when (optional, for events before now): local time and its zone", classes="hint")
@@ -61,7 +62,7 @@ class EntryPrompt(ModalScreen[Entry | None]):
             yield Label("", id="prompt-error", classes="error")
 
     def _error(self, text: str) -> None:
-        self.query_one("#prompt-error", Label).update(text)
+        self.query_one("#prompt-error", Label).update(plain(text))
 
     def _when(self) -> tuple[str | None, str | None] | None:
         """The declared time, or None (and a message shown) when it cannot be recorded yet."""

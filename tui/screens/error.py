@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from tui.text import plain
+
 
 class ErrorScreen(ModalScreen[None]):
     CSS_PATH = "../styles/modals.tcss"
@@ -19,8 +21,8 @@ class ErrorScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-box"):
-            yield Label(f"✘ {self.error_title}", id="error-title")
-            yield Static(self.message, id="error-message", markup=False)
+            yield Label(plain(f"✘ {self.error_title}"), id="error-title")
+            yield Static(plain(self.message), id="error-message")
             yield Label("The incident is still open; the error is in the timeline.", classes="hint")
             yield Button("Close", id="error-close", variant="primary")
 

@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 
 from tui.messages import LibraryLoaded, ResumeIncident
 from tui.protocols import IncidentEntry, Launcher, RunbookEntry
+from tui.text import safe
 from tui.widgets.header import IncidentHeader
 from tui.widgets.keybar import KeyBar
 
@@ -102,7 +103,7 @@ def incident_line(entry: IncidentEntry, now: datetime) -> Text:
     if entry.drill:
         line.append(" DRILL ", style="bold black on yellow")
         line.append(" ")
-    line.append(entry.title or entry.id, style="bold")
+    line.append(safe(entry.title or entry.id, multiline=False), style="bold")
     line.append(f"\n  {entry.status or 'open'}", style="cyan")
     when = age(entry.opened, now)
     if when:
@@ -185,8 +186,8 @@ class HomeScreen(Screen[None]):
         ol.clear_options()
         options = []
         for rb in runbooks:
-            text = Text(rb.title, style="bold")
-            text.append(f"\n  {', '.join(rb.symptoms[:2]) or rb.summary or rb.name}", style="dim")
+            text = Text(safe(rb.title, multiline=False), style="bold")
+            text.append(safe(f"\n  {', '.join(rb.symptoms[:2]) or rb.summary or rb.name}"), style="dim")
             if rb.tags:
                 text.append(f"  [{', '.join(rb.tags)}]", style="dim cyan")
             if rb.origin:  # a library of the team's own, and what it shadows

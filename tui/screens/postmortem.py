@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from tui.protocols import RenderPostmortem
+from tui.text import plain, safe
 
 
 class PostmortemScreen(Screen[None]):
@@ -36,7 +37,7 @@ class PostmortemScreen(Screen[None]):
         self.default_path = (folder / "postmortem.md") if folder is not None else Path(f"{incident_id}.md")
 
     def compose(self) -> ComposeResult:
-        yield Label(f"Postmortem draft · {self.incident_id}  (rendered from the journal so far)", id="pm-title")
+        yield Label(plain(f"Postmortem draft · {self.incident_id}  (rendered from the journal so far)"), id="pm-title")
         with VerticalScroll(id="pm-preview"):
             yield Static("rendering…", id="pm-text")
         with Horizontal(id="pm-export"):
@@ -60,7 +61,7 @@ class PostmortemScreen(Screen[None]):
         from rich.markdown import Markdown
 
         self.markdown = text
-        self.query_one("#pm-text", Static).update(Markdown(text))
+        self.query_one("#pm-text", Static).update(Markdown(safe(text)))
 
     @on(Button.Pressed, "#pm-save")
     @on(Input.Submitted, "#pm-path")

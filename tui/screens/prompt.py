@@ -12,6 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from tui.text import plain
+
 
 class TextPrompt(ModalScreen[str | None]):
     """Ask for text (a skip reason, a note). Empty text is refused when ``required``."""
@@ -25,7 +27,7 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="prompt-box"):
-            yield Label(self.question, classes="prompt-question")
+            yield Label(plain(self.question), classes="prompt-question")
             yield Input(placeholder=self.placeholder, id="prompt-input")
             yield Label("", id="prompt-error", classes="error")
 
@@ -53,8 +55,8 @@ class ChoicePrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="prompt-box"):
-            yield Label(self.question, classes="prompt-question")
-            yield OptionList(*[Option(label, id=cid) for cid, label in self.choices], id="prompt-choices")
+            yield Label(plain(self.question), classes="prompt-question")
+            yield OptionList(*[Option(plain(label), id=cid) for cid, label in self.choices], id="prompt-choices")
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

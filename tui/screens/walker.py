@@ -38,6 +38,7 @@ from tui.messages import (
 from tui.model import WalkerModel
 from tui.protocols import Incident, StepInfo, StepStateLike
 from tui.screens.prompt import ChoicePrompt, TextPrompt
+from tui.text import plain
 from tui.widgets.batch import BatchPanel
 from tui.widgets.detail import DetailPane, detail_parts
 from tui.widgets.header import IncidentHeader
@@ -118,7 +119,7 @@ class WalkerScreen(Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#steps", StepList).border_title = self.incident.runbook_title or "steps"
+        self.query_one("#steps", StepList).border_title = plain(self.incident.runbook_title or "steps", multiline=False)
         self.query_one(Timeline).border_title = "timeline  (l hides)"
         absorbed = self.model.fold(self.incident.journal.records(), live=False)
         self.query_one(Timeline).add_records(absorbed.lines[-MAX_BACKFILL:])

@@ -20,6 +20,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
+from tui.text import safe
 from tui.widgets.header import format_elapsed
 
 
@@ -138,7 +139,7 @@ class BatchPanel(Widget):
         # Plain Text lines drawn here (not rich's ProgressBar in a table grid): this renders
         # ten times a second while a batch runs, and those cost 4-8 ms a paint.
         width = max(20, self.content_size.width)
-        title = Text(self._label, style="bold", no_wrap=True, overflow="ellipsis")
+        title = Text(safe(self._label, multiline=False), style="bold", no_wrap=True, overflow="ellipsis")
         total = max(self._total, 1)
         figures = f"  {100 * self._done // total:3d}%  ETA {self.eta()}"
         room = max(1, width - len(figures))
@@ -159,5 +160,5 @@ class BatchPanel(Widget):
         waiting = self.waiting()
         if waiting:
             lines.append(Text(waiting, style="bold yellow", no_wrap=True, overflow="ellipsis"))
-        lines += [Text(f, style="red", no_wrap=True, overflow="ellipsis") for f in self._failures]
+        lines += [Text(safe(f, multiline=False), style="red", no_wrap=True, overflow="ellipsis") for f in self._failures]
         return Group(*lines)

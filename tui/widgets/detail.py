@@ -23,7 +23,7 @@ from rich.text import Text
 
 from tui.brief import Brief
 from tui.model import WARNING, Evidence
-from tui.text import clip
+from tui.text import clip, plain, safe
 from tui.widgets.pane import RenderablePane
 
 MAX_TABLE_ROWS = 100  # rows drawn in the check table; the journal holds them all
@@ -44,25 +44,25 @@ def check_table(check: dict[str, Any]) -> Table:
     if not rows:
         for column in ("ok", "count", "value", "message"):
             table.add_column(column, overflow="fold")
-        table.add_row(str(check.get("ok")), str(check.get("count")), str(check.get("value")),
-                      str(check.get("message") or ""))
+        table.add_row(*(plain(check.get(k) if k != "message" else check.get(k) or "", multiline=False)
+                        for k in ("ok", "count", "value", "message")))
         return table
     columns = list(dict.fromkeys(k for r in rows[:MAX_TABLE_ROWS] for k in r))
     for column in columns:
-        table.add_column(column, overflow="fold")  # the whole name, over two lines if it must
-    for row in rows[:MAX_TABLE_ROWS]:
-        table.add_row(*(str(row.get(c, "")) for c in columns))
+        table.add_column(plain(column, multiline=False), overflow="fold")  # the whole name, over two lines if it must
+    for row in rows[:MAX_TABLE_ROWS]:  # cells are Text: a str cell would be parsed as Rich markup
+        table.add_row(*(plain(row.get(c, ""), multiline=False) for c in columns))
     if len(rows) > MAX_TABLE_ROWS:
         table.caption = f"first {MAX_TABLE_ROWS} of {len(rows):,} rows; the journal holds all of them"
     return table
 
 
 def status_line(title: str, status: str, error: str | None) -> Text:
-    line = Text(title, style="bold")
+    line = plain(title, "bold")
     line.append("  ")
     line.append(f"[{status}]", style=STATUS_STYLES.get(status, "dim"))
     if error:
-        line.append(f"  {error}", style="yellow" if status == WARNING else "red")
+        line.append(f"  {safe(error)}", style="yellow" if status == WARNING else "red")
     return line
 
 
@@ -73,13 +73,13 @@ def detail_parts(sid: str, title: str, status: str, error: str | None, brief: Br
     ok_colour, surface = theme.get("success", "green"), theme.get("surface", "grey15")
 
     def code(lines: list[str] | tuple[str, ...], hint: str) -> RenderableType:
-        return Padding(Text(clip("\n".join(lines), hint), style=ok_colour), (0, 1), style=f"on {surface}",
+        return Padding(Text(safe(clip("\n".join(lines), hint)), style=ok_colour), (0, 1), style=f"on {surface}",
                        expand=True)
 
     def markdown(text: str) -> RenderableType:
         from rich.markdown import Markdown  # not every walker shows a step with text at once
 
-        return Markdown(text)
+        return Markdown(safe(text))  # Markdown, not console markup; still no control codes
 
     parts: list[Part] = [(("title", sid, title, status, error), lambda: status_line(title, status, error))]
     if next_step and status in ("succeeded", "skipped", "rolled-back", WARNING):
@@ -140,7 +140,7 @@ def detail_parts(sid: str, title: str, status: str, error: str | None, brief: Br
 
         def results() -> RenderableType:
             verdict = Text("✔ " if check.get("ok") else "✘ ", style="green" if check.get("ok") else "bold red")
-            verdict.append(f"{check.get('message') or ''}  ({check.get('count')} item(s))".strip())
+            verdict.append(safe(f"{check.get('message') or ''}  ({check.get('count')} item(s))".strip()))
             return Group(section("check result", accent), verdict, check_table(check))
         parts.append((("check", sid, id(check)), results))
     if ev.diff:
@@ -150,7 +150,7 @@ def detail_parts(sid: str, title: str, status: str, error: str | None, brief: Br
             from rich.syntax import Syntax
 
             return Group(section("preview diff  (p refreshes)", accent),
-                         Syntax(clip(diff, "the journal holds all of it"), "diff", theme="ansi_dark", word_wrap=True))
+                         Syntax(safe(clip(diff, "the journal holds all of it")), "diff", theme="ansi_dark", word_wrap=True))
         parts.append((("diff", sid, diff), changes))
     if ev.result is not None and brief.kind in ("action", "silence"):
         result = ev.result

@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from mitigate.ports import ContextInfo
+from tui.text import safe
 
 
 def format_elapsed(seconds: float) -> str:
@@ -33,7 +34,7 @@ class IncidentHeader(Widget):
                  drill: bool = False, started: float | None = None) -> None:
         super().__init__(id="incident-header")
         self._now = now
-        self._title = title
+        self._title = safe(title, multiline=False)
         self._ctx = context
         self._drill = drill
         self._started = started
@@ -42,7 +43,7 @@ class IncidentHeader(Widget):
     @property
     def context_text(self) -> str:
         ctx = self._ctx
-        return f" ⎈ {ctx.name}{'  PROTECTED' if ctx.protected else ''} " if ctx else " no context "
+        return f" ⎈ {safe(ctx.name, multiline=False)}{'  PROTECTED' if ctx.protected else ''} " if ctx else " no context "
 
     def on_mount(self) -> None:
         if self._started is None and self._ctx is not None:

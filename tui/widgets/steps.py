@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.strip import Strip
 
 from tui.protocols import StepStateLike
+from tui.text import safe
 from tui.widgets.pane import LinePane, to_strips
 
 ICONS: dict[str, tuple[str, str]] = {
@@ -40,7 +41,7 @@ def step_line(step: StepStateLike, *, current: bool, status: str | None = None, 
     icon, style = ICONS.get(name, ("·", ""))
     text = Text(no_wrap=compact, overflow="ellipsis")
     text.append(f"{icon} ", style=style)
-    text.append(step.id if compact else (step.title or step.id), style="bold" if current else "")
+    text.append(safe(step.id if compact else (step.title or step.id), multiline=False), style="bold" if current else "")
     if step.attempts > 1:
         text.append(f" ×{step.attempts}", style="dim")
     return text

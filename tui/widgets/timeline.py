@@ -15,6 +15,7 @@ from typing import Any
 from rich.text import Text
 from textual.strip import Strip
 
+from tui.text import safe
 from tui.widgets.pane import LinePane, to_strips
 
 _STYLES = {"notify.failed": "bold yellow", "step.failed": "bold red", "step.succeeded": "green", "milestone": "bold cyan",
@@ -86,7 +87,7 @@ class Timeline(LinePane):
         line = Text()
         line.append(ts[11:19] + " ", style="dim")
         style = "bold yellow" if rtype == "step.succeeded" and data.get("error") else _STYLES.get(rtype, "")
-        line.append(describe(rtype, data, drill=self.drill), style=style)
+        line.append(safe(describe(rtype, data, drill=self.drill), multiline=False), style=style)
         self.write(line)
 
     def add_records(self, records: Sequence[Any]) -> None:
@@ -95,7 +96,7 @@ class Timeline(LinePane):
 
     def add_error(self, ts: str, message: str) -> None:
         self.add_record(ts, "error", {})
-        self.write(Text("  " + message, style="red"))
+        self.write(Text("  " + safe(message), style="red"))
 
     def build(self, width: int) -> list[Strip]:
         """Each entry is wrapped once per width: an append wraps one entry, not the whole log."""

@@ -38,11 +38,10 @@ def _launcher(args: argparse.Namespace) -> Any:
 
 def home(args: argparse.Namespace) -> int:
     from mitigate.cli.tui import need_terminal
-    from tui import make_app
+    from tui import make_app, run_app
 
     need_terminal("home")
-    make_app(launcher=_launcher(args)).run()
-    return 0
+    return run_app(make_app(launcher=_launcher(args)))
 
 
 def home_or_help(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

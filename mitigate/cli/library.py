@@ -90,16 +90,9 @@ class Library:
 
     def find(self, name_or_path: str) -> Path:
         """A runbook file: an existing path as given, else the first runbook of that name on the path."""
-        direct = Path(name_or_path).expanduser()
-        if direct.suffix in YAML or os.sep in name_or_path:
-            if direct.is_file():
-                return direct
-            raise UsageError(f"no runbook file {name_or_path}")
-        for folder in self.folders:  # by file stem first: no need to load the whole folder
-            for suffix in YAML:
-                candidate = folder.path / f"{name_or_path}{suffix}"
-                if candidate.is_file():
-                    return candidate
+        found = _by_stem(name_or_path, [f.path for f in self.folders], "runbook")
+        if found is not None:  # by file stem first: no need to load the whole folder
+            return found
         for entry in self.entries():
             if entry.name == name_or_path:
                 return entry.summary.path
@@ -126,20 +119,38 @@ class Library:
         return [seen[k] for k in sorted(seen)]
 
     def find_scenario(self, name_or_path: str) -> Path:
-        direct = Path(name_or_path).expanduser()
-        if direct.suffix in YAML or os.sep in name_or_path:
-            if direct.is_file():
-                return direct
-            raise UsageError(f"no scenario file {name_or_path}")
-        for folder in self.drill_folders():
-            for suffix in YAML:
-                candidate = folder / f"{name_or_path}{suffix}"
-                if candidate.is_file():
-                    return candidate
+        found = _by_stem(name_or_path, self.drill_folders(), "scenario")
+        if found is not None:
+            return found
         known = [p.stem for p in self.scenarios()]
         hint = did_you_mean(name_or_path, known) or (f" (available: {', '.join(known)})" if known else "")
         raise UsageError(f"no drill scenario named {name_or_path!r} in the drills/ folders of "
                          f"{self.describe()}{hint}")
+
+
+def _by_stem(name_or_path: str, folders: Sequence[Path], what: str) -> Path | None:
+    """A path as given (it must exist), else ``<folder>/<name>.yaml`` in the first folder that has it."""
+    direct = Path(name_or_path).expanduser()
+    if direct.suffix in YAML or os.sep in name_or_path:
+        if direct.is_file():
+            return direct
+        raise UsageError(f"no {what} file {name_or_path}")
+    for folder in folders:
+        for suffix in YAML:
+            if (folder / f"{name_or_path}{suffix}").is_file():
+                return folder / f"{name_or_path}{suffix}"
+    return None
+
+
+def given_paths(raw: Sequence[str]) -> list[tuple[Path, bool]]:
+    """Each PATH argument of validate/test as ``(path, is_folder)``; one that does not exist is a usage error."""
+    out = []
+    for item in raw:
+        p = Path(item)
+        if not (p.is_dir() or p.is_file()):
+            raise UsageError(f"{item}: no such file or folder")
+        out.append((p, p.is_dir()))
+    return out
 
 
 def search_path(cli: Sequence[str | os.PathLike[str]] = (), config_dirs: Sequence[Path] = (),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mitigate.cli.library import given_paths
 from mitigate.cli.options import add_wiring, library_of, settings_of
 from mitigate.errors import LocatedErrors, MitigateError, UsageError
 
@@ -69,27 +70,24 @@ def _runbooks(raw: list[str], args: argparse.Namespace) -> tuple[list[tuple[Path
             else:
                 books.append((entry.summary.path, entry.name))
         return books, lib.drill_folders(), errors
-    for item in raw:
-        p = Path(item)
-        if p.is_dir():
+    for p, folder in given_paths(raw):
+        if folder:
             found = list_runbooks(p)
             if not found:
-                raise UsageError(f"{item}: no .yaml runbooks in this folder")
-            for s in found:
-                (errors.append(f"{s.path}: {s.error}") if s.error else books.append((s.path, s.name)))
+                raise UsageError(f"{p}: no .yaml runbooks in this folder")
+            errors += [f"{s.path}: {s.error}" for s in found if s.error]
+            books += [(s.path, s.name) for s in found if not s.error]
             drill_dirs.append(p / "drills")
-        elif p.is_file():
-            from mitigate.runbook.loader import load_runbook
+            continue
+        from mitigate.runbook.loader import load_runbook
 
-            try:
-                books.append((p, load_runbook(p).metadata.name))
-            except LocatedErrors as exc:
-                errors.extend(str(e) for e in exc.errors)
-            except MitigateError as exc:
-                errors.append(f"{p}: {exc}")
-            drill_dirs.append(p.parent / "drills")
-        else:
-            raise UsageError(f"{item}: no such file or folder")
+        try:
+            books.append((p, load_runbook(p).metadata.name))
+        except LocatedErrors as exc:
+            errors.extend(str(e) for e in exc.errors)
+        except MitigateError as exc:
+            errors.append(f"{p}: {exc}")
+        drill_dirs.append(p.parent / "drills")
     return books, [*drill_dirs, *lib.drill_folders()], errors
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mitigate.cli.library import given_paths
 from mitigate.cli.options import add_config, add_library, library_of
 from mitigate.errors import LocatedErrors, MitigateError, UsageError
 
@@ -42,17 +43,11 @@ def _collect(raw: list[str], args: argparse.Namespace) -> list[Path]:
             raise UsageError(f"no runbooks found in {library.describe()}")
         return found
     files: list[Path] = []
-    for item in raw:
-        p = Path(item)
-        if p.is_dir():
-            found = _yaml_files(p)
-            if not found:
-                raise UsageError(f"{item}: no .yaml runbooks in this folder")
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise UsageError(f"{item}: no such file or folder")
+    for p, folder in given_paths(raw):
+        found = _yaml_files(p) if folder else [p]
+        if not found:
+            raise UsageError(f"{p}: no .yaml runbooks in this folder")
+        files.extend(found)
     return files
 
 

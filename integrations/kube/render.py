@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
 import json
 import shlex
 from collections.abc import Iterable
@@ -59,12 +60,43 @@ def clean(obj: dict[str, Any] | None, *, keep_status: bool = False) -> dict[str,
     return out
 
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def fingerprint(value: Any) -> str:
+    """What a screen may show of a secret value: its size and a short hash (changes stay visible)."""
+    raw = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return f"<secret: {len(raw)} chars, sha256:{hashlib.sha256(raw.encode('utf-8')).hexdigest()[:12]}>"
+
+
+def is_secret(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("kind") == "Secret" and str(obj.get("apiVersion", "v1")) == "v1"
+
+
+def shown(obj: Any) -> Any:
+    """``obj`` as it may be shown or journaled: a Secret's ``data``/``stringData`` become their keys
+    with a fingerprint each, and its last-applied annotation (a copy of the data) a fingerprint."""
+    if isinstance(obj, list):
+        return [shown(o) for o in obj]
+    if not is_secret(obj):
+        return obj
+    out = copy.deepcopy(obj)
+    for key in ("data", "stringData"):
+        if isinstance(out.get(key), dict):
+            out[key] = {k: fingerprint(v) for k, v in out[key].items()}
+    ann = (out.get("metadata") or {}).get("annotations")
+    if isinstance(ann, dict) and LAST_APPLIED in ann:
+        ann[LAST_APPLIED] = fingerprint(ann[LAST_APPLIED])
+    return out
+
+
 def to_yaml(obj: Any) -> str:
     return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False) if obj else ""
 
 
 def diff(before: dict[str, Any] | None, after: dict[str, Any] | None, label: str) -> str:
-    a, b = to_yaml(clean(before)), to_yaml(clean(after))
+    """A unified YAML diff; never a Secret's values (keys and fingerprints, see :func:`shown`)."""
+    a, b = to_yaml(shown(clean(before))), to_yaml(shown(clean(after)))
     lines = difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True),
                                  fromfile=f"{label} (before)", tofile=f"{label} (after)")
     return "".join(lines)

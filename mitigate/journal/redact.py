@@ -10,11 +10,13 @@ the side of hiding: a journal is shared far more widely than a terminal.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import math
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "[REDACTED]"
@@ -50,14 +52,126 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"((?:[A-Za-z0-9]+[_-])*(?:token|passw(?:or)?d|secret|api_?key|access_?key|private_?key|"
                 r"credentials?|routing_?key)\s*[=:]\s*)(?!\[REDACTED\])(\"[^\"]*\"|'[^']*'|[^\s,;&\"']+)",
                 re.IGNORECASE), r"\1" + MASK),
+    # properties-style short forms: db.pass=..., smtp_pwd: ... (a word boundary before ``pass``,
+    # so ``bypass=1`` stays)
+    (re.compile(r"(\b(?:[A-Za-z0-9]+[._-])*(?:pass|pwd)\s*[=:]\s*)(?!\[REDACTED\])(\"[^\"]*\"|'[^']*'|[^\s,;&\"']+)",
+                re.IGNORECASE), r"\1" + MASK),
 ]
+
+# Environment-variable pairs written out as text (a patch in a kubectl line, a manifest in a
+# heredoc): {"name": "DB_PASSWORD", "value": "..."} and its YAML form. The value is masked when
+# the name is secret-like.
+_ENV_JSON = re.compile(r'("name"\s*:\s*"(?P<n>[^"\\]*)"\s*,\s*"value"\s*:\s*)"(?:[^"\\]|\\.)*"')
+_ENV_JSON_REVERSED = re.compile(r'("value"\s*:\s*)"(?:[^"\\]|\\.)*"(?P<rest>\s*,\s*"name"\s*:\s*"(?P<n>[^"\\]*)")')
+_ENV_YAML = re.compile(r"(?m)^(?P<head>[ \t]*(?:- )?name:[ \t]*(?P<n>[^\n]*)\n[ \t]*(?:- )?value:[ \t]*)(?P<v>[^\n]*)$")
+_ENV_YAML_REVERSED = re.compile(r"(?m)^(?P<head>[ \t]*(?:- )?value:[ \t]*)(?P<v>[^\n]*)(?P<rest>\n[ \t]*name:[ \t]*(?P<n>[^\n]*))$")
+
+
+def _env_pairs(text: str) -> str:
+    def json_pair(m: re.Match[str]) -> str:
+        return m.group(1) + f'"{MASK}"' if is_secret_key(m.group("n")) else m.group(0)
+
+    def json_reversed(m: re.Match[str]) -> str:
+        return m.group(1) + f'"{MASK}"' + m.group("rest") if is_secret_key(m.group("n")) else m.group(0)
+
+    def yaml_pair(m: re.Match[str]) -> str:
+        name = m.group("n").strip().strip("'\"")
+        return m.group("head") + MASK if is_secret_key(name) and m.group("v").strip() else m.group(0)
+
+    def yaml_reversed(m: re.Match[str]) -> str:
+        name = m.group("n").strip().strip("'\"")
+        return m.group("head") + MASK + m.group("rest") if is_secret_key(name) and m.group("v").strip() \
+            else m.group(0)
+
+    if '"value"' in text:
+        text = _ENV_JSON_REVERSED.sub(json_reversed, _ENV_JSON.sub(json_pair, text))
+    if "value:" in text:
+        text = _ENV_YAML_REVERSED.sub(yaml_reversed, _ENV_YAML.sub(yaml_pair, text))
+    return text
+
+
+# --------------------------------------------------------------------------- known secret values
+#
+# Key names and patterns miss a secret whose name says nothing (an input called ``target``, a
+# value a runbook passed on). Every value the tool knows to be secret (inputs of type secret,
+# integration credentials from the keyring, tokens) is registered here and masked wherever it
+# appears, also base64-encoded (a Secret's data) and JSON-escaped (inside a printed patch).
+
+_MIN_KNOWN = 4  # shorter values are masked only where they are a whole string
+_known_lock = threading.Lock()
+_KNOWN: set[str] = set()
+_KNOWN_SHORT: frozenset[str] = frozenset()
+_KNOWN_RE: re.Pattern[str] | None = None
+_KNOWN_BYTES: tuple[bytes, ...] = ()
+_GENERATION = 0
+
+
+def _forms(value: str) -> set[str]:
+    forms = {value, json.dumps(value)[1:-1]}
+    raw = value.encode("utf-8")
+    forms.add(base64.b64encode(raw).decode("ascii"))
+    forms.add(base64.urlsafe_b64encode(raw).decode("ascii"))
+    forms.add(base64.b64encode(raw).decode("ascii").rstrip("="))
+    return {f for f in forms if f}
+
+
+def register_secret(value: Any) -> None:
+    """Mask ``value`` in everything redacted from now on (this process)."""
+    register_secrets([value])
+
+
+def register_secrets(values: Iterable[Any]) -> None:
+    global _KNOWN_SHORT, _KNOWN_RE, _KNOWN_BYTES, _GENERATION
+    new = [v for v in values if isinstance(v, str) and v.strip() and v != MASK]
+    if not new:
+        return
+    with _known_lock:
+        before = len(_KNOWN) + len(_KNOWN_SHORT)
+        short = set(_KNOWN_SHORT)
+        for value in new:
+            if len(value) < _MIN_KNOWN:
+                short.add(value)
+            else:
+                _KNOWN.update(_forms(value))
+        if len(_KNOWN) + len(short) == before:
+            return
+        _KNOWN_SHORT = frozenset(short)
+        ordered = sorted(_KNOWN, key=len, reverse=True)  # the longest form first: no half-masked value
+        _KNOWN_RE = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        _KNOWN_BYTES = tuple(f.encode("utf-8") for f in ordered) + tuple(
+            b'"' + json.dumps(v)[1:-1].encode("utf-8") + b'"' for v in short)
+        _INNOCUOUS.clear()  # a string found innocuous before may hold the new value
+        _GENERATION += 1
+
+
+def forget_secrets() -> None:
+    """Drop every registered value (tests)."""
+    global _KNOWN_SHORT, _KNOWN_RE, _KNOWN_BYTES, _GENERATION
+    with _known_lock:
+        _KNOWN.clear()
+        _KNOWN_SHORT, _KNOWN_RE, _KNOWN_BYTES = frozenset(), None, ()
+        _GENERATION += 1
+
+
+def generation() -> int:
+    """Changes whenever the known values change (for caches of redacted text)."""
+    return _GENERATION
+
+
+def _mask_known(text: str) -> str:
+    pattern = _KNOWN_RE
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    if _KNOWN_SHORT and text in _KNOWN_SHORT:
+        return MASK
+    return text
 
 
 # Cheap pre-check: a string containing none of these cannot match any pattern above (most strings:
 # node names, step ids), so it skips the full scan. Keep in step with _PATTERNS.
 _TRIGGER = re.compile(
     r"-----BEGIN|://|[?&][a-z_-]+=|bearer|basic|token|eyJ|AKIA|ASIA|AROA|AIDA|xox|gh[pousr]_|github_pat_|"
-    r"glpat-|AIza|sk-|passw|secret|api_?key|access_?key|private_?key|credential|routing_?key",
+    r"glpat-|AIza|sk-|pass|pwd|secret|api_?key|access_?key|private_?key|credential|routing_?key",
     re.IGNORECASE,
 )
 # The same test for ASCII text (nearly all text) as plain substring checks on the lowercased
@@ -66,7 +180,7 @@ _TRIGGER_WORDS = (
     "-----begin", "://", "bearer", "basic", "token", "eyj", "akia", "asia", "aroa", "aida", "xox", "ghp_",
     "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "aiza", "sk-", "passw", "secret", "apikey",
     "api_key", "accesskey", "access_key", "privatekey", "private_key", "credential", "routingkey",
-    "routing_key",
+    "routing_key", "pass", "pwd",
 )
 _SHORTEST_SECRET = 8  # shorter text is left as it is: too short to carry a credential
 _QUERY_TRIGGER = re.compile(r"[?&][a-z_-]+=", re.IGNORECASE)
@@ -97,7 +211,7 @@ _SQUEEZED_WORDS = (
     "token", "passw", "passphrase", "secret", "apikey", "authorization", "authheader", "webhook",
     "routingkey", "integrationkey", "servicekey", "privatekey", "accesskey", "signingkey", "credential",
     "cookie", "sessionid", "bearer", "connectionstring", "basic", "eyj", "akia", "asia", "aroa", "aida", "xox",
-    "aiza", "opaque", "kubernetes.io/", "helm.sh/",
+    "aiza", "opaque", "kubernetes.io/", "helm.sh/", "pass", "pwd",
 )
 # The trigger words with a separator, looked for in the lowercased text as it is.
 _SEPARATED_WORDS = tuple(word for word in _TRIGGER_WORDS if "-" in word or "_" in word or ":" in word)
@@ -122,6 +236,9 @@ def encoded_may_hold_secret(encoded: bytes) -> bool:
     """
     if not encoded.isascii() or b"\\" in encoded:
         return True
+    known = _KNOWN_BYTES
+    if known and any(map(encoded.__contains__, known)):
+        return True
     strings = encoded.split(b'"')[1::2]  # no escapes: the quotes delimit the strings
     if _INNOCUOUS.issuperset(strings):
         return False
@@ -144,8 +261,14 @@ def _strings_may_hold_secret(joined: bytes) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """Mask secrets found anywhere in a string."""
-    if len(text) < _SHORTEST_SECRET or not may_hold_secret(text):
+    """Mask secrets found anywhere in a string: known secret values, then the patterns."""
+    if _KNOWN_RE is not None or _KNOWN_SHORT:
+        text = _mask_known(text)
+    if len(text) < _SHORTEST_SECRET:
+        return text
+    if "value" in text:
+        text = _env_pairs(text)
+    if not may_hold_secret(text):
         return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
@@ -223,13 +346,17 @@ def _redact_mapping(value: Mapping[Any, Any], strict: bool) -> dict[str, Any]:
     if _looks_like_secret(value):
         return _redact_secret_object(value, strict)
     out: dict[str, Any] = {}
+    env_name = value.get("name")
+    secret_value = "value" in value and isinstance(env_name, str) and is_secret_key(env_name)
+    shortest = 0 if _KNOWN_SHORT else _SHORTEST_SECRET
     for key, item in value.items():  # the common case, kept lean: every journal append runs it
         name = key if type(key) is str else str(key)
         kind = type(item)
-        if is_secret_key(name) and item is not None and kind is not bool and item != "":
-            out[name] = MASK
+        if (is_secret_key(name) or (secret_value and name == "value")) and item is not None and kind is not bool \
+                and item != "":
+            out[name] = MASK  # {name: DB_PASSWORD, value: ...}: an env var's value
         elif kind is str:
-            out[name] = item if len(item) < _SHORTEST_SECRET else redact_text(item)
+            out[name] = item if len(item) < shortest else redact_text(item)
         elif kind is int or item is None:
             out[name] = item
         else:

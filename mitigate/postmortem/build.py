@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
+from mitigate.journal.redact import generation as redact_generation
 from mitigate.journal.redact import redact, redact_text
 from mitigate.postmortem.metrics import compute_metrics, format_duration
 from mitigate.postmortem.model import (
@@ -66,7 +67,12 @@ def parse_time(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-_redact_cached = lru_cache(maxsize=65536)(redact_text)
+_redact_lru = lru_cache(maxsize=65536)(lambda text, _generation: redact_text(text))
+
+
+def _redact_cached(text: str) -> str:
+    """redact_text, cached per set of known secret values (a value registered later still masks)."""
+    return str(_redact_lru(text, redact_generation()))
 
 
 def _s(value: Any) -> str:

@@ -43,8 +43,10 @@ def write_backup(backup_dir: str | None, context: str, item: Item, obj: dict[str
 
 
 def manifest_docs(manifest: Any) -> str:
+    """The manifest as a printed heredoc: a Secret's values are fingerprints (see render.shown),
+    so the line never shows them; the tool itself sends the real values."""
     docs = manifest if isinstance(manifest, list) else [manifest]
-    return yaml.safe_dump_all(docs, sort_keys=True)
+    return yaml.safe_dump_all(render.shown(docs), sort_keys=True)
 
 
 class Delete(Action):
@@ -148,6 +150,14 @@ class DeleteMachine(Delete):
                 machine = by_node.get(node_name)
             if machine is None:
                 raise ClusterError(f"deleteMachine: no Machine found for Node {node_name!r} on {self.ctx.name}")
+            # the annotation is only a pointer (anyone who can edit a Node can write it): the Machine
+            # itself must say it runs this Node, or deleting it would replace some other node
+            ref = ((machine.obj or {}).get("status") or {}).get("nodeRef") or {}
+            if not isinstance(ref, dict) or ref.get("name") != node_name:
+                claimed = ref.get("name") if isinstance(ref, dict) else None
+                raise ClusterError(
+                    f"deleteMachine: refusing {machine.target} for Node {node_name!r}: its status.nodeRef "
+                    + (f"names Node {claimed!r}" if claimed else "is not set") + f" on {self.ctx.name}")
             machine.extra["node"] = node_name
             self.items.append(machine)
 

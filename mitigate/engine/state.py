@@ -81,6 +81,7 @@ class StepRecord:
     failed_units: set[tuple[str, str]] = field(default_factory=set)
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     undo: list[list[dict[str, Any]]] = field(default_factory=list)  # one group per outcome, in order
+    undo_refs: list[dict[str, Any] | None] = field(default_factory=list)  # each group's full copy (backups)
     api_errors_absorbed: int = 0
     last_applied_seq: int = 0  # orders rollback: most recently applied first
 
@@ -92,7 +93,7 @@ class StepRecord:
         return replace(self, result=dict(self.result) if self.result is not None else None,
                        open_intents=dict(self.open_intents), done=set(self.done),
                        failed_units=set(self.failed_units), outcomes=list(self.outcomes),
-                       undo=[list(group) for group in self.undo])
+                       undo=[list(group) for group in self.undo], undo_refs=list(self.undo_refs))
 
 
 @dataclass
@@ -144,6 +145,8 @@ def _apply_outcome(state: SessionState, rec: StepRecord, seq: int, data: Mapping
     rec.outcomes.append(dict(data))
     if not rollback and data.get("undo"):
         rec.undo.append(list(data["undo"]))
+        ref = data.get("undo_backup")
+        rec.undo_refs.append(dict(ref) if isinstance(ref, dict) else None)
 
 
 def apply(state: SessionState, record: RecordLike) -> SessionState:
@@ -223,7 +226,7 @@ def _apply_step(state: SessionState, rec: StepRecord, record: RecordLike) -> Non
         rec.result = dict(data)
     elif kind == "rollback.step":
         if data.get("ok"):
-            rec.status, rec.undo, rec.error = StepStatus.ROLLED_BACK, [], None
+            rec.status, rec.undo, rec.undo_refs, rec.error = StepStatus.ROLLED_BACK, [], [], None
             rec.done.clear()
         else:
             rec.error = f"rollback: {data.get('message', 'failed')}"

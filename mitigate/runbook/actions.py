@@ -301,6 +301,15 @@ class DeleteMachineParams(Params):
     names: Names
 
 
+class RestoreCustomResourcesParams(Params):
+    """Re-create a deleted CustomResourceDefinition, wait until it is Established, then re-create
+    its objects (the undo of deleting a CRD; the objects come from the incident's backups)."""
+
+    crd: dict[str, Any] | Tmpl
+    objects: list[dict[str, Any]] | Tmpl = Field(default_factory=list)
+    timeout: Duration = "2m"
+
+
 class RevertChangesParams(Params):
     fieldManager: str
     since: str
@@ -350,31 +359,48 @@ class VerbInfo:
     mutating: bool = True
     scope_params: tuple[str, ...] = ("namespace", "name", "names", "selector")
     destructive_when: Callable[[Mapping[str, Any]], bool] | None = None
+    inverses: tuple[str, ...] = ()
+    """The verbs an undo of this verb may use (a journaled undo of any other verb is refused)."""
 
 
 _NODES = ("names", "selector")
+_PATCH = ("patch",)
 CATALOGUE: dict[str, VerbInfo] = {
-    "patch": VerbInfo(PatchParams, False),
-    "setResources": VerbInfo(SetResourcesParams, False),
-    "scale": VerbInfo(ScaleParams, False, destructive_when=lambda p: p.get("replicas") == 0),
-    "cordon": VerbInfo(NodeParams, False, scope_params=_NODES),
-    "uncordon": VerbInfo(NodeParams, False, scope_params=_NODES),
-    "drain": VerbInfo(DrainParams, True, scope_params=_NODES),
+    "patch": VerbInfo(PatchParams, False, inverses=_PATCH),
+    "setResources": VerbInfo(SetResourcesParams, False, inverses=_PATCH),
+    "scale": VerbInfo(ScaleParams, False, destructive_when=lambda p: p.get("replicas") == 0, inverses=("scale",)),
+    "cordon": VerbInfo(NodeParams, False, scope_params=_NODES, inverses=("uncordon",)),
+    "uncordon": VerbInfo(NodeParams, False, scope_params=_NODES, inverses=("cordon",)),
+    "drain": VerbInfo(DrainParams, True, scope_params=_NODES, inverses=("uncordon",)),
     "evict": VerbInfo(EvictParams, True, scope_params=("namespace", "names", "selector")),
-    "delete": VerbInfo(DeleteParams, True),
-    "apply": VerbInfo(ApplyParams, False, scope_params=("manifest",)),
-    "create": VerbInfo(ManifestParams, False, scope_params=("manifest",)),
-    "rolloutRestart": VerbInfo(RolloutParams, False),
-    "disableDaemonSet": VerbInfo(DisableDaemonSetParams, True),
-    "rolloutUndo": VerbInfo(RolloutUndoParams, False),
-    "label": VerbInfo(LabelParams, False),
-    "annotate": VerbInfo(AnnotateParams, False),
-    "throttle": VerbInfo(ThrottleParams, False, scope_params=("name",)),
-    "relaxThrottle": VerbInfo(RelaxThrottleParams, False, scope_params=("name",)),
-    "removeThrottle": VerbInfo(RemoveThrottleParams, True, scope_params=("name",)),
+    "delete": VerbInfo(DeleteParams, True, inverses=("create", "restoreCustomResources")),
+    "apply": VerbInfo(ApplyParams, False, scope_params=("manifest",), inverses=("delete", "patch")),
+    "create": VerbInfo(ManifestParams, False, scope_params=("manifest",), inverses=("delete", "patch")),
+    "rolloutRestart": VerbInfo(RolloutParams, False, inverses=_PATCH),
+    "disableDaemonSet": VerbInfo(DisableDaemonSetParams, True, inverses=_PATCH),
+    "rolloutUndo": VerbInfo(RolloutUndoParams, False, inverses=_PATCH),
+    "label": VerbInfo(LabelParams, False, inverses=("label",)),
+    "annotate": VerbInfo(AnnotateParams, False, inverses=("annotate",)),
+    "throttle": VerbInfo(ThrottleParams, False, scope_params=("name",), inverses=("delete", "patch")),
+    "relaxThrottle": VerbInfo(RelaxThrottleParams, False, scope_params=("name",), inverses=("relaxThrottle",)),
+    "removeThrottle": VerbInfo(RemoveThrottleParams, True, scope_params=("name",), inverses=("create",)),
     "deleteMachine": VerbInfo(DeleteMachineParams, True, scope_params=("names",)),
-    "revertChanges": VerbInfo(RevertChangesParams, True, scope_params=("namespaces", "selector")),
+    "revertChanges": VerbInfo(RevertChangesParams, True, scope_params=("namespaces", "selector"),
+                              inverses=("create", "patch")),
+    "restoreCustomResources": VerbInfo(RestoreCustomResourcesParams, False, scope_params=("crd",),
+                                       inverses=("delete",)),
 }
+
+
+def check_inverse(verb: str, undo_verb: str) -> None:
+    """MitigateError unless ``undo_verb`` is a declared inverse of ``verb``: a journaled undo
+    is data anyone who can write the journal can forge, and a forged one must not turn a
+    cordon's rollback into a delete of something else."""
+    info = CATALOGUE.get(verb)
+    allowed = info.inverses if info else ()
+    if undo_verb not in allowed:
+        raise MitigateError(f"refusing an undo {undo_verb!r} for a {verb!r} step: not its declared inverse"
+                            + (f" ({', '.join(allowed)})" if allowed else " (it has none)"))
 
 
 class ScopeError(MitigateError):

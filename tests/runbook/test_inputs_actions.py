@@ -22,7 +22,7 @@ from mitigate.runbook.model import Runbook
 CONTRACT_VERBS = {
     "patch", "setResources", "scale", "cordon", "uncordon", "drain", "evict", "delete", "apply", "create",
     "rolloutRestart", "rolloutUndo", "label", "annotate", "throttle", "relaxThrottle", "removeThrottle",
-    "deleteMachine", "revertChanges", "disableDaemonSet",
+    "deleteMachine", "revertChanges", "disableDaemonSet", "restoreCustomResources",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .apf import RelaxThrottle, RemoveThrottle, Throttle
 from .base import Action, BatchHalted, Ctx
-from .lifecycle import Apply, Create, Delete, DeleteMachine, Drain, Evict
+from .lifecycle import Apply, Create, Delete, DeleteMachine, Drain, Evict, RestoreCustomResources
 from .objects import (
     Annotate,
     Cordon,
@@ -21,6 +21,7 @@ from .revert import RevertChanges
 
 VERBS: dict[str, type[Action]] = {cls.verb: cls for cls in (
     Patch, SetResources, Scale, Cordon, Uncordon, Drain, Evict, Delete, Apply, Create, RolloutRestart,
-    RolloutUndo, DisableDaemonSet, Label, Annotate, Throttle, RelaxThrottle, RemoveThrottle, DeleteMachine, RevertChanges)}
+    RolloutUndo, DisableDaemonSet, Label, Annotate, Throttle, RelaxThrottle, RemoveThrottle, DeleteMachine, RevertChanges,
+    RestoreCustomResources)}
 
 __all__ = ["VERBS", "Action", "BatchHalted", "Ctx"]

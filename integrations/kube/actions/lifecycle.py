@@ -7,6 +7,7 @@ can never remove a same-named replacement; evictions honour PodDisruptionBudget
 
 from __future__ import annotations
 
+import os
 import shlex
 import threading
 import time
@@ -18,12 +19,42 @@ import yaml
 from mitigate.ports import ActionRequest, ClusterError, Preview, TargetResult
 
 from .. import render
+from ..resources import check_name
 from ..transport import CONTENT_TYPES, ApiError
 from .base import Action, Item, strs
 from .objects import Cordon
 
 POD = ("v1", "Pod")
 MIRROR = "kubernetes.io/config.mirror"
+CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+
+
+def is_crd(item: Item) -> bool:
+    return (item.res.group, item.res.kind) == CRD
+
+
+def crd_storage(crd: dict[str, Any]) -> tuple[str, str, str, bool] | None:
+    """(group, storage version, plural, namespaced) of a CRD, or None when it has no storage version."""
+    spec = crd.get("spec") or {}
+    version = next((v.get("name") for v in spec.get("versions") or [] if isinstance(v, dict) and v.get("storage")),
+                   None)
+    plural = (spec.get("names") or {}).get("plural")
+    if not isinstance(version, str) or not isinstance(plural, str) or not isinstance(spec.get("group"), str):
+        return None
+    return spec["group"], version, plural, spec.get("scope") == "Namespaced"
+
+
+def custom_objects_path(crd: dict[str, Any]) -> str | None:
+    """Every object of the CRD, all namespaces, in its storage version's form."""
+    found = crd_storage(crd)
+    return f"/apis/{found[0]}/{found[1]}/{found[2]}" if found else None
+
+
+def restorable(obj: dict[str, Any]) -> dict[str, Any]:
+    manifest = render.clean(obj)
+    manifest.get("metadata", {}).pop("deletionTimestamp", None)
+    manifest.get("metadata", {}).pop("deletionGracePeriodSeconds", None)
+    return manifest
 
 
 def backup_path(backup_dir: str, context: str, item: Item) -> Path:
@@ -34,11 +65,24 @@ def backup_path(backup_dir: str, context: str, item: Item) -> Path:
 def write_backup(backup_dir: str | None, context: str, item: Item, obj: dict[str, Any]) -> str:
     if not backup_dir:
         raise ClusterError(f"refusing to delete {item.target} without a backup directory")
-    path = backup_path(backup_dir, context, item)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(obj, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
+    return write_private(backup_path(backup_dir, context, item), yaml.safe_dump(obj, sort_keys=True))
+
+
+def write_private(path: Path, text: str) -> str:
+    """A backup holds what the journal redacts (a Secret's data): owner-only, files 0600 and
+    folders 0700, written whole (fsynced, then renamed into place)."""
+    for parent in reversed([path.parent, *path.parent.parents]):
+        if not parent.exists():
+            parent.mkdir(mode=0o700)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
     return str(path)
 
 
@@ -83,6 +127,12 @@ class Delete(Action):
         if uid and current.get("metadata", {}).get("uid") != uid:
             return [TargetResult(item.target, False, "was replaced by a new object (UID changed); not deleted")], []
         backup = write_backup(self.request.backup_dir, self.ctx.name, item, current) if self.backup else None
+        if is_crd(item):
+            # deleting a CRD deletes every object of it: keep them all, or nothing can bring them back
+            item.extra["objects"] = self.custom_objects(current)
+            if self.backup:
+                write_private(Path(backup or "").with_suffix(".objects.yaml"),
+                              yaml.safe_dump_all(item.extra["objects"], sort_keys=True))
         try:
             self.t.request("DELETE", item.path, body=self.body(item), precondition=True, cancel=cancel)
         except ApiError as exc:
@@ -90,10 +140,20 @@ class Delete(Action):
                 raise
         return [TargetResult(item.target, True, "deleted", applied=True, backup=backup)], self.undo_for(item, current)
 
+    def custom_objects(self, crd: dict[str, Any]) -> list[dict[str, Any]]:
+        path = custom_objects_path(crd)
+        if path is None:
+            raise ClusterError(f"{self.ctx.name}: CRD {crd.get('metadata', {}).get('name')} has no storage version: "
+                               "refusing to delete what cannot be backed up")
+        return [restorable(o) | {"apiVersion": path.split("/", 2)[2].rsplit("/", 1)[0],
+                                 "kind": ((crd.get("spec") or {}).get("names") or {}).get("kind")}
+                for o in self.t.list_pages(path)]
+
     def undo_for(self, item: Item, before: dict[str, Any]) -> list[ActionRequest]:
-        manifest = render.clean(before)
-        manifest.get("metadata", {}).pop("deletionTimestamp", None)
-        return [self.undo_request("create", {"manifest": manifest})]
+        if is_crd(item):
+            return [self.undo_request("restoreCustomResources", {
+                "crd": restorable(before), "objects": item.extra.get("objects", [])})]
+        return [self.undo_request("create", {"manifest": restorable(before)})]
 
     def order_undo(self, undo: list[ActionRequest]) -> list[ActionRequest]:
         return list(reversed(undo))
@@ -113,6 +173,11 @@ class Delete(Action):
             if self.backup:
                 out.append(render.kubectl(self.ctx.name, "get", render.obj(i.res.kubectl_type, i.name), "--output=yaml",
                                           namespace=self.ns_flag(i)) + " > " + shlex.quote(f"{i.name}.yaml"))
+                found = crd_storage(i.obj or {}) if is_crd(i) else None
+                if found:  # the objects go with their CRD: save them too
+                    group, version, plural, _ = found
+                    out.append(render.kubectl(self.ctx.name, "get", f"{plural}.{version}.{group}", "--all-namespaces",
+                                              "--output=yaml") + " > " + shlex.quote(f"{i.name}.objects.yaml"))
             grace = [f"--grace-period={int(self.grace)}"] if self.grace is not None else []
             out.append(render.kubectl(self.ctx.name, "delete", render.obj(i.res.kubectl_type, i.name), *grace,
                                       namespace=self.ns_flag(i)))
@@ -232,6 +297,98 @@ class Create(Action):
     def kubectl(self) -> list[str]:
         return [render.kubectl(self.ctx.name, "create", "-f", "-", namespace=self.namespace(),
                                stdin=manifest_docs(self.p["manifest"]))]
+
+
+class RestoreCustomResources(Action):
+    """The undo of deleting a CRD: create it again, wait until the API server says Established
+    (before that its objects cannot be created), then create every object that was backed up."""
+
+    verb = "restoreCustomResources"
+    SCOPE_KEYS = ("crd",)
+
+    def bind(self) -> None:
+        crd = self.param("crd", required=True)
+        if not isinstance(crd, dict) or crd_storage(crd) is None or not (crd.get("metadata") or {}).get("name"):
+            raise ClusterError("restoreCustomResources: crd must be a CustomResourceDefinition with a storage version")
+        objects = self.param("objects", []) or []
+        if not isinstance(objects, list) or not all(isinstance(o, dict) for o in objects):
+            raise ClusterError("restoreCustomResources: objects must be a list of objects")
+        timeout = self.param("timeout", "2m")
+        from mitigate.runbook.model import parse_duration
+        try:
+            self.timeout = float(timeout) if isinstance(timeout, (int, float)) else parse_duration(str(timeout))
+        except ValueError as exc:
+            raise ClusterError(f"restoreCustomResources: {exc}") from None
+        self.crd_res = self.r.resolve("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+        name = str(crd["metadata"]["name"])
+        self.crd = {**crd, "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition"}
+        self.objects = objects
+        self.items = [Item(self.crd_res, None, name, self.t.get_or_none(self.crd_res.path(None, name)))]
+
+    def describe(self) -> str:
+        return (f"re-create CRD {self.items[0].name} and {len(self.objects)} of its objects on {self.ctx.name}")
+
+    def preview(self) -> Preview:
+        item = self.items[0]
+        after = self.t.request("POST", self.crd_res.base(None), query={"dryRun": "All"}, body=self.crd)
+        return Preview(diff=render.diff(item.obj, after if isinstance(after, dict) else None, item.target),
+                       changed_fields=[f"created: {item.target}", f"created: {len(self.objects)} objects"],
+                       targets=list(self.targets))
+
+    def _established(self, cancel: threading.Event | None) -> bool:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            crd = self.t.get_or_none(self.items[0].path) or {}
+            conditions = (crd.get("status") or {}).get("conditions") or []
+            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions
+                   if isinstance(c, dict)):
+                return True
+            if time.monotonic() > deadline or (cancel is not None and cancel.is_set()):
+                return False
+            time.sleep(0.2)
+
+    def run_item(self, item: Item, cancel: threading.Event | None) -> tuple[list[TargetResult], list[ActionRequest]]:
+        try:
+            self.t.request("POST", self.crd_res.base(None), body=self.crd)
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+        if not self._established(cancel):
+            return [TargetResult(item.target, False, f"created, but not Established within {int(self.timeout)}s: "
+                                                     "its objects were not restored")], []
+        group, version, plural, namespaced = crd_storage(self.crd) or ("", "", "", False)
+        base = f"/apis/{group}/{version}"
+        results = [TargetResult(item.target, True, "re-created (Established)", applied=True)]
+        for obj in self.objects:
+            meta = obj.get("metadata") or {}
+            ns, name = meta.get("namespace"), str(meta.get("name") or "")
+            check_name(name, f"restore {plural}")
+            path = f"{base}/namespaces/{ns}/{plural}" if namespaced and ns else f"{base}/{plural}"
+            target = f"{obj.get('kind')}/{ns}/{name}" if namespaced and ns else f"{obj.get('kind')}/{name}"
+            try:
+                self.t.request("POST", path, body=obj, cancel=cancel)
+                results.append(TargetResult(target, True, "restored", applied=True))
+            except ApiError as exc:
+                if exc.status == 409:
+                    results.append(TargetResult(target, True, "already present", applied=True))
+                else:
+                    results.append(TargetResult(target, False, f"not restored: {exc.message}"))
+        return results, [self.undo_request("delete", {"apiVersion": "apiextensions.k8s.io/v1",
+                                                      "kind": "CustomResourceDefinition", "names": [item.name],
+                                                      "backup": True})]
+
+    def recheck(self) -> list[TargetResult]:
+        present = self.t.get_or_none(self.items[0].path) is not None
+        return [TargetResult(self.items[0].target, True, "present" if present else "absent", applied=present)]
+
+    def kubectl(self) -> list[str]:
+        name = self.items[0].name
+        lines = [render.kubectl(self.ctx.name, "create", "--filename=-", stdin=manifest_docs(self.crd)),
+                 render.kubectl(self.ctx.name, "wait", "--for=condition=Established", render.obj("crd", name),
+                                f"--timeout={int(self.timeout)}s")]
+        if self.objects:
+            lines.append(render.kubectl(self.ctx.name, "create", "--filename=-", stdin=manifest_docs(self.objects)))
+        return lines
 
 
 class Apply(Create):

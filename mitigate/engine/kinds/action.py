@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mitigate.engine.backups import file_sha256, load_undo, save_undo
 from mitigate.engine.checks import run_wait
 from mitigate.engine.kind import StepContext, StepKind
 from mitigate.engine.state import WHOLE, outcome_base
@@ -32,7 +33,7 @@ from mitigate.ports import (
     PreparedAction,
     Preview,
 )
-from mitigate.runbook.actions import check_scoped, is_destructive, parse_params
+from mitigate.runbook.actions import check_inverse, check_scoped, is_destructive, parse_params
 from mitigate.runbook.model import Step, parse_duration
 from mitigate.runbook.templating import evaluate, render
 
@@ -165,11 +166,16 @@ def _execute(ctx: StepContext, prepared: PreparedAction, intent: dict[str, Any])
     outcome_data = outcome_base(intent)
 
     def record(outcome: ActionOutcome) -> None:
+        undo = [request_data(u) for u in outcome.undo]
         outcome_data.update(
             ok=outcome.ok,
-            results=[{"target": r.target, "ok": r.ok, "message": r.message, "backup": r.backup}
+            results=[{"target": r.target, "ok": r.ok, "message": r.message, "backup": r.backup,
+                      **({"backup_sha256": file_sha256(r.backup)} if r.backup else {})}
                      for r in outcome.results],
-            undo=[request_data(u) for u in outcome.undo], api_errors_absorbed=outcome.api_errors_absorbed)
+            undo=undo, api_errors_absorbed=outcome.api_errors_absorbed)
+        if undo and not intent.get("rollback"):
+            # the journal is redacted: rollback reads the full undo from this copy, never from it
+            outcome_data["undo_backup"] = save_undo(ctx.backups_dir, str(intent["step"]), undo)
 
     try:
         record(prepared.execute(on_target=on_target, cancel=ctx.cancel))
@@ -269,7 +275,15 @@ def _undo_requests(ctx: StepContext) -> list[ActionRequest]:
             out.append(ActionRequest(context=context, verb=verb, params=params, step_id=step.id,
                                      cluster_scope=step.scope == "cluster", backup_dir=ctx.backups_dir))
         return out
-    return [request_from(d) for group in reversed(rec.undo) for d in group]
+    verb = next(iter(step.action)) if step.action else ""
+    out = []
+    for index in reversed(range(len(rec.undo))):
+        ref = rec.undo_refs[index] if index < len(rec.undo_refs) else None
+        for data in load_undo(ctx.backups_dir, ref, f"undo of step {step.id}"):
+            request = request_from(data)
+            check_inverse(verb, request.verb)
+            out.append(replace(request, step_id=step.id, backup_dir=ctx.backups_dir))
+    return out
 
 
 class Action(StepKind):

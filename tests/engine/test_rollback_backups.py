@@ -1,0 +1,227 @@
+"""Rollback restores what was there, from full backups, never from the redacted journal
+(issue 12, points 2, 3 and 8): a deleted Secret, a ConfigMap with password-like keys, a webhook
+configuration, a secret-looking annotation and a CRD with its objects come back field by field;
+a missing or altered backup and a forged undo stop the rollback."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from integrations.kube import KubeCluster
+from mitigate.engine import IncidentMeta, Ports, Session
+from mitigate.journal import Journal
+from mitigate.ports import Query
+from mitigate.runbook.loader import load_runbook_text
+from tests.engine.fakes import FakeConfirmer
+
+sandbox = pytest.importorskip("integrations.sandbox")
+
+CTX = "rb-test"
+ADM = "admissionregistration.k8s.io/v1"
+CRD_API = "apiextensions.k8s.io/v1"
+PASSWORD = base64.b64encode(b"planted-db-password").decode()
+SECRET = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+          "metadata": {"name": "db-creds", "namespace": "shop", "labels": {"app": "db"},
+                       "annotations": {"owner": "team-db"}},
+          "data": {"password": PASSWORD, "tls.key": base64.b64encode(b"planted-key").decode(),
+                   "tls.crt": base64.b64encode(b"cert").decode()}}
+CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "app-config", "namespace": "shop", "annotations": {"api-token": "tok-original-1"}},
+             "data": {"db_password": "planted-cm-password", "webhook_url": "https://hooks.slack.com/services/T/B/X",
+                      "app.properties": "db.pass=planted-props\n"}}
+WEBHOOK = {"apiVersion": ADM, "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "guard"},
+           "webhooks": [{"name": "guard.example.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+                         "failurePolicy": "Ignore",
+                         "clientConfig": {"url": "https://guard.example.com/validate?token=planted-hook"},
+                         "rules": [{"apiGroups": ["example.com"], "apiVersions": ["v1"], "operations": ["CREATE"],
+                                    "resources": ["gadgets"]}]}]}
+CRD = {"apiVersion": CRD_API, "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.example.com"},
+       "spec": {"group": "example.com", "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                "versions": [{"name": "v1", "served": True, "storage": True,
+                              "schema": {"openAPIV3Schema": {"type": "object",
+                                                             "x-kubernetes-preserve-unknown-fields": True}}}]}}
+WIDGETS = [{"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": f"w{i}", "namespace": ns, "labels": {"i": str(i)}}, "spec": {"size": i}}
+           for i, ns in enumerate(["shop", "shop", "default"])]
+
+RUNBOOK = f"""
+apiVersion: mitigate/v1
+kind: Runbook
+metadata: {{name: rb, title: rollback test, source: test}}
+inputs:
+  context: {{type: kube-context}}
+steps:
+  - id: drop-secret
+    action:
+      delete: {{apiVersion: v1, kind: Secret, namespace: shop, names: [db-creds]}}
+  - id: drop-config
+    action:
+      delete: {{apiVersion: v1, kind: ConfigMap, namespace: shop, names: [app-config]}}
+  - id: drop-webhook
+    action:
+      delete: {{apiVersion: {ADM}, kind: ValidatingWebhookConfiguration, names: [guard]}}
+  - id: drop-crd
+    action:
+      delete: {{apiVersion: {CRD_API}, kind: CustomResourceDefinition, names: [widgets.example.com]}}
+"""
+
+ANNOTATE = """
+apiVersion: mitigate/v1
+kind: Runbook
+metadata: {name: rb2, title: annotate, source: test}
+inputs:
+  context: {type: kube-context}
+steps:
+  - id: retoken
+    action:
+      annotate: {apiVersion: v1, kind: ConfigMap, namespace: shop, names: [app-config],
+                 annotations: {api-token: tok-new-2}}
+  - id: cordon
+    action:
+      cordon: {names: [n1]}
+"""
+
+
+@pytest.fixture
+def box() -> Iterator[Any]:
+    objects = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in ("shop",)]
+    objects += [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}, "spec": {},
+                 "status": {"conditions": [{"type": "Ready", "status": "True"}]}}]
+    objects += [copy.deepcopy(o) for o in (SECRET, CONFIGMAP, WEBHOOK, CRD)]
+    b = sandbox.Sandbox.start({"name": "rb", "context": CTX, "objects": objects})
+    kc = KubeCluster.from_kubeconfig(b.kubeconfig, qps=200, burst=50)
+    t = kc.ctx(CTX).transport
+    for w in WIDGETS:
+        t.request("POST", f"/apis/example.com/v1/namespaces/{w['metadata']['namespace']}/widgets", body=w)
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+def _session(box: Any, root: Path, text: str) -> tuple[Session, Journal]:
+    kc = KubeCluster.from_kubeconfig(box.kubeconfig, qps=200, burst=50)
+    journal = Journal.create(root, "inc-rb")
+    ports = Ports(cluster=kc, confirmer=FakeConfirmer())
+    return Session.start(load_runbook_text(text, "rb.yaml"), {"context": CTX}, journal, ports,
+                         meta=IncidentMeta(title="rollback")), journal
+
+
+def _get(box: Any, api: str, kind: str, name: str, ns: str | None = None) -> dict[str, Any] | None:
+    kc = KubeCluster.from_kubeconfig(box.kubeconfig, qps=200, burst=50)
+    found = kc.query(CTX, Query(api, kind, namespace=ns, name=name))
+    return found[0] if found else None
+
+
+def _fields(obj: dict[str, Any] | None) -> dict[str, Any]:
+    assert obj is not None
+    meta = obj["metadata"]
+    return {"name": meta["name"], "namespace": meta.get("namespace"), "labels": meta.get("labels") or {},
+            "annotations": {k: v for k, v in (meta.get("annotations") or {}).items()
+                            if not k.startswith("kubectl.kubernetes.io/")},
+            **{k: obj[k] for k in ("type", "data", "stringData", "webhooks", "spec") if k in obj}}
+
+
+def _run_all(session: Session) -> None:
+    for step in session.steps:
+        state = session.run(step.id)
+        assert state.status.value == "succeeded", (step.id, state.error)
+
+
+def _wait_gone(box: Any) -> None:
+    import time
+    deadline = time.monotonic() + 10
+    while _get(box, CRD_API, "CustomResourceDefinition", "widgets.example.com") and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def test_rollback_restores_secret_configmap_webhook_and_crd_field_by_field(box: Any, tmp_path: Path) -> None:
+    originals = {"secret": _fields(_get(box, "v1", "Secret", "db-creds", "shop")),
+                 "cm": _fields(_get(box, "v1", "ConfigMap", "app-config", "shop")),
+                 "hook": _fields(_get(box, ADM, "ValidatingWebhookConfiguration", "guard")),
+                 "crd": _fields(_get(box, CRD_API, "CustomResourceDefinition", "widgets.example.com"))["spec"]}
+    widgets = {w["metadata"]["name"]: _fields(_get(box, "example.com/v1", "Widget", w["metadata"]["name"],
+                                                   w["metadata"]["namespace"])) for w in WIDGETS}
+    session, journal = _session(box, tmp_path, RUNBOOK)
+    _run_all(session)
+    _wait_gone(box)
+    assert _get(box, "v1", "Secret", "db-creds", "shop") is None
+    text = journal.file.read_text()
+    for planted in ("planted-db-password", PASSWORD, "planted-cm-password", "planted-hook", "planted-props"):
+        assert planted not in text  # the journal is redacted ...
+    rolled = session.rollback()
+    assert [s.id for s in rolled] == ["drop-crd", "drop-webhook", "drop-config", "drop-secret"], journal.records()[-3:]
+    # ... and yet every value comes back, from the backups
+    assert _fields(_get(box, "v1", "Secret", "db-creds", "shop")) == originals["secret"]
+    assert _fields(_get(box, "v1", "ConfigMap", "app-config", "shop")) == originals["cm"]
+    assert _fields(_get(box, ADM, "ValidatingWebhookConfiguration", "guard")) == originals["hook"]
+    crd = _get(box, CRD_API, "CustomResourceDefinition", "widgets.example.com")
+    assert crd is not None and _fields(crd)["spec"] == originals["crd"]
+    for w in WIDGETS:
+        got = _get(box, "example.com/v1", "Widget", w["metadata"]["name"], w["metadata"]["namespace"])
+        assert _fields(got) == widgets[w["metadata"]["name"]]
+    # backups are owner-only
+    for path in journal.backups_dir.rglob("*"):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+
+
+def test_rollback_restores_a_secret_looking_annotation(box: Any, tmp_path: Path) -> None:
+    session, journal = _session(box, tmp_path, ANNOTATE)
+    session.run("retoken")
+    assert "tok-original-1" not in journal.file.read_text()
+    assert [s.id for s in session.rollback()] == ["retoken"]
+    got = _get(box, "v1", "ConfigMap", "app-config", "shop")
+    assert got is not None and got["metadata"]["annotations"]["api-token"] == "tok-original-1"
+
+
+def _undo_ref(journal: Journal, step: str) -> dict[str, Any]:
+    return next(r.data["undo_backup"] for r in journal.records()
+                if r.type == "step.outcome" and r.data["step"] == step and r.data.get("undo_backup"))
+
+
+@pytest.mark.parametrize("damage", ["altered", "missing"])
+def test_a_damaged_backup_stops_the_rollback(box: Any, tmp_path: Path, damage: str) -> None:
+    session, journal = _session(box, tmp_path, ANNOTATE)
+    session.run("retoken")
+    path = journal.backups_dir / _undo_ref(journal, "retoken")["path"]
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_text(path.read_text().replace("tok-original-1", "tok-evil"))
+    assert session.rollback() == []
+    last = [r for r in journal.records() if r.type == "rollback.step"][-1].data
+    assert not last["ok"] and ("altered" in last["message"] if damage == "altered" else "cannot be read" in
+                               last["message"])
+    got = _get(box, "v1", "ConfigMap", "app-config", "shop")
+    assert got is not None and got["metadata"]["annotations"]["api-token"] == "tok-new-2"
+
+
+def test_a_forged_undo_that_is_not_the_steps_inverse_is_refused(box: Any, tmp_path: Path) -> None:
+    session, journal = _session(box, tmp_path, ANNOTATE)
+    session.run("retoken")
+    session.run("cordon")
+    path = journal.backups_dir / _undo_ref(journal, "cordon")["path"]
+    forged = [{"context": CTX, "verb": "delete", "params": {"apiVersion": "v1", "kind": "ConfigMap",
+                                                            "namespace": "shop", "names": ["app-config"]}}]
+    content = json.dumps(forged).encode()
+    path.write_bytes(content)
+    import hashlib
+    # a forger who also rewrites the reference (as one who can write the journal could)
+    ref = {"path": str(path.relative_to(journal.backups_dir)), "sha256": hashlib.sha256(content).hexdigest()}
+    journal.append("step.outcome", {"step": "cordon", "attempt": 1, "batch": 2, "context": CTX, "items": ["*"],
+                                    "ok": True, "results": [], "undo": forged, "undo_backup": ref})
+    session2 = Session.resume(journal, session.ports, runbook=session.runbook)
+    session2.rollback()
+    last = [r for r in journal.records() if r.type == "rollback.step"][-1].data
+    assert not last["ok"] and "not its declared inverse" in last["message"]
+    assert _get(box, "v1", "ConfigMap", "app-config", "shop") is not None

@@ -8,9 +8,9 @@ client and real kubectl use it unchanged. Scenario format: SCENARIOS.md in this 
 from __future__ import annotations
 
 from .faults import RequestLogEntry
+from .health import HealthReport
 from .sandbox import Sandbox
 from .scenario import Scenario, load_scenario, parse_scenario
-from .seeding import HealthReport
 from .store import ClusterState
 
 __all__ = ["ClusterState", "HealthReport", "RequestLogEntry", "Sandbox", "Scenario", "load_scenario",

@@ -27,9 +27,10 @@ from aiohttp import web
 from mitigate.errors import MitigateError
 
 from .faults import RequestLogEntry
+from .health import HealthReport, health
 from .rbac import Directory
 from .scenario import Scenario, load_scenario
-from .seeding import BuiltCluster, HealthReport, build_cluster, health
+from .seeding import BuiltCluster, build_cluster
 from .server import ClusterApp
 from .store import ClusterState
 from .tls import self_signed, server_context

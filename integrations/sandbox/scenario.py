@@ -27,6 +27,8 @@ from mitigate.paths import drills_dir
 from mitigate.yamlloc import Mark, load_yaml, located, sort_errors
 
 from .faults import Fault
+from .paths import PathError, parse_path
+from .selectors import SelectorError, label_matcher
 from .sim import quantity
 
 
@@ -58,6 +60,9 @@ class NodesGen(_Pct):
     name_prefix: str = "node-"
     not_ready: int | str = 0
     not_ready_reason: Literal["KubeletNotReady", "NodeStatusUnknown"] = "KubeletNotReady"
+    not_ready_seconds: int = Field(default=0, ge=0, le=10_000_000,
+                                   description="how long ago the NotReady nodes went NotReady; past the pods' "
+                                               "toleration (300 s by default) their pods are already Terminating")
     unschedulable: int | str = 0
     labels: dict[str, str] = {}
     roles: list[str] = ["worker"]
@@ -167,6 +172,44 @@ class KubeletAdmissionSpec(_M):
     min_shares: int = Field(default=10, ge=1)
 
 
+class KubeletSpec(_M):
+    backoff_seconds: float = Field(default=10.0, gt=0, le=300, description="first CrashLoopBackOff delay")
+    start_seconds: float = Field(default=0.0, ge=0, le=600, description="a started container turns Ready after this")
+
+
+class CrashSpec(_M):
+    exit_code: int = Field(default=1, ge=0, le=255)
+    reason: str = "Error"
+
+
+class ContainerRuleSpec(_M):
+    """Which containers (every field optional, all must match) and what they do."""
+
+    image: str = "*"
+    container: str = "*"
+    namespace: str | None = None
+    selector: str | None = None
+    env: dict[str, str] = {}
+    crash: CrashSpec | None = None
+    pull_error: Literal["ErrImagePull", "ImagePullBackOff", "InvalidImageName"] | None = None
+    ready: bool = True
+    logs: list[str] = []
+
+    @field_validator("selector")
+    @classmethod
+    def _sel(cls, v: str | None) -> str | None:
+        if v:
+            try:
+                label_matcher(v)
+            except SelectorError as e:
+                raise ValueError(str(e)) from None
+        return v
+
+
+class NodeLeasesSpec(_M):
+    renew_seconds: float = Field(default=10.0, gt=0, le=600)
+
+
 class BehavioursSpec(_M):
     controllers: bool = True
     admission_webhooks: bool = False  # implies endpoints
@@ -179,6 +222,9 @@ class BehavioursSpec(_M):
     apiserver_overload: OverloadSpec | None = None
     ingress: IngressSpec | None = None
     kubelet_admission: KubeletAdmissionSpec | None = None
+    kubelet: KubeletSpec = KubeletSpec()
+    containers: list[ContainerRuleSpec] = []
+    node_leases: NodeLeasesSpec = NodeLeasesSpec()
 
 
 class FaultSpec(_M):
@@ -207,6 +253,8 @@ class FaultSpec(_M):
 class NodesReadyCheck(_M):
     min_fraction: float | None = Field(default=None, ge=0, le=1)
     max_not_ready: int | None = Field(default=None, ge=0)
+    min_ready: int | None = Field(default=None, ge=0, description="at least this many Ready nodes (deleting "
+                                                                "the broken nodes does not count as fixing them)")
 
 
 class PresentCheck(ObjectRef):
@@ -220,7 +268,48 @@ class FieldCheck(_M):
     name: str
     path: str
     equals: Any = None
+    not_equals: Any = None
     at_least: float | None = None
+    exists: bool | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        try:
+            parse_path(v)
+        except PathError as e:
+            raise ValueError(str(e)) from None
+        return v
+
+
+class PodsHealthyCheck(_M):
+    """No selected pod waiting in a failure state (CrashLoopBackOff, ImagePullBackOff, ...) or Pending."""
+
+    namespace: str | None = None
+    selector: str | None = None
+    reasons: list[str] = ["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError",
+                          "CreateContainerError", "RunContainerError", "InvalidImageName"]
+    allow_pending: bool = False
+
+
+class DeploymentsAvailableCheck(_M):
+    """Every selected Deployment Available with its rollout complete: all replicas updated to the current
+    template, available, and no pod of an older template left."""
+
+    namespace: str | None = None
+    selector: str | None = None
+    names: list[str] = []
+    min: int = Field(default=1, ge=0, description="at least this many Deployments selected")
+
+
+class NoneCreatedByCheck(_M):
+    """No object remains that ``manager`` created (a managedFields entry of that manager and a
+    creationTimestamp inside the window)."""
+
+    manager: str
+    since: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+    until: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+    kinds: list[str] = Field(default=[], description="Kinds to look at (empty: every kind)")
 
 
 class SpreadCheck(_M):
@@ -239,23 +328,26 @@ class HealthCheck(_M):
     field: FieldCheck | None = None
     apiserver_stable: Literal[True] | None = None
     ingress_healthy: Literal[True] | None = None
+    pods_healthy: PodsHealthyCheck | None = None
+    deployments_available: DeploymentsAvailableCheck | None = None
+    none_created_by: NoneCreatedByCheck | None = None
 
     @model_validator(mode="after")
     def _one(self) -> HealthCheck:
-        n = sum(x is not None for x in (self.nodes_ready, self.pods_spread, self.absent, self.present, self.field,
-                                        self.apiserver_stable, self.ingress_healthy))
+        n = sum(getattr(self, k) is not None for k in CHECK_KINDS)
         if n != 1:
-            raise ValueError("a health check has exactly one of: nodesReady, podsSpread, absent, present, field, "
-                             "apiserverStable, ingressHealthy")
+            raise ValueError("a health check has exactly one of: " + ", ".join(to_camel(k) for k in CHECK_KINDS))
         return self
 
+    def kind(self) -> str:
+        return next(k for k in CHECK_KINDS if getattr(self, k) is not None)
+
     def label(self, i: int) -> str:
-        if self.name:
-            return self.name
-        for k in ("nodes_ready", "pods_spread", "absent", "present", "field", "apiserver_stable", "ingress_healthy"):
-            if getattr(self, k) is not None:
-                return f"{i}:{to_camel(k)}"
-        return str(i)
+        return self.name or f"{i}:{to_camel(self.kind())}"
+
+
+CHECK_KINDS = ("nodes_ready", "pods_spread", "absent", "present", "field", "apiserver_stable", "ingress_healthy",
+               "pods_healthy", "deployments_available", "none_created_by")
 
 
 class UserSpec(_M):

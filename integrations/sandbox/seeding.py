@@ -7,6 +7,7 @@ into the store (``ClusterState.seed``), no copies, no events, no watch history.
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,9 +15,19 @@ from mitigate.errors import LocatedError, LocatedErrors
 
 from . import webhooks
 from .faults import FaultSet
+from .kubelet import ContainerRule, KubeletSettings
+from .nodelife import (
+    LEASE_NS,
+    LEASE_SECONDS,
+    eviction_time,
+    iso,
+    lease_time,
+    new_lease,
+    pod_not_ready_status,
+    ready_since,
+)
 from .resources import Resource
-from .scenario import ClusterSpec, HealthCheck, ObjectRef, Scenario, count_or_pct
-from .selectors import SelectorError, field_value, label_matcher
+from .scenario import ClusterSpec, Scenario, count_or_pct
 from .sim import (
     Behaviours,
     Ingress,
@@ -31,15 +42,6 @@ from .sim import (
 from .store import ApiError, ClusterState, Obj, fields_v1, now_iso
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-
-
-@dataclass(frozen=True)
-class HealthReport:
-    """Whether a drill cluster counts as mitigated (contract: ``Sandbox.health``)."""
-
-    ok: bool
-    checks: dict[str, bool]
-    message: str
 
 
 @dataclass
@@ -96,9 +98,7 @@ def _fill(r: Resource, obj: Obj) -> Obj:
         node["metadata"].update({k: v for k, v in obj["metadata"].items() if k != "labels"})
         node["spec"] = obj.get("spec") or {}
         return node
-    if r.key == ("", "pods") and "status" not in obj and (obj.get("spec") or {}).get("nodeName"):
-        obj["status"] = running_status(obj, obj["spec"]["nodeName"])  # unbound pods: the first tick schedules
-    return obj
+    return obj  # pods without a status: the first tick (before serving) binds and starts them
 
 
 def _gen_nodes(st: ClusterState, g: Any) -> None:
@@ -122,10 +122,16 @@ def _gen_nodes(st: ClusterState, g: Any) -> None:
         st.seed(msr, ms_obj)
     # spread NotReady nodes evenly over the fleet so slices look like real failures
     bad_idx = {int(i * g.count / bad) for i in range(bad)} if bad else set()
+    lease_r = st.registry.by_key[("coordination.k8s.io", "leases")]
+    now = time.time()
+    fresh, stale = lease_time(now), lease_time(now - g.not_ready_seconds - LEASE_SECONDS)
+    since = iso(now - g.not_ready_seconds)
     for i in range(g.count):
         name = f"{g.name_prefix}{i:0{width}d}"
         node = new_node(name, ready=i not in bad_idx, labels=dict(g.labels, **roles), version=g.version,
-                        cpu=g.cpu, memory=g.memory, reason="" if i not in bad_idx else g.not_ready_reason)
+                        cpu=g.cpu, memory=g.memory, reason="" if i not in bad_idx else g.not_ready_reason,
+                        since=since if i in bad_idx else None)
+        st.seed(lease_r, new_lease(name, stale if i in bad_idx else fresh))
         if i < cordoned:
             node["spec"]["unschedulable"] = True
         if ms_obj is not None:
@@ -161,17 +167,30 @@ def _gen_pods(st: ClusterState, g: Any) -> None:
     broken["containerStatuses"][0].update(ready=False, restartCount=g.restarts,
                                           state={"waiting": {"reason": g.not_ready_reason}})
     pending = running_status(sample, None)
+    cut_off = pod_not_ready_status(ready)  # on a node that is not Ready: MarkPodsNotReady
+    cut_off_broken = pod_not_ready_status(broken)
+    node_objs = st.bucket(st.registry.by_key[("", "nodes")])
+    down = {n: (node_objs[("", n)].get("spec") or {}).get("taints") or [] for n in nodes
+            if not is_ready(node_objs[("", n)])}
     specs = {n: {"containers": containers, "nodeName": n} for n in nodes}
     unscheduled = {"containers": containers}
     owned: dict[str, Any] = {} if g.owner == "none" else {"ownerReferences": [{
         "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{g.name_prefix}rs",
         "uid": f"gen-{g.namespace}-{g.name_prefix}rs", "controller": True, "blockOwnerDeletion": True}]}
+    now = time.time()
     for i in range(g.count):
         node = nodes[i % len(nodes)] if nodes else None
-        st.seed(r, {"metadata": {"name": f"{g.name_prefix}{i:0{width}d}", "namespace": g.namespace, "labels": labels,
-                                 **owned},
-                    "spec": specs[node] if node else unscheduled,
-                    "status": (broken if i < bad else ready) if node else pending})
+        pod: Obj = {"metadata": {"name": f"{g.name_prefix}{i:0{width}d}", "namespace": g.namespace, "labels": labels,
+                            **owned},
+               "spec": specs[node] if node else unscheduled,
+               "status": (broken if i < bad else ready) if node else pending}
+        if node in down:
+            pod["status"] = cut_off_broken if i < bad else cut_off
+            at = eviction_time(pod, down[node])
+            if at is not None and at <= now:  # the taint manager evicted it long ago; nobody confirmed
+                pod["metadata"]["deletionTimestamp"] = iso(at + 30)
+                pod["metadata"]["deletionGracePeriodSeconds"] = 30
+        st.seed(r, pod)
 
 
 def _stamp(obj: Obj, g: Any) -> Obj:
@@ -219,6 +238,16 @@ def _gen_copies(st: ClusterState, sc: Scenario, loc: tuple[Any, ...], g: Any) ->
         st.seed(r, _stamp(_fill(r, obj), g))
 
 
+def _seed_leases(st: ClusterState) -> None:
+    """A kube-node-lease Lease for every node that has none (nodes from ``objects``)."""
+    lease_r = st.registry.by_key[("coordination.k8s.io", "leases")]
+    have = st.bucket(lease_r)
+    now = time.time()
+    for key, node in st.bucket(st.registry.by_key[("", "nodes")]).items():
+        if (LEASE_NS, key[1]) not in have:
+            st.seed(lease_r, new_lease(key[1], lease_time(now if is_ready(node) else ready_since(node) - LEASE_SECONDS)))
+
+
 def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
     spec = sc.clusters[index]
     b = spec.behaviours
@@ -257,82 +286,14 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
                              f"{ref.kind}/{n}"))
         ingress = Ingress(fail)
     admission = KubeletAdmission(b.kubelet_admission.min_shares) if b.kubelet_admission else None
+    rules = [ContainerRule(c.image, c.container, c.namespace, c.selector, dict(c.env), c.crash is not None,
+                           c.crash.exit_code if c.crash else 1, c.crash.reason if c.crash else "Error",
+                           c.pull_error or "", c.ready, list(c.logs)) for c in b.containers]
+    kubelet = KubeletSettings(b.kubelet.backoff_seconds, b.kubelet.start_seconds, rules)
+    _seed_leases(st)
     sim = Simulation(st, Behaviours(b.controllers, b.machine_join_seconds, overload, ingress, admission,
-                                    dict(b.image_errors), b.endpoints or b.admission_webhooks))
+                                    dict(b.image_errors), b.endpoints or b.admission_webhooks, kubelet,
+                                    b.node_leases.renew_seconds))
     if b.admission_webhooks:
         st.admission = functools.partial(webhooks.admit, st)
     return BuiltCluster(spec, st, sim, FaultSet([f.build() for f in spec.faults], sc.seed + index))
-
-
-# --------------------------------------------------------------------------- health
-
-
-def _select(st: ClusterState, ref: ObjectRef) -> list[Obj]:
-    r = st.registry.by_kind(ref.api_version, ref.kind)
-    if r is None:
-        return []  # e.g. a CRD's kind once the CRD is gone: nothing of it exists
-    try:
-        match = label_matcher(ref.selector)
-    except SelectorError:
-        return []
-    names = set(ref.names) | ({ref.name} if ref.name else set())
-    return st.list(r, ref.namespace if r.namespaced else None,
-                   lambda o: (not names or o["metadata"]["name"] in names) and (match is None or match(o)))
-
-
-def _check(bc: BuiltCluster, c: HealthCheck) -> bool:
-    st = bc.state
-    if c.nodes_ready is not None:
-        nodes = st.list("nodes")
-        ready = sum(1 for n in nodes if is_ready(n))
-        ok = True
-        if c.nodes_ready.min_fraction is not None:
-            ok = ok and bool(nodes) and ready / len(nodes) >= c.nodes_ready.min_fraction
-        if c.nodes_ready.max_not_ready is not None:
-            ok = ok and len(nodes) - ready <= c.nodes_ready.max_not_ready
-        return ok
-    if c.pods_spread is not None:
-        sel = c.pods_spread
-        try:
-            match = label_matcher(sel.selector)
-        except SelectorError:
-            return False
-        pods = st.list("pods", sel.namespace, lambda o: match is None or match(o))
-        bound = [(p.get("spec") or {}).get("nodeName") for p in pods if not p["metadata"].get("deletionTimestamp")]
-        running = all((p.get("status") or {}).get("phase") == "Running" for p in pods)
-        return bool(bound) and running and None not in bound and len(set(bound)) == len(bound)
-    if c.absent is not None:
-        return not _select(st, c.absent)
-    if c.present is not None:
-        return len(_select(st, c.present)) >= c.present.min
-    if c.field is not None:
-        f = c.field
-        r = st.registry.by_kind(f.api_version, f.kind)
-        obj = st.find(r, f.name, f.namespace) if r is not None else None
-        if obj is None:
-            return False
-        value = field_value(obj, f.path)
-        if f.equals is not None and value != str(f.equals):
-            return False
-        if f.at_least is not None:
-            try:
-                return quantity(value) >= f.at_least
-            except ValueError:
-                return False
-        return True
-    if c.apiserver_stable:
-        o = bc.sim.b.overload
-        return o is None or not o.overloaded(st)
-    if c.ingress_healthy:
-        i = bc.sim.b.ingress
-        return i is None or i.check(st)[0]
-    return False
-
-
-def health(bc: BuiltCluster) -> HealthReport:
-    with bc.state.lock:
-        checks = {c.label(i): _check(bc, c) for i, c in enumerate(bc.spec.health)}
-    failing = [k for k, v in checks.items() if not v]
-    ok = not failing
-    msg = "mitigated" if ok else "not mitigated: " + ", ".join(failing)
-    return HealthReport(ok, checks, msg)

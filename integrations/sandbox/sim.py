@@ -13,6 +13,7 @@ keeps OOM-restarting until its memory limit is raised.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import time
 import uuid
@@ -20,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .budgets import disruptions_allowed, pod_ready
+from .events import EventRecorder
+from .kubelet import Kubelet, KubeletSettings
+from .nodelife import NodeLifecycle, epoch, tolerates, wanted_taints
 from .patch import copy_json
 from .resources import Resource, resource_from_crd
 from .selectors import selector_object_matcher
@@ -29,7 +33,7 @@ REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 MACHINE_FINALIZER = "machine.cluster.x-k8s.io"
 DEPLOY, RS, POD, NODE = ("apps", "deployments"), ("apps", "replicasets"), ("", "pods"), ("", "nodes")
-PDB, SECRET = ("policy", "poddisruptionbudgets"), ("", "secrets")
+PDB, SECRET, CONFIGMAP = ("policy", "poddisruptionbudgets"), ("", "secrets"), ("", "configmaps")
 FLOWSCHEMA = ("flowcontrol.apiserver.k8s.io", "flowschemas")
 PLC = ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations")
 MS, MACHINE = ("cluster.x-k8s.io", "machinesets"), ("cluster.x-k8s.io", "machines")
@@ -128,6 +132,8 @@ class Behaviours:
     admission: KubeletAdmission | None = None
     image_errors: dict[str, str] = field(default_factory=dict)  # image -> the waiting reason its pods get
     endpoints: bool = False  # the endpoints controller
+    kubelet: KubeletSettings = field(default_factory=KubeletSettings)
+    lease_renew_seconds: float = 10.0
 
 
 def _pruned(v: Any) -> Any:
@@ -148,6 +154,49 @@ def template_hash(template: Any) -> str:
         labels.pop(HASH_LABEL, None)
     digest = hashlib.sha256(json.dumps(t, sort_keys=True).encode()).hexdigest()
     return "".join("bcdfghjklmnpqrstvwxz2456789"[int(digest[i:i + 2], 16) % 27] for i in range(0, 20, 2))
+
+
+def _intstr(v: Any, total: int, *, round_up: bool) -> int:
+    """An int-or-percent field (maxSurge rounds up, maxUnavailable down, as the controller does)."""
+    if isinstance(v, str) and v.endswith("%"):
+        try:
+            pct = int(v[:-1]) * total
+        except ValueError:
+            return 0
+        return -(-pct // 100) if round_up else pct // 100
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _replicas(o: Obj) -> int:
+    return int((o.get("spec") or {}).get("replicas", 1))
+
+
+def _avail(o: Obj) -> int:
+    return int((o.get("status") or {}).get("availableReplicas", 0))
+
+
+def _revision(o: Obj) -> int:
+    try:
+        return int((o["metadata"].get("annotations") or {}).get(REVISION, "0") or 0)
+    except ValueError:
+        return 0
+
+
+_PHASE_ORDER = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def _deletion_order(pods: list[Obj]) -> list[Obj]:
+    """Which pods a ReplicaSet removes first: unscheduled, then pending, not ready, newest."""
+    return sorted(pods, key=lambda p: (bool((p.get("spec") or {}).get("nodeName")),
+                                       _PHASE_ORDER.get(str((p.get("status") or {}).get("phase")), 1),
+                                       pod_ready(p), _neg(p["metadata"].get("creationTimestamp", ""))))
+
+
+def _neg(ts: str) -> tuple[int, ...]:
+    return tuple(-ord(ch) for ch in ts)
 
 
 def _suffix() -> str:
@@ -208,11 +257,56 @@ class Simulation:
     def __init__(self, st: ClusterState, behaviours: Behaviours) -> None:
         self.st, self.b = st, behaviours
         self._sched: list[str] | None = None
+        self._taints: dict[str, list[Obj]] = {}
         self._rr = 0
         self._joins: dict[tuple[str, str], float] = {}  # machine (ns, name) -> join time
         self._pending: set[tuple[str, str]] = set()  # pods no node fitted yet (namespace, name)
-        self._refused: set[tuple[tuple[str, str], tuple[str, str]]] = set()  # RS/DS whose pod create was refused
         self._histories: dict[tuple[str, str, str], tuple[str, int]] = {}  # workload -> (uid, generation) seen
+        self.events = EventRecorder(st)
+        self.kubelet = Kubelet(self, behaviours.kubelet)
+        self.nodes = NodeLifecycle(behaviours.lease_renew_seconds)
+        self._by_node: dict[str, list[Obj]] | None = None
+        self._killed: set[str] = set()  # uids of pods whose Killing was recorded
+        self._retries: list[tuple[float, tuple[str, str], tuple[str, str]]] = []  # (at, rkey, key): re-reconcile
+        self._progress: dict[tuple[str, str], tuple[Any, float]] = {}  # deployment -> (progress seen, since)
+        for name, node in ((k[1], o) for k, o in st.objects.get(NODE, {}).items()):
+            self.nodes.ready[name] = "True" if is_ready(node) else "seeded"
+        with st.lock:
+            self.nodes.settle_seeded(self)
+
+    # ------------------------------------------------------------------ shared lookups
+
+    def pods_on(self, node: str) -> list[Obj]:
+        """Pods bound to ``node`` (one index per tick)."""
+        if self._by_node is None:
+            idx: dict[str, list[Obj]] = {}
+            for p in self.st.objects.get(POD, {}).values():
+                n = (p.get("spec") or {}).get("nodeName")
+                if n:
+                    idx.setdefault(n, []).append(p)
+            self._by_node = idx
+        return [p for p in (self.st.find("pods", x["metadata"]["name"], x["metadata"].get("namespace"))
+                            for x in self._by_node.get(node, [])) if p is not None]
+
+    def node_ready(self, name: str) -> bool:
+        node = self.st.objects.get(NODE, {}).get(("", name))
+        return node is not None and is_ready(node)
+
+    def node_ip(self, name: str) -> str:
+        node = self.st.objects.get(NODE, {}).get(("", name))
+        for a in ((node or {}).get("status") or {}).get("addresses") or []:
+            if a.get("type") == "InternalIP":
+                return str(a.get("address"))
+        return _ip(name)
+
+    def pull_error(self, pod: Obj) -> str:
+        """``ImagePullBackOff`` when an imagePullSecret the pod names does not exist."""
+        ns = pod["metadata"].get("namespace", "")
+        for ref in (pod.get("spec") or {}).get("imagePullSecrets") or []:
+            name = ref.get("name") if isinstance(ref, dict) else None
+            if name and self.st.find("secrets", str(name), ns) is None:
+                return "ImagePullBackOff"
+        return ""
 
     def r(self, key: tuple[str, str]) -> Resource:
         return self.st.registry.by_key[key]
@@ -221,20 +315,30 @@ class Simulation:
         st = self.st
         with st.lock:
             now = time.monotonic()
+            self._by_node = None
             for rkey, key in st.due_removals(now):
                 r = st.registry.by_key.get(rkey)
-                if r is not None:
-                    st.remove_now(r, key)
+                if r is None:
+                    continue
+                if rkey == POD:
+                    pod = st.bucket(r).get(key)
+                    node = str(((pod or {}).get("spec") or {}).get("nodeName") or "")
+                    if pod is not None and node and ("", node) in st.objects.get(NODE, {}) \
+                            and not self.node_ready(node):
+                        continue  # no kubelet confirms the deletion: Terminating until forced
+                st.remove_now(r, key)
             self._sched = None
             if self.b.controllers:
-                self._reconcile(st.take_dirty())
+                dirty = st.take_dirty()
+                while self._retries and self._retries[0][0] <= now:
+                    _, rkey, key = heapq.heappop(self._retries)
+                    dirty.add((rkey, key))
+                self._reconcile(dirty)
                 self._joins_due(now)
                 if self._pending:
                     self._retry_pending()
-                if self._refused:  # controllers retry a refused create (admission) with backoff
-                    refused, self._refused = self._refused, set()
-                    for rkey, key in refused:
-                        (self._replicaset if rkey == RS else self._daemonset)(key)
+                self.nodes.due(self, time.time(), now)
+                self.kubelet.due(now)
             else:
                 st.take_dirty()
             self._overload(now)
@@ -252,6 +356,7 @@ class Simulation:
         all_ds = False
         pdb_namespaces: set[str] = set()
         admit = False
+        config_namespaces: set[str] = set()
         uids: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {}
         for rkey, key in dirty:
             obj = st.objects.get(rkey, {}).get(key)
@@ -274,8 +379,12 @@ class Simulation:
                 self._machine(obj)
             elif rkey == POD and obj is not None and not (obj.get("status") or {}).get("phase"):
                 self._start_pod(obj)
-            elif rkey == SECRET:
-                self._retry_pulls(key[0])
+            elif rkey == POD and obj is not None and obj["metadata"].get("deletionTimestamp"):
+                self._killing(obj)
+            elif rkey in (SECRET, CONFIGMAP):
+                config_namespaces.add(key[0])
+            elif rkey == NODE:
+                self.nodes.node_changed(self, key[1], obj)
             elif rkey in (FLOWSCHEMA, PLC) and self.b.admission is not None:
                 admit = True
             if rkey in (POD, PDB):
@@ -296,6 +405,8 @@ class Simulation:
                 # gone: its owner (if any) must re-check its count
                 owner_key, todo = GONE_OWNER[rkey], {POD: rss, RS: deploys, MACHINE: mss, MS: mds}[rkey]
                 todo.update(k for k in list(st.bucket(self.r(owner_key))) if k[0] == key[0])
+        for ns in config_namespaces:
+            self._retry_pulls(ns)
         if admit:
             self._admit_kubelets()
         for rkey, key in histories:
@@ -330,7 +441,8 @@ class Simulation:
             if not selector:
                 continue
             match = selector_object_matcher({"matchLabels": selector})
-            ready, waiting = [], []
+            ready: list[Obj] = []
+            waiting: list[Obj] = []
             for p in sorted((p for p in pods if match(p)), key=lambda p: p["metadata"]["name"]):
                 addr = {"ip": (p.get("status") or {}).get("podIP") or "10.244.0.1",
                         "nodeName": p["spec"]["nodeName"],
@@ -388,12 +500,19 @@ class Simulation:
 
     def _schedulable(self) -> list[str]:
         if self._sched is None:
-            self._sched = sorted(o["metadata"]["name"] for o in self.st.objects.get(NODE, {}).values()
-                                 if is_ready(o) and not (o.get("spec") or {}).get("unschedulable"))
+            ok = [o for o in self.st.objects.get(NODE, {}).values()
+                  if is_ready(o) and not (o.get("spec") or {}).get("unschedulable")]
+            self._sched = sorted(o["metadata"]["name"] for o in ok)
+            self._taints = {o["metadata"]["name"]: bad for o in ok if (bad := [
+                t for t in (o.get("spec") or {}).get("taints") or []
+                if isinstance(t, dict) and t.get("effect") in ("NoSchedule", "NoExecute")])}
         return self._sched
 
     def _pick_node(self, pod: Obj | None = None) -> str | None:
         nodes = self._schedulable()
+        if self._taints:
+            nodes = [n for n in nodes if n not in self._taints
+                     or all(tolerates(pod or {}, t)[0] for t in self._taints[n])]
         spec = (pod or {}).get("spec") or {}
         if spec.get("nodeSelector") or (spec.get("affinity") or {}).get("podAntiAffinity"):
             nodes = self._fitting(pod or {}, nodes)
@@ -450,8 +569,8 @@ class Simulation:
                 self._pending.discard(key)
                 new = copy_json(pod)
                 new["spec"]["nodeName"] = node
-                new["status"] = running_status(new, node, self._pull_error(new))
-                self.st.put(self.r(POD), new)
+                new["status"] = self.kubelet.status(new, node)
+                self._bound(self.st.put(self.r(POD), new), scheduled=True)
 
     def _admit_kubelets(self) -> None:
         """Re-admit NotReady nodes whose identity APF now routes to a roomy priority level."""
@@ -475,45 +594,63 @@ class Simulation:
                 admitted.append(name)
         self._set_ready(admitted, "True", "KubeletReady", "kubelet is posting ready status")
 
-    def _pull_error(self, pod: Obj) -> str:
-        """``ImagePullBackOff`` when an imagePullSecret the pod names does not exist; the
-        ``imageErrors`` behaviour's reason for a container image listed there."""
-        for c in (pod.get("spec") or {}).get("containers") or []:
-            reason = self.b.image_errors.get(str(c.get("image", "")))
-            if reason:
-                return reason
-        ns = pod["metadata"].get("namespace", "")
-        for ref in (pod.get("spec") or {}).get("imagePullSecrets") or []:
-            name = ref.get("name") if isinstance(ref, dict) else None
-            if name and self.st.find("secrets", str(name), ns) is None:
-                return "ImagePullBackOff"
-        return ""
-
     def _retry_pulls(self, ns: str) -> None:
-        """A pull secret appeared or went away: re-evaluate the namespace's pods (the kubelet retries)."""
+        """A Secret or ConfigMap was written: the kubelet retries the namespace's pods stuck on
+        configuration or image pulls (running containers are not restarted)."""
         for p in self.st.list("pods", ns):
-            if p["metadata"].get("deletionTimestamp") or not (p.get("spec") or {}).get("imagePullSecrets"):
-                continue
-            node = (p.get("spec") or {}).get("nodeName")
-            err = self._pull_error(p)
-            waiting = any(((c.get("state") or {}).get("waiting") or {}).get("reason") == "ImagePullBackOff"
-                          for c in (p.get("status") or {}).get("containerStatuses") or [])
-            if node and bool(err) != waiting:
-                new = copy_json(p)
-                new["status"] = running_status(new, node, err)
-                self.st.put(self.r(POD), new)
+            if self.node_ready(str((p.get("spec") or {}).get("nodeName") or "")):
+                self.kubelet.refresh(p)
+
+    def _killing(self, pod: Obj) -> None:
+        """A pod being deleted on a live node: its kubelet stops the containers (``Killing``)."""
+        uid = pod["metadata"]["uid"]
+        node = str((pod.get("spec") or {}).get("nodeName") or "")
+        if uid in self._killed or not node or not self.node_ready(node):
+            return
+        self._killed.add(uid)
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            self.events.pod(pod, "Killing", f"Stopping container {c.get('name')}")
 
     def _start_pod(self, pod: Obj) -> None:
         if pod["metadata"].get("deletionTimestamp"):
             return
         new = copy_json(pod)
-        node = (new.get("spec") or {}).get("nodeName") or self._pick_node(new)
+        seeded = (new.get("spec") or {}).get("nodeName")
+        node = seeded or self._pick_node(new)
         if node:
             new.setdefault("spec", {})["nodeName"] = node
         else:
-            self._pending.add((new["metadata"].get("namespace", ""), new["metadata"]["name"]))
-        new["status"] = running_status(new, node, self._pull_error(new))
-        self.st.put(self.r(POD), new)
+            self._unschedulable(new)
+        new["status"] = self.kubelet.status(new, node)
+        self._bound(self.st.put(self.r(POD), new), scheduled=bool(node and not seeded))
+
+    def _unschedulable(self, pod: Obj) -> None:
+        """No node fits: Pending, a FailedScheduling Event, and a retry whenever nodes change."""
+        key = (pod["metadata"].get("namespace", ""), pod["metadata"]["name"])
+        if key in self._pending:
+            return
+        self._pending.add(key)
+        nodes = list(self.st.objects.get(NODE, {}).values())
+        down = sum(1 for n in nodes if not is_ready(n) or (n.get("spec") or {}).get("unschedulable"))
+        parts = []
+        if down:
+            parts.append(f"{down} node(s) were unschedulable or had untolerated taints")
+        if len(nodes) - down:
+            parts.append(f"{len(nodes) - down} node(s) didn't match the pod's node selector, taints or "
+                         "anti-affinity rules")
+        self.events.pod(pod, "FailedScheduling", f"0/{len(nodes)} nodes are available: " + ", ".join(parts) +
+                        ". preemption: not helpful for scheduling.", warning=True, component="default-scheduler")
+
+    def _bound(self, pod: Obj, *, scheduled: bool) -> None:
+        node = (pod.get("spec") or {}).get("nodeName")
+        if not node:
+            return
+        if scheduled:
+            meta = pod["metadata"]
+            self.events.pod(pod, "Scheduled", f"Successfully assigned {meta.get('namespace')}/{meta['name']} to "
+                            f"{node}", component="default-scheduler")
+        if self.node_ready(str(node)):
+            self.kubelet.started(pod)
 
     # ------------------------------------------------------------------ workloads
 
@@ -574,25 +711,184 @@ class Simulation:
             self.st.put(self.r(key), new)
 
     def _deployment(self, key: tuple[str, str]) -> None:
-        d = self.st.objects.get(DEPLOY, {}).get(key)
+        """The deployment controller: one ReplicaSet per template (revision annotations for rollout
+        undo), rolled per ``strategy`` (RollingUpdate honouring maxSurge/maxUnavailable against
+        *available* pods, or Recreate), frozen by ``spec.paused``, with availability after
+        ``minReadySeconds`` and ``Progressing=False/ProgressDeadlineExceeded`` once a rollout has
+        made no progress for ``progressDeadlineSeconds``."""
+        st = self.st
+        d = st.objects.get(DEPLOY, {}).get(key)
         if d is None or d["metadata"].get("deletionTimestamp"):
             return
-        done = self._rollout(d, RS, HASH_LABEL, {})
-        if done is None:
-            return
-        new_rs, top = done
-        replicas = int((d.get("spec") or {}).get("replicas", 1))
+        spec = d.get("spec") or {}
+        replicas = int(spec.get("replicas", 1))
+        template = spec.get("template") or {}
+        h = template_hash(template)
+        paused = bool(spec.get("paused"))
+        owned = sorted(self._owned(d, RS), key=lambda o: o["metadata"].get("creationTimestamp", ""))
+        top = max((_revision(o) for o in owned), default=0)
+        new_rs = next((o for o in owned if (o["metadata"].get("labels") or {}).get(HASH_LABEL) == h), None)
+        rs_r = self.r(RS)
+        strategy = spec.get("strategy") or {}
+        rolling = strategy.get("type", "RollingUpdate") != "Recreate"
+        ru = strategy.get("rollingUpdate") or {}
+        surge = _intstr(ru.get("maxSurge", "25%"), replicas, round_up=True) if rolling else 0
+        unavail = _intstr(ru.get("maxUnavailable", "25%"), replicas, round_up=False) if rolling else replicas
+        if rolling and surge == 0 and unavail == 0:
+            unavail = 1
+        min_ready = int(spec.get("minReadySeconds") or 0)
+        if new_rs is None and not paused:
+            tmpl = copy_json(template)
+            tmpl.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
+            sel = copy_json(spec.get("selector") or {})
+            sel.setdefault("matchLabels", {})[HASH_LABEL] = h
+            start = 0 if any(_replicas(o) for o in owned) else replicas
+            body = {"metadata": {"name": f"{key[1]}-{h}", "namespace": key[0], "labels": tmpl["metadata"]["labels"],
+                                 "annotations": {REVISION: str(top + 1)}, "ownerReferences": [owner_ref(d)]},
+                    "spec": {"replicas": start, "minReadySeconds": min_ready, "selector": sel, "template": tmpl}}
+            try:
+                new_rs = st.create(rs_r, body)
+            except ApiError:
+                return
+            top += 1
+            if start:
+                self._scaled(d, new_rs, 0, start)
+            owned.append(new_rs)
+        elif new_rs is not None and _revision(new_rs) != top and not paused:
+            bumped = copy_json(new_rs)  # an old template is current again (rollout undo): it gets the next revision
+            bumped["metadata"].setdefault("annotations", {})[REVISION] = str(top + 1)
+            top += 1
+            new_rs = st.put(rs_r, bumped)
+        old = [o for o in owned if new_rs is None or o["metadata"]["uid"] != new_rs["metadata"]["uid"]]
+        for o in owned:  # minReadySeconds follows the Deployment
+            if int((o.get("spec") or {}).get("minReadySeconds") or 0) != min_ready:
+                self._scale_rs(d, o, _replicas(o), min_ready=min_ready)
+        if paused:
+            total = sum(_replicas(o) for o in owned)
+            target = new_rs if new_rs is not None else max(owned, key=_replicas, default=None)
+            if target is not None and total != replicas:  # a paused Deployment still scales
+                new_rs = self._scale_rs(d, target, max(_replicas(target) + replicas - total, 0))
+        elif new_rs is not None and not rolling:
+            for o in old:
+                if _replicas(o):
+                    self._scale_rs(d, o, 0)
+            if not any(p for o in old for p in self._owned(o, POD)):
+                new_rs = self._scale_rs(d, new_rs, replicas)
+        elif new_rs is not None:
+            nr, total = _replicas(new_rs), sum(_replicas(o) for o in owned)
+            want = nr
+            if nr > replicas:
+                want = replicas
+            elif nr < replicas and total < replicas + surge:
+                want = nr + min(replicas + surge - total, replicas - nr)
+            if want != nr:
+                new_rs = self._scale_rs(d, new_rs, want)
+            if any(_replicas(o) for o in old):
+                self._scale_down_old(d, new_rs, old, replicas, unavail)
         owned = self._owned(d, RS)
+        self._deployment_status(key, d, new_rs, owned, replicas, unavail, paused, top)
+
+    def _scale_down_old(self, d: Obj, new_rs: Obj, old: list[Obj], replicas: int, unavail: int) -> None:
+        """reconcileOldReplicaSets: first drop old pods that are not available, then available ones
+        down to ``replicas - maxUnavailable`` available in all."""
+        min_available = replicas - unavail
+        all_pods = _replicas(new_rs) + sum(_replicas(o) for o in old)
+        new_unavailable = _replicas(new_rs) - _avail(new_rs)
+        budget = all_pods - min_available - new_unavailable
+        if budget <= 0:
+            return
+        for o in old:
+            unhealthy = _replicas(o) - _avail(o)
+            if budget <= 0 or unhealthy <= 0:
+                continue
+            down = min(unhealthy, budget)
+            budget -= down
+            self._scale_rs(d, o, _replicas(o) - down)
+        old = [self.st.find("replicasets", o["metadata"]["name"], o["metadata"].get("namespace")) or o for o in old]
+        available = _avail(new_rs) + sum(min(_avail(o), _replicas(o)) for o in old)
+        left = available - min_available
+        for o in old:
+            if left <= 0:
+                break
+            down = min(_replicas(o), left)
+            if down:
+                left -= down
+                self._scale_rs(d, o, _replicas(o) - down)
+
+    def _scale_rs(self, d: Obj, rs: Obj, replicas: int, *, min_ready: int | None = None) -> Obj:
+        new = copy_json(rs)
+        before = _replicas(rs)
+        new["spec"]["replicas"] = replicas
+        if min_ready is not None:
+            new["spec"]["minReadySeconds"] = min_ready
+        if new == rs:
+            return rs
+        stored = self.st.put(self.r(RS), new)
+        if before != replicas:
+            self._scaled(d, stored, before, replicas)
+        return stored
+
+    def _scaled(self, d: Obj, rs: Obj, before: int, after: int) -> None:
+        self.events.controller(d, "ScalingReplicaSet", f"Scaled {'up' if after > before else 'down'} replica set "
+                               f"{rs['metadata']['name']} from {before} to {after}", "deployment-controller")
+
+    def _deployment_status(self, key: tuple[str, str], d: Obj, new_rs: Obj | None, owned: list[Obj], replicas: int,
+                           unavail: int, paused: bool, top: int) -> None:
+        spec = d.get("spec") or {}
         total = sum(int((o.get("status") or {}).get("replicas", 0)) for o in owned)
         ready = sum(int((o.get("status") or {}).get("readyReplicas", 0)) for o in owned)
-        status = {"observedGeneration": d["metadata"].get("generation", 1), "replicas": total,
-                  "updatedReplicas": int((new_rs.get("status") or {}).get("replicas", 0)), "readyReplicas": ready,
-                  "availableReplicas": ready, "unavailableReplicas": max(replicas - ready, 0),
-                  "conditions": [{"type": "Available", "status": "True" if ready >= replicas else "False",
-                                  "reason": "MinimumReplicasAvailable"},
-                                 {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
-                                  "message": f'ReplicaSet "{new_rs["metadata"]["name"]}" has successfully '
-                                             "progressed."}]}
+        available = sum(int((o.get("status") or {}).get("availableReplicas", 0)) for o in owned)
+        updated = int(((new_rs or {}).get("status") or {}).get("replicas", 0))
+        new_avail = _avail(new_rs) if new_rs is not None else 0
+        old_pods = total - updated
+        prev = {c.get("type"): c for c in (d.get("status") or {}).get("conditions") or []}
+        now, wall = now_iso(), time.time()
+
+        def cond(typ: str, status: str, reason: str, message: str, *, moved: bool = False) -> Obj:
+            p = prev.get(typ) or {}
+            same = p.get("status") == status and p.get("reason") == reason
+            return {"type": typ, "status": status,
+                    "lastUpdateTime": p.get("lastUpdateTime", now) if same and not moved else now,
+                    "lastTransitionTime": p.get("lastTransitionTime", now) if p.get("status") == status else now,
+                    "reason": reason, "message": message}
+
+        ok = available >= replicas - unavail
+        conds = [cond("Available", "True" if ok else "False",
+                      "MinimumReplicasAvailable" if ok else "MinimumReplicasUnavailable",
+                      "Deployment has minimum availability." if ok else "Deployment does not have minimum "
+                      "availability.")]
+        name = (new_rs or {}).get("metadata", {}).get("name", key[1])
+        signature = (updated, new_avail, old_pods, total)
+        seen = self._progress.get(key)
+        moved = seen is None or seen[0] != signature
+        if moved:
+            self._progress[key] = (signature, wall)
+        last = self._progress[key][1]
+        deadline = int(spec.get("progressDeadlineSeconds", 600))
+        complete = new_rs is not None and updated == replicas and new_avail >= replicas and old_pods == 0
+        if paused:
+            conds.append(cond("Progressing", "Unknown", "DeploymentPaused", "Deployment is paused"))
+        elif complete:
+            conds.append(cond("Progressing", "True", "NewReplicaSetAvailable",
+                              f'ReplicaSet "{name}" has successfully progressed.'))
+        elif (prev.get("Progressing") or {}).get("reason") == "ProgressDeadlineExceeded" and not moved:
+            conds.append(prev["Progressing"])
+        elif wall - last > deadline:
+            conds.append(cond("Progressing", "False", "ProgressDeadlineExceeded",
+                              f'ReplicaSet "{name}" has timed out progressing.'))
+        else:
+            conds.append(cond("Progressing", "True", "NewReplicaSetCreated" if seen is None and updated == 0 else
+                              "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.', moved=moved))
+            self._retry_at(time.monotonic() + max(last + deadline - wall, 0) + 0.1, DEPLOY, key)
+        status: Obj = {"observedGeneration": d["metadata"].get("generation", 1), "replicas": total,
+                       "updatedReplicas": updated, "readyReplicas": ready, "availableReplicas": available,
+                       "conditions": conds}
+        if max(total - available, replicas - available, 0):
+            status["unavailableReplicas"] = max(replicas - available, 0) if total <= replicas else max(
+                total - available, 0)
+        status = {k: v for k, v in status.items() if v != 0 or k in ("observedGeneration", "replicas")}
+        if (d.get("status") or {}).get("collisionCount"):
+            status["collisionCount"] = d["status"]["collisionCount"]
         self._set_status(DEPLOY, d, status, str(top))
 
     def _machinedeployment(self, key: tuple[str, str]) -> None:
@@ -659,36 +955,74 @@ class Simulation:
 
     def _daemonset(self, key: tuple[str, str]) -> None:
         """One pod per node matching the template's nodeSelector (cordoned and NotReady nodes
-        included, as DaemonSet pods tolerate both)."""
+        included, as DaemonSet pods tolerate both). A changed template rolls node by node
+        (``updateStrategy.rollingUpdate.maxUnavailable``, default 1): an old pod is deleted only
+        while the unavailable count allows, its node gets the new pod once the old one is gone,
+        and the next node waits until that pod is Ready; old pods that are not Ready go first.
+        ``OnDelete`` replaces a pod only when someone deletes it."""
         st = self.st
         ds = st.objects.get(DS, {}).get(key)
         if ds is None or ds["metadata"].get("deletionTimestamp"):
             return
-        tmpl = (ds.get("spec") or {}).get("template") or {}
+        spec = ds.get("spec") or {}
+        tmpl = spec.get("template") or {}
+        h = template_hash(tmpl)
         selector = (tmpl.get("spec") or {}).get("nodeSelector") or {}
         wanted = {n["metadata"]["name"] for n in st.objects.get(NODE, {}).values()
                   if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())}
-        pods = [p for p in self._owned(ds, POD) if not p["metadata"].get("deletionTimestamp")]
-        have = {(p.get("spec") or {}).get("nodeName") for p in pods}
+        owned = self._owned(ds, POD)
+        pods = [p for p in owned if not p["metadata"].get("deletionTimestamp")]
+        have = {(p.get("spec") or {}).get("nodeName") for p in owned}  # a terminating pod holds its node
         pod_r = self.r(POD)
         for node in sorted(wanted - have):
-            pod = {"metadata": dict(copy_json(tmpl.get("metadata") or {}), name=f"{key[1]}-{_suffix()}",
-                                    namespace=key[0], ownerReferences=[owner_ref(ds)]),
+            meta = copy_json(tmpl.get("metadata") or {})
+            meta.setdefault("labels", {})[CREV_HASH_LABEL] = h
+            pod = {"metadata": dict(meta, name=f"{key[1]}-{_suffix()}", namespace=key[0],
+                                    ownerReferences=[owner_ref(ds)]),
                    "spec": dict(copy_json(tmpl.get("spec") or {}), nodeName=node)}
-            pod["status"] = running_status(pod, node, self._pull_error(pod))
+            pod["status"] = self.kubelet.status(pod, node)
             try:
-                pods.append(st.create(pod_r, pod))
-            except ApiError:
-                self._refused.add((DS, key))
+                made = st.create(pod_r, pod)
+            except ApiError as e:
+                self.events.controller(ds, "FailedCreate", f"Error creating: {e.message}", "daemonset-controller",
+                                       warning=True)
+                self._retry_at(time.monotonic() + 0.5, DS, key)  # the controller retries (with backoff)
                 break
+            pods.append(made)
+            self.events.controller(ds, "SuccessfulCreate", f"Created pod: {made['metadata']['name']}",
+                                   "daemonset-controller")
+            self._bound(made, scheduled=False)
+        gone = []
         for p in pods:
             if (p.get("spec") or {}).get("nodeName") not in wanted:
+                gone.append(p)
+        strategy = spec.get("updateStrategy") or {}
+        old = [p for p in pods if p not in gone and (p["metadata"].get("labels") or {}).get(CREV_HASH_LABEL) != h]
+        if old and strategy.get("type", "RollingUpdate") == "RollingUpdate":
+            max_unavailable = _intstr((strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1),
+                                      len(wanted), round_up=False) or 1
+            unavailable = len(wanted) - sum(1 for p in pods if p not in gone and pod_ready(p))
+            for p in sorted(old, key=lambda p: (pod_ready(p), (p.get("spec") or {}).get("nodeName") or "")):
+                if pod_ready(p):
+                    if unavailable >= max_unavailable:
+                        break
+                    unavailable += 1
+                gone.append(p)
+        for p in gone:
+            try:
                 st.delete(pod_r, p["metadata"]["name"], key[0])
-        pods = [p for p in pods if (p.get("spec") or {}).get("nodeName") in wanted]
+            except ApiError:
+                continue
+            self.events.controller(ds, "SuccessfulDelete", f"Deleted pod: {p['metadata']['name']}",
+                                   "daemonset-controller")
+        pods = [p for p in pods if p not in gone]
         ready = sum(1 for p in pods if pod_ready(p))
+        updated = sum(1 for p in pods if (p["metadata"].get("labels") or {}).get(CREV_HASH_LABEL) == h)
         status = {"desiredNumberScheduled": len(wanted), "currentNumberScheduled": len(pods),
-                  "numberReady": ready, "numberAvailable": ready, "updatedNumberScheduled": len(pods),
+                  "numberReady": ready, "numberAvailable": ready, "updatedNumberScheduled": updated,
                   "numberMisscheduled": 0, "observedGeneration": ds["metadata"].get("generation", 1)}
+        if len(wanted) - ready:
+            status["numberUnavailable"] = len(wanted) - ready
         if (ds.get("status") or {}) != status:
             new = copy_json(ds)
             new["status"] = status
@@ -704,33 +1038,72 @@ class Simulation:
         pods = [p for p in self._owned(rs, POD) if not p["metadata"].get("deletionTimestamp")]
         pod_r = self.r(POD)
         tmpl = spec.get("template") or {}
+        failure = None
         for _ in range(want - len(pods)):
             meta = copy_json(tmpl.get("metadata") or {})
-            pod = {"metadata": dict(meta, name=f"{key[1]}-{_suffix()}", namespace=key[0],
+            pod = {"apiVersion": "v1", "kind": "Pod",
+                   "metadata": dict(meta, name=f"{key[1]}-{_suffix()}", namespace=key[0],
                                     ownerReferences=[owner_ref(rs)]),
                    "spec": copy_json(tmpl.get("spec") or {})}
-            node = self._pick_node(pod)
-            if node:
-                pod["spec"]["nodeName"] = node
-            else:
-                self._pending.add((key[0], pod["metadata"]["name"]))
-            pod["status"] = running_status(pod, node, self._pull_error(pod))
             try:
-                pods.append(st.create(pod_r, pod))
-            except ApiError:
-                self._refused.add((RS, key))
+                node = self._pick_node(pod)
+                if node:
+                    pod["spec"]["nodeName"] = node
+                pod["status"] = self.kubelet.status(pod, node)
+                made = st.create(pod_r, pod)
+            except ApiError as e:
+                failure = e
                 break
+            pods.append(made)
+            self.events.controller(rs, "SuccessfulCreate", f"Created pod: {made['metadata']['name']}",
+                                   "replicaset-controller")
+            if node:
+                self._bound(made, scheduled=True)
+            else:
+                self._unschedulable(made)
+        if failure is not None:
+            self.events.controller(rs, "FailedCreate", f"Error creating: {failure.message}", "replicaset-controller",
+                                   warning=True)
+            self._retry_at(time.monotonic() + 0.5, RS, key)  # the controller retries (with backoff)
         if len(pods) > want:
-            for p in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True)[: len(pods) - want]:
+            for p in _deletion_order(pods)[: len(pods) - want]:
                 st.delete(pod_r, p["metadata"]["name"], key[0])
+                self.events.controller(rs, "SuccessfulDelete", f"Deleted pod: {p['metadata']['name']}",
+                                       "replicaset-controller")
             pods = [p for p in self._owned(rs, POD) if not p["metadata"].get("deletionTimestamp")]
         ready = sum(1 for p in pods if pod_ready(p))
-        status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
-                  "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
+        min_ready = int(spec.get("minReadySeconds") or 0)
+        available = sum(1 for p in pods if self._available(p, min_ready))
+        status: Obj = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
+                       "availableReplicas": available, "observedGeneration": rs["metadata"].get("generation", 1)}
+        if failure is not None:
+            status["conditions"] = [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                                     "message": failure.message, "lastTransitionTime": now_iso()}]
         if (rs.get("status") or {}) != status:
             new = copy_json(rs)
             new["status"] = status
             st.put(self.r(RS), new)
+
+    def _available(self, pod: Obj, min_ready: int) -> bool:
+        """Ready for at least minReadySeconds (a later tick re-checks the ones not there yet)."""
+        if not pod_ready(pod):
+            return False
+        if min_ready <= 0:
+            return True
+        since = next((epoch(c.get("lastTransitionTime")) for c in (pod.get("status") or {}).get("conditions") or []
+                      if c.get("type") == "Ready"), None) or time.time()
+        left = since + min_ready - time.time()
+        if left <= 0:
+            return True
+        owner = controller_uid(pod)
+        for rs_key, rs in self.st.objects.get(RS, {}).items():
+            if rs["metadata"]["uid"] == owner:
+                self._retry_at(time.monotonic() + left + 0.05, RS, rs_key)
+        return False
+
+    def _retry_at(self, at: float, rkey: tuple[str, str], key: tuple[str, str]) -> None:
+        heapq.heappush(self._retries, (at, rkey, key))
+
 
     # ------------------------------------------------------------------ Cluster API
 
@@ -892,17 +1265,23 @@ def _routes_node(fs: Obj, node: str) -> bool:
 
 
 def new_node(name: str, *, ready: bool = True, labels: dict[str, str] | None = None, version: str = "v1.29.0",
-             cpu: str = "8", memory: str = "32Gi", reason: str = "") -> Obj:
+             cpu: str = "8", memory: str = "32Gi", reason: str = "", since: str | None = None) -> Obj:
+    """A node as its kubelet registers it; a NotReady one with the node controller's taints, its
+    conditions changed ``since`` (default now)."""
     t = now_iso()
-    conds = [{"type": t_, "status": "False", "reason": f"KubeletHas{r_}", "lastHeartbeatTime": t,
-              "lastTransitionTime": t} for t_, r_ in (("MemoryPressure", "SufficientMemory"),
-                                                      ("DiskPressure", "NoDiskPressure"),
-                                                      ("PIDPressure", "SufficientPID"))]
-    conds.append({"type": "Ready", "status": "True" if ready else "Unknown" if reason == "NodeStatusUnknown"
-                  else "False", "reason": "KubeletReady" if ready else (reason or "KubeletNotReady"),
-                  "lastHeartbeatTime": t, "lastTransitionTime": t,
-                  "message": "kubelet is posting ready status" if ready else "container runtime is down"})
-    return {"apiVersion": "v1", "kind": "Node",
+    changed = since or t
+    unknown = not ready and reason == "NodeStatusUnknown"
+    conds = [{"type": t_, "status": "Unknown" if unknown else "False",
+              "reason": "NodeStatusUnknown" if unknown else f"KubeletHas{r_}", "lastHeartbeatTime": changed,
+              "lastTransitionTime": changed if unknown else t}
+             for t_, r_ in (("MemoryPressure", "SufficientMemory"), ("DiskPressure", "NoDiskPressure"),
+                            ("PIDPressure", "SufficientPID"))]
+    conds.append({"type": "Ready", "status": "True" if ready else "Unknown" if unknown else "False",
+                  "reason": "KubeletReady" if ready else (reason or "KubeletNotReady"),
+                  "lastHeartbeatTime": t if ready else changed, "lastTransitionTime": t if ready else changed,
+                  "message": "kubelet is posting ready status" if ready else "Kubelet stopped posting node status."
+                  if unknown else "container runtime is down"})
+    node: Obj = {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "labels": dict({"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"},
                                                       **(labels or {}))},
             "spec": {},
@@ -914,6 +1293,9 @@ def new_node(name: str, *, ready: bool = True, labels: dict[str, str] | None = N
                                     "kernelVersion": "6.1.0", "machineID": name, "osImage": "Debian GNU/Linux 12",
                                     "systemUUID": name},
                        "addresses": [{"type": "InternalIP", "address": _ip(name)}, {"type": "Hostname", "address": name}]}}
+    if not ready:
+        node["spec"]["taints"] = wanted_taints(node)
+    return node
 
 
 def _ip(name: str) -> str:

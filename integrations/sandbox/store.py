@@ -474,11 +474,16 @@ class ClusterState:
                     self._store(dr, dkey, d, "MODIFIED")
             if r.key == ("", "pods") and grace is None:
                 grace = int((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
-            if meta.get("finalizers") or (r.key == ("", "pods") and grace and grace > 0):
+            pod = r.key == ("", "pods")
+            if pod and grace == 0 and meta.get("deletionTimestamp") and not meta.get("finalizers"):
+                return self._drop(r, key) or obj  # a force delete of a Terminating pod (grace 0)
+            if meta.get("finalizers") or (pod and grace and grace > 0):
                 if meta.get("deletionTimestamp"):
                     return obj
                 new: Obj = copy_json(obj)
-                new["metadata"]["deletionTimestamp"] = now_iso()
+                # a pod's deletionTimestamp is when its grace period ends, as the API server sets it
+                new["metadata"]["deletionTimestamp"] = datetime.fromtimestamp(
+                    int(time.time()) + (grace or 0), UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if pod else now_iso()
                 if r.key == ("", "pods"):
                     new["metadata"]["deletionGracePeriodSeconds"] = grace or 0
                 self._store(r, key, new, "MODIFIED")

@@ -208,6 +208,9 @@ class DrainParams(NodeParams):
     ignoreDaemonSets: Bool = True
     deleteEmptyDirData: Bool = True
     force: Bool = False  # evict pods no controller owns (they are lost), as kubectl drain --force
+    # as kubectl drain --skip-wait-for-delete-timeout: pods whose deletion began more than this many seconds
+    # ago are not waited for (0 = wait for every pod); what lets a drain of an unreachable node finish
+    skipWaitForDeleteTimeout: Int = 0
 
 
 class EvictParams(Params):

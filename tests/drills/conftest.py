@@ -36,6 +36,7 @@ def drill(name: str) -> dict[str, Any]:
     if name == "replace-notready-nodes":
         data["generators"][0]["nodes"]["count"] = 100
         data["generators"][1]["pods"]["count"] = 200
+        data["health"][0]["nodesReady"]["minReady"] = 99
         data["health"][1]["field"]["equals"] = 100
         data["health"][2]["present"]["min"] = 170
     return data

@@ -59,7 +59,8 @@ def test_headless_drill_mitigates_the_incident(name: str, tmp_path: Path) -> Non
 
 
 def _snapshot(sb: Sandbox) -> dict[tuple[str, str, str, str], str]:
-    """Every object in every context except the operator's window (its namespace), as exact JSON."""
+    """Every object in every context except the operator's window (its namespace), node Lease
+    heartbeats and Events, as exact JSON."""
     out = {}
     for ctx in sb.contexts:
         st = sb.cluster(ctx)
@@ -68,6 +69,8 @@ def _snapshot(sb: Sandbox) -> dict[tuple[str, str, str, str], str]:
                 for (ns, name), obj in bucket.items():
                     if ns == "platform-apps" or (rkey == ("", "namespaces") and name == "platform-apps"):
                         continue
+                    if ns == "kube-node-lease" or rkey == ("", "events"):
+                        continue  # kubelet heartbeats and the controllers' Event records
                     out[(ctx, "/".join(rkey), ns, name)] = json.dumps(obj, sort_keys=True)
     return out
 

@@ -11,6 +11,7 @@ import os
 import shlex
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -510,6 +511,7 @@ class Drain(Cordon):
         self.ignore_ds = self.param("ignoreDaemonSets", True) is not False
         self.empty_dir = self.param("deleteEmptyDirData", True) is not False
         self.force = self.param("force", False) is True
+        self.skip_wait = int(self.param("skipWaitForDeleteTimeout", 0) or 0)
         self.pod_res = self.r.resolve(*POD)
 
     def pods(self, node: str) -> tuple[list[Item], list[str]]:
@@ -527,6 +529,8 @@ class Drain(Cordon):
             controller = next((o for o in meta.get("ownerReferences") or [] if o.get("controller")), None)
             if MIRROR in (meta.get("annotations") or {}):
                 continue
+            if self._skipped(pod):
+                continue  # kubectl drain's skipDeletedFilter: deleted long ago, not waited for
             if controller is not None and controller.get("kind") == "DaemonSet":
                 if not self.ignore_ds:
                     problems.append(f"DaemonSet pod {name} (ignoreDaemonSets: true skips it)")
@@ -567,11 +571,24 @@ class Drain(Cordon):
                             applied=not failed)
         return [node, *pod_results], undo
 
+    def _skipped(self, pod: dict[str, Any]) -> bool:
+        """kubectl drain's shouldSkipPod: deletion began more than skipWaitForDeleteTimeout seconds ago."""
+        if self.skip_wait <= 0:
+            return False
+        ts = (pod.get("metadata") or {}).get("deletionTimestamp")
+        if not ts:
+            return False
+        try:
+            since = datetime.strptime(str(ts), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            return False
+        return time.time() - since > self.skip_wait
+
     def _wait_gone(self, pod: Item, deadline: float, cancel: threading.Event | None) -> bool:
         uid = (pod.obj or {}).get("metadata", {}).get("uid")
         while True:
             cur = self.t.get_or_none(pod.path)
-            if cur is None or cur.get("metadata", {}).get("uid") != uid:
+            if cur is None or cur.get("metadata", {}).get("uid") != uid or self._skipped(cur):
                 return True
             if time.monotonic() > deadline or (cancel is not None and cancel.is_set()):
                 return False
@@ -591,6 +608,7 @@ class Drain(Cordon):
         flags += ["--ignore-daemonsets"] if self.ignore_ds else []
         flags += ["--delete-emptydir-data"] if self.empty_dir else []
         flags += ["--force"] if self.force else []
+        flags += [f"--skip-wait-for-delete-timeout={self.skip_wait}"] if self.skip_wait > 0 else []
         if self.p.get("selector") and not (self.p.get("name") or self.p.get("names")):
             return [render.kubectl(self.ctx.name, "drain", f"--selector={self.p['selector']}", *flags)]
         return [render.kubectl(self.ctx.name, "drain", *[render.obj("nodes", i.name) for i in self.items], *flags)] \

@@ -185,7 +185,11 @@ class Kubelet:
                 cs.update(ready=False, started=False, state={"waiting": {"reason": waiting, "message": message}})
                 all_ready = False
             elif rule and rule.crash:
-                delay = self.backoff(restarts)
+                # the first exit is restarted at once; the second starts the back-off (what one sees
+                # as CrashLoopBackOff, restartCount 1)
+                restarts = max(restarts, 1)
+                cs["restartCount"] = restarts
+                delay = self.backoff(restarts - 1)
                 cs.update(ready=False, started=False,
                           lastState={"terminated": {"exitCode": rule.exit_code, "reason": rule.reason,
                                                     "startedAt": t, "finishedAt": t, "containerID": ""}},
@@ -248,7 +252,7 @@ class Kubelet:
                 ev.pod(pod, "BackOff", f"Back-off restarting failed container {cs.get('name')} in pod "
                                        f"{meta['name']}_{meta.get('namespace', '')}({meta.get('uid', '')})",
                        warning=True)
-                self._arm(time.monotonic() + self.backoff(int(cs.get("restartCount", 0))), "restart", pod)
+                self._arm(time.monotonic() + self.backoff(int(cs.get("restartCount", 1)) - 1), "restart", pod)
             elif "running" in (cs.get("state") or {}):
                 ev.pod(pod, "Pulled", f'Container image "{cs.get("image", "")}" already present on machine')
                 ev.pod(pod, "Created", f"Created container {cs.get('name')}")
@@ -289,7 +293,7 @@ class Kubelet:
                     meta = new["metadata"]
                     self.sim.events.pod(new, "BackOff", f"Back-off restarting failed container {cs0.get('name')} "
                                         f"in pod {name}_{ns}({meta.get('uid', '')})", warning=True)
-                    self._arm(now + self.backoff(int(cs0.get("restartCount", 0))), "restart", new)
+                    self._arm(now + self.backoff(int(cs0.get("restartCount", 1)) - 1), "restart", new)
             elif what == "ready":
                 changed = False
                 for cs in status.get("containerStatuses") or []:

@@ -2,8 +2,9 @@
 
 - Taints follow the Ready condition (node lifecycle controller, TaintNodesByCondition):
   Ready=False -> ``node.kubernetes.io/not-ready``, Ready=Unknown -> ``node.kubernetes.io/unreachable``,
-  each as NoSchedule and NoExecute (with ``timeAdded``); a cordoned node gets
-  ``node.kubernetes.io/unschedulable:NoSchedule``.
+  each as NoSchedule and NoExecute (with ``timeAdded``). (The ``unschedulable`` taint a cordon gets
+  is not simulated: ``spec.unschedulable`` alone keeps pods off, and an uncordon restores the node
+  exactly.)
 - When a node stops being Ready its pods' Ready condition turns False (MarkPodsNotReady) and a
   ``NodeNotReady`` Event is recorded for each; when it is Ready again the kubelet reports them Ready.
 - Taint-based eviction: a pod on a NoExecute-tainted node that does not tolerate the taint is
@@ -31,8 +32,7 @@ from .store import ApiError, Obj, now_iso
 if TYPE_CHECKING:
     from .sim import Simulation
 
-NOT_READY, UNREACHABLE, UNSCHEDULABLE = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
-                                        "node.kubernetes.io/unschedulable")
+NOT_READY, UNREACHABLE = "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"
 CONDITION_TAINTS = (NOT_READY, UNREACHABLE)
 DEFAULT_TOLERATION_SECONDS = 300
 LEASE_NS, LEASE_SECONDS = "kube-node-lease", 40
@@ -68,7 +68,7 @@ def wanted_taints(node: Obj) -> list[Obj]:
     status = ready_status(node)
     spec = node.get("spec") or {}
     current = [t for t in spec.get("taints") or [] if isinstance(t, dict)]
-    keep = [t for t in current if t.get("key") not in (*CONDITION_TAINTS, UNSCHEDULABLE)]
+    keep = [t for t in current if t.get("key") not in CONDITION_TAINTS]
     managed: list[Obj] = []
     cond = None if status == "True" else UNREACHABLE if status == "Unknown" else NOT_READY
     if cond is not None:
@@ -80,10 +80,6 @@ def wanted_taints(node: Obj) -> list[Obj]:
             if effect == "NoExecute":
                 t["timeAdded"] = (prev or {}).get("timeAdded") or since
             managed.append(t)
-    if spec.get("unschedulable"):
-        managed.append({"key": UNSCHEDULABLE, "effect": "NoSchedule",
-                        "timeAdded": next((t.get("timeAdded") for t in current if t.get("key") == UNSCHEDULABLE),
-                                          None) or now_iso()})
     return keep + managed
 
 

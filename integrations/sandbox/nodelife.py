@@ -161,6 +161,7 @@ class NodeLifecycle:
     evictions: list[tuple[float, str, str, str]] = field(default_factory=list)  # heap: (at, ns, pod, uid)
     next_renew: float = 0.0
     renew_cursor: int = 0
+    cordoned: dict[str, bool] = field(default_factory=dict)
 
     def settle_seeded(self, sim: Simulation) -> None:
         """Seeded nodes that are not Ready: their taints, their pods not ready, their pending evictions."""
@@ -188,6 +189,7 @@ class NodeLifecycle:
         st = sim.st
         if node is None:
             self.ready.pop(name, None)
+            self.cordoned.pop(name, None)
             self._pod_gc(sim, name)
             lease = st.find("leases", name, LEASE_NS)
             if lease is not None:
@@ -202,6 +204,11 @@ class NodeLifecycle:
             else:
                 new.setdefault("spec", {}).pop("taints", None)
             node = st.put(sim.r(("", "nodes")), new)
+        cordoned = bool((node.get("spec") or {}).get("unschedulable"))
+        if self.cordoned.get(name, cordoned) != cordoned:  # the kubelet reports what a cordon did
+            what = "NodeNotSchedulable" if cordoned else "NodeSchedulable"
+            sim.events.node(node, what, f"Node {name} status is now: {what}", component="kubelet")
+        self.cordoned[name] = cordoned
         before = self.ready.get(name)
         self.ready[name] = status
         if st.find("leases", name, LEASE_NS) is None:

@@ -571,6 +571,11 @@ class ClusterApp:
                 if seen is not None:
                     await self._send_event(send, t, seen, as_table, include)
                 last_rv = max(last_rv, old.rv)
+            if bookmarks and q.get("sendInitialEvents") in ("true", "1"):
+                # a watch-list (client-go's WatchList, kubectl 1.35): the initial state ends with this bookmark
+                await send("BOOKMARK", {"kind": t.r.kind, "apiVersion": t.r.api_version(t.version), "metadata": {
+                    "resourceVersion": str(max(last_rv, since)),
+                    "annotations": {"k8s.io/initial-events-end": "true"}}})
             deadline = loop.time() + timeout
             next_bookmark = loop.time() + self.bookmark_seconds
             while True:

@@ -271,6 +271,7 @@ class Simulation:
         self._progress: dict[tuple[str, str], tuple[Any, float]] = {}  # deployment -> (progress seen, since)
         for name, node in ((k[1], o) for k, o in st.objects.get(NODE, {}).items()):
             self.nodes.ready[name] = "True" if is_ready(node) else "seeded"
+            self.nodes.cordoned[name] = bool((node.get("spec") or {}).get("unschedulable"))
         with st.lock:
             self.nodes.settle_seeded(self)
 
@@ -287,6 +288,10 @@ class Simulation:
             self._by_node = idx
         return [p for p in (self.st.find("pods", x["metadata"]["name"], x["metadata"].get("namespace"))
                             for x in self._by_node.get(node, [])) if p is not None]
+
+    def pod_logs(self, pod: Obj, container: str, previous: bool) -> list[str]:
+        """The server's log source (pods/log): the simulated kubelet's output for the container."""
+        return self.kubelet.log(pod, container or None, previous).splitlines()
 
     def node_ready(self, name: str) -> bool:
         node = self.st.objects.get(NODE, {}).get(("", name))

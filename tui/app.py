@@ -236,10 +236,16 @@ def run_app(app: MitigateApp) -> int:
     """Run the app; after a crash (Textual has printed the traceback and set ``return_code``),
     exit non-zero and say which incident stays open and how to pick it up again."""
     app.run()
+    return exit_status(app)
+
+
+def exit_status(app: MitigateApp) -> int:
+    """The exit code of an app that has stopped, with the resume hint after a crash."""
+    import sys
+
     code = app.return_code or 0
     if code == 0:
         return 0
-    import sys
 
     incident = app.incident
     where = (f"; incident {incident.journal.id} is safe in its journal: resume it with "

@@ -17,7 +17,7 @@ from mitigate.journal.incidents import (
 )
 from mitigate.journal.record import Record
 from mitigate.journal.redact import redact
-from mitigate.journal.store import Journal, JournalCorrupt, JournalLocked
+from mitigate.journal.store import Journal, JournalCorrupt, JournalFailed, JournalLocked
 from mitigate.journal.timeparse import Declared, resolve_declared
 from mitigate.journal.verify import VerifyReport, verify
 
@@ -26,6 +26,7 @@ __all__ = [
     "IncidentSummary",
     "Journal",
     "JournalCorrupt",
+    "JournalFailed",
     "JournalLocked",
     "Record",
     "VerifyReport",

@@ -23,7 +23,7 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from mitigate.clock import SystemClock
 from mitigate.errors import MitigateError
@@ -42,6 +42,14 @@ class JournalLocked(MitigateError):
 
 class JournalCorrupt(MitigateError):
     """The journal's chain is broken; appending would hide it."""
+
+
+class JournalFailed(MitigateError):
+    """A write did not complete (disk full, I/O error): this writer accepts no more records.
+
+    Failing closed keeps the file verifiable up to the last acknowledged record: a record
+    appended after a partial line would be glued to it and break the chain for good.
+    """
 
 
 def default_actor() -> str:
@@ -80,6 +88,8 @@ class Journal:
         self._last_hash = ""
         self._seq = 0
         self._fd: int | None = None
+        self._size = 0  # bytes of acknowledged records: where the file is cut back to after a failed write
+        self.failed: str | None = None  # why this writer stopped accepting appends
         self._lock_fd: int | None = None
         self._mutex = threading.Lock()
         self._subscribers: list[Callable[[Record], None]] = []
@@ -137,6 +147,7 @@ class Journal:
         self._records, self.problems = result.records, result.problems
         self._seq = result.records[-1].seq if result.records else 0
         self._last_hash = sha256_hex(result.last_line) if result.last_line is not None else ""
+        self._size = result.good_len
         if result.torn is not None:
             self.torn_tail = result.torn.decode("utf-8", errors="replace")
             if not self.readonly:
@@ -186,20 +197,39 @@ class Journal:
         except (TypeError, ValueError) as exc:  # ValueError: NaN, or text UTF-8 cannot hold
             raise MitigateError(f"journal data must be plain JSON: {exc}") from None
         with self._mutex:
+            if self.failed is not None:
+                raise JournalFailed(self.failed)
             record, line = build(self._seq + 1, self._timestamp(), self.clock.monotonic(), actor or self.actor,
                                  type, clean, compact, ordered, self._last_hash)
             line_hash = sha256_hex(line[:-1])  # the next record's prev (hashed now, while the CPU is warm)
-            written = os.write(self._fd, line)
-            if written != len(line):  # a short write on a regular file means a full disk
-                raise MitigateError(f"journal of {self.id}: short write ({written}/{len(line)} bytes); "
-                                    "disk full?")
-            os.fsync(self._fd)
+            try:
+                written = os.write(self._fd, line)
+                if written != len(line):  # a short write on a regular file means a full disk
+                    raise OSError(f"short write ({written}/{len(line)} bytes); disk full?")
+                os.fsync(self._fd)
+            except OSError as exc:
+                self._fail_closed(exc)
             self._seq, self._last_hash = record.seq, line_hash
+            self._size += len(line)
             self._records.append(record)
             subscribers = self._subscribers[:] if self._subscribers else ()
         for callback in subscribers:
             callback(record)
         return record
+
+    def _fail_closed(self, exc: OSError) -> NoReturn:
+        """Stop accepting appends, cut the partial line off if the disk lets us, and say so."""
+        reason = exc.strerror or str(exc)
+        try:
+            os.ftruncate(self._fd, self._size)  # type: ignore[arg-type]
+            os.fsync(self._fd)  # type: ignore[arg-type]
+            cut = "the partial line was cut off"
+        except OSError:
+            cut = "the partial line is left as a torn tail (set aside when the incident is next opened)"
+        self.failed = (f"journal of {self.id} stopped accepting records: a write failed ({reason}); "
+                       f"it verifies up to record #{self._seq}, the last one acknowledged; {cut}. "
+                       f"Free the disk, then 'mitigate resume {self.id}'")
+        raise JournalFailed(self.failed) from None
 
     def _timestamp(self) -> str:
         """``ts`` for a record written now."""

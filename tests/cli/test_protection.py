@@ -5,7 +5,7 @@ decided before the incident exists and journaled in ``incident.opened``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from mitigate.protection import decide, journaled_patterns
 from tests.cli.conftest import kubeconfig, write_config
 from tests.engine.fakes import FakeConfirmer
 
-sandbox = pytest.importorskip("integrations.sandbox")
+pytest.importorskip("integrations.sandbox")
 CTX = "lab"
 RUNBOOK = """
 apiVersion: mitigate/v1
@@ -42,13 +42,9 @@ def _node(name: str, ready: bool) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sb() -> Iterator[Any]:
-    box = sandbox.Sandbox.start({"name": "protect-tests", "context": CTX,
-                                 "objects": [_node(f"n{i}", ready=i % 2 == 1) for i in range(2)]})
-    try:
-        yield box
-    finally:
-        box.stop()
+def sb(sandbox: Callable[..., Any]) -> Any:
+    return sandbox({"name": "protect-tests", "context": CTX,
+                    "objects": [_node(f"n{i}", ready=i % 2 == 1) for i in range(2)]})
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sandbox = pytest.importorskip("integrations.sandbox")
+pytest.importorskip("integrations.sandbox")
 CTX = "lab"
 RUNBOOK = """
 apiVersion: mitigate/v1
@@ -37,13 +37,9 @@ def _node(name: str, ready: bool) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sb() -> Iterator[Any]:
-    box = sandbox.Sandbox.start({"name": "run-tests", "context": CTX,
-                                 "objects": [_node(f"n{i}", ready=i % 2 == 1) for i in range(4)]})
-    try:
-        yield box
-    finally:
-        box.stop()
+def sb(sandbox: Callable[..., Any]) -> Any:
+    return sandbox({"name": "run-tests", "context": CTX,
+                    "objects": [_node(f"n{i}", ready=i % 2 == 1) for i in range(4)]})
 
 
 def _run(tmp_path: Path, sb: Any, *args: str) -> subprocess.CompletedProcess[str]:
@@ -94,14 +90,12 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, sb: Any) -> None:
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown input 'nope'" in proc.stderr
 
 
-def test_scorecard_counts_errors_the_client_absorbed_during_checks(tmp_path: Path) -> None:
-    box = sandbox.Sandbox.start({
+def test_scorecard_counts_errors_the_client_absorbed_during_checks(tmp_path: Path,
+                                                                  sandbox: Callable[..., Any]) -> None:
+    box = sandbox({
         "name": "flaky-list", "context": CTX,
         "objects": [_node(f"n{i}", ready=i % 2 == 1) for i in range(4)],
         "faults": [{"verbs": ["list"], "resources": ["nodes"], "status": 503, "count": 2}]})
-    try:
-        proc = _run(tmp_path, box, "--auto-approve")
-    finally:
-        box.stop()
+    proc = _run(tmp_path, box, "--auto-approve")
     assert proc.returncode == 0, proc.stderr
     assert "API errors absorbed 2" in proc.stdout  # both 503s on the read-only check, retried away

@@ -116,6 +116,29 @@ REVIEW_KEYS = {REVIEW_KEY, ("authorization.k8s.io", "selfsubjectrulesreviews"),
 # storages with ReturnDeletedObject: a DELETE answers with the object, not a Status
 RETURNS_DELETED = {("", "pods"), ("", "services"), ("", "serviceaccounts"), ("", "namespaces"),
                    ("storage.k8s.io", "storageclasses"), ("apiextensions.k8s.io", "customresourcedefinitions")}
+# field selectors each resource supports (the API server's GetAttrs/field label conversions)
+_META_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
+FIELD_LABELS: dict[tuple[str, str], frozenset[str]] = {
+    ("", "pods"): _META_FIELDS | {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                                  "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
+                                  "status.podIPs", "status.nominatedNodeName"},
+    ("", "nodes"): _META_FIELDS | {"spec.unschedulable"},
+    ("", "events"): _META_FIELDS | {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+                                    "involvedObject.uid", "involvedObject.apiVersion",
+                                    "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+                                    "reportingComponent", "source", "type"},
+    ("", "secrets"): _META_FIELDS | {"type"},
+    ("", "namespaces"): _META_FIELDS | {"status.phase"},
+    ("", "replicationcontrollers"): _META_FIELDS | {"status.replicas"},
+    ("apps", "replicasets"): _META_FIELDS | {"status.replicas"},
+    ("batch", "jobs"): _META_FIELDS | {"status.successful"},
+}
+
+
+def field_labels(r: Resource) -> frozenset[str]:
+    return FIELD_LABELS.get(r.key, _META_FIELDS)
+
+
 ALL_CATEGORY = {("", "pods"), ("", "services"), ("", "replicationcontrollers"), ("apps", "deployments"),
                 ("apps", "replicasets"), ("apps", "daemonsets"), ("apps", "statefulsets"), ("batch", "jobs"),
                 ("batch", "cronjobs"), ("autoscaling", "horizontalpodautoscalers")}  # what `kubectl get all` lists

@@ -21,6 +21,10 @@ class SelectorError(ValueError):
 
 _SET = re.compile(r"^\s*(!?)([A-Za-z0-9_./-]+)\s*(?:(notin|in)\s*\(([^)]*)\))?\s*$")
 _EQ = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*([A-Za-z0-9_./:-]*)\s*$")
+_FIELD_EQ = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*(.*?)\s*$")  # field values: anything but ','
+# a field missing from the object reads as its Go zero value, as the API server's field sets do
+FIELD_DEFAULTS = {"spec.unschedulable": "false", "spec.hostNetwork": "false", "status.replicas": "0",
+                  "status.successful": "0"}
 
 
 def _split(text: str) -> list[str]:
@@ -125,17 +129,24 @@ def field_value(obj: dict[str, Any], path: str) -> str:
     return str(cur)
 
 
-def field_matcher(text: str | None) -> Matcher | None:
+def _unescape(v: str) -> str:
+    return re.sub(r"\\(.)", r"\1", v)
+
+
+def field_matcher(text: str | None, supported: frozenset[str] | set[str] | None = None) -> Matcher | None:
+    """A field selector; ``supported`` names the field labels the resource allows (400 for others)."""
     if not text:
         return None
     reqs: list[tuple[str, bool, str]] = []
-    for part in _split(text):
-        m = _EQ.match(part)
+    for part in re.split(r"(?<!\\),", text):
+        m = _FIELD_EQ.match(part)
         if not m:
-            raise SelectorError(f"invalid field selector {part.strip()!r}")
-        reqs.append((m.group(1), m.group(2) != "!=", m.group(3)))
+            raise SelectorError(f"invalid field selector: {part.strip()!r}: the operator must be =, == or !=")
+        if supported is not None and m.group(1) not in supported:
+            raise SelectorError(f"field label not supported: {m.group(1)}")
+        reqs.append((m.group(1), m.group(2) != "!=", _unescape(m.group(3))))
 
     def match(obj: dict[str, Any]) -> bool:
-        return all((field_value(obj, p) == v) == eq for p, eq, v in reqs)
+        return all(((field_value(obj, p) or FIELD_DEFAULTS.get(p, "")) == v) == eq for p, eq, v in reqs)
 
     return match

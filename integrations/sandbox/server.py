@@ -30,7 +30,7 @@ from .budgets import budget, disruptions_allowed, pod_ready
 from .endpoints import LogSource, Metrics, health_text, rfc3339nano
 from .faults import FaultSet, RequestLogEntry
 from .patch import PatchError, copy_json, json_patch, merge_patch, strategic_merge
-from .resources import RETURNS_DELETED, REVIEW_KEYS, Resource
+from .resources import RETURNS_DELETED, REVIEW_KEYS, Resource, field_labels
 from .selectors import (
     SelectorError,
     field_matcher,
@@ -431,8 +431,9 @@ class ClusterApp:
         accept = request.headers.get("Accept", "")
         return "as=Table" in accept.split(",")[0] or accept.startswith("application/json;as=Table")
 
-    def _matchers(self, request: web.Request) -> tuple[Any, Any]:
-        return label_matcher(request.query.get("labelSelector")), field_matcher(request.query.get("fieldSelector"))
+    def _matchers(self, request: web.Request, r: Resource | None = None) -> tuple[Any, Any]:
+        return label_matcher(request.query.get("labelSelector")), field_matcher(
+            request.query.get("fieldSelector"), field_labels(r) if r is not None else None)
 
     def _get(self, request: web.Request, t: Target) -> web.Response:
         st = self.state
@@ -448,7 +449,7 @@ class ClusterApp:
 
     def _list(self, request: web.Request, t: Target) -> web.Response:
         st = self.state
-        lm, fm = self._matchers(request)
+        lm, fm = self._matchers(request, t.r)
         q = request.query
         limit = int(q["limit"]) if q.get("limit", "").isdigit() and int(q["limit"]) > 0 else 0
         start: tuple[str, str] | None = None
@@ -499,7 +500,7 @@ class ClusterApp:
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         st = self.state
-        lm, fm = self._matchers(request)
+        lm, fm = self._matchers(request, t.r)
         q = request.query
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue()
@@ -738,7 +739,7 @@ class ClusterApp:
     async def _delete_collection(self, request: web.Request, t: Target) -> web.Response:
         body = await self._body(request) if request.can_read_body else None
         grace, prop, _ = self._delete_options(request, body)
-        lm, fm = self._matchers(request)
+        lm, fm = self._matchers(request, t.r)
         w = self._writer(request)
         if request[INFO]["dry_run"]:
             w.dry_run = True

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from . import fieldsets
+from . import defaults, fieldsets
 from .patch import copy_json
 from .resources import Registry, Resource, resource_from_crd
 from .validation import shape_causes, update_causes
@@ -286,6 +286,12 @@ class ClusterState:
         meta = obj["metadata"]
         return (meta.get("namespace", "") if r.namespaced else "", meta["name"])
 
+    def _allocate_ip(self) -> str:
+        if not hasattr(self, "_ips"):
+            self._ips = defaults.ClusterIPs()
+        used = {str((s.get("spec") or {}).get("clusterIP")) for s in self.bucket(self.resource("services")).values()}
+        return self._ips.allocate(used)
+
     def validate(self, r: Resource, obj: Obj) -> None:
         """Raise a 422 Invalid ApiError for missing required fields or malformed shapes."""
         name = str(_dig(obj, "metadata.name") or "")
@@ -321,6 +327,8 @@ class ClusterState:
             else:
                 raise invalid(r, "", [("metadata.name", "Required value: name or generateName is required")])
         obj["apiVersion"], obj["kind"] = r.api_version(), r.kind
+        with self.lock:
+            defaults.apply(r.key, obj, self._allocate_ip)
         self.validate(r, obj)
         with self.lock:
             if self.admission is not None:
@@ -347,7 +355,29 @@ class ClusterState:
             self._store(r, key, obj, "ADDED")
             if r.key == CRD_KEY:
                 self.registry.add(resource_from_crd(obj))
+            if r.key == ("", "namespaces"):
+                self._namespace_objects(key[1], seeding=False)
             return obj
+
+    def _namespace_objects(self, ns: str, *, seeding: bool) -> None:
+        """What the controllers put in every namespace: the ``default`` ServiceAccount, and in
+        ``default`` the ``kubernetes`` Service (the API server's own ClusterIP, 10.96.0.1)."""
+        wanted: list[tuple[str, Obj]] = [("serviceaccounts", {"metadata": {"name": "default", "namespace": ns}})]
+        if ns == "default":
+            wanted.append(("services", {"metadata": {"name": "kubernetes", "namespace": ns, "labels": {
+                "component": "apiserver", "provider": "kubernetes"}}, "spec": {
+                "type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "sessionAffinity": "None",
+                "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster",
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
+                "status": {"loadBalancer": {}}}))
+        for plural, obj in wanted:
+            r = self.resource(plural)
+            if (ns, obj["metadata"]["name"]) in self.bucket(r):
+                continue
+            if seeding:
+                self.seed(r, obj)
+            else:
+                self.create(r, obj)
 
     def seed(self, r: Resource, obj: Obj) -> None:
         """Fast insert for scenario loading: no copies, checks or events (called before serving)."""
@@ -359,7 +389,10 @@ class ClusterState:
         obj["apiVersion"], obj["kind"] = r.api_version(), r.kind
         key = self._key(r, obj)
         if key in self.bucket(r):
-            raise ApiError(409, "AlreadyExists", f'{r.kind} "{key[1]}" is defined twice')
+            if self._implicit(r, key):  # the scenario spells out a controller-made object: it wins
+                self.bucket(r).pop(key)
+            else:
+                raise ApiError(409, "AlreadyExists", f'{r.kind} "{key[1]}" is defined twice')
         if r.key == CRD_KEY:
             self._prepare_crd(obj)
             self.registry.add(resource_from_crd(obj))
@@ -367,8 +400,15 @@ class ClusterState:
         meta["resourceVersion"] = str(self._rv)
         self.bucket(r)[key] = obj
         self._index(r, key, obj)
+        if r.key == ("", "namespaces"):
+            self._namespace_objects(key[1], seeding=True)
         if r.key not in QUIET_SEEDS or not (obj.get("status") or {}):
             self.dirty.add((r.key, key))
+
+    @staticmethod
+    def _implicit(r: Resource, key: Key) -> bool:
+        return (r.key == ("", "serviceaccounts") and key[1] == "default") or (
+            r.key == ("", "services") and key == ("default", "kubernetes"))
 
     def _prepare_crd(self, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -421,6 +461,11 @@ class ClusterState:
                 if "managedFields" not in meta and "managedFields" in om:
                     meta["managedFields"] = om["managedFields"]
             new["apiVersion"], new["kind"] = old["apiVersion"], r.kind
+            if r.key == ("", "services") and isinstance(new.get("spec"), dict) \
+                    and not new["spec"].get("clusterIP"):  # allocated once, kept by replacements
+                for f in ("clusterIP", "clusterIPs"):
+                    if f in (old.get("spec") or {}):
+                        new["spec"][f] = old["spec"][f]
             self.validate(r, new)
             if w is not SYSTEM and subresource != "status":  # clients, not the simulated controllers
                 frozen = update_causes(r.key, old, new)

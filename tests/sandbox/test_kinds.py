@@ -117,3 +117,30 @@ def test_self_subject_reviews(api: Any) -> None:
     assert rules.status.resource_rules and rules.status.incomplete is False
     me = client.AuthenticationV1Api(api).create_self_subject_review({})
     assert me.status.user_info.username and "system:authenticated" in me.status.user_info.groups
+
+
+def test_controller_made_objects_and_create_defaults(api: Any, sb: Sandbox) -> None:
+    core = client.CoreV1Api(api)
+    k8s = core.read_namespaced_service("kubernetes", "default")
+    assert k8s.spec.cluster_ip == "10.96.0.1" and k8s.spec.ports[0].port == 443
+    assert {sa.metadata.name for sa in core.list_namespaced_service_account("shop").items} >= {"default"}
+    core.create_namespace({"metadata": {"name": "fresh"}})
+    ns = core.read_namespace("fresh")
+    assert ns.status.phase == "Active" and ns.metadata.labels["kubernetes.io/metadata.name"] == "fresh"
+    assert core.read_namespaced_service_account("default", "fresh").metadata.name == "default"
+    made = client.AppsV1Api(api).create_namespaced_deployment("fresh", {
+        "metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
+            "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "app"}]}}}})
+    assert made.spec.replicas == 1 and made.spec.strategy.type == "RollingUpdate"
+    assert made.spec.revision_history_limit == 10 and made.spec.progress_deadline_seconds == 600
+    c = made.spec.template.spec.containers[0]
+    assert c.image_pull_policy == "Always" and c.termination_message_policy == "File"  # untagged: :latest
+    assert made.spec.template.spec.restart_policy == "Always" and made.spec.template.spec.dns_policy == "ClusterFirst"
+    svc = core.create_namespaced_service("fresh", {"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}})
+    assert svc.spec.cluster_ip.startswith("10.") and svc.spec.cluster_ip != "10.96.0.1"
+    assert svc.spec.ports[0].target_port == 80 and svc.spec.ports[0].protocol == "TCP"
+    replaced = core.replace_namespaced_service("s", "fresh", {"metadata": {"name": "s", "resourceVersion":
+                                                                            svc.metadata.resource_version},
+                                                               "spec": {"ports": [{"port": 81}]}})
+    assert replaced.spec.cluster_ip == svc.spec.cluster_ip  # allocated once
+    core.delete_namespace("fresh")

@@ -72,14 +72,18 @@ def test_create_generators_send_protobuf_the_sandbox_decodes(kc: Any) -> None:
     d = st.get("deployments", "web", "gen")
     assert d["spec"]["replicas"] == 3 and d["spec"]["selector"] == {"matchLabels": {"app": "web"}}
     c = d["spec"]["template"]["spec"]["containers"][0]
-    assert c["image"] == "nginx:1.27" and c["ports"] == [{"containerPort": 8080}], c
+    assert c["image"] == "nginx:1.27" and c["ports"] == [{"containerPort": 8080, "protocol": "TCP"}], c
+    assert c["imagePullPolicy"] == "IfNotPresent" and d["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == "25%"
     k("-n", "gen", "create", "configmap", "cfg", "--from-literal=a=1", "--from-literal=empty=")
     assert st.get("configmaps", "cfg", "gen")["data"] == {"a": "1", "empty": ""}
     k("-n", "gen", "create", "secret", "generic", "pw", "--from-literal=p=s3cr\u00e9t")
     assert st.get("secrets", "pw", "gen")["data"] == {"p": base64.b64encode("s3cr\u00e9t".encode()).decode()}
+    assert st.get("secrets", "pw", "gen")["type"] == "Opaque"
     k("-n", "gen", "create", "service", "nodeport", "np", "--tcp=80:8080", "--node-port=30080")
-    ports = st.get("services", "np", "gen")["spec"]["ports"]
-    assert ports == [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080, "nodePort": 30080}]
+    svc = st.get("services", "np", "gen")["spec"]
+    assert svc["ports"] == [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080, "nodePort": 30080}]
+    assert svc["clusterIP"].startswith("10.") and svc["clusterIPs"] == [svc["clusterIP"]]
+    assert svc["sessionAffinity"] == "None" and svc["type"] == "NodePort"
     out = json.loads(k("-n", "gen", "create", "deployment", "dry", "--image=x", "--dry-run=server", "-o",
                        "json").stdout)
     assert out["metadata"]["name"] == "dry" and st.find("deployments", "dry", "gen") is None
@@ -375,3 +379,18 @@ def test_invalid_names_labels_and_immutable_fields_refused_with_the_real_message
     proc = k("create", "-f", "-", input=json.dumps(body), check=False)
     assert proc.returncode != 0 and "cannot unmarshal array into Go struct field ObjectMeta.metadata.name of type " \
         "string" in proc.stderr
+
+
+def test_field_selectors_as_the_api_server_parses_them(kc: Any) -> None:
+    sb, k = kc
+    bad = k("get", "pods", "--field-selector=spec.bogus=1", check=False)
+    assert bad.returncode != 0 and "field label not supported: spec.bogus" in bad.stderr
+    names = k("get", "nodes", "--field-selector=spec.unschedulable=false", "-o", "name").stdout.split()
+    assert len(names) == sb.cluster().count("nodes")  # nodes without the field match false
+    st = sb.cluster()
+    st.create("events", {"metadata": {"name": "web.1", "namespace": "shop"}, "reason": "ScalingReplicaSet",
+                         "message": "Scaled up replica set web-x to 2", "type": "Normal",
+                         "involvedObject": {"kind": "Deployment", "apiVersion": "apps/v1", "name": "web",
+                                            "namespace": "shop"}})
+    out = k("-n", "shop", "events", "--for", "deploy/web").stdout  # involvedObject.apiVersion=apps/v1
+    assert "ScalingReplicaSet" in out and "Scaled up replica set web-x to 2" in out

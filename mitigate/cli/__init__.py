@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "journal",
     "new",
     "postmortem",
+    "rollback",
     "run",
     "sandbox",
     "secrets",

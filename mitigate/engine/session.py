@@ -481,15 +481,20 @@ class Session:
         step = self._step(step_id)
         return self.kinds.kind(step).preview(self._plan_context(step, self.context()))
 
-    def rollback(self, cancel: threading.Event | None = None) -> list[StepState]:
+    def rollback(self, cancel: threading.Event | None = None, *, only: str | None = None) -> list[StepState]:
         """Undo applied steps (actions, silences), most recently applied first, each confirmed
-        and journaled; stops at the first that cannot be undone."""
+        and journaled; stops at the first that cannot be undone. ``only``: just that step."""
         undoable = {s.id for s in self.runbook.steps if s.kind in self.kinds and self.kinds.kind(s).undoable}
         with self._lock:
             candidates = sorted(
                 (sid for sid, rec in self._state.steps.items()
                  if rec.status != StepStatus.ROLLED_BACK and (rec.done or rec.undo) and sid in undoable),
                 key=lambda sid: -self._state.step(sid).last_applied_seq)
+            if only is not None:
+                self._step(only)  # an unknown step id is an error, not "nothing to do"
+                if only not in candidates:
+                    raise MitigateError(f"step {only} has nothing applied to roll back")
+                candidates = [only]
             if any(rec.open_intents for rec in self._state.steps.values()):
                 raise MitigateError("a step's outcome is unknown: recheck it before rolling back")
         self._append("rollback.started", {"steps": candidates})

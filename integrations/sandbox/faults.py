@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MUTATING = frozenset({"create", "update", "patch", "delete", "deletecollection"})
@@ -47,6 +48,7 @@ class Fault:
     count: int | None = None  # stop after this many hits
     message: str = "injected fault"
     hits: int = 0
+    condition: Callable[[], bool] | None = None  # the cluster state it depends on (None: always armed)
 
     def matches(self, verb: str, resource: str) -> bool:
         if self.verbs and verb not in self.verbs:
@@ -76,6 +78,8 @@ class FaultSet:
         with self._lock:
             for f in self.faults:
                 if not f.matches(verb, resource) or (f.count is not None and f.hits >= f.count):
+                    continue
+                if f.condition is not None and not f.condition():
                     continue
                 if f.rate >= 1.0 or self._rng.random() < f.rate:
                     f.hits += 1

@@ -141,9 +141,12 @@ def _field(st: ClusterState, f: Any) -> bool:
         return False
     if f.not_equals is not None and as_text(value) == as_text(f.not_equals):
         return False
-    if f.at_least is not None:
+    for bound, ok in ((f.at_least, lambda q, b: q >= b), (f.below, lambda q, b: q < b)):
+        if bound is None:
+            continue
         try:
-            return value is not MISSING and quantity(value) >= f.at_least
+            if value is MISSING or not ok(quantity(value), bound):
+                return False
         except ValueError:
             return False
     return True
@@ -189,6 +192,17 @@ def check(bc: BuiltCluster, c: HealthCheck) -> bool:
         i = bc.sim.b.ingress
         return i is None or i.check(st)[0]
     return False
+
+
+def holds(bc: BuiltCluster, conditions: list[HealthCheck]) -> bool:
+    """Do all these conditions hold now (a state-dependent fault's ``when``)?"""
+    with bc.state.lock:
+        return all(check(bc, c) for c in conditions)
+
+
+def present(st: ClusterState, ref: ObjectRef) -> bool:
+    """Does any object match (name/names/selector/namespace)?"""
+    return bool(_ref(st, ref))
 
 
 def health(bc: BuiltCluster) -> HealthReport:

@@ -238,6 +238,8 @@ class FaultSpec(_M):
     retry_after: int | None = Field(default=None, ge=0)
     count: int | None = Field(default=None, ge=1)
     message: str = "injected fault"
+    when: list[HealthCheck] = Field(default=[], description="the fault fires only while every one of these "
+                                                             "conditions (health-check items) holds")
 
     @model_validator(mode="after")
     def _does_something(self) -> FaultSpec:
@@ -248,6 +250,8 @@ class FaultSpec(_M):
     def build(self) -> Fault:
         return Fault(frozenset(self.verbs), frozenset(self.resources), self.rate, self.status,
                      self.latency_ms / 1000, self.drop, self.retry_after, self.count, self.message)
+
+
 
 
 class NodesReadyCheck(_M):
@@ -270,6 +274,7 @@ class FieldCheck(_M):
     equals: Any = None
     not_equals: Any = None
     at_least: float | None = None
+    below: float | None = None
     exists: bool | None = None
 
     @field_validator("path")
@@ -357,6 +362,9 @@ class UserSpec(_M):
     groups: list[str] = []
     auth: Literal["token", "cert", "exec"] = "token"
     tokenSeconds: float = Field(default=60, gt=0, le=86400)  # exec: lifetime of each minted token
+
+
+FaultSpec.model_rebuild()
 
 
 class ClusterSpec(_M):

@@ -15,6 +15,7 @@ from mitigate.errors import LocatedError, LocatedErrors
 
 from . import webhooks
 from .faults import FaultSet
+from .health import holds, present
 from .kubelet import ContainerRule, KubeletSettings
 from .nodelife import (
     LEASE_NS,
@@ -284,7 +285,12 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
             for n in ([ref.name] if ref.name else []) + ref.names:
                 fail.append((f"{res.plural}.{res.group}" if res.group else res.plural, n, ref.namespace,
                              f"{ref.kind}/{n}"))
-        ingress = Ingress(fail)
+        refs = [(f"{ref.kind} matching {ref.selector!r}" + (f" in {ref.namespace}" if ref.namespace else ""),
+                 functools.partial(present, ref=ref)) for ref in b.ingress.fail_while if ref.selector]
+        unnamed = [ref for ref in b.ingress.fail_while if not (ref.name or ref.names or ref.selector)]
+        refs += [(f"a {ref.kind}" + (f" in {ref.namespace}" if ref.namespace else ""),
+                  functools.partial(present, ref=ref)) for ref in unnamed]
+        ingress = Ingress(fail, refs)
     admission = KubeletAdmission(b.kubelet_admission.min_shares) if b.kubelet_admission else None
     rules = [ContainerRule(c.image, c.container, c.namespace, c.selector, dict(c.env), c.crash is not None,
                            c.crash.exit_code if c.crash else 1, c.crash.reason if c.crash else "Error",
@@ -296,4 +302,9 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
                                     b.node_leases.renew_seconds))
     if b.admission_webhooks:
         st.admission = functools.partial(webhooks.admit, st)
-    return BuiltCluster(spec, st, sim, FaultSet([f.build() for f in spec.faults], sc.seed + index))
+    faults = FaultSet([f.build() for f in spec.faults], sc.seed + index)
+    built = BuiltCluster(spec, st, sim, faults)
+    for f, fs in zip(faults.faults, spec.faults, strict=True):
+        if fs.when:
+            f.condition = functools.partial(holds, built, fs.when)
+    return built

@@ -106,9 +106,11 @@ class Ingress:
     """An ingress whose health probe fails while any of the listed objects exist."""
 
     fail_while: list[tuple[str, str, str | None, str]] = field(default_factory=list)  # resource, name, ns, label
+    fail_refs: list[tuple[str, Any]] = field(default_factory=list)  # label, present(state) (selectors)
 
     def check(self, st: ClusterState) -> tuple[bool, str]:
         present = [label for res, name, ns, label in self.fail_while if st.find(res, name, ns) is not None]
+        present += [label for label, found in self.fail_refs if found(st)]
         if present:
             return False, "ingress unhealthy: " + ", ".join(present) + " present"
         return True, "ok"

@@ -137,9 +137,9 @@ class ClusterState:
         self.dirty: set[tuple[tuple[str, str], Key]] = set()  # touched since the last simulation tick
         self._uid_prefix = str(uuid.uuid4())[:24]
         self._uid_seq = 0
-        # called with (resource, object) on every create, before it is stored; raises ApiError to
-        # refuse it (the admissionWebhooks behaviour). Seeding bypasses it.
-        self.admission: Callable[[Resource, Obj], None] | None = None
+        # called with (resource, object, dry_run) on every create, before it is stored; raises ApiError
+        # to refuse it (the admissionWebhooks behaviour). Seeding bypasses it.
+        self.admission: Callable[[Resource, Obj, bool], None] | None = None
 
     def new_uid(self) -> str:
         """A unique UUID-shaped uid: random per cluster, then a counter (uuid4 per object is too slow)."""
@@ -332,7 +332,7 @@ class ClusterState:
         self.validate(r, obj)
         with self.lock:
             if self.admission is not None:
-                self.admission(r, obj)
+                self.admission(r, obj, w.dry_run)
             key = self._key(r, obj)
             if r.namespaced and (("", "namespaces") not in self.objects
                                  or ("", key[0]) not in self.objects[("", "namespaces")]):

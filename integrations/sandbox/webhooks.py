@@ -65,8 +65,12 @@ def _url(service: dict[str, Any]) -> str:
     return f"https://{service.get('name')}.{service.get('namespace', 'default')}.svc:{service.get('port', 443)}{path}"
 
 
-def admit(st: ClusterState, r: Resource, obj: Obj, operation: str = "CREATE") -> None:
-    """Raise the API server's error when a failing webhook refuses this request."""
+def admit(st: ClusterState, r: Resource, obj: Obj, dry_run: bool = False, operation: str = "CREATE") -> None:
+    """Raise the API server's error when a failing webhook refuses this request.
+
+    A dry run is sent only to webhooks declaring ``sideEffects: None`` or ``NoneOnDryRun``; one
+    with ``Some`` or ``Unknown`` refuses it (400), as the API server does, since calling it could
+    have effects the dry run promised not to have."""
     if r.group == WEBHOOK_GROUP:
         return  # webhook configurations are never subject to webhooks (as in Kubernetes)
     meta = obj.get("metadata") or {}
@@ -87,6 +91,9 @@ def admit(st: ClusterState, r: Resource, obj: Obj, operation: str = "CREATE") ->
                     continue
                 if not _selects(hook.get("objectSelector"), labels):
                     continue
+                if dry_run and hook.get("sideEffects") not in ("None", "NoneOnDryRun"):
+                    raise ApiError(400, "BadRequest", f'admission webhook "{hook.get("name")}" does not support '
+                                   "dry run")
                 service = (hook.get("clientConfig") or {}).get("service")
                 if service is None or backend_ready(st, service):
                     continue

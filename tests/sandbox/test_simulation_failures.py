@@ -197,3 +197,26 @@ def test_health_checks_fail_until_the_fix_is_real() -> None:
         st.update("deployments", d)
         wait_for(lambda: sb.health().ok, timeout=15, what="fixed")
         assert any(e["reason"] == "BackOff" and e["count"] >= 2 for e in st.list("events", "default"))
+
+
+def test_dry_runs_reach_only_webhooks_without_side_effects() -> None:
+    hook = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "audit"},
+            "webhooks": [{"name": "audit.example", "admissionReviewVersions": ["v1"], "sideEffects": "Unknown",
+                          "failurePolicy": "Ignore",
+                          "clientConfig": {"service": {"namespace": "default", "name": "audit"}},
+                          "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"],
+                                     "resources": ["configmaps"]}]}]}
+    with Sandbox.start({"behaviours": {"admissionWebhooks": True}, "objects": [hook]}) as sb, \
+            _http(sb, "sandbox") as h:
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
+        r = h.post("/api/v1/namespaces/default/configmaps", params={"dryRun": "All"}, json=body)
+        assert r.status_code == 400 and r.json()["message"] == 'admission webhook "audit.example" does not support dry run'
+        assert h.post("/api/v1/namespaces/default/configmaps", json=body).status_code == 201  # Ignore: it passes
+        st = sb.cluster()
+        edited = copy.deepcopy(st.get("validatingwebhookconfigurations", "audit"))
+        edited["webhooks"][0]["sideEffects"] = "None"
+        st.update("validatingwebhookconfigurations", edited)
+        body["metadata"]["name"] = "y"
+        assert h.post("/api/v1/namespaces/default/configmaps", params={"dryRun": "All"}, json=body).status_code == 201
+        assert st.find("configmaps", "y", "default") is None

@@ -101,3 +101,30 @@ def test_tui_and_headless_drills_prepare_and_name_the_incident_the_same_way(
     names = sorted(s.id.split("-", 3)[-1].rsplit("-", 1)[0] for s in list_incidents(tmp_path / "j"))
     assert names == ["drill-clean", "drill-clean"]
     assert all(s.drill and s.title == "Drill: Delete the stale config" for s in list_incidents(tmp_path / "j"))
+
+
+@pytest.mark.parametrize("name", ["delete-offending-crds", "revert-unscoped-changes"])
+def test_the_tui_drill_of_a_shipped_scenario_gets_its_drill_block(
+        name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both would not start (or skipped their ingress checks) when the TUI drill ignored the drill block."""
+    pytest.importorskip("integrations.sandbox")
+    import mitigate.cli.tui as bridge
+
+    seen: dict[str, Any] = {}
+
+    def fake_walk(build: Any, cluster: Any, *, drill: Any = None, **_: Any) -> int:
+        session = build(FakeConfirmer())
+        seen.update(inputs=dict(session.inputs), contexts=[c.name for c in cluster.contexts()])
+        session.journal.close()
+        return 0
+
+    monkeypatch.setattr(bridge, "need_terminal", lambda command: None)
+    monkeypatch.setattr(bridge, "walk", fake_walk)
+    assert main(["drill", name]) == 0
+    if name == "delete-offending-crds":
+        assert seen["inputs"]["ingressUrl"].startswith("http://127.0.0.1:")
+        assert seen["inputs"]["ingressUrl"].endswith("/healthz")
+    else:
+        assert seen["inputs"]["managementContext"] == "mk8s-mgmt"
+        assert len(seen["inputs"]["contexts"]) == 40 and "mk8s-mgmt" not in seen["inputs"]["contexts"]
+    capsys.readouterr()

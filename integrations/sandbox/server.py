@@ -25,7 +25,7 @@ from mitigate.errors import LocatedError
 from mitigate.yamlloc import check_yaml_budget
 
 from . import openapi, protobuf, rbac
-from .apply import drop_unapplied
+from .apply import conflict_error, conflicts, drop_unapplied, take_over
 from .budgets import budget, disruptions_allowed, pod_ready
 from .endpoints import LogSource, Metrics, health_text, rfc3339nano
 from .faults import FaultSet, RequestLogEntry
@@ -697,8 +697,13 @@ class ClusterApp:
                 return json_response(self._out(t, created), 201, warn)
             patched = self._apply_patch("strategic" if ptype == "apply" and not t.r.custom else
                                         "merge" if ptype == "apply" else ptype, copy_json(current), patch)
+            found = conflicts(current, patch, patched, w.manager) if ptype == "apply" else []
+            if found and request.query.get("force") not in ("true", "1"):
+                raise conflict_error(found)
             if ptype == "apply":
                 patched = drop_unapplied(patched, current, w.manager, fields_v1(patch))
+                if found:
+                    take_over(patched, found)
             meta = patched.setdefault("metadata", {})
             if not isinstance(meta, dict):
                 raise PatchError("metadata must be an object")

@@ -394,3 +394,26 @@ def test_field_selectors_as_the_api_server_parses_them(kc: Any) -> None:
                                             "namespace": "shop"}})
     out = k("-n", "shop", "events", "--for", "deploy/web").stdout  # involvedObject.apiVersion=apps/v1
     assert "ScalingReplicaSet" in out and "Scaled up replica set web-x to 2" in out
+
+
+def test_server_side_apply_conflicts_unless_forced(kc: Any, tmp_path: Path) -> None:
+    sb, k = kc
+    st = sb.cluster()
+    m = tmp_path / "ssa.yaml"
+    m.write_text(DEPLOY.format(name="ssa", port=80))
+    k("apply", "--server-side", "--field-manager=alice", "-f", str(m))
+    m.write_text(DEPLOY.format(name="ssa", port=80).replace("replicas: 2", "replicas: 3"))
+    proc = k("apply", "--server-side", "--field-manager=bob", "-f", str(m), check=False)
+    assert proc.returncode != 0
+    assert 'Apply failed with 1 conflict: conflict with "alice" using apps/v1: .spec.replicas' in proc.stderr
+    assert st.get("deployments", "ssa", "default")["spec"]["replicas"] == 2
+    m.write_text(DEPLOY.format(name="ssa", port=80))  # the same values: shared ownership, no conflict
+    k("apply", "--server-side", "--field-manager=carol", "-f", str(m))
+    m.write_text(DEPLOY.format(name="ssa", port=80).replace("replicas: 2", "replicas: 3"))
+    k("apply", "--server-side", "--field-manager=bob", "--force-conflicts", "-f", str(m))
+    d = st.get("deployments", "ssa", "default")
+    assert d["spec"]["replicas"] == 3
+    owners = {e["manager"]: e["fieldsV1"] for e in d["metadata"]["managedFields"]}
+    assert "f:replicas" in owners["bob"]["f:spec"]
+    assert "f:replicas" not in owners["alice"]["f:spec"] and "f:replicas" not in owners["carol"]["f:spec"]
+    assert "f:selector" in owners["alice"]["f:spec"]  # the rest stays shared

@@ -89,11 +89,69 @@ def _backend() -> Any:
     import keyring.backends.chainer
     import keyring.backends.fail
 
-    kr = keyring.get_keyring()
+    try:
+        kr = keyring.get_keyring()
+    except Exception as exc:  # noqa: BLE001 - PYTHON_KEYRING_BACKEND naming a module that is not there
+        backend = os.environ.get("PYTHON_KEYRING_BACKEND", "the configured backend")
+        raise SecretError(f"the keyring backend {backend!r} cannot be loaded ({_line(exc)}); "
+                          "fix or unset PYTHON_KEYRING_BACKEND") from None
     empty_chain = isinstance(kr, keyring.backends.chainer.ChainerBackend) and not kr.backends
     if isinstance(kr, keyring.backends.fail.Keyring) or empty_chain:
         raise SecretError("no keyring backend is available on this system")
     return kr
+
+
+def _backends(kr: Any) -> list[Any]:
+    import keyring.backends.chainer
+
+    return list(kr.backends) if isinstance(kr, keyring.backends.chainer.ChainerBackend) else [kr]
+
+
+def plaintext_backend(kr: Any | None = None) -> str | None:
+    """The active backend's name when it keeps secrets in a plain file (keyrings.alt's
+    PlaintextKeyring: readable by anything that can read the home directory), else None."""
+    try:
+        kr = kr if kr is not None else _backend()
+    except SecretError:
+        return None
+    for backend in _backends(kr):
+        if "plaintext" in type(backend).__name__.lower():
+            where = getattr(backend, "file_path", "")
+            return f"{type(backend).__module__}.{type(backend).__name__}" + (f" ({where})" if where else "")
+    return None
+
+
+JOURNAL_KEY_USER = "_mitigate_journal_key"
+
+
+def journal_key(root: Any) -> Any:
+    """This installation's journal key (``mitigate.journal.keys``): kept in the OS keyring; where
+    there is none, or it stores plaintext, or ``MITIGATE_JOURNAL_KEYRING=off``, in a 0600 file
+    beside the journals, and ``verify`` says which."""
+    import secrets as random
+    from pathlib import Path
+
+    from keyring.errors import KeyringError
+
+    from mitigate.journal.keys import JournalKey, file_key
+
+    root = Path(root)
+    if os.environ.get("MITIGATE_JOURNAL_KEYRING", "").lower() in ("0", "off", "no", "false"):
+        return file_key(root, "MITIGATE_JOURNAL_KEYRING is off")
+    try:
+        kr = _backend()
+        plain = plaintext_backend(kr)
+        if plain:
+            return file_key(root, f"the keyring {plain} stores plaintext")
+        value = kr.get_password(SERVICE, JOURNAL_KEY_USER)
+        if not value:
+            value = random.token_hex(32)
+            kr.set_password(SERVICE, JOURNAL_KEY_USER, value)
+        return JournalKey(bytes.fromhex(value), f"the OS keyring ({type(kr).__name__})")
+    except SecretError as exc:
+        return file_key(root, str(exc).split(";")[0])
+    except (KeyringError, ValueError) as exc:
+        return file_key(root, f"the keyring failed: {_line(exc)}")
 
 
 def _no_backend_message(name: str) -> str:

@@ -66,18 +66,26 @@ def _home(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    with safe_streams():  # names, messages and files from the cluster reach the terminal as data
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        handler = getattr(args, "handler", None) or _home
-        try:
-            return int(handler(args))
-        except MitigateError as exc:
-            print(f"mitigate: {exc}", file=sys.stderr)
-            return exc.exit_code
-        except KeyboardInterrupt:
-            print("mitigate: interrupted", file=sys.stderr)
-            return 130
+    from mitigate.cli.wiring import journal_key_provider
+    from mitigate.journal.keys import key_provider, set_key_provider
+
+    previous = key_provider()
+    set_key_provider(journal_key_provider)  # asked lazily, when a journal is opened or verified
+    try:
+        with safe_streams():  # names, messages and files from the cluster reach the terminal as data
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            handler = getattr(args, "handler", None) or _home
+            try:
+                return int(handler(args))
+            except MitigateError as exc:
+                print(f"mitigate: {exc}", file=sys.stderr)
+                return exc.exit_code
+            except KeyboardInterrupt:
+                print("mitigate: interrupted", file=sys.stderr)
+                return 130
+    finally:
+        set_key_provider(previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

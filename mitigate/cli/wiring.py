@@ -174,3 +174,10 @@ def resolve_incident_id(root: Path, given: str) -> str:
         raise UsageError(f"no incident {given!r} in {root} (see 'mitigate incidents')")
     shown = ", ".join(matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
     raise UsageError(f"incident prefix {given!r} is ambiguous: {shown}")
+
+
+def journal_key_provider(root: Path) -> Any:
+    """The journal key for ``root`` (``mitigate.journal.keys``), from the keyring or its fallback."""
+    from integrations.secrets import journal_key
+
+    return journal_key(root)

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 import orjson
 
+from mitigate.journal.keys import JournalKey
 from mitigate.journal.redact import encoded_may_hold_secret, redact_json
 
 FIELDS = ("seq", "ts", "mono", "actor", "type", "data", "prev", "hash")
@@ -78,6 +79,7 @@ class Record:
     data: dict[str, Any]
     prev: str
     hash: str
+    mac: str = ""  # HMAC-SHA256 of ``hash`` under the installation's key ("" when written unkeyed)
 
     @property
     def time(self) -> datetime:
@@ -85,7 +87,10 @@ class Record:
         return parse_ts(self.ts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in FIELDS}
+        out = {name: getattr(self, name) for name in FIELDS}
+        if self.mac:
+            out["mac"] = self.mac
+        return out
 
 
 _string = json.encoder.encode_basestring  # what the encoders below do with a str (C)
@@ -114,11 +119,12 @@ _new = object.__new__
 
 
 def make_record(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[str, Any], prev: str,
-                hash_: str) -> Record:
+                hash_: str, mac: str = "") -> Record:
     """``Record(...)``, three times faster: a frozen dataclass's ``__init__`` sets each field
     through ``object.__setattr__``, which adds up over the 10,000 records of a long journal."""
     record: Record = _new(Record)
-    record.__dict__.update(seq=seq, ts=ts, mono=mono, actor=actor, type=type_, data=data, prev=prev, hash=hash_)
+    record.__dict__.update(seq=seq, ts=ts, mono=mono, actor=actor, type=type_, data=data, prev=prev, hash=hash_,
+                           mac=mac)
     return record
 
 
@@ -140,7 +146,7 @@ def encode_data(data: dict[str, Any]) -> tuple[bytes, bytes]:
 
 
 def build(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[str, Any], compact: bytes,
-          ordered: bytes, prev: str) -> tuple[Record, bytes]:
+          ordered: bytes, prev: str, key: JournalKey | None = None) -> tuple[Record, bytes]:
     """The record and line of ``encode``, given ``data``'s two encodings (``encode_data``)."""
     mono = float(mono)
     moment = float.__repr__(mono) if math.isfinite(mono) else _compact(mono)
@@ -149,9 +155,11 @@ def build(seq: int, ts: str, mono: float, actor: str, type_: str, data: dict[str
     stamp = moment.encode()
     digest = hashlib.sha256(b'{"actor":%s,"data":%s,"mono":%s,"prev":%s,"seq":%s,"ts":%s,"type":%s}'
                             % (who, ordered, stamp, chain, number, when, what)).hexdigest()
-    line = (b'{"seq":%s,"ts":%s,"mono":%s,"actor":%s,"type":%s,"data":%s,"prev":%s,"hash":"%s"}\n'
-            % (number, when, stamp, who, what, compact, chain, digest.encode()))
-    return make_record(seq, ts, mono, actor, type_, data, prev, digest), line
+    mac = key.mac(digest) if key is not None else ""
+    signed = b',"mac":"%s"' % mac.encode() if mac else b""
+    line = (b'{"seq":%s,"ts":%s,"mono":%s,"actor":%s,"type":%s,"data":%s,"prev":%s,"hash":"%s"%s}\n'
+            % (number, when, stamp, who, what, compact, chain, digest.encode(), signed))
+    return make_record(seq, ts, mono, actor, type_, data, prev, digest, mac), line
 
 
 # orjson encodes plain JSON data several times faster than the json module, and (by test) to the
@@ -220,6 +228,7 @@ class BadLine(ValueError):
 
 
 _FIELD_SET = frozenset(FIELDS)
+_SIGNED_SET = _FIELD_SET | {"mac"}
 _NUMBER = (int, float)
 _TYPES: dict[str, tuple[type, ...]] = {"seq": (int,), "ts": (str,), "mono": _NUMBER, "actor": (str,),
                                        "type": (str,), "data": (dict,), "prev": (str,), "hash": (str,)}
@@ -254,8 +263,11 @@ def decode(line: bytes, *, check_hash: bool = True) -> Record:
     whose bytes the next line's ``prev`` already vouches for.
     """
     obj = _parse(line)
-    if type(obj) is not dict or obj.keys() != _FIELD_SET:
+    if type(obj) is not dict or (obj.keys() != _FIELD_SET and obj.keys() != _SIGNED_SET):
         raise BadLine("not a journal record (wrong fields)")
+    mac = obj.pop("mac", "")
+    if type(mac) is not str:
+        raise BadLine("field 'mac' has the wrong type")
     # json only yields str/int/float/bool/None/list/dict, so exact type tests suffice
     # (and rule out bool, which isinstance(x, int) would let through).
     seq, mono = obj["seq"], obj["mono"]
@@ -267,4 +279,5 @@ def decode(line: bytes, *, check_hash: bool = True) -> Record:
     claimed = obj.pop("hash")
     if check_hash and sha256_hex(canonical(obj)) != claimed:
         raise BadLine("hash does not match the record's content (the record was changed)")
-    return make_record(seq, obj["ts"], float(mono), obj["actor"], obj["type"], obj["data"], obj["prev"], claimed)
+    return make_record(seq, obj["ts"], float(mono), obj["actor"], obj["type"], obj["data"], obj["prev"], claimed,
+                       mac)

@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 from mitigate.clock import SystemClock
 from mitigate.errors import MitigateError
 from mitigate.journal.incidents import existing_incident_dir, incident_dir, new_incident_id
+from mitigate.journal.keys import JournalKey, current_key
 from mitigate.journal.record import Record, build, format_ts, prepare_data, sha256_hex, utc_now_text
 from mitigate.journal.verify import JOURNAL_FILE, TORN_PREFIX, scan
 from mitigate.ports import Clock
@@ -93,6 +94,7 @@ class Journal:
         self._lock_fd: int | None = None
         self._mutex = threading.Lock()
         self._subscribers: list[Callable[[Record], None]] = []
+        self.key: JournalKey | None = current_key(path.parent)  # signs appends; checks macs on open
 
     # ------------------------------------------------------------------ opening
 
@@ -143,7 +145,7 @@ class Journal:
             stat = os.fstat(handle.fileno())
             data = handle.read()
         self._loaded = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-        result = scan(data)
+        result = scan(data, key=self.key)
         self._records, self.problems = result.records, result.problems
         self._seq = result.records[-1].seq if result.records else 0
         self._last_hash = sha256_hex(result.last_line) if result.last_line is not None else ""
@@ -200,7 +202,7 @@ class Journal:
             if self.failed is not None:
                 raise JournalFailed(self.failed)
             record, line = build(self._seq + 1, self._timestamp(), self.clock.monotonic(), actor or self.actor,
-                                 type, clean, compact, ordered, self._last_hash)
+                                 type, clean, compact, ordered, self._last_hash, self.key)
             line_hash = sha256_hex(line[:-1])  # the next record's prev (hashed now, while the CPU is warm)
             try:
                 written = os.write(self._fd, line)

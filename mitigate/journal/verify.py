@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mitigate.journal.keys import JournalKey, current_key
 from mitigate.journal.record import BadLine, Record, decode, sha256_hex
 
 JOURNAL_FILE = "journal.jsonl"
@@ -25,9 +26,12 @@ class Scan:
     torn: bytes | None = None  # the torn last line, if any
     good_len: int = 0  # bytes of the file before the torn tail
     last_line: bytes | None = None  # the last complete good line (for ``prev``)
+    signed: int = 0  # records whose mac verifies under the key scanned with
+    unsigned: int = 0  # records without a mac
+    foreign: int = 0  # records with a mac the key does not verify (another installation's, or forged)
 
 
-def scan(data: bytes, *, full: bool = False) -> Scan:
+def scan(data: bytes, *, full: bool = False, key: JournalKey | None = None) -> Scan:
     """Parse a whole journal file's bytes.
 
     Every line's bytes are covered by the next line's ``prev`` (a SHA-256 of the raw
@@ -74,8 +78,26 @@ def scan(data: bytes, *, full: bool = False) -> Scan:
             result.problems.append(f"line {number}: seq {rec.seq}, expected {expected_seq}")
         result.records.append(rec)
         prev_line, expected_seq = line, rec.seq + 1
+        if key is not None:
+            _check_mac(result, rec, number, key)
     result.last_line = prev_line
     return result
+
+
+def _check_mac(result: Scan, rec: Record, number: int, key: JournalKey) -> None:
+    """Once a record verifies under this installation's key, every later one must too: a record
+    without a valid mac after it was added or changed outside mitigate, hashes recomputed."""
+    if rec.mac and key.verifies(rec.hash, rec.mac):
+        result.signed += 1
+        return
+    if rec.mac:
+        result.foreign += 1
+    else:
+        result.unsigned += 1
+    if result.signed:
+        why = "its mac does not verify under" if rec.mac else "it carries no mac, after records signed by"
+        result.problems.append(f"line {number}: {why} this installation's journal key "
+                               "(added or changed outside mitigate, with recomputed hashes)")
 
 
 @dataclass
@@ -85,6 +107,29 @@ class VerifyReport:
     problems: list[str]
     torn_tail: bool
     notes: list[str] = field(default_factory=list)  # torn tails found now or set aside earlier
+    authenticity: str = ""  # "intact and written by this installation", "consistent but unkeyed", ...
+    keyed: bool = False  # every record verifies under this installation's key
+    head: str = ""  # the last record's hash: a journal cut short later has another head
+
+
+def authenticity(result: Scan, key: JournalKey | None) -> tuple[str, bool]:
+    """How far this installation can vouch for a consistent journal, in words."""
+    n = len(result.records)
+    if result.problems:
+        return "NOT intact", False
+    if n == 0:
+        return "empty", False
+    if key is None:
+        return "consistent; no journal key on this installation to check who wrote it", False
+    if result.signed == n:
+        return f"intact and written by this installation (journal key {key.id}, {key.source})", True
+    if result.signed:
+        return (f"intact; the first {n - result.signed} record(s) are unkeyed (written before this "
+                f"installation's key or elsewhere), the rest written by this installation (key {key.id})"), False
+    if result.foreign:
+        return ("consistent, but signed with another installation's key (or re-signed): "
+                "this installation cannot vouch for who wrote it"), False
+    return "consistent but unkeyed: the chain is intact, but nothing shows which installation wrote it", False
 
 
 def journal_file(path: Path) -> Path:
@@ -92,10 +137,16 @@ def journal_file(path: Path) -> Path:
     return path / JOURNAL_FILE if path.is_dir() else path
 
 
-def verify(path: Path) -> VerifyReport:
-    """Check a journal's hash chain, sequence numbers and tail."""
+def verify(path: Path, key: JournalKey | None | bool = True) -> VerifyReport:
+    """Check a journal's hash chain, sequence numbers, tail and (with a key) its macs.
+
+    ``key=True`` (the default) uses this installation's key for the journal root, if any.
+    """
     file = journal_file(Path(path))
-    result = scan(file.read_bytes(), full=True)
+    if key is True:
+        key = current_key(file.parent.parent)
+    chosen = key if isinstance(key, JournalKey) else None
+    result = scan(file.read_bytes(), full=True, key=chosen)
     notes: list[str] = []
     if result.torn is not None:
         notes.append(f"torn last line ({len(result.torn)} bytes after line {len(result.records)}): "
@@ -103,5 +154,7 @@ def verify(path: Path) -> VerifyReport:
                      "for writing")
     for aside in sorted(file.parent.glob(TORN_PREFIX + "*")):
         notes.append(f"torn line set aside earlier in {aside.name} ({aside.stat().st_size} bytes)")
+    words, keyed = authenticity(result, chosen)
     return VerifyReport(ok=not result.problems, records=len(result.records), problems=result.problems,
-                        torn_tail=bool(notes), notes=notes)
+                        torn_tail=bool(notes), notes=notes, authenticity=words, keyed=keyed,
+                        head=result.records[-1].hash if result.records else "")

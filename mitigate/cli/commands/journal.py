@@ -146,6 +146,9 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     if report.ok:
         print(f"ok: {report.records} records, hash chain intact")
+        print(f"authenticity: {report.authenticity}")
+        if report.head:
+            print(f"head: {report.head} (record #{report.records}; a journal cut short later has another head)")
         return 0
     for problem in report.problems:
         print(f"mitigate: journal {args.id}: {problem}", file=sys.stderr)

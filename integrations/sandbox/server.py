@@ -453,8 +453,33 @@ class ClusterApp:
         q = request.query
         limit = int(q["limit"]) if q.get("limit", "").isdigit() and int(q["limit"]) > 0 else 0
         start: tuple[str, str] | None = None
+        rvm, rv_text = q.get("resourceVersionMatch", ""), q.get("resourceVersion", "")
+        if rvm and rvm not in ("Exact", "NotOlderThan"):
+            raise ApiError(422, "Invalid", f'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Unsupported '
+                           f'value: "{rvm}": supported values: "Exact", "NotOlderThan"')
+        if rvm and not rv_text:
+            raise ApiError(422, "Invalid", 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: '
+                           "resourceVersionMatch is forbidden unless resourceVersion is provided")
+        if rvm and q.get("continue"):
+            raise ApiError(422, "Invalid", 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: '
+                           "resourceVersionMatch is forbidden when continue is provided")
         with st.lock:
             list_rv = st.rv
+            snapshot: dict[tuple[str, str], Obj] | None = None
+            if rv_text not in ("", "0"):
+                want = int(rv_text) if rv_text.isdigit() else -1
+                if want < 0:
+                    raise ApiError(400, "BadRequest", f"invalid resource version {rv_text!r}")
+                if want > st.rv:
+                    raise ApiError(504, "Timeout", f"Too large resource version: {want}, current: {st.rv}",
+                                   {"causes": [{"reason": "ResourceVersionTooLarge",
+                                                "message": "Too large resource version"}], "retryAfterSeconds": 1})
+                if rvm == "Exact" and want < st.rv:
+                    snapshot = st.snapshot_at(t.r, want)
+                    if snapshot is None:
+                        raise ApiError(410, "Expired", f"The resourceVersion for the provided list is too old. "
+                                       f"(requested {want}, oldest {st.compacted_rv})")
+                    list_rv = want
             if q.get("continue"):
                 try:
                     tok = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
@@ -466,7 +491,7 @@ class ClusterApp:
                                    "consistent list result. You can start a new list without the continue "
                                    "parameter.")
                 list_rv = token_rv
-            bucket = st.bucket(t.r)
+            bucket = st.bucket(t.r) if snapshot is None else snapshot
             keys = sorted(bucket) if (limit or start) else list(bucket)
             out_keys: list[tuple[str, str]] = []
             cont = ""
@@ -487,7 +512,7 @@ class ClusterApp:
             if self._wants_table(request):
                 objs = [self._out(t, bucket[k]) for k in out_keys]
                 return json_response(table(t.r, objs, str(list_rv), q.get("includeObject", "Metadata"), cont))
-            if t.r.api_version(t.version) != t.r.api_version():
+            if snapshot is not None or t.r.api_version(t.version) != t.r.api_version():
                 chunks = [json.dumps(self._out(t, bucket[k])).encode() for k in out_keys]
             else:
                 chunks = [st.serialized(t.r, k) for k in out_keys]
@@ -537,9 +562,18 @@ class ClusterApp:
                 return WatchEvent(ev.rv, "DELETED", ev.rkey, ev.obj)
             return ev if now else None
 
+        send_initial = q.get("sendInitialEvents") in ("true", "1")
+        if send_initial and (q.get("resourceVersionMatch") != "NotOlderThan" or not bookmarks):
+            raise ApiError(422, "Invalid", 'ListOptions.meta.k8s.io "" is invalid: sendInitialEvents: Forbidden: '
+                           "sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to "
+                           "NotOlderThan and allowWatchBookmarks is true")
+        if send_initial and rv_text.isdigit() and int(rv_text) > st.rv:
+            raise ApiError(504, "Timeout", f"Too large resource version: {rv_text}, current: {st.rv}",
+                           {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                            "retryAfterSeconds": 1})
         with st.lock:
             cancel = st.subscribe(deliver)
-            if rv_text in ("", "0"):
+            if rv_text in ("", "0") or send_initial:  # the state now: a plain watch from 0, or a watch-list
                 initial = [WatchEvent(int(o["metadata"]["resourceVersion"]), "ADDED", t.r.key, o)
                            for o in st.list(t.r, t.namespace)]
                 since = st.rv
@@ -549,7 +583,7 @@ class ClusterApp:
                 initial = replay if replay is not None else []
                 expired = replay is None
                 since = st.rv if expired else since
-            if rv_text not in ("", "0") and expired:
+            if rv_text not in ("", "0") and not send_initial and expired:
                 initial_error = ApiError(410, "Expired", f"too old resource version: {rv_text} "
                                          f"({st.compacted_rv})").status()
             else:
@@ -572,7 +606,7 @@ class ClusterApp:
                 if seen is not None:
                     await self._send_event(send, t, seen, as_table, include)
                 last_rv = max(last_rv, old.rv)
-            if bookmarks and q.get("sendInitialEvents") in ("true", "1"):
+            if send_initial:
                 # a watch-list (client-go's WatchList, kubectl 1.35): the initial state ends with this bookmark
                 await send("BOOKMARK", {"kind": t.r.kind, "apiVersion": t.r.api_version(t.version), "metadata": {
                     "resourceVersion": str(max(last_rv, since)),

@@ -189,6 +189,28 @@ class ClusterState:
                 return None
             return [e for e in self.history if e.rv > rv]
 
+    def snapshot_at(self, r: Resource, rv: int) -> dict[Key, Obj] | None:
+        """The resource's objects as they were at ``rv`` (a list with resourceVersionMatch=Exact),
+        rewound from the watch history; None when that history was compacted away."""
+        with self.lock:
+            if rv < self.compacted_rv:
+                return None
+            state = dict(self.bucket(r))
+            for ev in reversed(self.history):
+                if ev.rv <= rv:
+                    break
+                if ev.rkey != r.key:
+                    continue
+                meta = ev.obj.get("metadata") or {}
+                key = (meta.get("namespace", "") if r.namespaced else "", meta.get("name", ""))
+                if ev.type == "ADDED":
+                    state.pop(key, None)
+                elif ev.type == "MODIFIED" and ev.old is not None:
+                    state[key] = ev.old
+                elif ev.type == "DELETED":
+                    state[key] = ev.obj
+            return state
+
     def compact(self) -> None:
         """Forget watch history and outstanding continue tokens (as etcd compaction does)."""
         with self.lock:

@@ -250,3 +250,38 @@ def test_scale_and_status_subresources(sb: Sandbox, api: Any) -> None:
     assert conds["Ready"] == "True" and conds["MemoryPressure"] == "False"  # merged by type
     v1.patch_node("node-0", {"status": {"conditions": [{"type": "Ready", "status": "False"}]}})
     assert {c.type: c.status for c in v1.read_node("node-0").status.conditions}["Ready"] == "True"
+
+
+def test_resource_version_match_and_watch_list(sb: Sandbox, api: Any) -> None:
+    import json as _json
+
+    import httpx
+
+    core = client.CoreV1Api(api)
+    core.create_namespaced_config_map("default", {"metadata": {"name": "rvm-a"}, "data": {"v": "1"}})
+    at = core.list_namespaced_config_map("default").metadata.resource_version
+    core.patch_namespaced_config_map("rvm-a", "default", {"data": {"v": "2"}})
+    core.create_namespaced_config_map("default", {"metadata": {"name": "rvm-b"}})
+    old = core.list_namespaced_config_map("default", resource_version=at, resource_version_match="Exact")
+    names = {i.metadata.name: i for i in old.items}
+    assert old.metadata.resource_version == at and "rvm-b" not in names and names["rvm-a"].data == {"v": "1"}
+    with pytest.raises(client.ApiException) as e:
+        core.list_namespaced_config_map("default", resource_version_match="Exact")
+    assert e.value.status == 422 and "resourceVersionMatch is forbidden unless resourceVersion" in e.value.body
+    with pytest.raises(client.ApiException) as e:
+        core.list_namespaced_config_map("default", resource_version=str(int(at) + 10**6),
+                                        resource_version_match="NotOlderThan")
+    assert e.value.status == 504 and "Too large resource version" in e.value.body
+
+    with httpx.Client(base_url=sb.url("sandbox"), verify=False, headers={"Authorization": f"Bearer {sb.token}"}) as h:
+        q = "watch=1&sendInitialEvents=true&allowWatchBookmarks=true&timeoutSeconds=1"
+        bad = h.get(f"/api/v1/namespaces/default/configmaps?{q}")
+        assert bad.status_code == 422 and "resourceVersionMatch is set to NotOlderThan" in bad.json()["message"]
+        with h.stream("GET", f"/api/v1/namespaces/default/configmaps?{q}&resourceVersionMatch=NotOlderThan"
+                             f"&resourceVersion={at}") as r:
+            events = [_json.loads(line) for line in r.iter_lines() if line]
+    types = [ev["type"] for ev in events]
+    end = next(i for i, ev in enumerate(events) if ev["type"] == "BOOKMARK"
+               and ev["object"]["metadata"].get("annotations", {}).get("k8s.io/initial-events-end") == "true")
+    initial = {ev["object"]["metadata"]["name"] for ev in events[:end]}
+    assert set(types[:end]) == {"ADDED"} and {"rvm-a", "rvm-b"} <= initial  # the state now, not a replay

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.fuzzy import Matcher
 from textual.screen import Screen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
@@ -30,6 +30,7 @@ from tui.widgets.keybar import KeyBar
 
 _FOLD = re.compile(r"[^a-z0-9]+")
 # how much a match in each field counts: a runbook named for the symptom beats one that mentions it
+FUZZY_FLOOR = 1 / 3  # letters in at most three runs: "ntrdy" finds "NotReady", not any long paragraph
 WEIGHTS = (("name", 1.0), ("title", 1.0), ("symptoms", 0.9), ("tags", 0.8), ("summary", 0.5))
 
 
@@ -38,9 +39,33 @@ def _fold(text: str) -> str:
     return _FOLD.sub("", text.lower())
 
 
-def _fields(rb: RunbookEntry) -> dict[str, list[str]]:
-    return {"name": [rb.name], "title": [rb.title], "symptoms": list(rb.symptoms), "tags": list(rb.tags),
-            "summary": [rb.summary]}
+@lru_cache(maxsize=4096)
+def _fields(rb: RunbookEntry) -> tuple[tuple[float, str, tuple[str, ...]], ...]:
+    """Each searchable value folded once: (weight, folded value, its words folded)."""
+    values = {"name": [rb.name], "title": [rb.title], "symptoms": list(rb.symptoms), "tags": list(rb.tags),
+              "summary": [rb.summary]}
+    return tuple((weight, _fold(value), tuple(_fold(w) for w in re.split(r"[\s\-_/,.;:()]+", value) if w))
+                 for field, weight in WEIGHTS for value in values[field] if value)
+
+
+def subsequence(word: str, text: str) -> float:
+    """How well ``word``'s letters appear in order in ``text`` (folded): 0 (not all) to 1 (contiguous).
+
+    One linear pass, greedy: Textual's fuzzy matcher explores every alignment, which on a
+    runbook's summary paragraph froze the home screen for minutes as a search was typed.
+    """
+    if not word:
+        return 0.0
+    at, runs, last = 0, 0, -2
+    for index, char in enumerate(text):
+        if char == word[at]:
+            if index != last + 1:
+                runs += 1
+            last = index
+            at += 1
+            if at == len(word):
+                return 1.0 / runs
+    return 0.0
 
 
 def relevance(rb: RunbookEntry, query: str) -> float:
@@ -48,27 +73,24 @@ def relevance(rb: RunbookEntry, query: str) -> float:
 
     A word found whole (case, spaces and hyphens aside) scores by its field's weight, more
     at the start of a word or of the field; a word found only as a fuzzy subsequence scores
-    far less. 0 when some word is found nowhere.
+    at most 40 times the weight (fewer, longer runs score more), below any whole match in a
+    field that counts as much. 0 when some word is found nowhere.
     """
     words = [w for w in (_fold(w) for w in query.split()) if w]
     if not words:
         return 0.0
-    fields = _fields(rb)
     total = 0.0
     for word in words:
         best = 0.0
-        matcher = Matcher(word)
-        for field, weight in WEIGHTS:
-            for value in fields[field]:
-                folded = _fold(value)
-                at = folded.find(word)
-                if at >= 0:
-                    starts = at == 0 or any(_fold(part).startswith(word) for part in re.split(r"[\s\-_/]+", value))
-                    best = max(best, weight * (100 + (30 if starts else 0) + 20 * len(word) / max(len(folded), 1)))
-                elif len(word) > 2:
-                    fuzzy = matcher.match(value)
-                    if fuzzy > 0:
-                        best = max(best, weight * 20 * fuzzy)
+        for weight, folded, parts in _fields(rb):
+            at = folded.find(word)
+            if at >= 0:
+                starts = at == 0 or any(part.startswith(word) for part in parts)
+                best = max(best, weight * (100 + (30 if starts else 0) + 20 * len(word) / max(len(folded), 1)))
+            elif len(word) > 2 and weight >= 0.8:  # a summary paragraph holds most letters in order
+                fuzzy = subsequence(word, folded)
+                if fuzzy >= FUZZY_FLOOR:
+                    best = max(best, weight * 40 * fuzzy)
         if best == 0.0:
             return 0.0
         total += best
@@ -99,7 +121,7 @@ def age(opened: str, now: datetime) -> str:
 
 
 def incident_line(entry: IncidentEntry, now: datetime) -> Text:
-    line = Text(no_wrap=False)
+    line = Text(no_wrap=True, overflow="ellipsis")
     if entry.drill:
         line.append(" DRILL ", style="bold black on yellow")
         line.append(" ")
@@ -108,7 +130,7 @@ def incident_line(entry: IncidentEntry, now: datetime) -> Text:
     when = age(entry.opened, now)
     if when:
         line.append(f" · {when}", style="dim")
-    line.append(f" · {entry.id}", style="dim")
+    line.append(f"\n  {entry.id}", style="dim")
     return line
 
 
@@ -119,7 +141,7 @@ class HomeScreen(Screen[None]):
         Binding("enter", "open", "Open", show=False),
         Binding("tab", "app.focus_next", "Next pane"),
         Binding("question_mark", "help", "Help"),
-        Binding("escape", "back", "Quit", show=False),
+        Binding("escape", "back", "Back / quit"),
         Binding("q", "quit", "Quit"),
         Binding("down", "to_list", "Down", show=False),
     ]
@@ -186,12 +208,13 @@ class HomeScreen(Screen[None]):
         ol.clear_options()
         options = []
         for rb in runbooks:
-            text = Text(safe(rb.title, multiline=False), style="bold")
-            text.append(safe(f"\n  {', '.join(rb.symptoms[:2]) or rb.summary or rb.name}"), style="dim")
+            text = Text(safe(rb.title, multiline=False), style="bold", no_wrap=True, overflow="ellipsis")
+            about = ", ".join(rb.symptoms[:2]) or (rb.summary.strip().splitlines() or [rb.name])[0]
+            text.append("\n  " + safe(about, multiline=False), style="dim")
             if rb.tags:
-                text.append(f"  [{', '.join(rb.tags)}]", style="dim cyan")
+                text.append("\n  [" + safe(", ".join(rb.tags), multiline=False) + "]", style="dim cyan")
             if rb.origin:  # a library of the team's own, and what it shadows
-                text.append(f"\n  {rb.origin}", style="italic")
+                text.append("\n  " + safe(rb.origin, multiline=False), style="italic")
             options.append(Option(text, id=rb.name))
         ol.add_options(options or [Option("no runbook matches", disabled=True)])
         if runbooks:

@@ -106,9 +106,10 @@ class StartScreen(Screen[None]):
         yield Label("Incident commander")
         yield Input(placeholder="who leads", id="f-commander")
         yield Label("Kubernetes context")
-        yield Select([(f"{c.name}  ⚠ PROTECTED" if c.protected else c.name, c.name) for c in contexts],
-                     prompt="pick a context", id="f-context",
-                     value=contexts[0].name if len(contexts) == 1 else Select.BLANK)
+        if contexts:
+            yield Select([(f"{c.name}  ⚠ PROTECTED" if c.protected else c.name, c.name) for c in contexts],
+                         prompt="pick a context", id="f-context",
+                         value=contexts[0].name if len(contexts) == 1 else Select.BLANK)
         yield Label(Text(self.context_error), classes="error", id="start-context-error")
         for name, spec in self.specs.items():
             if spec.type in CONTEXT_TYPES:
@@ -118,7 +119,8 @@ class StartScreen(Screen[None]):
                         placeholder=spec.type)
             yield Label("", id=f"err-{name}", classes="error")
         yield Label("", id="start-error", classes="error")
-        yield Horizontal(Button("Start incident", id="start", variant="primary", disabled=bool(self.load_error)),
+        yield Horizontal(Button("Start incident", id="start", variant="primary",
+                                disabled=bool(self.load_error) or not contexts),
                          Button("Back", id="back"), id="start-buttons")
 
     def _check(self, name: str, raw: str) -> tuple[bool, Any]:
@@ -153,7 +155,9 @@ class StartScreen(Screen[None]):
         if not self.query("#start-error"):
             return  # the form is still being read
         error = self.query_one("#start-error", Label)
-        context = self.query_one("#f-context", Select).value
+        pickers = self.query("#f-context").results(Select)
+        picker = next(pickers, None)
+        context = picker.value if picker is not None else None
         if not isinstance(context, str):
             error.update("pick a Kubernetes context")
             return

@@ -8,15 +8,20 @@ from typing import Any
 
 from mitigate.ports import ConfirmRequest, ContextInfo
 from mitigate.runbook.model import InputSpec
-from tests.tui.engine_rig import engine_incident
+from tests.tui.engine_rig import RUNBOOK, engine_incident
 from tui import make_app
 from tui.app import MitigateApp
 from tui.protocols import Incident, IncidentEntry, RunbookEntry, StartRequest
 
+# the cordon pauses 30 s between batches, then waits for a health gate
+PAUSED_RUNBOOK = RUNBOOK.replace(
+    'batch: {size: "{{ inputs.batchSize }}"}',
+    'batch: {size: "{{ inputs.batchSize }}", pause: 30s, gate: {until: "steps[\'find-notready\'].count > 0"}}', 1)
 
-def walker_app(*, protected: bool = False) -> tuple[MitigateApp, Any]:
-    """The walker after the check ran (its table filled), the cordon step next."""
-    rig = engine_incident(Path(tempfile.mkdtemp(prefix="mitigate-snap-")), protected=protected)
+
+def walker_app(*, protected: bool = False, runbook: str = RUNBOOK) -> tuple[MitigateApp, Any]:
+    """The walker after the check ran (its table filled), the cordon step next and highlighted."""
+    rig = engine_incident(Path(tempfile.mkdtemp(prefix="mitigate-snap-")), protected=protected, runbook=runbook)
     rig.session.run("find-notready")
     rig.session.complete_manual("page-owner")
     return make_app(incident=rig.incident, confirmer=rig.confirmer, now=rig.clock.now), rig
@@ -29,6 +34,18 @@ def confirm_request(*, protected: bool) -> ConfirmRequest:
                           context=context, scope="names: node-0, node-1, node-2", target_count=3,
                           destructive=True, protected=protected,
                           diff="--- node/node-0\n+++ /dev/null\n-kind: Node\n-metadata: {name: node-0}\n")
+
+
+def long_confirm_request() -> ConfirmRequest:
+    """A protected delete whose diff is 51 lines of YAML (a Deployment's manifest)."""
+    diff = "--- deployment/ingress-nginx\n+++ /dev/null\n" + "".join(
+        f"-  line-{n:02d}: {'value ' * 4}\n" for n in range(51))
+    base = confirm_request(protected=True)
+    return ConfirmRequest(step_id=base.step_id, title="Delete the ingress Deployment",
+                          description="delete deployment ingress-nginx in namespace ingress",
+                          kubectl=("kubectl --context prod-par -n ingress delete deployment ingress-nginx",),
+                          context=base.context, scope="namespace ingress · names: ingress-nginx", target_count=1,
+                          destructive=True, protected=True, diff=diff)
 
 
 class StaticLauncher:

@@ -69,13 +69,13 @@ class WalkerScreen(Screen[None]):
         Binding("c", "copy_kubectl", "Copy"),
         Binding("s", "skip", "Skip"),
         Binding("t", "retry", "Retry"),
+        Binding("l", "toggle_timeline", "Timeline"),
         Binding("b", "rollback", "Roll back"),
         Binding("escape", "cancel_batch", "Cancel batch"),
         Binding("n", "note", "Note"),
         Binding("m", "milestone", "Milestone"),
         Binding("i", "status", "Status"),
         Binding("e", "postmortem", "Postmortem"),
-        Binding("l", "toggle_timeline", "Timeline"),
         Binding("v", "verdict", "Verdict"),
         Binding("question_mark", "help", "Help"),
         Binding("pageup", "scroll_detail(-10)", "Detail up", show=False),
@@ -254,7 +254,7 @@ class WalkerScreen(Screen[None]):
         """The batch panel, built at the first run: a walker that is only read starts faster."""
         panel = next(self.query(BatchPanel).results(BatchPanel), None)
         if panel is None:
-            panel = BatchPanel(id="batch")
+            panel = BatchPanel(id="batch", clock=lambda: self._now().timestamp())
             panel.display = False
             self.query_one("#detail").mount(panel)
         return panel
@@ -280,6 +280,8 @@ class WalkerScreen(Screen[None]):
             panel.started_at(out.started, out.started_data)
             panel.display = self.model.batch_step == self.selected()
         if out.progress is not None:
+            brief = self._brief(str(out.progress.data.get("step", "")))
+            panel.batching(brief.pause, brief.gate)
             panel.progress(out.progress.data, getattr(out.progress, "mono", None))
             panel.display = self.model.batch_step == self.selected()
         if out.results:

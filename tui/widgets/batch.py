@@ -14,6 +14,7 @@ replay as it was live.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -32,8 +33,9 @@ class BatchPanel(Widget):
     """
     FAILURE_LINES = 5  # the newest failures shown; the count says how many there are in all
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._clock = clock  # seconds, for the pause's countdown (the walker's clock: fixed in tests)
         self.has_progress = False  # shown once a batch reported; hidden while another step is selected
         self._label = ""
         self._ok = self._failed = 0
@@ -43,7 +45,7 @@ class BatchPanel(Widget):
         self._failures: list[str] = []
         self._pause = ""  # the runbook's pause between batches ("30s"), when it has one
         self._gate = ""  # the health gate's condition, when it has one
-        self._paused_at: float | None = None  # time.monotonic() of the last batch's end, while pausing
+        self._paused_at: float | None = None  # the clock at the last batch's end, while pausing
         self._more = False  # batches remain after the last one reported
         self._timer: Any = None
         self._lines = 0  # lines drawn at the last layout
@@ -86,7 +88,7 @@ class BatchPanel(Widget):
         self._label = (f"{data.get('step')}: batch {batch}/{batches} done · "
                        f"{self._done:,}/{self._total:,} targets · {data.get('failures', 0)} failed")
         self._more = batch < batches
-        self._paused_at = time.monotonic() if self._more and (self._pause or self._gate) else None
+        self._paused_at = self._clock() if self._more and (self._pause or self._gate) else None
         if self._paused_at is not None and self._timer is None:
             self._timer = self.set_interval(1.0, self.refresh)
         self._repaint()
@@ -104,7 +106,7 @@ class BatchPanel(Widget):
         from mitigate.runbook.model import parse_duration
 
         try:
-            left = parse_duration(self._pause) - (time.monotonic() - self._paused_at) if self._pause else 0.0
+            left = parse_duration(self._pause) - (self._clock() - self._paused_at) if self._pause else 0.0
         except (ValueError, TypeError):
             left = 0.0
         if left > 0:

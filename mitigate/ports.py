@@ -116,6 +116,39 @@ class ActionOutcome:
         return all(r.ok for r in self.results)
 
 
+@dataclass(frozen=True)
+class AccessCheck:
+    """One permission a step needs (``kubectl auth can-i`` terms). ``resource`` is the plural;
+    a read check may give ``kind``/``api_version`` instead and the adapter resolves it."""
+
+    verb: str
+    resource: str = ""
+    group: str = ""
+    subresource: str = ""
+    namespace: str = ""
+    name: str = ""
+    kind: str = ""
+    api_version: str = ""
+
+    @property
+    def text(self) -> str:
+        what = (self.resource or self.kind) + (f"/{self.subresource}" if self.subresource else "")
+        group = f".{self.group}" if self.group else ""
+        named = f" {self.name}" if self.name else ""
+        where = f" in {self.namespace}" if self.namespace else " (cluster-wide)"
+        return f"{self.verb} {what}{group}{named}{where}"
+
+
+@dataclass(frozen=True)
+class AccessAnswer:
+    """The cluster's answer for one AccessCheck: ``allowed`` True/False, or None when it could not
+    be asked (the review API failed): then the responder decides, with a typed override."""
+
+    check: AccessCheck
+    allowed: bool | None
+    reason: str = ""
+
+
 @runtime_checkable
 class PreparedAction(Protocol):
     """An action bound to its targets, ready to preview or execute."""
@@ -149,6 +182,10 @@ class PreparedAction(Protocol):
         """After a crash: for each target, is the change already in place (``applied``)?"""
         ...
 
+    def permissions(self) -> list[AccessCheck]:
+        """Every verb/resource/namespace the action will ask the API server for (the RBAC preflight)."""
+        ...
+
 
 class ClusterError(Exception):
     """A one-line, user-facing cluster problem (unreachable, 401/403, unknown context...)."""
@@ -168,6 +205,10 @@ class ClusterPort(Protocol):
 
     def prepare(self, request: ActionRequest) -> PreparedAction:
         """Bind an action. Raises ClusterError (unknown verb, unscoped, bad context)."""
+        ...
+
+    def access(self, context: str, checks: Sequence[AccessCheck]) -> list[AccessAnswer]:
+        """Ask the API server (SelfSubjectAccessReview, as the impersonated user if any) about each check."""
         ...
 
 
@@ -304,12 +345,15 @@ class ConfirmRequest:
     diff: str = ""
     kind: Literal["action", "notify", "silence", "rollback", "decision"] = "action"
     cluster_scope: bool = False  # the step stated ``scope: cluster``: it acts on everything
+    preflight: tuple[str, ...] = ()  # what the RBAC preflight found (shown above the buttons)
+    uncertain: bool = False  # the cluster could not answer the preflight: the responder decides, typed
 
     @property
     def needs_typed(self) -> bool:
-        """The context name must be typed for destructive steps on protected contexts and for
-        every cluster-wide (``scope: cluster``) step."""
-        return (self.protected and self.destructive) or self.cluster_scope
+        """The context name must be typed for destructive steps on protected contexts, for every
+        cluster-wide (``scope: cluster``) step, and to override an RBAC preflight the cluster could
+        not answer."""
+        return (self.protected and self.destructive) or self.cluster_scope or self.uncertain
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mitigate.ports import ActionRequest, ClusterError, ContextInfo, PreparedAction, Query
+from mitigate.ports import (
+    AccessAnswer,
+    AccessCheck,
+    ActionRequest,
+    ClusterError,
+    ContextInfo,
+    PreparedAction,
+    Query,
+)
 
 from .actions import VERBS, Ctx
 from .kubeconfig import Kubeconfig, kubeconfig_files
@@ -71,6 +79,35 @@ class KubeCluster:
             raise ClusterError(f"unknown action {request.verb!r} (known: {', '.join(sorted(VERBS))})")
         action: PreparedAction = cls(self.ctx(request.context), request)
         return action
+
+    def access(self, context: str, checks: Sequence[AccessCheck]) -> list[AccessAnswer]:
+        """SelfSubjectAccessReview per check (as the impersonated user when impersonating). A review
+        that cannot be made answers ``allowed=None``: uncertain, never assumed either way."""
+        ctx = self.ctx(context)
+        out: list[AccessAnswer] = []
+        for check in checks:
+            attrs: dict[str, Any] = {"verb": check.verb, "resource": check.resource, "group": check.group}
+            try:
+                if not check.resource and check.kind:
+                    res = ctx.resolver.resolve(check.api_version, check.kind)
+                    attrs.update(resource=res.plural, group=res.group)
+                    check = AccessCheck(check.verb, res.plural, res.group, check.subresource, check.namespace,
+                                        check.name)
+                attrs.update({k: v for k, v in (("subresource", check.subresource), ("namespace", check.namespace),
+                                                ("name", check.name)) if v})
+                body = ctx.transport.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                                             body={"apiVersion": "authorization.k8s.io/v1",
+                                                   "kind": "SelfSubjectAccessReview",
+                                                   "spec": {"resourceAttributes": attrs}},
+                                             precondition=True)  # a review is safe to repeat
+            except (ApiError, ClusterError) as exc:
+                out.append(AccessAnswer(check, None, f"the access review failed: {exc}"))
+                continue
+            status = (body or {}).get("status") or {} if isinstance(body, dict) else {}
+            allowed = status.get("allowed")
+            out.append(AccessAnswer(check, bool(allowed) if isinstance(allowed, bool) else None,
+                                    str(status.get("reason") or status.get("evaluationError") or "")))
+        return out
 
     # ------------------------------------------------------------------ helpers
 

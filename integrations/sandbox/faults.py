@@ -30,8 +30,13 @@ class RequestLogEntry:
 
     @property
     def mutating(self) -> bool:
-        """A request that changed (or tried to change) the cluster: not a dry run."""
-        return self.verb in MUTATING and not self.dry_run
+        """A request that changed (or tried to change) the cluster: not a dry run, and not a review
+        (access, rules, who-am-I reviews are POSTs that the API server answers and never stores)."""
+        return self.verb in MUTATING and not self.dry_run and self.resource not in REVIEWS
+
+
+REVIEWS = frozenset({"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews",
+                     "subjectaccessreviews", "localsubjectaccessreviews", "tokenreviews"})
 
 
 @dataclass

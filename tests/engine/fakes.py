@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mitigate.ports import (
+    AccessAnswer,
+    AccessCheck,
     ActionOutcome,
     ActionRequest,
     ClusterError,
@@ -52,6 +54,8 @@ class FakeCluster:
     queries: int = 0
     absorbed_per_call: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    denied: set[str] = field(default_factory=set)  # AccessCheck texts the fake RBAC denies
+    reviews_fail: bool = False  # the access review API is down: every answer uncertain
 
     def contexts(self) -> list[ContextInfo]:
         return [ContextInfo(name=c, cluster=c, protected=c in self.protected) for c in self.nodes]
@@ -64,6 +68,11 @@ class FakeCluster:
         if query.name is not None:
             objs = [o for o in objs if o["metadata"]["name"] == query.name]
         return [dict(o) for o in objs]
+
+    def access(self, context: str, checks: Sequence[AccessCheck]) -> list[AccessAnswer]:
+        if self.reviews_fail:
+            return [AccessAnswer(c, None, "the access review failed: 503") for c in checks]
+        return [AccessAnswer(c, c.text not in self.denied) for c in checks]
 
     def prepare(self, request: ActionRequest) -> FakeAction:
         if request.context not in self.nodes:
@@ -124,6 +133,10 @@ class FakeAction:
 
     def recheck(self) -> list[TargetResult]:
         return [TargetResult(f"Node/{n}", True, applied=self._applied(n)) for n in self.names]
+
+    def permissions(self) -> list[AccessCheck]:
+        verb = "delete" if self.request.verb == "delete" else "patch"
+        return [AccessCheck(verb, "nodes", name=n) for n in self.names]
 
 
 @dataclass

@@ -56,8 +56,9 @@ MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def mutations(sb: Any) -> list[Any]:
-    """Requests that changed the cluster (server-side dry runs change nothing)."""
-    return [e for e in sb.request_log if e.method in MUTATING and not e.dry_run]
+    """Requests that changed the cluster (server-side dry runs and access reviews change nothing)."""
+    return [e for e in sb.request_log if e.method in MUTATING and not e.dry_run
+            and e.resource != "selfsubjectaccessreviews"]
 
 
 def test_plan_prints_kubectl_and_makes_no_mutating_request(tmp_path: Path, sb: Any) -> None:
@@ -66,7 +67,9 @@ def test_plan_prints_kubectl_and_makes_no_mutating_request(tmp_path: Path, sb: A
     assert "ok: 2 found: n0, n2" in proc.stdout
     assert f"$ kubectl cordon nodes/n0 nodes/n2 --context={CTX}" in proc.stdout
     assert "2 batch(es) of 1" in proc.stdout
-    assert [e for e in sb.request_log if e.method in MUTATING] == []  # not even a dry run
+    # not even a dry run; the RBAC preflight's access reviews are POSTs that store nothing
+    assert [e for e in sb.request_log if e.method in MUTATING and e.resource != "selfsubjectaccessreviews"] == []
+    assert "RBAC on lab: 2 permission(s) checked, all allowed" in proc.stdout
     assert not (tmp_path / "j").exists()
 
 

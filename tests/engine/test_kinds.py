@@ -173,7 +173,7 @@ def test_plan_only_never_mutates_and_plan_describes_without_changes(harness: Har
     s.run("find")
     plan = s.plan("cordon")
     assert plan.kubectl[0] == "kubectl --context lab cordon node n0" and len(plan.targets) == 6
-    assert plan.notes == ["lab: 3 batch(es) of 2, pause 30s"]
+    assert plan.notes == ["RBAC on lab: 6 permission(s) checked, all allowed", "lab: 3 batch(es) of 2, pause 30s"]
     assert s.run("cordon").status == StepStatus.PREVIEWED
     assert harness.cluster.mutations == []
 

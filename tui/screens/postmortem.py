@@ -73,8 +73,11 @@ class PostmortemScreen(Screen[None]):
     @work(thread=True, group="postmortem-export", exit_on_error=False)
     def _export(self, fmt: str, path: Path) -> None:
         text = self._draft(fmt)
-        try:
-            path.expanduser().write_text(text, encoding="utf-8")
+        target = path.expanduser()
+        partial = target.with_name(f".{target.name}.partial")
+        try:  # written whole, then renamed: a reader (or a crash) never sees half a draft
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(target)
         except OSError as exc:
             message = f"cannot write {path}: {exc.strerror or exc}"
         else:

@@ -14,13 +14,35 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from mitigate.ports import ActionOutcome, ActionRequest, CircuitOpen, ClusterError, Preview, TargetResult
+from mitigate.ports import (
+    AccessCheck,
+    ActionOutcome,
+    ActionRequest,
+    CircuitOpen,
+    ClusterError,
+    Preview,
+    TargetResult,
+)
 
 from .. import render
 from ..resources import Resolver, Resource, check_name
 from ..transport import CONTENT_TYPES, ApiError, ConnectionFailed, Transport
 
 LIST_INSTEAD_OF_GETS = 20  # more names than this: one paginated list beats one GET per name
+
+
+NAMED_CHECKS = 20
+
+
+def access_checks(items: Sequence[Item], wanted: Iterable[tuple[str, str]]) -> list[AccessCheck]:
+    """One AccessCheck per (verb, subresource) and target, deduplicated; by namespace for many targets."""
+    named = len(items) <= NAMED_CHECKS
+    out: dict[AccessCheck, None] = {}
+    for verb, sub in wanted:
+        for item in items:
+            out.setdefault(AccessCheck(verb, item.res.plural, item.res.group, sub, item.namespace or "",
+                                       item.name if named else ""))
+    return list(out)
 
 
 class BatchHalted(CircuitOpen):
@@ -88,6 +110,8 @@ class Action:
     verb: ClassVar[str] = ""
     DESTRUCTIVE: ClassVar[bool] = False
     SCOPE_KEYS: ClassVar[tuple[str, ...]] = ("name", "names", "selector", "namespace", "manifest")
+    RBAC: ClassVar[tuple[tuple[str, str], ...]] = (("patch", ""),)
+    """(verb, subresource) the action asks for on each target: the RBAC preflight's checks."""
 
     def __init__(self, ctx: Ctx, request: ActionRequest) -> None:
         self.ctx, self.request = ctx, request
@@ -117,6 +141,11 @@ class Action:
         if required and value in (None, ""):
             raise ClusterError(f"{self.verb}: parameter {key!r} is required")
         return value
+
+    def permissions(self) -> list[AccessCheck]:
+        """The checks of ``RBAC`` on every target (by name up to NAMED_CHECKS targets, so rules limited
+        by resourceNames answer truly; per namespace beyond that)."""
+        return access_checks(self.items, self.RBAC)
 
     def namespace(self) -> str | None:
         ns = self.p.get("namespace")

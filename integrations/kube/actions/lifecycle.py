@@ -13,16 +13,16 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
-from mitigate.ports import ActionRequest, ClusterError, Preview, TargetResult
+from mitigate.ports import AccessCheck, ActionRequest, ClusterError, Preview, TargetResult
 
 from .. import render
 from ..resources import check_name
 from ..transport import CONTENT_TYPES, ApiError
-from .base import Action, Item, strs
+from .base import Action, Item, access_checks, strs
 from .objects import Cordon
 
 POD = ("v1", "Pod")
@@ -96,6 +96,7 @@ def manifest_docs(manifest: Any) -> str:
 
 class Delete(Action):
     verb = "delete"
+    RBAC: ClassVar[tuple[tuple[str, str], ...]] = (("delete", ""),)
     DESTRUCTIVE = True
 
     def bind(self) -> None:
@@ -233,6 +234,7 @@ class DeleteMachine(Delete):
 
 class Create(Action):
     verb = "create"
+    RBAC: ClassVar[tuple[tuple[str, str], ...]] = (("create", ""),)
     SCOPE_KEYS = ("manifest",)
     METHOD = "POST"
 
@@ -396,6 +398,7 @@ class Apply(Create):
     """Server-side apply with a field manager; declarative, so safe to repeat."""
 
     verb = "apply"
+    RBAC: ClassVar[tuple[tuple[str, str], ...]] = (("create", ""), ("patch", ""))
 
     def bind(self) -> None:
         super().bind()
@@ -460,6 +463,7 @@ def evict(action: Action, item: Item, grace: int | None, deadline: float,
 
 class Evict(Action):
     verb = "evict"
+    RBAC: ClassVar[tuple[tuple[str, str], ...]] = (("create", "eviction"),)
     DESTRUCTIVE = True
 
     def bind(self) -> None:
@@ -513,6 +517,19 @@ class Drain(Cordon):
         self.force = self.param("force", False) is True
         self.skip_wait = int(self.param("skipWaitForDeleteTimeout", 0) or 0)
         self.pod_res = self.r.resolve(*POD)
+
+    def permissions(self) -> list[AccessCheck]:
+        checks = access_checks(self.items, (("patch", ""),))
+        checks.append(AccessCheck("list", self.pod_res.plural, self.pod_res.group))
+        pods: list[Item] = []
+        for item in self.items:
+            try:
+                pods.extend(self.pods(item.name)[0])
+            except (ApiError, ClusterError):
+                pass  # the list itself is checked above
+        namespaces = sorted({p.namespace or "" for p in pods})
+        checks += [AccessCheck("create", self.pod_res.plural, self.pod_res.group, "eviction", ns) for ns in namespaces]
+        return checks
 
     def pods(self, node: str) -> tuple[list[Item], list[str]]:
         """Pods to evict on ``node`` and the reasons it cannot be drained (empty when it can).

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -46,6 +46,7 @@ CONFLICT_RETRIES = 5  # fresh read + recomputed patch after a 409, as ``retry.Re
 
 class RevertChanges(Action):
     verb = "revertChanges"
+    RBAC: ClassVar[tuple[tuple[str, str], ...]] = (("patch", ""), ("delete", ""))
     DESTRUCTIVE = True
     SCOPE_KEYS = ("namespaces", "selector", "kinds")
 

@@ -21,6 +21,7 @@ from typing import Any
 from mitigate.engine.backups import file_sha256, load_undo, save_undo
 from mitigate.engine.checks import run_wait
 from mitigate.engine.kind import StepContext, StepKind
+from mitigate.engine.preflight import preflight
 from mitigate.engine.state import WHOLE, outcome_base
 from mitigate.engine.types import BatchProgress, StepPlan, request_data, request_from
 from mitigate.errors import MitigateError
@@ -145,13 +146,18 @@ def _confirm_context(ctx: StepContext, bound: Bound, cluster: ClusterPort) -> tu
         "step": step.id, "context": bound.context, **_shown(kubectl, preview.diff),
         "targets": list(full.targets)[:TARGETS_CAP], "description": full.describe(),
         "warnings": preview.warnings, "batches": len(bound.batches)})
+    rbac = preflight(cluster, bound.context, full.permissions())
+    ctx.record("step.preflight", rbac.data(step.id))
+    rbac.refuse(f"{bound.verb} of step {step.id}")
     units = bound.remaining
+    description = full.describe() + "".join(f"\n{note}" for note in rbac.notes if rbac.denied or rbac.uncertain)
     request = ConfirmRequest(
-        step_id=step.id, title=step.title or step.id, description=full.describe(), kubectl=tuple(kubectl),
+        step_id=step.id, title=step.title or step.id, description=description, kubectl=tuple(kubectl),
         context=bound.context, scope=_scope(bound),
         target_count=len(units) if units != [WHOLE] else len(full.targets),
         destructive=_destructive(step, full, bound), protected=ctx.protected(bound.context),
-        diff=preview.diff, kind="action", cluster_scope=step.scope == "cluster")
+        diff=preview.diff, kind="action", cluster_scope=step.scope == "cluster",
+        preflight=tuple(rbac.notes), uncertain=bool(rbac.uncertain))
     return ctx.confirm(request)
 
 
@@ -346,6 +352,7 @@ class Action(StepKind):
                 continue
             units = bound.remaining or bound.items
             prepared = cluster.prepare(bound.request(units, None))
+            out.notes.extend(preflight(cluster, context, prepared.permissions()).notes)
             descriptions.append(prepared.describe())
             out.kubectl.extend(prepared.kubectl())
             out.targets.extend(prepared.targets)
@@ -373,6 +380,8 @@ class Action(StepKind):
             return Preview(diff="", warnings=["nothing to do"])
         prepared = ctx.cluster.prepare(bound.request(bound.batches[0], None))
         result = prepared.preview()
+        rbac = preflight(ctx.cluster, bound.context, prepared.permissions())
+        result.warnings.extend(note for note in rbac.notes if rbac.denied or rbac.uncertain)
         ctx.record("step.previewed", {"step": step.id, "context": bound.context,
                                       **_shown(prepared.kubectl(), result.diff),
                                       "targets": list(prepared.targets)[:TARGETS_CAP],

@@ -1,0 +1,40 @@
+"""The RBAC preflight in the engine: a denied permission stops the step before its confirmation;
+an answer the cluster could not give needs the typed context; the plan shows both."""
+
+from __future__ import annotations
+
+from mitigate.engine import StepStatus
+from tests.engine.conftest import Harness
+from tests.engine.runbooks import CORDON
+
+
+def test_a_denied_permission_fails_the_step_before_anything_is_asked_or_changed(harness: Harness) -> None:
+    harness.cluster.denied = {"patch nodes n2 (cluster-wide)"}
+    s = harness.start(CORDON, context="lab")
+    s.run("find")
+    plan = s.plan("cordon")
+    assert "RBAC on lab: you cannot patch nodes n2 (cluster-wide)" in plan.notes
+    state = s.run("cordon")
+    assert state.status == StepStatus.FAILED
+    assert state.error is not None and state.error.startswith(
+        "RBAC preflight on lab: you cannot patch nodes n2 (cluster-wide): cordon of step cordon would fail")
+    assert harness.cluster.mutations == [] and harness.confirmer.requests == []
+    assert harness.journal is not None
+    pre = [r.data for r in harness.journal.records() if r.type == "step.preflight"]
+    assert pre == [{"step": "cordon", "context": "lab", "checked": 3, "denied": ["patch nodes n2 (cluster-wide)"],
+                    "uncertain": []}]
+    assert "step.intent" not in harness.types()
+
+
+def test_an_unanswerable_preflight_is_the_responders_call_with_the_typed_context(harness: Harness) -> None:
+    harness.cluster.reviews_fail = True
+    s = harness.start(CORDON, context="lab")
+    s.run("find")
+    harness.confirmer.typed = "wrong"
+    assert s.run("cordon").status == StepStatus.PREVIEWED  # the typed name did not match: nothing ran
+    request = harness.confirmer.requests[-1]
+    assert request.needs_typed and request.uncertain
+    assert any("could not check patch nodes n0" in line for line in request.preflight)
+    assert harness.cluster.mutations == []
+    harness.confirmer.typed = "lab"
+    assert s.run("cordon").status == StepStatus.SUCCEEDED

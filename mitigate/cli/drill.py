@@ -97,6 +97,12 @@ def expand(value: str, sb: Sandbox) -> str:
     return _PLACEHOLDER.sub(one, value)
 
 
+def _reflow(text: str) -> str:
+    """A YAML block's hard-wrapped lines joined back into paragraphs (the screen wraps them)."""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
 def scenario_target(path: Path) -> tuple[str, Expect]:
     """The runbook a scenario file rehearses (``drill.runbook``, else its file name) and its
     expected verdict, read without starting a sandbox (``mitigate test`` pairs them up)."""
@@ -176,7 +182,7 @@ class Drill:
                                                            if len(self.sandbox.contexts) > 6 else "")
         checks = list(self.sandbox.health(self.sandbox.contexts[0]).checks)[:8]
         lines = [f"DRILL {self.sandbox.scenario.name}: {self.runbook.metadata.title} ({self.runbook.metadata.name})",
-                 f"sandbox contexts: {contexts}", "", self.brief.strip() or "(the scenario has no description)"]
+                 f"sandbox contexts: {contexts}", "", _reflow(self.brief) or "(the scenario has no description)"]
         if checks:
             lines += ["", "Mitigated when: " + "; ".join(checks)]
         if self.expect == "not-mitigated":

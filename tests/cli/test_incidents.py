@@ -128,3 +128,29 @@ def test_the_tui_drill_of_a_shipped_scenario_gets_its_drill_block(
         assert seen["inputs"]["managementContext"] == "mk8s-mgmt"
         assert len(seen["inputs"]["contexts"]) == 40 and "mk8s-mgmt" not in seen["inputs"]["contexts"]
     capsys.readouterr()
+
+
+@pytest.mark.anyio
+async def test_the_tui_drill_opens_on_its_brief(tmp_path: Path, library: Path) -> None:
+    pytest.importorskip("integrations.sandbox")
+    from mitigate.cli import drill as drills
+    from mitigate.cli.library import search_path
+    from mitigate.cli.tui import incident_for
+    from tests.tui.conftest import until
+    from tui import TuiConfirmer, make_app
+    from tui.screens.brief import BriefScreen
+    from tui.screens.walker import WalkerScreen
+
+    prepared = drills.start("lab", library=search_path([library]))
+    try:
+        confirmer = TuiConfirmer()
+        session = prepared.open(tmp_path / "j", confirmer)
+        incident = incident_for(session, prepared.cluster, on_close=session.journal.close, drill=prepared)
+        app = make_app(incident=incident, confirmer=confirmer)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, BriefScreen) and bool(app.screen.query("#brief-text")))
+            assert "A stale ConfigMap broke the shop" in str(app.screen.query_one("#brief-text").render())
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
+    finally:
+        prepared.sandbox.stop()

@@ -129,6 +129,10 @@ class WalkerScreen(Screen[None]):
         self._show_steps(session.steps, current.id if current else None, initial=True)
         self.set_interval(0.1, self._flush)
         self._read_briefs()
+        if self.incident.brief:  # a drill starts with its brief on screen
+            from tui.screens.brief import BriefScreen
+
+            self.call_after_refresh(self.app.push_screen, BriefScreen(self.incident.brief))
 
     def action_toggle_timeline(self) -> None:
         shown = self._timeline_shown()

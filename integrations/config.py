@@ -39,6 +39,7 @@ from integrations.http import RetryPolicy
 from mitigate import paths
 from mitigate.errors import LocatedError, LocatedErrors, MitigateError
 from mitigate.runbook.model import parse_duration
+from mitigate.yamlloc import load_yaml
 
 SecretName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")]
 Status = Literal["investigating", "identified", "monitoring", "resolved"]
@@ -203,16 +204,13 @@ def load_config(path: Path | str | None = None) -> IntegrationsConfig:
 
 
 def parse_config(text: str, path: str = "<config>") -> IntegrationsConfig:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise LocatedError(f"invalid YAML: {problem}", path=path,
-                           line=mark.line + 1 if mark else 0, column=mark.column + 1 if mark else 0) from None
-    if root is None:
+    # The located loader first: a repeated key (a second ``protectedContexts:`` silently erased
+    # protection), a ``!!python`` tag, an alias bomb or deep nesting is one located line.
+    doc = load_yaml(text, path)
+    if doc.data is None:
         return IntegrationsConfig(source=path)
-    data = yaml.safe_load(text)
+    root = yaml.compose(text, Loader=yaml.SafeLoader)  # the same document, for error positions
+    data = doc.data
     if not isinstance(data, dict):
         raise LocatedError("the config must be a mapping of settings", path=path,
                            line=root.start_mark.line + 1, column=root.start_mark.column + 1)

@@ -168,8 +168,8 @@ def get_secret(name: str) -> str:
     if not value:
         try:
             value = _backend().get_password(SERVICE, name)
-        except SecretError:
-            raise SecretError(_no_backend_message(name)) from None
+        except SecretError as exc:
+            raise SecretError(_no_backend_message(name) if "no keyring backend" in str(exc) else str(exc)) from None
         except KeyringError as exc:
             raise SecretError(f"keyring error reading secret {name!r}: {_line(exc)}; "
                               f"or set {env_var(name)}") from None
@@ -192,8 +192,8 @@ def set_secret(name: str, value: str) -> None:
         names = _index(kr)
         if name not in names:
             kr.set_password(SERVICE, INDEX_USER, json.dumps(sorted({*names, name})))
-    except SecretError:
-        raise SecretError(_no_backend_message(name)) from None
+    except SecretError as exc:
+        raise SecretError(_no_backend_message(name) if "no keyring backend" in str(exc) else str(exc)) from None
     except KeyringError as exc:
         raise SecretError(f"keyring error storing secret {name!r}: {_line(exc)}") from None
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from .faults import RequestLogEntry
 from .health import HealthReport
-from .sandbox import Sandbox
+from .sandbox import Sandbox, wrote_kubeconfig
 from .scenario import Scenario, load_scenario, parse_scenario
 from .store import ClusterState
 
 __all__ = ["ClusterState", "HealthReport", "RequestLogEntry", "Sandbox", "Scenario", "load_scenario",
-           "parse_scenario"]
+           "parse_scenario", "wrote_kubeconfig"]

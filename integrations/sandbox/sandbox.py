@@ -226,8 +226,21 @@ class Sandbox:
                                 for e in self.users.entries for c in self.contexts]
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(KUBECONFIG_MARK + "\n")  # `sandbox serve` overwrites only files that start with it
             yaml.safe_dump(doc, fh, sort_keys=False)
         return path
+
+
+KUBECONFIG_MARK = "# written by mitigate's sandbox: it may overwrite this file"
+
+
+def wrote_kubeconfig(path: Path) -> bool:
+    """Does ``path`` hold a kubeconfig the sandbox wrote (its first line is the mark)?"""
+    try:
+        with Path(path).open(encoding="utf-8", errors="replace") as fh:
+            return fh.readline().rstrip("\n") == KUBECONFIG_MARK
+    except OSError:
+        return False
 
 
 def _as_pair(bc: BuiltCluster) -> tuple[bool, str]:

@@ -24,6 +24,8 @@ def register(sub: Any) -> None:
                        help="port of the first cluster (others follow); default: random free ports")
     serve.add_argument("--kubeconfig", type=Path, default=None,
                        help="where to write the kubeconfig (default: a temporary file removed on exit)")
+    serve.add_argument("--overwrite", action="store_true",
+                       help="replace an existing --kubeconfig file the sandbox did not write")
     serve.set_defaults(handler=_serve)
     p.set_defaults(handler=_usage)
 
@@ -35,8 +37,15 @@ def _usage(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
-    from integrations.sandbox import Sandbox
+    from integrations.sandbox import Sandbox, wrote_kubeconfig
 
+    target: Path | None = args.kubeconfig
+    if target is not None and (target.exists() or target.is_symlink()):
+        if target.is_dir():
+            raise UsageError(f"--kubeconfig {target} is a directory")
+        if not wrote_kubeconfig(target) and not args.overwrite:
+            raise UsageError(f"--kubeconfig {target} exists and was not written by the sandbox (your "
+                             "real kubeconfig?); refusing to overwrite it: give another path, or --overwrite")
     sb = Sandbox.start(args.scenario, port=args.port, kubeconfig=args.kubeconfig)
     done = threading.Event()
     # Handle SIGINT explicitly too: a shell starts background jobs with SIGINT ignored, and an

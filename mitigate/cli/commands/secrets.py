@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
 
 
 def _set(args: argparse.Namespace) -> int:
-    from integrations.secrets import SecretError, check_name, set_secret
+    from integrations.secrets import SecretError, check_name, plaintext_backend, set_secret
 
     check_name(args.name)
     if sys.stdin.isatty():
@@ -41,6 +41,11 @@ def _set(args: argparse.Namespace) -> int:
         raise SecretError(f"no value given for secret {args.name!r}")
     set_secret(args.name, value)
     print(f"stored secret {args.name!r} in the keyring")
+    plain = plaintext_backend()
+    if plain:
+        print(f"mitigate: warning: the active keyring {plain} stores secrets in PLAINTEXT: anything that "
+              "can read your home directory can read it; install a real keyring backend "
+              "(or use MITIGATE_SECRET_<NAME>)", file=sys.stderr)
     return 0
 
 

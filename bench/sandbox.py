@@ -6,7 +6,9 @@
 2. GETs/s over one keep-alive HTTPS connection (httpx), next to a bare aiohttp handler that
    returns a fixed node body over TLS (the HTTP stack's own ceiling).
 3. Listing 5,000 nodes: the JSON list over HTTPS, next to ``json.dumps`` of those nodes;
-   plus real ``kubectl get nodes`` (server-side Table) and ``kubectl get nodes -o json``.
+   plus real ``kubectl get nodes`` (kubectl 1.35, server-side Table) and ``-o json``.
+4. Creates with protobuf bodies (what kubectl 1.32+ sends for built-in kinds), next to the
+   same Deployments sent as JSON; plus ``kubectl create deployment`` (a protobuf body).
 
 Usage: python bench/sandbox.py [--nodes 5000] [--pods 50000] [--gets 2000]
 """
@@ -75,6 +77,52 @@ def _reference_server(body: bytes) -> tuple[str, bytes, Any]:
     return f"https://127.0.0.1:{port}", cert, stop
 
 
+def _varint(n: int) -> bytes:
+    out = b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        if not n:
+            return out + bytes([b])
+        out += bytes([b | 0x80])
+
+
+def _fld(num: int, value: bytes | str | int) -> bytes:
+    if isinstance(value, int):
+        return _varint(num << 3) + _varint(value)
+    data = value.encode() if isinstance(value, str) else value
+    return _varint(num << 3 | 2) + _varint(len(data)) + data
+
+
+def _deployment_proto(name: str) -> bytes:
+    """A Deployment as kubectl's protobuf encoder writes it (k8s\\0 + runtime.Unknown)."""
+    labels = _fld(1, "app") + _fld(2, name)
+    meta = _fld(1, name) + _fld(11, labels) + _fld(8, b"")
+    container = _fld(1, "main") + _fld(2, "nginx:1.27") + _fld(6, _fld(3, 8080)) + _fld(8, b"")
+    template = _fld(1, _fld(11, labels) + _fld(8, b"")) + _fld(2, _fld(2, container))
+    spec = _fld(1, 2) + _fld(2, _fld(1, labels)) + _fld(3, template) + _fld(4, b"")
+    raw = _fld(1, meta) + _fld(2, spec) + _fld(3, b"")
+    return b"k8s\x00" + _fld(1, _fld(1, "apps/v1") + _fld(2, "Deployment")) + _fld(2, raw)
+
+
+def _deployment_json(name: str) -> bytes:
+    labels = {"app": name}
+    return json.dumps({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
+                       "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
+                           "metadata": {"labels": labels}, "spec": {"containers": [{
+                               "name": "main", "image": "nginx:1.27", "ports": [{"containerPort": 8080}]}]}}}}).encode()
+
+
+def _creates(client: httpx.Client, n: int, proto: bool) -> float:
+    path = "/apis/apps/v1/namespaces/default/deployments?dryRun=All"
+    ctype = "application/vnd.kubernetes.protobuf" if proto else "application/json"
+    body = _deployment_proto if proto else _deployment_json
+    t = time.perf_counter()
+    for i in range(n):
+        r = client.post(path, content=body(f"bench-{i}"), headers={"Content-Type": ctype})
+        assert r.status_code == 201, r.text
+    return n / (time.perf_counter() - t)
+
+
 def _gets(client: httpx.Client, path: str, n: int) -> float:
     client.get(path).raise_for_status()
     t = time.perf_counter()
@@ -127,9 +175,15 @@ def main() -> None:
         print(f"list {args.nodes} nodes (JSON over HTTPS): {list_time:.3f} s; json.dumps of the nodes "
               f"{dumps:.3f} s; ratio {list_time / dumps:.2f}x")
 
+        with _client(sb, "sandbox") as c:
+            n = max(50, args.gets // 4)
+            json_rate, proto_rate = _creates(c, n, proto=False), _creates(c, n, proto=True)
+        print(f"create a Deployment (dry run): protobuf bodies {proto_rate:.0f}/s; JSON bodies {json_rate:.0f}/s; "
+              f"ratio {proto_rate / json_rate:.2f}")
+
         kubectl = kubectl_binary()
         if kubectl is None:
-            print("kubectl 1.20 not found (run .ci/run or set MITIGATE_KUBECTL): kubectl figures skipped")
+            print("kubectl 1.35 unavailable (.ci/fetch-kubectl, or set MITIGATE_KUBECTL): kubectl figures skipped")
             return
         with tempfile.TemporaryDirectory() as home:
             env = {"HOME": home, "PATH": "/usr/bin:/bin", "KUBECONFIG": str(sb.kubeconfig)}
@@ -140,7 +194,11 @@ def main() -> None:
                                      text=True).stdout
                 took = time.perf_counter() - t
                 rows = out.count("\n") - 1 if not extra else len(json.loads(out)["items"])
-                print(f"{label}: {took:.2f} s for {rows} nodes")
+                print(f"{label}: {took:.2f} s for {rows} nodes (the JSON list above: {list_time:.2f} s)")
+            t = time.perf_counter()
+            subprocess.run([kubectl, "create", "deployment", "bench-kubectl", "--image=nginx", "--dry-run=server"],
+                           env=env, check=True, capture_output=True)
+            print(f"kubectl create deployment --dry-run=server (protobuf body): {time.perf_counter() - t:.2f} s")
     finally:
         sb.stop()
 

@@ -325,8 +325,11 @@ def describe(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    if isinstance(value, str):
-        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, str):  # the offending token, never the rest of the file (one line, 40 chars)
+        first = value.split("\n", 1)[0]
+        if first != value or len(first) > 40:
+            return repr(first[:37] + "...")
+        return repr(value)
     return repr(value)
 
 

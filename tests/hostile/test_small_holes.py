@@ -86,3 +86,32 @@ def test_a_bogus_keyring_backend_is_a_one_line_error(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "no_such_module.Keyring" in proc.stderr
+
+
+def test_validate_does_not_follow_symlinks_out_of_the_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "id_rsa.yaml"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE\n")
+    (outside / "more.yaml").write_text("apiVersion: SECRET-FROM-ELSEWHERE\n")
+    tree = tmp_path / "runbooks"
+    tree.mkdir()
+    (tree / "ok.yaml").write_text("apiVersion: mitigate/v1\nkind: Runbook\nmetadata: {name: ok, title: Ok, "
+                                  "source: tests}\nsteps:\n  - {id: a, manual: x}\n")
+    (tree / "evil.yaml").symlink_to(secret)
+    (tree / "linked").symlink_to(outside, target_is_directory=True)
+    code = main(["validate", str(tree)])
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert code == 0, text
+    assert "OPENSSH" not in text and "b3BlbnNz" not in text and "SECRET-FROM-ELSEWHERE" not in text
+    assert "evil.yaml: skipped, a symlink out of" in text
+
+
+def test_validate_echoes_the_offending_token_not_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text('apiVersion: mitigate/v1\nkind: Runbook\nmetadata: {name: x, title: X, source: t}\n'
+                    'steps: "first line\\nDB_PASSWORD=hunter2 and the rest of a pasted file"\n')
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "hunter2" not in err and "first line" in err

@@ -31,8 +31,27 @@ def register(sub: Any) -> None:
 
 
 def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml")
-                  and "drills" not in p.relative_to(folder).parts)
+    """The folder's runbook files. Symlinked folders are not entered and a symlink that leads out
+    of the folder is skipped (said on stderr): ``validate`` of a shared tree must not read, and
+    echo in its errors, a file elsewhere on the machine (``evil.yaml -> ~/.ssh/id_rsa``)."""
+    import os
+
+    root = folder.resolve()
+    found: list[Path] = []
+    for top, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d != "drills")  # scenarios, not runbooks
+        for name in sorted(names):
+            path = Path(top) / name
+            if path.suffix not in (".yaml", ".yml"):
+                continue
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    print(f"mitigate: {path}: skipped, a symlink out of {folder}", file=sys.stderr)
+                    continue
+            if path.is_file():
+                found.append(path)
+    return sorted(found)
 
 
 def _collect(raw: list[str], args: argparse.Namespace) -> list[Path]:

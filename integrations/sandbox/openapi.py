@@ -327,14 +327,18 @@ def _fits(node: Obj, value: Any) -> bool:
 
 
 def field_problems(obj: Obj, r: Resource, version: str, crds: dict[tuple[str, str, str], Obj], *,
-                   prune: bool = False) -> tuple[list[str], list[str]]:
+                   prune: bool = False, schema_errors: list[tuple[str, str]] | None = None
+                   ) -> tuple[list[str], list[str]]:
     """(unknown field paths, type errors as the API server's decoder words them) for ``obj``;
-    with ``prune`` the unknown fields are removed from ``obj``, as decoding into the API types does."""
+    with ``prune`` the unknown fields are removed from ``obj``, as decoding into the API types does.
+    For custom resources type errors are schema errors (422), appended to ``schema_errors`` as
+    (field, message) the way the CRD validator words them."""
     defs = definitions()
     name = by_gvk().get((r.group, version, r.kind))
     unknown: list[str] = []
     errors: list[str] = []
     drop: list[tuple[Obj, str]] = []
+    crd_errors: list[tuple[str, str]] = []
     if name is not None:
         root: Obj = defs[name]
         struct_name = name.rsplit(".", 1)[1]
@@ -368,6 +372,10 @@ def field_problems(obj: Obj, r: Resource, version: str, crds: dict[tuple[str, st
                 node.get("x-kubernetes-preserve-unknown-fields"):
             return
         if not _fits(node, value):
+            want = node.get("type")
+            want = [x for x in want if x != "null"][0] if isinstance(want, list) else want
+            crd_errors.append((path, f"Invalid value: {json.dumps(_kind_of(value).replace('bool', 'boolean'))}: "
+                                     f"{path} in body must be of type {want}: {json.dumps(_kind_of(value))}"))
             typ = f"{ref_pkg.get(named, 'v1')}.{named}" if named else _go_type(node)
             errors.append(f"json: cannot unmarshal {_kind_of(value)} into Go struct field {owner}.{go_path} "
                           f"of type {typ}")
@@ -396,8 +404,10 @@ def field_problems(obj: Obj, r: Resource, version: str, crds: dict[tuple[str, st
                 walk(node["items"], v, f"{path}[{i}]", owner)
 
     walk(root, obj, "", struct_name)
-    if name is None:
-        errors = []  # custom resources: the API server words type errors as 422 schema errors, not decoding
+    if name is None:  # custom resources: the API server words type errors as 422 schema errors, not decoding
+        errors = []
+        if schema_errors is not None:
+            schema_errors.extend(crd_errors)
     if prune:
         for container, key in drop:
             container.pop(key, None)

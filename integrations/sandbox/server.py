@@ -38,7 +38,7 @@ from .selectors import (
     selector_object_matcher,
     selector_to_string,
 )
-from .store import ApiError, ClusterState, Obj, WatchEvent, Writer, fields_v1, not_found
+from .store import ApiError, ClusterState, Obj, WatchEvent, Writer, fields_v1, invalid, not_found
 from .tables import SCALE_COLUMNS, table
 
 log = logging.getLogger(__name__)
@@ -327,16 +327,12 @@ class ClusterApp:
         if t is None:
             return self._discovery(request)
         m = request.method
-        if t.sub == "eviction":
-            if m != "POST":
-                raise ApiError(405, "MethodNotAllowed", "eviction only supports create")
-            return await self._evict(request, t)
-        if t.sub == "scale":
-            return await self._scale(request, t)
-        if t.sub == "log":
-            if m != "GET":
-                raise ApiError(405, "MethodNotAllowed", "log only supports get")
-            return await self._log(request, t)
+        special = self._subresources().get(t.sub)
+        if special is not None:  # subresources with their own handler (status/finalize are plain writes)
+            methods, handle = special
+            if m not in methods:
+                raise ApiError(405, "MethodNotAllowed", f"{t.sub} does not support {m}")
+            return await handle(request, t)
         if m == "GET":
             if t.name:
                 return self._get(request, t)
@@ -354,6 +350,13 @@ class ClusterApp:
         if m == "DELETE":
             return await (self._delete(request, t) if t.name else self._delete_collection(request, t))
         raise ApiError(405, "MethodNotAllowed", f"method {m} not allowed here")
+
+    def _subresources(self) -> dict[str, tuple[tuple[str, ...], Callable[[web.Request, Target],
+                                                                      Awaitable[web.StreamResponse]]]]:
+        """Subresource -> (methods, handler): one table; a new subresource is one entry here plus
+        its name in the Resource's ``subresources`` (which discovery lists)."""
+        return {"eviction": (("POST",), self._evict), "scale": (("GET", "PUT", "PATCH"), self._scale),
+                "log": (("GET",), self._log)}
 
     def _crd_schemas(self) -> dict[tuple[str, str, str], Obj]:
         return openapi.crd_schemas(self.state.list("customresourcedefinitions"))
@@ -408,8 +411,11 @@ class ClusterApp:
         if mode not in ("Ignore", "Warn", "Strict"):
             raise ApiError(400, "BadRequest", f'fieldValidation: Unsupported value: "{mode}": supported values: '
                            '"Ignore", "Strict", "Warn"')
+        schema_errors: list[tuple[str, str]] = []
         unknown, errors = openapi.field_problems(body, t.r, t.version, self._crd_schemas(),
-                                                 prune=mode != "Strict")
+                                                 prune=mode != "Strict", schema_errors=schema_errors)
+        if schema_errors:
+            raise invalid(t.r, str((body.get("metadata") or {}).get("name") or t.name or ""), schema_errors)
         what = f'{t.r.kind} in version "{t.version}" cannot be handled as a {t.r.kind}'
         if errors:
             raise ApiError(400, "BadRequest", f"{what}: {errors[0]}")

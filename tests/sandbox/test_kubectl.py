@@ -287,6 +287,10 @@ spec:
     g.write_text("apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\nspec: {size: 3, colour: red}\n")
     proc = k("apply", "-f", str(g), check=False)
     assert proc.returncode != 0 and 'unknown field "spec.colour"' in proc.stderr
+    g.write_text("apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\nspec: {size: big}\n")
+    proc = k("apply", "-f", str(g), check=False)
+    assert 'The Gadget "g1" is invalid: spec.size: Invalid value: "string": spec.size in body must be of type ' \
+        'integer: "string"' in proc.stderr, proc.stderr
     g.write_text("apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\nspec: {size: 3}\n")
     k("apply", "-f", str(g))
     assert st.get("gadgets", "g1", "default")["spec"] == {"size": 3}

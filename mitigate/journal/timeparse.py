@@ -41,7 +41,7 @@ class Declared:
     @property
     def at(self) -> str:
         """The UTC time in the journal's RFC 3339 format."""
-        return self.utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return self.utc.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _h(hours: float) -> timedelta:
@@ -169,8 +169,25 @@ def _fixed(naive: datetime, text: str, tz: str, offset: timedelta, zone_name: st
                     f"fixed offset {format_offset(offset)}")
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # a backdated time outside these is a typo, not an incident
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def resolve_declared(text_time: str, tz: str, *, reference_date: date | None = None) -> Declared:
-    """Resolve a local time typed in the declared zone ``tz`` to UTC, flagging what does not fit."""
+    """Resolve a local time typed in the declared zone ``tz`` to UTC, flagging what does not fit.
+
+    Bounded to 1970..2200 (year 1 or 9999 overflowed with an offset, and year 99 wrote a ``99-01-01``
+    that is not RFC 3339): anything outside is a one-line error."""
+    try:
+        declared = _resolve(text_time, tz, reference_date)
+    except OverflowError:
+        declared = None
+    if declared is None or not EARLIEST <= declared.utc < LATEST:
+        raise MitigateError(f"time {text_time!r} {tz} is out of range: give a time between 1970 and 2200")
+    return declared
+
+
+def _resolve(text_time: str, tz: str, reference_date: date | None) -> Declared:
     naive = parse_local(text_time, reference_date)
     name = tz.strip()
     if not name:

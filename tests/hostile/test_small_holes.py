@@ -115,3 +115,24 @@ def test_validate_echoes_the_offending_token_not_the_file(tmp_path: Path, capsys
     assert main(["validate", str(path)]) == 1
     err = capsys.readouterr().err
     assert "hunter2" not in err and "first line" in err
+
+
+@pytest.mark.parametrize(("at", "tz"), [("0001-01-01 00:30", "+05:00"), ("9999-12-31 23:30", "-05:00"),
+                                        ("0099-01-01 10:00", "UTC")])
+def test_backdated_times_are_bounded_and_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  at: str, tz: str) -> None:
+    """Year 1 or 9999 with an offset raised OverflowError (a traceback); year 99 wrote '99-01-01'."""
+    from mitigate.journal import Journal
+
+    root = tmp_path / "incidents"
+    Journal.create(root, "inc-t").close()
+    code = main(["--journal-dir", str(root), "journal", "add", "inc-t", "--at", at, f"--tz={tz}", "typed long ago"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "out of range" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_declared_time_is_always_rfc3339() -> None:
+    from mitigate.journal.timeparse import resolve_declared
+
+    assert resolve_declared("1970-01-01 00:00", "UTC").at == "1970-01-01T00:00:00.000000Z"

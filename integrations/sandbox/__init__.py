@@ -12,6 +12,7 @@ from .health import HealthReport
 from .sandbox import Sandbox, wrote_kubeconfig
 from .scenario import Scenario, load_scenario, parse_scenario
 from .store import ClusterState
+from .twin import snapshot
 
 __all__ = ["ClusterState", "HealthReport", "RequestLogEntry", "Sandbox", "Scenario", "load_scenario",
-           "parse_scenario", "wrote_kubeconfig"]
+           "parse_scenario", "snapshot", "wrote_kubeconfig"]

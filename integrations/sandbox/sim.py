@@ -735,6 +735,8 @@ class Simulation:
         owned = sorted(self._owned(d, RS), key=lambda o: o["metadata"].get("creationTimestamp", ""))
         top = max((_revision(o) for o in owned), default=0)
         new_rs = next((o for o in owned if (o["metadata"].get("labels") or {}).get(HASH_LABEL) == h), None)
+        if new_rs is None:  # a ReplicaSet another hash function named (a snapshot of a real cluster): same template
+            new_rs = next((o for o in owned if template_hash((o.get("spec") or {}).get("template") or {}) == h), None)
         rs_r = self.r(RS)
         strategy = spec.get("strategy") or {}
         rolling = strategy.get("type", "RollingUpdate") != "Recreate"

@@ -27,11 +27,33 @@ def register(sub: Any) -> None:
     serve.add_argument("--overwrite", action="store_true",
                        help="replace an existing --kubeconfig file the sandbox did not write")
     serve.set_defaults(handler=_serve)
+    snap = ssub.add_parser("snapshot", help="capture a cluster's objects into a scenario (Secret values emptied)")
+    snap.add_argument("--context", required=True, help="the kubeconfig context to capture")
+    snap.add_argument("-n", "--namespace", action="append", default=[], dest="namespaces",
+                      help="a namespace to capture (repeatable; default: all); cluster-scoped kinds always")
+    snap.add_argument("--kubeconfig", type=Path, default=None, help="kubeconfig (default: $KUBECONFIG, ~/.kube/config)")
+    snap.add_argument("-o", "--output", type=Path, required=True, help="the scenario file to write")
+    snap.set_defaults(handler=_snapshot)
     p.set_defaults(handler=_usage)
 
 
 def _usage(args: argparse.Namespace) -> int:
-    raise UsageError("sandbox needs a subcommand: serve SCENARIO")
+    raise UsageError("sandbox needs a subcommand: serve SCENARIO, or snapshot --context C -o FILE")
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    import yaml
+
+    from integrations.sandbox import snapshot
+
+    doc = snapshot(args.kubeconfig, args.context, list(args.namespaces))
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"{args.output}: {len(doc['objects'])} objects of context {doc['context']}", flush=True)
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

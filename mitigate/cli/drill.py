@@ -110,7 +110,41 @@ def scenario_target(path: Path) -> tuple[str, Expect]:
 
     scenario = load_scenario(path)
     block = drill_block(scenario.drill, scenario.path)
-    return block.runbook or Path(path).stem, block.expect
+    return beside(block.runbook, scenario.path) or Path(path).stem, block.expect
+
+
+def beside(ref: str | None, scenario_path: str) -> str | None:
+    """A runbook path in a scenario is relative to the scenario file (a name is looked up on the library)."""
+    if ref and (ref.endswith((".yaml", ".yml")) or "/" in ref) and not Path(ref).is_absolute() \
+            and not scenario_path.startswith("<"):
+        return str(Path(scenario_path).parent / ref)
+    return ref
+
+
+def check_scenario(path: Path) -> str:
+    """Validate a scenario file (LocatedError(s) on problems); a one-line summary when it is valid."""
+    from integrations.sandbox import load_scenario
+
+    scenario = load_scenario(path)
+    drill_block(scenario.drill, scenario.path)
+    objects = sum(len(c.objects) + len(c.generators) for c in scenario.clusters)
+    return (f"scenario {scenario.name}, {len(scenario.clusters)} cluster(s), {objects} objects/generators, "
+            f"{sum(len(c.health) for c in scenario.clusters)} health checks")
+
+
+SCENARIO_KEYS = frozenset({"clusters", "objects", "generators", "behaviours", "faults", "health", "drill"})
+
+
+def is_scenario(path: Path) -> bool:
+    """A YAML file written as a scenario (no runbook apiVersion/kind, scenario keys at the top)."""
+    from mitigate.errors import LocatedError
+    from mitigate.yamlloc import load_yaml
+
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8"), str(path)).data
+    except (OSError, UnicodeDecodeError, LocatedError, ValueError):
+        return False
+    return isinstance(data, dict) and "kind" not in data and "steps" not in data and bool(SCENARIO_KEYS & set(data))
 
 
 @dataclass(frozen=True)
@@ -271,7 +305,7 @@ def prepare(sb: Sandbox, scenario: str, *, library: Library | None = None, runbo
 
     lib = library or search_path()
     block = drill_block(sb.scenario.drill, sb.scenario.path)
-    name = runbook or block.runbook or Path(scenario).stem
+    name = runbook or beside(block.runbook, sb.scenario.path) or Path(scenario).stem
     try:
         path = lib.find(name)
     except UsageError as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 from mitigate.cli.library import given_paths
 from mitigate.cli.options import add_config, add_library, library_of
-from mitigate.errors import LocatedErrors, MitigateError, UsageError
+from mitigate.errors import LocatedError, LocatedErrors, MitigateError, UsageError
 
 
 def register(sub: Any) -> None:
@@ -71,11 +71,31 @@ def _collect(raw: list[str], args: argparse.Namespace) -> list[Path]:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from mitigate.cli.drill import check_scenario, is_scenario
     from mitigate.runbook.loader import load_runbook
 
     bad = 0
     files = _collect(args.paths, args)
     for path in files:
+        if is_scenario(path):  # a drill scenario given by path: validated as a scenario
+            try:
+                summary = check_scenario(path)
+            except LocatedErrors as exc:
+                bad += 1
+                for err in exc.errors:
+                    print(err, file=sys.stderr)
+                continue
+            except LocatedError as exc:
+                bad += 1
+                print(exc, file=sys.stderr)
+                continue
+            except MitigateError as exc:
+                bad += 1
+                print(f"{path}: {exc}", file=sys.stderr)
+                continue
+            if not args.quiet:
+                print(f"ok {path} ({summary})")
+            continue
         try:
             rb = load_runbook(path)
         except LocatedErrors as exc:

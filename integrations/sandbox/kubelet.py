@@ -56,10 +56,15 @@ class ContainerRule:
     pull_error: str = ""
     ready: bool = True
     logs: list[str] = field(default_factory=list)
+    command: str = "*"  # glob over the container's command and args joined by spaces
 
     def matches(self, pod: Obj, c: Obj) -> bool:
         if not fnmatch.fnmatchcase(str(c.get("image", "")), self.image):
             return False
+        if self.command != "*":
+            argv = " ".join(str(x) for x in (c.get("command") or []) + (c.get("args") or []))
+            if not fnmatch.fnmatchcase(argv, self.command):
+                return False
         if not fnmatch.fnmatchcase(str(c.get("name", "")), self.container):
             return False
         if self.namespace is not None and pod["metadata"].get("namespace") != self.namespace:

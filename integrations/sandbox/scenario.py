@@ -190,6 +190,7 @@ class ContainerRuleSpec(_M):
     namespace: str | None = None
     selector: str | None = None
     env: dict[str, str] = {}
+    command: str = Field(default="*", description="glob over the container's command and args, space-joined")
     crash: CrashSpec | None = None
     pull_error: Literal["ErrImagePull", "ImagePullBackOff", "InvalidImageName"] | None = None
     ready: bool = True

@@ -220,3 +220,18 @@ def test_dry_runs_reach_only_webhooks_without_side_effects() -> None:
         body["metadata"]["name"] = "y"
         assert h.post("/api/v1/namespaces/default/configmaps", params={"dryRun": "All"}, json=body).status_code == 201
         assert st.find("configmaps", "y", "default") is None
+
+
+def test_a_rule_can_match_a_broken_command() -> None:
+    pods = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+        "containers": [{"name": "c", "image": "x", "command": ["/app"], "args": args}]}}
+        for name, args in (("migrating", ["serve", "--migrate"]), ("serving", ["serve"]))]
+    scenario = {"behaviours": {"containers": [{"command": "/app *--migrate*", "crash": {"exitCode": 3},
+                                               "logs": ["migration 42 failed"]}]},
+                "generators": [{"nodes": {"count": 1}}], "objects": pods}
+    with Sandbox.start(scenario) as sb:
+        st = sb.cluster()
+        bad = wait_for(lambda: st.get("pods", "migrating", "default")["status"].get("containerStatuses"))[0]
+        assert bad["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+        assert bad["lastState"]["terminated"]["exitCode"] == 3
+        assert "running" in st.get("pods", "serving", "default")["status"]["containerStatuses"][0]["state"]

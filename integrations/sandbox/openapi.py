@@ -412,3 +412,73 @@ def field_problems(obj: Obj, r: Resource, version: str, crds: dict[tuple[str, st
         for container, key in drop:
             container.pop(key, None)
     return unknown, errors
+
+
+# ---------------------------------------------------------------- OpenAPI v2 as protobuf (gnostic)
+# kubectl before 1.23 (and client-go's OpenAPISchema) asks /openapi/v2 for the gnostic
+# openapi_v2.Document protobuf only; field numbers from gnostic's OpenAPIv2.proto.
+
+PROTO_V2 = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+
+
+def _pb_varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        if not n:
+            out.append(b)
+            return bytes(out)
+        out.append(b | 0x80)
+
+
+def _pb(num: int, data: bytes | str) -> bytes:
+    raw = data.encode() if isinstance(data, str) else data
+    return _pb_varint(num << 3 | 2) + _pb_varint(len(raw)) + raw
+
+
+def _pb_bool(num: int, value: bool) -> bytes:
+    return _pb_varint(num << 3) + _pb_varint(1 if value else 0)
+
+
+def _pb_schema(s: Obj) -> bytes:
+    import yaml
+
+    out = b""
+    if isinstance(s.get("$ref"), str):
+        out += _pb(1, s["$ref"])
+    if isinstance(s.get("format"), str):
+        out += _pb(2, s["format"])
+    if isinstance(s.get("description"), str):
+        out += _pb(4, s["description"])
+    for r in s.get("required") or ():
+        out += _pb(19, str(r))
+    extra = s.get("additionalProperties")
+    if isinstance(extra, dict):
+        out += _pb(21, _pb(1, _pb_schema(extra)))
+    elif isinstance(extra, bool):
+        out += _pb(21, _pb_bool(2, extra))
+    t = s.get("type")
+    if t:
+        out += _pb(22, b"".join(_pb(1, str(x)) for x in (t if isinstance(t, list) else [t])))
+    if isinstance(s.get("items"), dict):
+        out += _pb(23, _pb(1, _pb_schema(s["items"])))
+    for sub in s.get("allOf") or ():
+        if isinstance(sub, dict):
+            out += _pb(24, _pb_schema(sub))
+    props = s.get("properties")
+    if isinstance(props, dict):
+        out += _pb(25, b"".join(_pb(1, _pb(1, k) + _pb(2, _pb_schema(v))) for k, v in props.items()
+                                if isinstance(v, dict)))
+    for k, v in s.items():
+        if k.startswith("x-"):
+            out += _pb(31, _pb(1, k) + _pb(2, _pb(2, yaml.safe_dump(v, default_flow_style=False))))
+    return out
+
+
+def v2_protobuf(doc: Obj) -> bytes:
+    """The v2 document as a gnostic openapi_v2.Document message (definitions and info; no paths)."""
+    info = doc.get("info") or {}
+    defs = doc.get("definitions") or {}
+    return (_pb(1, str(doc.get("swagger", "2.0"))) + _pb(2, _pb(1, str(info.get("title", ""))) +
+                                                        _pb(2, str(info.get("version", ""))))
+            + _pb(9, b"".join(_pb(1, _pb(1, name) + _pb(2, _pb_schema(s))) for name, s in sorted(defs.items()))))

@@ -385,6 +385,9 @@ class ClusterApp:
 
     def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
         accept = request.headers.get("Accept", "")
+        if parts == ["v2"] and openapi.PROTO_V2 in accept.replace(".v1.0+", "@v1.0+"):  # kubectl < 1.23
+            doc = openapi.v2_document(self.state.registry, self._crd_schemas())
+            return web.Response(body=openapi.v2_protobuf(doc), content_type="application/octet-stream")
         if accept and not any(a.split(";")[0].strip() in ("application/json", "*/*", "application/*")
                               for a in accept.split(",")):
             raise ApiError(406, "NotAcceptable", f"only the following media types are accepted: application/json "

@@ -421,3 +421,18 @@ def test_server_side_apply_conflicts_unless_forced(kc: Any, tmp_path: Path) -> N
     assert "f:replicas" in owners["bob"]["f:spec"]
     assert "f:replicas" not in owners["alice"]["f:spec"] and "f:replicas" not in owners["carol"]["f:spec"]
     assert "f:selector" in owners["alice"]["f:spec"]  # the rest stays shared
+
+
+def test_old_client_validates_against_openapi_v2_protobuf(kc: Any, tmp_path: Path) -> None:
+    """kubectl 1.20 reads /openapi/v2 as gnostic protobuf only, and validates on the client."""
+    sb, k = kc
+    m = tmp_path / "old.yaml"
+    m.write_text(DEPLOY.format(name="oldc", port=80))
+    k("apply", "-f", str(m), old=True)
+    assert sb.cluster().get("deployments", "oldc", "default")["spec"]["replicas"] == 2
+    m.write_text(DEPLOY.format(name="oldc", port=80).replace("  replicas: 2", "  replicas: 2\n  replica: 3"))
+    proc = k("apply", "-f", str(m), check=False, old=True)
+    assert 'ValidationError(Deployment.spec): unknown field "replica" in io.k8s.api.apps.v1.DeploymentSpec' \
+        in proc.stderr
+    out = k("explain", "deployment.spec.replicas", old=True).stdout
+    assert "FIELD:    replicas <integer>" in out and "Defaults to 1." in out

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mitigate.errors import MitigateError
+from mitigate.journal.redact import register_secrets
 
 SERVICE = "mitigate"
 INDEX_USER = "_mitigate_index"
@@ -59,6 +60,7 @@ def remember(value: str) -> None:
         parts += [seg for seg in urlsplit(value).path.split("/") if len(seg) >= 12]
     with _known_lock:
         _known.update(parts)
+    register_secrets(parts)  # and the journal, the screens and the postmortem mask them too
 
 
 def redact(value: Any) -> Any:

@@ -79,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 return int(handler(args))
             except MitigateError as exc:
-                print(f"mitigate: {exc}", file=sys.stderr)
+                from mitigate.journal.redact import redact_text
+
+                print(f"mitigate: {redact_text(str(exc))}", file=sys.stderr)  # never a secret, even in an error
                 return exc.exit_code
             except KeyboardInterrupt:
                 print("mitigate: interrupted", file=sys.stderr)

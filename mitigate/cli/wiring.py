@@ -96,16 +96,27 @@ def ports(mode: Mode, cluster: ClusterPort | None, confirmer: ConfirmerPort, con
         from integrations.drill import DrillNotifier, DrillSilencer
 
         return Ports(cluster=cluster, confirmer=confirmer, notifier=DrillNotifier(),
-                     probes=build_prober(IntegrationsConfig(source="")), silencer=DrillSilencer())
+                     probes=build_prober(IntegrationsConfig(source="")), silencer=DrillSilencer(),
+                     secrets=keyring_secret)
     if config is None:
         raise MitigateError(f"{mode} mode needs the integrations config")
     if mode == "plan":  # read-only checks may probe; nothing that can send is wired
-        return Ports(cluster=cluster, confirmer=confirmer, probes=build_prober(config))
+        return Ports(cluster=cluster, confirmer=confirmer, probes=build_prober(config), secrets=keyring_secret)
     from integrations.notify import build_notifier
 
     state = incident_dir / "notify-state.json" if incident_dir is not None else None
     return Ports(cluster=cluster, confirmer=confirmer, notifier=build_notifier(config, state_file=state),
-                 probes=build_prober(config), silencer=build_silencer(config))
+                 probes=build_prober(config), silencer=build_silencer(config), secrets=keyring_secret)
+
+
+def keyring_secret(name: str) -> str | None:
+    """A ``secret`` input's value from the keyring (or ``MITIGATE_SECRET_<NAME>``); None when unset."""
+    from integrations.secrets import SecretError, get_secret
+
+    try:
+        return get_secret(name)
+    except SecretError:
+        return None
 
 
 

@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from mitigate.engine.checks import run_query
@@ -35,8 +36,9 @@ from mitigate.engine.views import StepView
 from mitigate.errors import MitigateError
 from mitigate.journal import Journal, Record, resolve_declared
 from mitigate.journal.lifecycle import MILESTONES, STATUSES, record_milestone
+from mitigate.journal.redact import redact_text, register_secret
 from mitigate.ports import ClusterError, ConfirmRequest, Preview
-from mitigate.runbook.inputs import resolve_inputs
+from mitigate.runbook.inputs import journaled_inputs, resolve_inputs, secret_names
 from mitigate.runbook.model import Runbook, Step
 from mitigate.runbook.templating import evaluate, render
 
@@ -69,7 +71,8 @@ class Session:
     def start(cls, runbook: Runbook, inputs: Mapping[str, Any], journal: Journal, ports: Ports, *,
               meta: IncidentMeta, kinds: Registry = DEFAULT) -> Session:
         """Open the incident: check inputs, record ``incident.opened``, status and ``started``."""
-        values = resolve_inputs(runbook, {k: v for k, v in inputs.items() if v is not None})
+        values = _with_keyring(runbook, resolve_inputs(runbook, {k: v for k, v in inputs.items() if v is not None}),
+                               ports, required=True)
         session = cls(runbook, values, journal, ports, SessionState(), kinds)
         contexts = sorted({str(v) for k, v in values.items()
                            if runbook.inputs[k].type == "kube-context" and v}
@@ -79,7 +82,7 @@ class Session:
             "title": meta.title or runbook.metadata.title, "severity": meta.severity,
             "commander": meta.commander, "runbook": runbook.metadata.name,
             "runbook_version": runbook.metadata.version, "runbook_path": meta.runbook_path,
-            "inputs": values, "contexts": contexts, "drill": meta.drill, "scenario": meta.scenario,
+            "inputs": journaled_inputs(runbook, values), "contexts": contexts, "drill": meta.drill, "scenario": meta.scenario,
             "protection": {**meta.protection, "protected": [c for c in contexts if session.protected(c)]},
         })
         session._append("incident.status", {"status": "investigating"})
@@ -100,7 +103,12 @@ class Session:
             if not path:
                 raise MitigateError(f"incident {journal.id}: no runbook path recorded; pass the runbook")
             runbook = load_runbook(path)
-        session = cls(runbook, dict(state.opened.get("inputs") or {}), journal, ports, state, kinds)
+        # a secret input was never journaled: read it again from the keyring, or leave it out (a
+        # template that needs it then fails with its name, never renders the mask into the cluster)
+        inputs = {k: v for k, v in dict(state.opened.get("inputs") or {}).items() if k not in secret_names(runbook)}
+        inputs = _with_keyring(runbook, {**{n: None for n in secret_names(runbook)}, **inputs}, ports, required=False)
+        inputs = {k: v for k, v in inputs.items() if not (k in secret_names(runbook) and v is None)}
+        session = cls(runbook, inputs, journal, ports, state, kinds)
         for step_id, rec in list(state.steps.items()):
             if rec.open_intents:
                 session._append("step.unknown", {"step": step_id})
@@ -242,7 +250,7 @@ class Session:
         self._append("step.awaiting_confirmation", {
             "step": step, "context": request.context, "kind": request.kind,
             "destructive": request.destructive, "protected": request.protected})
-        decision = self.ports.confirmer.confirm(request)
+        decision = self.ports.confirmer.confirm(_masked_request(request))
         reason = decision.reason or "declined by the responder"
         if decision.approved and request.needs_typed and decision.typed.strip() != request.context:
             what = "protected context" if request.protected else "context of this cluster-wide step"
@@ -425,7 +433,7 @@ class Session:
         if step.when is not None:
             out.notes.append(f"only when: {step.when}")
         kind.plan(ctx, out)
-        return out
+        return _masked_plan(out)
 
     def plan_all(self) -> list[StepPlan]:
         """The whole runbook as a plan: read-only checks really run and are journaled (later
@@ -448,7 +456,7 @@ class Session:
                                             f"{exc}" if waiting else f"cannot be planned: {exc}"),
                                step_id=step.id, kind=step.kind, title=step.title or step.id,
                                error="" if waiting else str(exc))
-            plans.append(out)
+            plans.append(_masked_plan(out))
         return plans
 
     def _waits_on(self, step: Step, values: Mapping[str, Any], exc: Exception) -> list[str]:
@@ -479,7 +487,8 @@ class Session:
     def preview(self, step_id: str) -> Preview:
         """Server-side dry run of the step's first request (journaled as ``step.previewed``)."""
         step = self._step(step_id)
-        return self.kinds.kind(step).preview(self._plan_context(step, self.context()))
+        shown = self.kinds.kind(step).preview(self._plan_context(step, self.context()))
+        return replace(shown, diff=redact_text(shown.diff), warnings=[redact_text(w) for w in shown.warnings])
 
     def rollback(self, cancel: threading.Event | None = None, *, only: str | None = None) -> list[StepState]:
         """Undo applied steps (actions, silences), most recently applied first, each confirmed
@@ -553,3 +562,34 @@ class Session:
 
     def close_incident(self) -> Record:
         return self._append("incident.closed", {})
+
+
+def _with_keyring(runbook: Runbook, values: dict[str, Any], ports: Ports, *, required: bool) -> dict[str, Any]:
+    """Secret inputs not given, read from the keyring (``keyring: NAME``); each value is registered
+    for redaction by value, so it is masked wherever it would appear."""
+    out = dict(values)
+    for name, spec in runbook.inputs.items():
+        if spec.type != "secret" or out.get(name) is not None or not spec.keyring:
+            continue
+        value = ports.secrets(spec.keyring) if ports.secrets is not None else None
+        if value:
+            register_secret(value)
+            out[name] = value
+        elif required and spec.is_required:
+            raise MitigateError(f"secret input {name!r}: not given and keyring secret {spec.keyring!r} is not set "
+                                f"(`mitigate secrets set {spec.keyring}`, or pass {name}=VALUE)")
+    return out
+
+
+def _masked_request(request: ConfirmRequest) -> ConfirmRequest:
+    """What the responder is shown: every text redacted (a secret input inside a printed patch,
+    a registered value anywhere), as the journal is."""
+    return replace(request, title=redact_text(request.title), description=redact_text(request.description),
+                   kubectl=tuple(redact_text(line) for line in request.kubectl), scope=redact_text(request.scope),
+                   diff=redact_text(request.diff))
+
+
+def _masked_plan(plan: StepPlan) -> StepPlan:
+    return replace(plan, description=redact_text(plan.description), kubectl=[redact_text(k) for k in plan.kubectl],
+                   scope=redact_text(plan.scope), notes=[redact_text(n) for n in plan.notes],
+                   error=redact_text(plan.error), targets=[redact_text(t) for t in plan.targets])

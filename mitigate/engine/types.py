@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,8 @@ class Ports:
     probes: ProbePort | None = None
     clock: Clock = field(default_factory=SystemClock)
     silencer: SilencerPort | None = None  # Alertmanager silences (``silence`` steps); drills record them
+    secrets: Callable[[str], str | None] | None = None
+    """Reads a keyring secret by name (``secret`` inputs with ``keyring:``); None: no keyring."""
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,9 @@ _GENERATION = 0
 
 
 def _forms(value: str) -> set[str]:
-    forms = {value, json.dumps(value)[1:-1]}
+    """The value and what it commonly turns into on the way: JSON-escaped, base64, case-folded
+    (a template's ``| lower`` in an object name). Other transformations are not known."""
+    forms = {value, json.dumps(value)[1:-1], value.lower(), value.upper()}
     raw = value.encode("utf-8")
     forms.add(base64.b64encode(raw).decode("ascii"))
     forms.add(base64.urlsafe_b64encode(raw).decode("ascii"))

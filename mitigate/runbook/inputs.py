@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mitigate.errors import UsageError
+from mitigate.journal.redact import MASK, register_secrets
 from mitigate.runbook.model import InputSpec, Runbook, parse_duration
 from mitigate.yamlloc import describe, did_you_mean
 
@@ -92,6 +93,13 @@ def coerce_input(spec: InputSpec, value: Any) -> Any:
             result = str(value).strip().lower() in _TRUE
         else:
             raise ValueError(f"expected true or false, got {describe(value)}")
+    elif kind == "secret":
+        if not isinstance(value, str) or not value:
+            raise ValueError("expected a non-empty secret (its value is never shown)")
+        result = value
+        if spec.pattern is not None and re.fullmatch(spec.pattern, result) is None:
+            raise ValueError(f"the secret does not match pattern {spec.pattern!r} (its value is never shown)")
+        return result
     elif kind in ("list", "kube-contexts"):
         result = _as_list(value)
         if kind == "kube-contexts" and (not result or not all(isinstance(v, str) and v for v in result)):
@@ -130,6 +138,9 @@ def resolve_inputs(runbook: Runbook, given: Mapping[str, str]) -> dict[str, Any]
     values: dict[str, Any] = {}
     for name, spec in runbook.inputs.items():
         raw = given.get(name, spec.default)
+        if raw is None and spec.type == "secret" and spec.keyring:
+            values[name] = None  # read from the keyring when the session opens (Ports.secrets)
+            continue
         if raw is None:
             if spec.is_required:
                 hint = f" ({spec.prompt})" if spec.prompt else ""
@@ -142,4 +153,14 @@ def resolve_inputs(runbook: Runbook, given: Mapping[str, str]) -> dict[str, Any]
             problems.append(f"input {name!r}: {exc}")
     if problems:
         raise InputError("; ".join(problems))
+    register_secrets(v for n, v in values.items() if runbook.inputs[n].type == "secret")
     return values
+
+
+def secret_names(runbook: Runbook) -> list[str]:
+    return [n for n, s in runbook.inputs.items() if s.type == "secret"]
+
+
+def journaled_inputs(runbook: Runbook, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs as ``incident.opened`` keeps them: a secret input's value never is (MASK)."""
+    return {k: (MASK if k in secret_names(runbook) and v is not None else v) for k, v in values.items()}

@@ -64,7 +64,7 @@ class Metadata(Strict):
 
 InputType = Literal[
     "string", "integer", "number", "boolean", "duration", "kube-context", "kube-contexts",
-    "namespace", "label-selector", "list",
+    "namespace", "label-selector", "list", "secret",
 ]
 
 
@@ -77,10 +77,24 @@ class InputSpec(Strict):
     maximum: float | None = None
     pattern: str | None = None
     choices: list[Any] | None = None
+    keyring: str | None = Field(None, description="secret inputs: the keyring secret read when no value is given "
+                                                   "(`mitigate secrets set NAME`)")
 
     @property
     def is_required(self) -> bool:
         return self.required if self.required is not None else self.default is None
+
+    @model_validator(mode="after")
+    def _secret(self) -> InputSpec:
+        if self.type == "secret":
+            if self.default is not None:
+                raise ValueError("a secret input has no default: a runbook file is not a secret store "
+                                 "(use keyring: NAME)")
+            if self.choices is not None:
+                raise ValueError("a secret input has no choices (they would be its values, in the runbook)")
+        elif self.keyring is not None:
+            raise ValueError(f"keyring: applies to secret inputs only, not {self.type}")
+        return self
 
     @model_validator(mode="after")
     def _bounds(self) -> InputSpec:

@@ -115,8 +115,10 @@ class StartScreen(Screen[None]):
             if spec.type in CONTEXT_TYPES:
                 continue  # the context picker above fills it
             yield Label(Text(f"{name}{' *' if spec.is_required else ''}  {spec.prompt}"))
+            secret = spec.type == "secret"  # shown masked; blank reads the keyring (keyring: NAME)
             yield Input(value="" if spec.default is None else str(spec.default), id=f"in-{name}",
-                        placeholder=spec.type)
+                        placeholder=f"secret (blank: keyring {spec.keyring})" if secret and spec.keyring
+                        else spec.type, password=secret)
             yield Label("", id=f"err-{name}", classes="error")
         yield Label("", id="start-error", classes="error")
         yield Horizontal(Button("Start incident", id="start", variant="primary",
@@ -127,7 +129,7 @@ class StartScreen(Screen[None]):
         spec = self.specs[name]
         label = self.query_one(f"#err-{name}", Label)
         if not raw.strip():
-            ok = not spec.is_required
+            ok = not spec.is_required or (spec.type == "secret" and bool(spec.keyring))  # the keyring fills it
             label.update("" if ok else "required")
             return ok, None
         try:

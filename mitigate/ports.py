@@ -240,6 +240,7 @@ class Notification:
     status: str | None = None  # investigating | identified | monitoring | resolved
     incident_id: str = ""
     dedup_key: str = ""
+    journal_head: str = ""  # the journal's head hash when sent: a journal cut short later shows another
 
 
 @dataclass

@@ -36,7 +36,7 @@ def render_status_update(note: Notification, *, now: datetime | None = None,
         text = _template(str(paths.templates_dir())).render(
             title=note.title, status=note.status, body=note.body,
             time_utc=when.strftime("%Y-%m-%d %H:%M UTC"), incident_id=note.incident_id,
-            next_update=next_update,
+            next_update=next_update, journal_head=note.journal_head[:16],
         )
     except jinja2.TemplateError as exc:
         raise MitigateError(f"{TEMPLATE}: {' '.join(str(exc).split())}") from None

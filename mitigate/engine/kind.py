@@ -58,6 +58,8 @@ class StepContext:
     """Keep a check's objects in memory for later templates (``steps.x.items``), not journaled."""
     cancel: threading.Event | None = None
     progress: Progress | None = None
+    head: Callable[[], str] = lambda: ""
+    """The journal's head hash now (status updates carry it: a later truncation shows)."""
 
     def contexts(self, values: Mapping[str, Any] | None = None) -> list[str]:
         """The kube contexts this step acts on (``contexts``, ``context``, or the inputs')."""

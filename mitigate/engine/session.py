@@ -367,7 +367,7 @@ class Session:
             drill=bool(self._state.opened.get("drill")), record=self._append, confirm=self.confirm,
             snapshot=snapshot, done_units=done_units, contexts_for=lambda v: self.contexts_for(step, v),
             protected=self.protected, template=self.context, keep_items=keep_items, cancel=cancel,
-            progress=progress)
+            progress=progress, head=lambda: self.journal.head)
 
     # ------------------------------------------------------------------ responder decisions
 

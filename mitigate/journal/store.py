@@ -233,6 +233,13 @@ class Journal:
                        f"Free the disk, then 'mitigate resume {self.id}'")
         raise JournalFailed(self.failed) from None
 
+    @property
+    def head(self) -> str:
+        """The last record's hash: shown in notifications and the postmortem, so a journal cut
+        short later (which the chain alone cannot show) has a different head than the one sent."""
+        with self._mutex:
+            return self._records[-1].hash if self._records else ""
+
     def _timestamp(self) -> str:
         """``ts`` for a record written now."""
         if type(self.clock) is SystemClock:

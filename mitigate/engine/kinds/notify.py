@@ -27,7 +27,7 @@ class Notify(StepKind):
         declined: list[str] = []
         for channel in spec.channels:
             note = Notification(channel=channel, title=title, body=body, status=spec.status,
-                                incident_id=ctx.incident_id, dedup_key=ctx.incident_id)
+                                incident_id=ctx.incident_id, dedup_key=ctx.incident_id, journal_head=ctx.head())
             notifier = ctx.ports.notifier
             if notifier is None:
                 ctx.record("notify.failed", {"step": step.id, "channel": channel, "status": spec.status,

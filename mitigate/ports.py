@@ -48,6 +48,25 @@ class ContextInfo:
     namespace: str = "default"
     protected: bool = False
     server: str = ""
+    user: str = ""  # the kubeconfig user entry
+    auth: str = ""  # token | client-certificate | exec:<command> | auth-provider:<name> | basic | none
+    warnings: tuple[str, ...] = ()  # e.g. insecure-skip-tls-verify
+
+
+@dataclass(frozen=True)
+class Impersonation:
+    """``--as``/``--as-group``/``--as-uid``: act as another user, as kubectl does (Impersonate-* headers)."""
+
+    user: str
+    groups: tuple[str, ...] = ()
+    uid: str = ""
+
+    def kubectl_flags(self) -> list[str]:
+        return ([f"--as={self.user}"] + [f"--as-group={g}" for g in self.groups]
+                + ([f"--as-uid={self.uid}"] if self.uid else []))
+
+    def data(self) -> dict[str, object]:
+        return {"user": self.user, "groups": list(self.groups), **({"uid": self.uid} if self.uid else {})}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ cache per context, created on first use; several contexts per session.
 from __future__ import annotations
 
 import os
+import shlex
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from mitigate.ports import (
     ActionRequest,
     ClusterError,
     ContextInfo,
+    Impersonation,
     PreparedAction,
     Query,
 )
@@ -45,9 +47,9 @@ class KubeCluster:
     @classmethod
     def from_kubeconfig(cls, path: str | os.PathLike[str] | Path | None, contexts: list[str] | None = None,
                         protected_patterns: list[str] | None = None, qps: float = 20, burst: int = 40,
-                        concurrency: int = 8) -> KubeCluster:
+                        concurrency: int = 8, impersonation: Impersonation | None = None) -> KubeCluster:
         """Read the kubeconfig the kubectl way (path, else $KUBECONFIG, else ~/.kube/config)."""
-        config = Kubeconfig(kubeconfig_files(path), protected_patterns)
+        config = Kubeconfig(kubeconfig_files(path), protected_patterns, impersonation)
         return cls(config, contexts, qps=qps, burst=burst, concurrency=concurrency)
 
     # ------------------------------------------------------------------ ClusterPort
@@ -78,6 +80,11 @@ class KubeCluster:
         if cls is None:
             raise ClusterError(f"unknown action {request.verb!r} (known: {', '.join(sorted(VERBS))})")
         action: PreparedAction = cls(self.ctx(request.context), request)
+        who = self.config.impersonation
+        if who is not None:  # every printed kubectl line acts as the same user the adapter does
+            flags = " ".join(shlex.quote(f) for f in who.kubectl_flags())
+            plain = action.kubectl
+            action.kubectl = lambda: [line.replace("kubectl ", f"kubectl {flags} ", 1) for line in plain()]  # type: ignore[method-assign]
         return action
 
     def access(self, context: str, checks: Sequence[AccessCheck]) -> list[AccessAnswer]:

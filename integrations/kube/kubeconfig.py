@@ -18,7 +18,7 @@ import yaml
 from kubernetes import config as kconfig
 from kubernetes.client import ApiClient, Configuration
 
-from mitigate.ports import ClusterError, ContextInfo
+from mitigate.ports import ClusterError, ContextInfo, Impersonation
 
 DEFAULT_PROTECTED = ["*prod*"]
 
@@ -35,11 +35,14 @@ def kubeconfig_files(path: str | os.PathLike[str] | None) -> list[Path]:
 class Kubeconfig:
     """The merged view of one or more kubeconfig files."""
 
-    def __init__(self, files: Sequence[Path], protected_patterns: Sequence[str] | None = None) -> None:
+    def __init__(self, files: Sequence[Path], protected_patterns: Sequence[str] | None = None,
+                 impersonation: Impersonation | None = None) -> None:
         self.files = list(files)
         self.protected_patterns = list(DEFAULT_PROTECTED if protected_patterns is None else protected_patterns)
+        self.impersonation = impersonation
         self._contexts: dict[str, dict[str, Any]] = {}
         self._clusters: dict[str, dict[str, Any]] = {}
+        self._users: dict[str, dict[str, Any]] = {}
         self.current: str | None = None
         existing = [f for f in self.files if f.is_file()]
         if not existing:
@@ -58,7 +61,7 @@ class Kubeconfig:
             raise ClusterError(f"{path}{loc}: kubeconfig is not valid YAML") from None
         if not isinstance(data, dict):
             raise ClusterError(f"{path}: kubeconfig must be a mapping")
-        for key, store in (("contexts", self._contexts), ("clusters", self._clusters)):
+        for key, store in (("contexts", self._contexts), ("clusters", self._clusters), ("users", self._users)):
             entries = data.get(key) or []
             if not isinstance(entries, list):
                 raise ClusterError(f"{path}: '{key}' must be a list")
@@ -84,12 +87,20 @@ class Kubeconfig:
         return chosen
 
     def info(self, name: str) -> ContextInfo:
+        """What a context resolves to: server, cluster, user and how it authenticates (never the credential)."""
         ctx = self._contexts[self.resolve(name)]
         cluster = str(ctx.get("cluster") or "")
-        server = str((self._clusters.get(cluster) or {}).get("server") or "")
+        entry = self._clusters.get(cluster) or {}
+        server = str(entry.get("server") or "")
+        user = str(ctx.get("user") or "")
+        warnings = []
+        if entry.get("insecure-skip-tls-verify"):
+            warnings.append(f"context {name!r}: insecure-skip-tls-verify is set: the server's certificate is not "
+                            "checked, so anyone on the path can impersonate the API server")
         return ContextInfo(
             name=name, cluster=cluster, namespace=str(ctx.get("namespace") or "default"),
-            protected=any(fnmatch.fnmatchcase(name, p) for p in self.protected_patterns), server=server)
+            protected=any(fnmatch.fnmatchcase(name, p) for p in self.protected_patterns), server=server,
+            user=user, auth=auth_kind(self._users.get(user) or {}), warnings=tuple(warnings))
 
     def api_client(self, name: str) -> ApiClient:
         """An ApiClient for one context; no urllib3 retries (the transport owns retrying)."""
@@ -103,4 +114,31 @@ class Kubeconfig:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
             raise ClusterError(f"context {name!r}: invalid kubeconfig entry: {first[:200]}") from None
         cfg.retries = False
-        return ApiClient(configuration=cfg)
+        client = ApiClient(configuration=cfg)
+        who = self.impersonation
+        if who is not None:  # kubectl --as: the server authorises every request as this user
+            client.set_default_header("Impersonate-User", who.user)  # type: ignore[no-untyped-call]
+            if len(who.groups) > 1:
+                raise ClusterError("only one --as-group is supported (the client sends one header per name)")
+            for group in who.groups:
+                client.set_default_header("Impersonate-Group", group)  # type: ignore[no-untyped-call]
+            if who.uid:
+                client.set_default_header("Impersonate-Uid", who.uid)  # type: ignore[no-untyped-call]
+        return client
+
+
+def auth_kind(user: dict[str, Any]) -> str:
+    """How a kubeconfig user authenticates, in words safe to journal (no token, key or password)."""
+    if user.get("exec"):
+        exec_ = user["exec"] if isinstance(user["exec"], dict) else {}
+        return f"exec:{Path(str(exec_.get('command') or '?')).name} ({exec_.get('apiVersion', '?')})"
+    if user.get("auth-provider"):
+        provider = user["auth-provider"] if isinstance(user["auth-provider"], dict) else {}
+        return f"auth-provider:{provider.get('name', '?')}"
+    if user.get("client-certificate") or user.get("client-certificate-data"):
+        return "client-certificate"
+    if user.get("token") or user.get("tokenFile"):
+        return "token"
+    if user.get("username"):
+        return "basic"
+    return "none"

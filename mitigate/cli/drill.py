@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from integrations.sandbox import Sandbox
     from mitigate.cli.library import Library
     from mitigate.engine import Session
-    from mitigate.ports import ClusterPort, ConfirmerPort
+    from mitigate.ports import ClusterPort, ConfirmerPort, Impersonation
     from mitigate.runbook.model import Runbook
 
 _PLACEHOLDER = re.compile(r"\$\{(context|contexts|url|ingress)(?::([^}]*))?\}")
@@ -194,6 +194,7 @@ class Drill:
     title: str
     protection: Protection
     _cluster: ClusterPort | None = field(default=None, repr=False)
+    impersonation: Impersonation | None = None  # --as: the drill acts as this user (its RBAC applies)
     began: datetime = field(default_factory=lambda: datetime.now(UTC))
     """When the scenario's incident began: its cluster is broken from the moment the sandbox serves."""
 
@@ -207,7 +208,7 @@ class Drill:
         if self._cluster is None:
             from mitigate.cli.wiring import drill_cluster
 
-            self._cluster = drill_cluster(self.sandbox.kubeconfig, self.protection)
+            self._cluster = drill_cluster(self.sandbox.kubeconfig, self.protection, self.impersonation)
         return self._cluster
 
     def brief_text(self) -> str:

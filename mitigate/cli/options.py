@@ -40,18 +40,42 @@ def add_library(p: Any) -> None:
                         "and the bundled library; repeatable")
 
 
+def add_impersonation(p: Any) -> None:
+    p.add_argument("--as", dest="as_user", metavar="USER",
+                   help="act as USER (impersonation, as kubectl --as); journaled and shown in every kubectl line")
+    p.add_argument("--as-group", action="append", default=[], metavar="GROUP",
+                   help="with --as: a group to act as (repeatable)")
+    p.add_argument("--as-uid", metavar="UID", help="with --as: the UID to act as")
+
+
 def add_wiring(p: Any, *, protect: bool = True) -> None:
     """The options every command that opens an incident takes."""
     add_config(p)
     add_library(p)
     if protect:
         add_protect(p)
+        add_impersonation(p)
+
+
+def impersonation_of(args: argparse.Namespace) -> Any:
+    """The ``--as`` options as an Impersonation, or None; ``--as-group`` without ``--as`` is a usage error."""
+    from mitigate.ports import Impersonation
+
+    user = getattr(args, "as_user", None)
+    groups = tuple(getattr(args, "as_group", None) or ())
+    uid = getattr(args, "as_uid", None) or ""
+    if not user:
+        if groups or uid:
+            raise UsageError("--as-group and --as-uid need --as USER")
+        return None
+    return Impersonation(user, groups, uid)
 
 
 def settings_of(args: argparse.Namespace, journaled: list[str] | None = None) -> Settings:
     from mitigate.cli.wiring import settings
 
-    return settings(getattr(args, "config", None), getattr(args, "protect", None) or [], journaled or [])
+    return settings(getattr(args, "config", None), getattr(args, "protect", None) or [], journaled or [],
+                    impersonation=impersonation_of(args))
 
 
 def library_of(args: argparse.Namespace, config: Settings | None = None) -> Library:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mitigate.cli.library import Library
     from mitigate.cli.wiring import Settings
     from mitigate.engine import Session
-    from mitigate.ports import ClusterPort, ConfirmerPort, ContextInfo
+    from mitigate.ports import ClusterPort, ConfirmerPort, ContextInfo, Impersonation
     from mitigate.runbook.model import InputSpec
     from tui.protocols import Incident, IncidentEntry, RunbookEntry, StartRequest
 
@@ -94,12 +94,14 @@ class CliLauncher:
     """The home screen's Launcher over the library, the journal root and the kubeconfig."""
 
     def __init__(self, root: Path, kubeconfig: str | Path | None, *, library: Library | Path | None = None,
-                 config: str | Path | None = None, protect: tuple[str, ...] | list[str] = ()) -> None:
+                 config: str | Path | None = None, protect: tuple[str, ...] | list[str] = (),
+                 impersonation: Impersonation | None = None) -> None:
         from mitigate.cli.wiring import settings
 
         self.root, self.kubeconfig = root, kubeconfig
         self._config_path, self._protect = config, tuple(protect)
-        self.settings: Settings = settings(config, self._protect)  # protection decided once, up front
+        # protection (and --as) decided once, up front
+        self.settings: Settings = settings(config, self._protect, impersonation=impersonation)
         self.library = self._library(library)
         self._cluster: ClusterPort | None = None
 
@@ -116,7 +118,7 @@ class CliLauncher:
         from mitigate.cli.wiring import live_cluster
 
         if self._cluster is None:
-            self._cluster = live_cluster(self.kubeconfig, self.settings.protection)
+            self._cluster = live_cluster(self.kubeconfig, self.settings.protection, self.settings.impersonation)
         return self._cluster
 
     def runbooks(self) -> list[RunbookEntry]:
@@ -163,7 +165,7 @@ class CliLauncher:
         clusters: list[ClusterPort] = []
 
         def build(chosen: Settings, folder: Path) -> Any:
-            clusters.append(live_cluster(self.kubeconfig, chosen.protection))
+            clusters.append(live_cluster(self.kubeconfig, chosen.protection, self.settings.impersonation))
             return ports("live", clusters[0], confirmer, chosen.config, folder)
 
         session = resume_incident(self.root, incident_id, build, config=self._config_path, protect=self._protect)

@@ -30,7 +30,7 @@ from mitigate.protection import Protection, decide
 if TYPE_CHECKING:
     from integrations.config import IntegrationsConfig
     from mitigate.engine import Ports, Session
-    from mitigate.ports import ClusterPort, ConfirmerPort
+    from mitigate.ports import ClusterPort, ConfirmerPort, Impersonation
     from mitigate.runbook.model import Runbook
 
 Mode = Literal["live", "drill", "plan"]
@@ -42,32 +42,37 @@ class Settings:
 
     config: IntegrationsConfig
     protection: Protection
+    impersonation: Impersonation | None = None  # --as: every cluster built for this command acts as it
 
 
 def settings(config: str | Path | None = None, protect: Sequence[str] = (),
-             journaled: Sequence[str] = ()) -> Settings:
+             journaled: Sequence[str] = (), impersonation: Impersonation | None = None) -> Settings:
     """Load config.yaml (``--config``, else ``$MITIGATE_CONFIG``, else the user config) and decide
     protection from it, ``--protect`` and, for a resumed incident, what its journal says."""
     from integrations.config import load_config
 
     loaded = load_config(config)
-    return Settings(loaded, decide(loaded.protectedContexts, protect, journaled))
+    return Settings(loaded, decide(loaded.protectedContexts, protect, journaled), impersonation)
 
 
-def live_cluster(kubeconfig: str | os.PathLike[str] | None, protection: Protection) -> ClusterPort:
-    """The Kubernetes adapter over a kubeconfig, its contexts marked by ``protection``."""
+def live_cluster(kubeconfig: str | os.PathLike[str] | None, protection: Protection,
+                 impersonation: Impersonation | None = None) -> ClusterPort:
+    """The Kubernetes adapter over a kubeconfig, its contexts marked by ``protection``, acting as
+    ``impersonation`` when given."""
     from integrations.kube import KubeCluster
     from mitigate.ports import ClusterError
 
     try:
-        return KubeCluster.from_kubeconfig(kubeconfig, protected_patterns=list(protection.patterns))
+        return KubeCluster.from_kubeconfig(kubeconfig, protected_patterns=list(protection.patterns),
+                                           impersonation=impersonation)
     except ClusterError as exc:
         raise MitigateError(str(exc)) from None
 
 
-def drill_cluster(kubeconfig: str | os.PathLike[str], protection: Protection) -> ClusterPort:
+def drill_cluster(kubeconfig: str | os.PathLike[str], protection: Protection,
+                  impersonation: Impersonation | None = None) -> ClusterPort:
     """The Kubernetes adapter over a sandbox's kubeconfig (the same rule marks its contexts)."""
-    return live_cluster(kubeconfig, protection)
+    return live_cluster(kubeconfig, protection, impersonation)
 
 
 def check_context(cluster: ClusterPort, contexts: Sequence[str]) -> None:
@@ -138,10 +143,31 @@ def open_incident(root: Path, runbook: Runbook, path: Path, inputs: Mapping[str,
         meta = IncidentMeta(title=title or runbook.metadata.title, severity=severity, commander=commander,
                             runbook_path=str(Path(path).resolve()), drill=drill, scenario=scenario,
                             protection=protection.to_data())
-        return Session.start(runbook, inputs, journal, build_ports(journal.dir), meta=meta)
+        session = Session.start(runbook, inputs, journal, build_ports(journal.dir), meta=meta)
+        for identity in identities(session.ports.cluster, session.state.opened.get("contexts") or []):
+            journal.append("context.identity", identity)
+        return session
     except BaseException:
         journal.close()
         raise
+
+
+def identities(cluster: ClusterPort | None, contexts: Sequence[str]) -> list[dict[str, Any]]:
+    """Per context the incident acts on: the resolved server, cluster, user, how it authenticates and
+    whom it impersonates (never the credential); what ``context.identity`` journals and --plan prints."""
+    if cluster is None or not contexts:
+        return []
+    known = {c.name: c for c in cluster.contexts()}
+    who = getattr(getattr(cluster, "config", None), "impersonation", None)
+    out = []
+    for name in contexts:
+        info = known.get(name)
+        if info is None:
+            continue
+        out.append({"context": name, "server": info.server, "cluster": info.cluster, "user": info.user,
+                    "auth": info.auth, **({"as": who.data()} if who is not None else {}),
+                    **({"warnings": list(info.warnings)} if info.warnings else {})})
+    return out
 
 
 def resume_incident(root: Path, incident_id: str, build: Callable[[Settings, Path], Ports], *,

@@ -62,9 +62,26 @@ def preflight(cluster: ClusterPort, context: str, checks: Sequence[AccessCheck])
     except Exception as exc:  # noqa: BLE001 - an unreachable review API is uncertainty, never a crash
         result.uncertain = [f"{c.text} ({exc})" for c in unique]
         return result
+    result.denied = _grouped([a.check for a in answers if a.allowed is False])
     for answer in answers:
-        if answer.allowed is False:
-            result.denied.append(answer.check.text)
-        elif answer.allowed is None:
+        if answer.allowed is None:
             result.uncertain.append(answer.check.text + (f" ({answer.reason})" if answer.reason else ""))
     return result
+
+
+def _grouped(checks: Sequence[AccessCheck]) -> list[str]:
+    """Denials of one verb on one resource in one namespace read as one line, names shortened."""
+    groups: dict[tuple[str, str, str, str, str], list[AccessCheck]] = {}
+    for check in checks:
+        groups.setdefault((check.verb, check.resource, check.group, check.subresource, check.namespace), []).append(check)
+    out: list[str] = []
+    for same in groups.values():
+        names = [c.name for c in same if c.name]
+        if len(names) <= 1:
+            out.extend(c.text for c in same)
+            continue
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        first = same[0]
+        out.append(AccessCheck(first.verb, first.resource, first.group, first.subresource, first.namespace,
+                               shown).text)
+    return out

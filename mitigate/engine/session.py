@@ -62,6 +62,7 @@ class Session:
         self.kinds = kinds
         self._state = state
         self._lock = threading.RLock()
+        self._preflighted = False  # the runbook-wide RBAC preflight runs once, before the first change
         self._busy: set[str] = set()
         self._items: dict[str, list[dict[str, Any]]] = {}
 
@@ -168,6 +169,32 @@ class Session:
             elif type_ == "notify.sent":
                 self._follow_status_update(data)
             return record
+
+    def _runbook_preflight(self, first: Step) -> None:
+        """Before the runbook's first change: the RBAC preflight of every change still ahead whose
+        targets are known now, so a responder who may cordon but not evict is stopped before the
+        cordon, not half-way through the runbook. Journaled as ``runbook.preflight``; a denial fails
+        this step (nothing has changed yet)."""
+        self._preflighted = True
+        ahead = self.runbook.steps[self.runbook.steps.index(first):]
+        denied: list[str] = []
+        checked: list[str] = []
+        for step in ahead:
+            kind = self.kinds.kind(step)
+            if kind.read_only or self._state.step(step.id).status in DONE_STATUSES:
+                continue
+            try:
+                plan = self.plan(step.id)
+            except (MitigateError, ClusterError):
+                continue  # its targets depend on steps not run yet: its own preflight runs before it
+            if plan.denied or any(note.startswith("RBAC on ") for note in plan.notes):
+                checked.append(step.id)  # a kind that asks the cluster for nothing has nothing to check
+            denied.extend(f"step {step.id} on {d}" for d in plan.denied)
+        self._append("runbook.preflight", {"step": first.id, "checked": checked, "denied": denied})
+        if denied:
+            more = f" (and {len(denied) - 1} more)" if len(denied) > 1 else ""
+            raise MitigateError(f"RBAC preflight: {denied[0].replace(': ', ': you cannot ', 1)}{more}; nothing "
+                                "was changed: ask for these permissions or run as a user who has them")
 
     def _follow_status_update(self, data: Mapping[str, Any]) -> None:
         """A status-page update the responders sent moves the incident status with it (forward only,
@@ -314,6 +341,8 @@ class Session:
                 if kind.completed_by_responder:
                     return self.step_state(step_id)
                 attempt = self._state.step(step_id).attempts + 1
+                if not kind.read_only and not self._preflighted:
+                    self._runbook_preflight(step)
                 self._append("step.started", {"step": step_id, "attempt": attempt, "kind": step.kind})
                 kind.run(self._step_context(step, values, attempt, cancel, on_progress))
             except (MitigateError, ClusterError) as exc:

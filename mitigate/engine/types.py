@@ -76,6 +76,7 @@ class StepPlan:
     title: str = ""
     contexts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)  # RBAC preflight: "context: verb resource in ns"
     error: str = ""  # set when the step cannot be planned for a reason other than waiting on earlier steps
 
 

@@ -16,14 +16,22 @@ def test_a_denied_permission_fails_the_step_before_anything_is_asked_or_changed(
     assert "RBAC on lab: you cannot patch nodes n2 (cluster-wide)" in plan.notes
     state = s.run("cordon")
     assert state.status == StepStatus.FAILED
+    # the runbook-wide preflight, before the first change, names the step and the permission
     assert state.error is not None and state.error.startswith(
-        "RBAC preflight on lab: you cannot patch nodes n2 (cluster-wide): cordon of step cordon would fail")
+        "RBAC preflight: step cordon on lab: you cannot patch nodes n2 (cluster-wide); nothing was changed")
     assert harness.cluster.mutations == [] and harness.confirmer.requests == []
     assert harness.journal is not None
-    pre = [r.data for r in harness.journal.records() if r.type == "step.preflight"]
-    assert pre == [{"step": "cordon", "context": "lab", "checked": 3, "denied": ["patch nodes n2 (cluster-wide)"],
-                    "uncertain": []}]
+    pre = [r.data for r in harness.journal.records() if r.type == "runbook.preflight"]
+    assert pre == [{"step": "cordon", "checked": ["cordon"], "denied": ["step cordon on lab: patch nodes n2 (cluster-wide)"]}]
     assert "step.intent" not in harness.types()
+    # a retry asks the step's own preflight again (the runbook-wide one ran once): still refused
+    harness.cluster.denied = {"patch nodes n0 (cluster-wide)"}
+    state = s.retry("cordon")
+    assert state.status == StepStatus.FAILED and state.error is not None
+    assert state.error.startswith("RBAC preflight on lab: you cannot patch nodes n0 (cluster-wide): cordon of step "
+                                  "cordon would fail")
+    steps = [r.data for r in harness.journal.records() if r.type == "step.preflight"]
+    assert steps[-1]["denied"] == ["patch nodes n0 (cluster-wide)"] and harness.cluster.mutations == []
 
 
 def test_an_unanswerable_preflight_is_the_responders_call_with_the_typed_context(harness: Harness) -> None:

@@ -33,7 +33,7 @@ def _launcher(args: argparse.Namespace) -> Any:
     chosen = settings_of(args)
     return CliLauncher(journal_root(args.journal_dir), getattr(args, "kubeconfig", None),
                        library=library_of(args, chosen), config=getattr(args, "config", None),
-                       protect=getattr(args, "protect", None) or [])
+                       protect=getattr(args, "protect", None) or [], impersonation=chosen.impersonation)
 
 
 def home(args: argparse.Namespace) -> int:

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"runbook {runbook.metadata.name} takes no kube context input; use --input")
         given.setdefault(target, args.context)
     inputs = resolve_inputs(runbook, given)
-    cluster = live_cluster(args.kubeconfig, chosen.protection)
+    cluster = live_cluster(args.kubeconfig, chosen.protection, chosen.impersonation)
     check_context(cluster, _kube_contexts(runbook, inputs))
     if args.plan:
         return _plan(args, runbook, path, inputs, cluster, chosen)
@@ -96,7 +96,7 @@ def _walk(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
 
 def _plan(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, Any], cluster: Any,
           chosen: Any) -> int:
-    from mitigate.cli.wiring import open_incident, ports
+    from mitigate.cli.wiring import identities, open_incident, ports
     from mitigate.engine import PlanOnly
 
     with tempfile.TemporaryDirectory(prefix="mitigate-plan-") as tmp:
@@ -108,6 +108,12 @@ def _plan(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
         finally:
             session.journal.close()
     print(f"Plan: {runbook.metadata.title} ({runbook.metadata.name}), nothing will be changed")
+    for who in identities(cluster, _kube_contexts(runbook, inputs)):
+        acting = f", acting as {who['as']['user']}" if who.get("as") else ""
+        print(f"Context {who['context']}: server {who['server']}, cluster {who['cluster']}, user {who['user']} "
+              f"({who['auth']}){acting}")
+        for warning in who.get("warnings") or []:
+            print(f"mitigate: warning: {warning}", file=sys.stderr)
     protected = [c for c in _kube_contexts(runbook, inputs) if chosen.protection.protects(c)]
     if protected:
         print(f"Protected: {', '.join(protected)} (destructive steps need the context name typed; "

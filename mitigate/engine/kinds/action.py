@@ -352,7 +352,9 @@ class Action(StepKind):
                 continue
             units = bound.remaining or bound.items
             prepared = cluster.prepare(bound.request(units, None))
-            out.notes.extend(preflight(cluster, context, prepared.permissions()).notes)
+            rbac = preflight(cluster, context, prepared.permissions())
+            out.notes.extend(rbac.notes)
+            out.denied.extend(f"{context}: {d}" for d in rbac.denied)
             descriptions.append(prepared.describe())
             out.kubectl.extend(prepared.kubectl())
             out.targets.extend(prepared.targets)

@@ -136,3 +136,11 @@ def test_a_declared_time_is_always_rfc3339() -> None:
     from mitigate.journal.timeparse import resolve_declared
 
     assert resolve_declared("1970-01-01 00:00", "UTC").at == "1970-01-01T00:00:00.000000Z"
+
+
+def test_a_port_the_scenario_overflows_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """40 clusters from port 65530: bind() raised OverflowError, a traceback."""
+    code = main(["sandbox", "serve", "revert-unscoped-changes", "--port", "65530"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "past 65535" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from mitigate.errors import UsageError
+from mitigate.errors import MitigateError, UsageError
 
 
 def register(sub: Any) -> None:
@@ -68,7 +68,13 @@ def _serve(args: argparse.Namespace) -> int:
         if not wrote_kubeconfig(target) and not args.overwrite:
             raise UsageError(f"--kubeconfig {target} exists and was not written by the sandbox (your "
                              "real kubeconfig?); refusing to overwrite it: give another path, or --overwrite")
-    sb = Sandbox.start(args.scenario, port=args.port, kubeconfig=args.kubeconfig)
+    try:
+        sb = Sandbox.start(args.scenario, port=args.port, kubeconfig=args.kubeconfig)
+    except OverflowError:  # each cluster takes the next port: the last one would be past 65535
+        raise UsageError(f"--port {args.port}: the scenario's clusters take consecutive ports and the last "
+                         "would be past 65535; give a lower port (or 0 for free ones)") from None
+    except OSError as exc:
+        raise MitigateError(f"sandbox: cannot listen on port {args.port}: {exc.strerror or exc}") from None
     done = threading.Event()
     # Handle SIGINT explicitly too: a shell starts background jobs with SIGINT ignored, and an
     # ignored signal would never become KeyboardInterrupt.

@@ -138,6 +138,14 @@ class ObjectRef(_M):
     selector: str | None = None
 
 
+class ClientLoadSpec(_M):
+    """Overloaded by the load its clients (the nodes' kubelets) generate, as APF lets it through."""
+
+    per_gi: float = Field(gt=0, description="requests the API server absorbs per GiB of its memory limit")
+    full_shares: int = Field(default=10, ge=1, description="a kubelet routed to a Limited level with fewer "
+                                                           "nominalConcurrencyShares weighs shares/fullShares")
+
+
 class OverloadSpec(_Pct):
     namespace: str = "kube-system"
     deployment: str = "kube-apiserver"
@@ -147,6 +155,7 @@ class OverloadSpec(_Pct):
     # max_daemon_pods pods (its agents list the whole cluster), whatever the memory limit
     daemon_set: str | None = Field(default=None, pattern=r"^[a-z0-9-]+/[a-z0-9.-]+$")
     max_daemon_pods: int = Field(default=0, ge=0)
+    client_load: ClientLoadSpec | None = None
     error_rate: float = Field(default=0.3, ge=0, le=1)
     restart_every_seconds: float = Field(default=2.0, gt=0)
     not_ready_nodes: int | str = 0

@@ -273,6 +273,8 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
                             o.restart_every_seconds, count_or_pct(o.not_ready_nodes, st.count("nodes")),
                             tuple(o.daemon_set.split("/", 1)) if o.daemon_set else None,  # type: ignore[arg-type]
                             o.max_daemon_pods)
+        if o.client_load is not None:
+            overload.load_per_gi, overload.full_shares = o.client_load.per_gi, o.client_load.full_shares
     ingress = None
     if b.ingress:
         fail: list[tuple[str, str, str | None, str]] = [

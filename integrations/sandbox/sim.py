@@ -75,8 +75,34 @@ class Overload:
     _last_restart: float = 0.0
     _flip: bool = False
     _lost: list[str] = field(default_factory=list)
+    load_per_gi: float = 0.0  # > 0: overloaded while the kubelets' load exceeds this many per GiB of memory limit
+    full_shares: int = 10  # a kubelet routed to a level with fewer shares weighs shares/full_shares
+    _load: tuple[float, float] = (0.0, -1.0)  # (load, when computed)
+
+    def client_load(self, st: ClusterState) -> float:
+        """The kubelets' request load as API Priority and Fairness lets it through: each node's kubelet
+        (user system:node:<name>, group system:nodes) weighs 1, or shares/fullShares when the first
+        matching FlowSchema routes it to a Limited level with fewer shares. Recomputed twice a second."""
+        now = time.monotonic()
+        if now - self._load[1] < 0.5:
+            return self._load[0]
+        levels = {p["metadata"]["name"]: p for p in st.list("prioritylevelconfigurations")}
+        schemas = sorted(st.list("flowschemas"), key=lambda f: (
+            int((f.get("spec") or {}).get("matchingPrecedence", 1000)), f["metadata"]["name"]))
+        load = 0.0
+        for node in st.list("nodes"):
+            fs = next((f for f in schemas if _routes_node(f, node["metadata"]["name"])), None)
+            spec = (levels.get(str(((fs or {}).get("spec") or {}).get("priorityLevelConfiguration", {}).get("name")))
+                    or {}).get("spec") or {}
+            shares = int(((spec.get("limited") or {}).get("nominalConcurrencyShares")) or 0)
+            limited = fs is not None and spec.get("type") == "Limited" and shares < self.full_shares
+            load += shares / self.full_shares if limited else 1.0
+        self._load = (load, now)
+        return load
 
     def overloaded(self, st: ClusterState) -> bool:
+        if self.load_per_gi > 0:
+            return self.client_load(st) > self.load_per_gi * self.memory_limit(st) / 2**30
         if self.daemon_set is None:
             return self.memory_limit(st) < self.threshold
         ns, name = self.daemon_set

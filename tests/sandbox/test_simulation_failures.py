@@ -235,3 +235,36 @@ def test_a_rule_can_match_a_broken_command() -> None:
         assert bad["state"]["waiting"]["reason"] == "CrashLoopBackOff"
         assert bad["lastState"]["terminated"]["exitCode"] == 3
         assert "running" in st.get("pods", "serving", "default")["status"]["containerStatuses"][0]["state"]
+
+
+def test_overload_follows_the_load_apf_lets_through() -> None:
+    """Throttling the kubelets with API Priority and Fairness, or more memory, ends the overload."""
+    api = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "kube-apiserver", "namespace": "kube-system"},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {"c": "api"}},
+                    "template": {"metadata": {"labels": {"c": "api"}}, "spec": {"containers": [
+                        {"name": "api", "image": "api", "resources": {"limits": {"memory": "4Gi"}}}]}}}}
+    scenario = {"generators": [{"nodes": {"count": 20}}], "objects": [api],
+                "behaviours": {"apiserverOverload": {"errorRate": 1.0, "clientLoad": {"perGi": 4}}},
+                "health": [{"apiserverStable": True}]}
+    throttle = [("prioritylevelconfigurations", {"metadata": {"name": "node-throttle"}, "spec": {
+                    "type": "Limited", "limited": {"nominalConcurrencyShares": 2,
+                                                   "limitResponse": {"type": "Reject"}}}}),
+                ("flowschemas", {"metadata": {"name": "node-throttle"}, "spec": {
+                    "priorityLevelConfiguration": {"name": "node-throttle"}, "matchingPrecedence": 500,
+                    "rules": [{"subjects": [{"kind": "Group", "group": {"name": "system:nodes"}}],
+                               "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"],
+                                                  "clusterScope": True, "namespaces": ["*"]}]}]}})]
+    with Sandbox.start(scenario) as sb, _http(sb, "sandbox") as h:
+        st = sb.cluster()
+        assert not sb.health().ok  # 20 kubelets > 4 per GiB x 4 GiB
+        assert h.get("/api/v1/nodes").status_code in (429, 503)
+        for kind, obj in throttle:
+            st.create(kind, obj)
+        wait_for(lambda: sb.health().ok, what="throttled load under capacity")  # 20 x 2/10 = 4
+        wait_for(lambda: h.get("/api/v1/nodes").status_code == 200, what="served again")
+        st.delete("flowschemas", "node-throttle")
+        wait_for(lambda: not sb.health().ok, what="overloaded again without the throttle")
+        d = copy.deepcopy(st.get("deployments", "kube-apiserver", "kube-system"))
+        d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "8Gi"
+        st.update("deployments", d)
+        wait_for(lambda: sb.health().ok, what="more memory: 32 > 20")

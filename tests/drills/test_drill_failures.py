@@ -61,7 +61,7 @@ def drill(tmp_path: Path, *, faults: str, action: str) -> tuple[subprocess.Compl
 
 
 def records(journals: Path) -> list[tuple[str, dict[str, object]]]:
-    (incident,) = [p.name for p in journals.iterdir()]
+    (incident,) = [p.name for p in journals.iterdir() if p.is_dir()]  # beside it: the journal key
     journal = Journal.open(journals, incident, readonly=True)
     try:
         return [(r.type, r.data) for r in journal.records()]

@@ -149,12 +149,12 @@ def test_cli_headless_drill_as_a_subprocess(tmp_path: Path) -> None:
     assert "Scenario health: MITIGATED" in proc.stdout
     assert "steps failed        0" in proc.stdout
     assert "Traceback" not in proc.stderr
-    assert len(list(tmp_path.iterdir())) == 1
+    assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 1  # one incident (and the journal key)
     # a drill ends when its verdict is in: it is closed, with the verdict journaled, and leaves the open list
     listed = subprocess.run([sys.executable, "-m", "mitigate", "incidents", "--open"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0 and "no open incidents" in listed.stdout
-    journal = next(tmp_path.iterdir()) / "journal.jsonl"
+    journal = next(p for p in tmp_path.iterdir() if p.is_dir()) / "journal.jsonl"
     types = [json.loads(line)["type"] for line in journal.read_text().splitlines()]
     assert types[-2:] == ["drill.verdict", "incident.closed"]
 

@@ -30,6 +30,7 @@ BIDI = "\u202etxt.exe"
 MARKUP = "[on red]ALL CLEAR[/on red] [link=https://evil.example]docs[/link] [/bold]x"
 SHELL = "$(touch /tmp/pwned); `id` | sh && echo ok"
 LONG = "L" * 20_000
+ROLE = "$(touch pwned); `id` | sh [on red]ALL CLEAR[bold]"  # RBAC names only refuse '/' and '%'
 HOSTILE = f"{OSC52}{CLEAR}{C1}{BIDI} {MARKUP} {SHELL} \r overwritten"
 
 # Control bytes and the invisible characters that reorder text; Textual's own output is SGR and
@@ -75,6 +76,14 @@ steps:
         namespace: shop
         names: [stale]
         annotations: {note: "{{ inputs.note }}"}
+  - id: roles
+    title: "Roles with hostile names"
+    check:
+      kube: {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole}
+      where: "item.metadata.name == '--all' or '[on red]' in item.metadata.name"
+      expect: count == 2
+      columns:
+        Name: "{{ item.metadata.name }}"
 '''
 
 
@@ -90,6 +99,10 @@ def scenario() -> dict[str, Any]:
         {"apiVersion": "v1", "kind": "ConfigMap",
          "metadata": {"name": "stale", "namespace": "shop", "annotations": {"hostile": HOSTILE}},
          "data": {"hostile": HOSTILE, "long": LONG}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "--all"},
+         "rules": []},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": ROLE},
+         "rules": []},
         node("n0", False), node("n1", True)]}
 
 
@@ -213,5 +226,14 @@ async def test_the_tui_shows_hostile_text_as_data_and_does_not_crash(rig: Rig) -
         await until(pilot, lambda: str(walker.incident.session.step_state("annotate").status) == "succeeded")
         await pilot.pause(0.3)
         assert_clean(screen_text(app), "walker after the action")
+        from tui.widgets.steps import StepList
+
+        walker.query_one(StepList).select_step("roles")
+        await pilot.press("r")  # a check whose rows are hostile names: shown as typed
+        await until(pilot, lambda: str(walker.incident.session.step_state("roles").status) == "succeeded")
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert_clean(text, "walker after the roles check")
+        assert "--all" in text and "[on red]ALL CLEAR[bold]" in text
         await pilot.press("q")
     assert app.return_code in (0, None)

@@ -31,9 +31,10 @@ class Resource:
     required: tuple[str, ...] = ()  # dotted paths that must be present (422 otherwise)
     verbs: tuple[str, ...] = tuple(VERBS)
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.group, self.plural)
+    key: tuple[str, str] = field(init=False, repr=False, compare=False)  # (group, plural), looked up per object
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.group, self.plural))  # a field, not a property: seeding asks 300k times
 
     def api_version(self, version: str | None = None) -> str:
         v = version or self.versions[0]

@@ -65,7 +65,8 @@ def read_verified(backups_dir: str | Path, ref: Any, what: str) -> bytes:
     """The bytes a journal reference points at; MitigateError when missing, outside the backups
     folder or not what was written (the hash differs)."""
     if not isinstance(ref, dict) or not isinstance(ref.get("path"), str) or not isinstance(ref.get("sha256"), str):
-        raise MitigateError(f"{what}: the journal holds no backup reference to restore from")
+        raise MitigateError(f"{what}: the journal records no backup of it (written before backups were kept, "
+                            "or not by this tool): refusing to roll back from the redacted journal")
     root = Path(backups_dir).resolve()
     path = (root / str(ref["path"])).resolve()
     if root not in path.parents:

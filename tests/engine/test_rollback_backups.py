@@ -225,3 +225,16 @@ def test_a_forged_undo_that_is_not_the_steps_inverse_is_refused(box: Any, tmp_pa
     last = [r for r in journal.records() if r.type == "rollback.step"][-1].data
     assert not last["ok"] and "not its declared inverse" in last["message"]
     assert _get(box, "v1", "ConfigMap", "app-config", "shop") is not None
+
+
+def test_an_undo_with_no_backup_reference_is_not_read_from_the_journal(box: Any, tmp_path: Path) -> None:
+    session, journal = _session(box, tmp_path, ANNOTATE)
+    session.run("retoken")
+    session.run("cordon")
+    # as a journal from before backups were kept (or a hand-made record) has it: the undo inline only
+    journal.append("step.outcome", {"step": "cordon", "attempt": 1, "batch": 2, "context": CTX, "items": ["*"],
+                                    "ok": True, "results": [],
+                                    "undo": [{"context": CTX, "verb": "uncordon", "params": {"names": ["n1"]}}]})
+    Session.resume(journal, session.ports, runbook=session.runbook).rollback()
+    last = [r for r in journal.records() if r.type == "rollback.step"][-1].data
+    assert not last["ok"] and "records no backup" in last["message"]

@@ -48,7 +48,18 @@ def rendered(text: str, ctx: Mapping[str, Any]) -> str:
     try:
         return str(render(text, ctx))
     except Exception:  # noqa: BLE001 - a step not yet run, a bad template: the walker still shows the text
-        return _EXPR.sub(lambda m: f"‹{m.group(1) or '…'}›", text)
+        pass
+
+    def one(match: re.Match[str]) -> str:
+        expr = match.group(1)
+        if not expr:
+            return "…"  # a {% block %}: shown once the whole text renders
+        try:
+            return str(render("{{ " + expr + " }}", ctx))
+        except Exception:  # noqa: BLE001 - this one needs a step that has not run yet
+            return f"‹{expr}›"
+
+    return _EXPR.sub(one, text)
 
 
 def kubectl_get(query: Any, ctx: Mapping[str, Any], context: str) -> str:

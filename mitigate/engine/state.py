@@ -84,6 +84,7 @@ class StepRecord:
     undo_refs: list[dict[str, Any] | None] = field(default_factory=list)  # each group's full copy (backups)
     api_errors_absorbed: int = 0
     last_applied_seq: int = 0  # orders rollback: most recently applied first
+    before_rollback: StepStatus | None = None  # while its undo awaits confirmation: the status to go back to
 
     def done_units(self, context: str) -> set[str]:
         return {unit for ctx, unit in self.done if ctx == context}
@@ -186,9 +187,13 @@ def _apply_step(state: SessionState, rec: StepRecord, record: RecordLike) -> Non
         if rec.status not in (StepStatus.RUNNING, StepStatus.AWAITING):
             rec.status = StepStatus.PREVIEWED
     elif kind == "step.awaiting_confirmation":
+        if data.get("kind") == "rollback":  # asking to undo a step does not change what the step did
+            rec.before_rollback = rec.status
         rec.status = StepStatus.AWAITING
     elif kind == "step.confirmed":
-        rec.status = StepStatus.RUNNING
+        rec.status, rec.before_rollback = StepStatus.RUNNING, None
+    elif kind == "step.declined" and data.get("kind") == "rollback" and rec.before_rollback is not None:
+        rec.status, rec.before_rollback = rec.before_rollback, None  # a declined undo leaves the step as it was
     elif kind == "step.declined":
         rec.status, rec.error = StepStatus.PREVIEWED, f"declined: {data.get('reason', '')}".rstrip(": ")
     elif kind == "step.intent":

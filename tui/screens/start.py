@@ -107,9 +107,11 @@ class StartScreen(Screen[None]):
         yield Input(placeholder="who leads", id="f-commander")
         yield Label("Kubernetes context")
         if contexts:
-            yield Select([(f"{c.name}  ⚠ PROTECTED" if c.protected else c.name, c.name) for c in contexts],
-                         prompt="pick a context", id="f-context",
-                         value=contexts[0].name if len(contexts) == 1 else Select.BLANK)
+            options = [(f"{c.name}  ⚠ PROTECTED" if c.protected else c.name, c.name) for c in contexts]
+            if len(contexts) == 1:  # the only context, preselected
+                yield Select(options, prompt="pick a context", id="f-context", value=contexts[0].name)
+            else:  # (Select.BLANK as a value is refused once the form is mounted after compose)
+                yield Select(options, prompt="pick a context", id="f-context")
         yield Label(Text(self.context_error), classes="error", id="start-context-error")
         for name, spec in self.specs.items():
             if spec.type in CONTEXT_TYPES:

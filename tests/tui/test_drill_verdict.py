@@ -12,6 +12,7 @@ import pytest
 
 from tests.tui.conftest import status, until
 from tui import TuiConfirmer, make_app
+from tui.screens.brief import BriefScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.prompt import TextPrompt
 from tui.screens.verdict import VerdictScreen
@@ -77,6 +78,9 @@ def walker_for(drill: Any, root: Path) -> Any:
 
 
 async def walk(app: Any, pilot: Any, *, fix: bool) -> VerdictScreen:
+    await until(pilot, lambda: isinstance(app.screen, BriefScreen))  # a drill opens on its brief
+    assert "Mitigated when: stale config gone" in app.screen.brief
+    await pilot.press("enter")
     await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
     await pilot.press("enter")                                       # the check
     await until(pilot, lambda: status(app, "find") == "succeeded")

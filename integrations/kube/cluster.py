@@ -125,6 +125,8 @@ class KubeCluster:
             if resolved not in self._ctx:
                 info = self.config.info(resolved)
                 transport = Transport(self.config.api_client(resolved), resolved, qps=self.qps, burst=self.burst)
+                transport.who = f"user {info.user} ({info.auth})" if info.user else ""
+                transport.cluster_name = info.cluster
                 self._ctx[resolved] = Ctx(resolved, info.namespace, transport, Resolver(transport),
                                           self.concurrency)
             return self._ctx[resolved]

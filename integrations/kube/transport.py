@@ -151,6 +151,8 @@ class Transport:
         self._lock = threading.Lock()
         self.absorbed_total = 0
         self.on_send: Callable[[float], None] | None = None  # audit hook: monotonic time of each send
+        self.who = ""  # "user U (exec:aws ...)" from the kubeconfig, for errors that name the credential
+        self.cluster_name = ""  # the kubeconfig cluster entry, for TLS errors that name its CA
 
     # ---------------------------------------------------------------- counting absorbed errors
 
@@ -241,18 +243,35 @@ class Transport:
             resp = self.api.call_api(_m, url, header_params=hdrs, body=sbody, _request_timeout=self.timeout)
             raw: bytes = resp.read()  # type: ignore[no-untyped-call]
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ConnectionFailed(f"{self.context}: cannot reach {self.api.configuration.host} "
-                                   f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})"
-                                   ) from None
+            raise ConnectionFailed(self._unreachable(exc)) from None
         except Exception as exc:  # the client wraps TLS problems in ApiException(status=0)
             if type(exc).__name__ == "ApiException":
-                raise ConnectionFailed(f"{self.context}: {str(exc).splitlines()[0][:200]}") from None
+                raise ConnectionFailed(self._unreachable(exc)) from None
             raise
         status = int(resp.status)
         if 200 <= status < 300:
             return json.loads(raw) if raw else None
         retry_after: str | None = resp.getheader("Retry-After")  # type: ignore[no-untyped-call]
-        raise _api_error(status, raw, retry_after, self.context, path)
+        raise _api_error(status, raw, retry_after, self.context, path, self.who)
+
+    def _unreachable(self, exc: BaseException) -> str:
+        """A connection failure in words that say what to check: the CA, the name, the port, the time."""
+        host = self.api.configuration.host
+        text = " ".join(str(exc).split())
+        lowered = text.lower()
+        if "certificate_verify_failed" in lowered or "certificate verify failed" in lowered or "x509" in lowered:
+            what = "is not signed by" if "self-signed" in lowered or "unable to get" in lowered else "does not match"
+            return (f"{self.context}: x509: the certificate of {host} {what} the certificate authority the "
+                    f"kubeconfig trusts for cluster {self.cluster_name or '?'} (certificate-authority-data); "
+                    f"check that entry or the server URL")
+        if any(k in lowered for k in ("name or service not known", "nodename nor servname", "getaddrinfo failed",
+                                      "temporary failure in name resolution", "no address associated")):
+            return f"{self.context}: DNS: cannot resolve the host of {host}; check the server URL and your network"
+        if "connection refused" in lowered:
+            return f"{self.context}: connection refused by {host}: nothing listens there (API server down, or wrong port)"
+        if "timed out" in lowered or "timeout" in lowered:
+            return f"{self.context}: no answer from {host} within {self.timeout:g}s (network or API server overloaded)"
+        return f"{self.context}: cannot reach {host} ({type(exc).__name__}: {text[:160]})"
 
     # ---------------------------------------------------------------- helpers
 
@@ -297,7 +316,8 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def _api_error(status: int, raw: bytes, retry_after: str | None, context: str, path: str) -> ApiError:
+def _api_error(status: int, raw: bytes, retry_after: str | None, context: str, path: str,
+               who: str = "") -> ApiError:
     body: dict[str, Any] = {}
     message = ""
     try:
@@ -311,7 +331,16 @@ def _api_error(status: int, raw: bytes, retry_after: str | None, context: str, p
         message = {401: "Unauthorized: the credentials were rejected",
                    403: "Forbidden", 404: "not found", 429: "Too Many Requests"}.get(status, "error")
     if status == 401:
-        message = f"Unauthorized: the credentials for this context were rejected ({message})"
+        fix = ""
+        if "exec:" in who:
+            plugin = who.split("exec:", 1)[1].split(" ", 1)[0].rstrip(")")
+            fix = f"; the token from the exec plugin {plugin} was refused: log in again with the tool that " \
+                  f"provides it, then retry"
+        elif "auth-provider" in who:
+            fix = "; the auth-provider token expired or was refused: log in again, then retry"
+        elif "client-certificate" in who:
+            fix = "; the client certificate was refused or expired: renew it"
+        message = (f"Unauthorized: the credentials of {who or 'this context'} were rejected ({message}){fix}")
     elif status == 403:
         message = f"Forbidden: {message}"
     return ApiError(status, " ".join(message.split()), context=context, path=path,

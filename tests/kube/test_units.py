@@ -145,7 +145,8 @@ def test_unreachable_server_is_one_line(tmp_path: Path) -> None:
     path = _kubeconfig(tmp_path / "k", {"dev": "default"}, "dev")
     kc = KubeCluster.from_kubeconfig(path)
     kc.ctx("dev").transport.retry.attempts = 1
-    with pytest.raises(ClusterError, match=r"^dev: cannot reach http://127.0.0.1:1/dev") as err:
+    with pytest.raises(ClusterError, match=r"^dev: connection refused by http://127.0.0.1:1/dev: nothing listens "
+                                           r"there") as err:
         kc.check("dev")
     assert "\n" not in str(err.value)
 

@@ -87,3 +87,30 @@ def test_an_exec_plugin_token_is_refreshed_when_it_expires_mid_incident(sb: Sand
     info = next(c for c in cluster.contexts() if c.name == "rbac@exec-user")
     assert info.user == "exec-user" and info.auth.startswith("exec:exec-credential-exec-user.py")
     cluster.close()
+
+
+def test_a_merged_kubeconfig_of_two_files_and_a_client_certificate_user(sb: Sandbox, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """KUBECONFIG=a:b as kubectl merges it: the first file to set a value wins, current-context too."""
+    from mitigate.ports import Query
+
+    doc = yaml.safe_load(Path(sb.kubeconfig).read_text())
+    first = {"apiVersion": "v1", "kind": "Config", "current-context": "rbac@cert-user",
+             "clusters": [c for c in doc["clusters"]],
+             "users": [u for u in doc["users"] if u["name"] == "cert-user"],
+             "contexts": [c for c in doc["contexts"] if c["name"] == "rbac@cert-user"]}
+    second = dict(doc, **{"current-context": "rbac"})
+    second["contexts"] = [dict(c, context=dict(c["context"], namespace="kube-system"))
+                          if c["name"] == "rbac@cert-user" else c for c in doc["contexts"]]  # loses to the first
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text(yaml.safe_dump(first))
+    b.write_text(yaml.safe_dump(second))
+    monkeypatch.setenv("KUBECONFIG", f"{a}:{b}")
+    cluster = KubeCluster.from_kubeconfig(None)
+    assert cluster.current_context == "rbac@cert-user"
+    info = {c.name: c for c in cluster.contexts()}
+    assert info["rbac@cert-user"].namespace == "default" and info["rbac@cert-user"].auth == "client-certificate"
+    assert "rbac@ops-limited" in info  # only in the second file
+    nodes = cluster.query("rbac@cert-user", Query(api_version="v1", kind="Node"))  # the sre group may list nodes
+    assert len(nodes) == 2
+    cluster.close()

@@ -436,3 +436,13 @@ def test_old_client_validates_against_openapi_v2_protobuf(kc: Any, tmp_path: Pat
         in proc.stderr
     out = k("explain", "deployment.spec.replicas", old=True).stdout
     assert "FIELD:    replicas <integer>" in out and "Defaults to 1." in out
+
+
+def test_drill_fleet_notready_nodes_counted_by_grep(tmp_path: Path) -> None:
+    """The replace-notready-nodes drill: 72 of 600 kubelets stopped posting (Ready=Unknown)."""
+    drill = Path(__file__).resolve().parents[2] / "runbooks/drills/replace-notready-nodes.yaml"
+    with Sandbox.start(drill) as sb:
+        out = run_kubectl(sb.kubeconfig, "get", "nodes", "--no-headers", home=tmp_path).stdout
+    rows = out.splitlines()
+    assert len(rows) == 600
+    assert sum(1 for r in rows if r.split()[1].startswith("NotReady")) == 72

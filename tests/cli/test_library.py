@@ -70,7 +70,9 @@ def test_run_validate_and_drill_resolve_through_the_library(tmp_path: Path, monk
     assert main(["validate"]) == 0
     out = capsys.readouterr().out
     assert f"ok {team / 'web-zero.yaml'} (web-zero, 4 steps)" in out and "apiserver-oom.yaml" in out
-    assert str(runbooks_dir() / "apiserver-oom.yaml") in out  # the whole path is validated, shadowed ones too
+    # the whole path is validated, shadowed ones too, and said to be
+    assert f"ok {runbooks_dir() / 'apiserver-oom.yaml'} (apiserver-oom, " in out
+    assert f"; shadowed by {team / 'apiserver-oom.yaml'})" in out
     kc = tmp_path / "kc"
     from tests.cli.conftest import kubeconfig
 

@@ -76,6 +76,10 @@ def _validate(args: argparse.Namespace) -> int:
 
     bad = 0
     files = _collect(args.paths, args)
+    shadowed: dict[Path, Path] = {}  # on the search path: a later runbook of the same name -> the one used
+    if not args.paths:
+        for entry in library_of(args).entries():
+            shadowed.update({p.resolve(): entry.summary.path for p in entry.shadows})
     for path in files:
         if is_scenario(path):  # a drill scenario given by path: validated as a scenario
             try:
@@ -108,7 +112,9 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{path}: {exc}", file=sys.stderr)
             continue
         if not args.quiet:
-            print(f"ok {path} ({rb.metadata.name}, {len(rb.steps)} steps)")
+            winner = shadowed.get(path.resolve())
+            print(f"ok {path} ({rb.metadata.name}, {len(rb.steps)} steps"
+                  + (f"; shadowed by {winner})" if winner else ")"))
     if not args.quiet or bad:
         print(f"{len(files) - bad} valid, {bad} invalid", file=sys.stderr if bad else sys.stdout)
     return 1 if bad else 0

@@ -87,20 +87,21 @@ def parse_proto(text: str) -> tuple[str, dict[str, list[tuple[str, str, str, str
     return pkg.group(1), msgs
 
 
-def parse_go(files: list[str]) -> tuple[dict[str, dict[int, tuple[bool, bool]]], set[str]]:
-    """({struct: {proto number: (omitempty, pointer)}}, named slice types)."""
-    structs: dict[str, dict[int, tuple[bool, bool]]] = {}
+def parse_go(files: list[str]) -> tuple[dict[str, dict[int, tuple[bool, bool, bool]]], set[str]]:
+    """({struct: {proto number: (omitempty, pointer, inline)}}, named slice types)."""
+    structs: dict[str, dict[int, tuple[bool, bool, bool]]] = {}
     slices: set[str] = set()
     for text in files:
         for m in re.finditer(r"^type\s+(\w+)\s+\[\]", text, flags=re.M):
             slices.add(m.group(1))
         for m in re.finditer(r"^type\s+(\w+)\s+struct\s*\{(.*?)^\}", text, flags=re.M | re.S):
-            fields: dict[int, tuple[bool, bool]] = {}
+            fields: dict[int, tuple[bool, bool, bool]] = {}
             for line in m.group(2).splitlines():
                 g = _GOFIELD.match(line)
                 if g:
-                    opts = g.group(3).split(",")[1:]
-                    fields[int(g.group(4))] = ("omitempty" in opts, g.group(2) == "*")
+                    name, *opts = g.group(3).split(",")
+                    # an embedded struct with no JSON name (json:"" or json:",inline") is inlined
+                    fields[int(g.group(4))] = ("omitempty" in opts, g.group(2) == "*", name == "")
             structs[m.group(1)] = fields
     return structs, slices
 
@@ -113,7 +114,7 @@ def _qualify(pkg: str, typ: str) -> str:
 
 def build(api: Path, machinery: Path) -> str:
     protos: dict[str, dict[str, list[tuple[str, str, str, str, str, int]]]] = {}
-    gos: dict[str, tuple[dict[str, dict[int, tuple[bool, bool]]], set[str]]] = {}
+    gos: dict[str, tuple[dict[str, dict[int, tuple[bool, bool, bool]]], set[str]]] = {}
     groups: dict[str, tuple[str, str]] = {}  # package -> (group, version)
 
     def load(path: Path) -> str:
@@ -155,9 +156,13 @@ def build(api: Path, machinery: Path) -> str:
         tags = go_structs.get(name, {})
         rows = []
         for label, typ, mkey, mval, fname, num in fields:
-            omit, ptr = tags.get(num, (True, False))
+            omit, ptr, inline = tags.get(num, (True, False, False))
             zero_absent = 1 if omit and not ptr else 0
-            if mkey:
+            if inline:  # an embedded struct (json:",inline"): JSON shows its fields in the parent
+                ref = _qualify(pkg, typ)
+                rows.append((num, fname, "inline", "", ref, 0))
+                todo.append(ref)
+            elif mkey:
                 ref = _qualify(pkg, mval)
                 rows.append((num, fname, "map", mkey, ref, zero_absent))
             else:
@@ -170,7 +175,8 @@ def build(api: Path, machinery: Path) -> str:
              "scripts/gen_proto_schema.py from kubernetes/api and kubernetes/apimachinery; do not edit.",
              "",
              "MESSAGES: full message name -> {field number: (json name, label, map key type, type, zero_absent)}",
-             "where label is opt|rep|map, type a scalar name or a full message name, and zero_absent says a",
+             "where label is opt|rep|map|inline (an embedded struct whose fields JSON shows in the",
+             "parent), type a scalar name or a full message name, and zero_absent says a",
              "zero scalar is Go's omitempty default (drop it). LISTS: messages JSON shows as a bare list",
              "of their ``items``. KINDS: (apiVersion, kind) -> message.", '"""', "",
              "MESSAGES: dict[str, dict[int, tuple[str, str, str, str, int]]] = {"]

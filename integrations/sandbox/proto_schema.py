@@ -2,7 +2,8 @@
 scripts/gen_proto_schema.py from kubernetes/api and kubernetes/apimachinery; do not edit.
 
 MESSAGES: full message name -> {field number: (json name, label, map key type, type, zero_absent)}
-where label is opt|rep|map, type a scalar name or a full message name, and zero_absent says a
+where label is opt|rep|map|inline (an embedded struct whose fields JSON shows in the
+parent), type a scalar name or a full message name, and zero_absent says a
 zero scalar is Go's omitempty default (drop it). LISTS: messages JSON shows as a bare list
 of their ``items``. KINDS: (apiVersion, kind) -> message.
 """
@@ -38,7 +39,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str, str, int]]] = {
     },
     'k8s.io.api.admissionregistration.v1.RuleWithOperations': {
         1: ('operations', 'rep', '', 'string', 1),
-        2: ('rule', 'opt', '', 'k8s.io.api.admissionregistration.v1.Rule', 0),
+        2: ('rule', 'inline', '', 'k8s.io.api.admissionregistration.v1.Rule', 0),
     },
     'k8s.io.api.admissionregistration.v1.ServiceReference': {
         1: ('namespace', 'opt', '', 'string', 0),
@@ -741,11 +742,11 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str, str, int]]] = {
         3: ('binaryData', 'map', 'string', 'bytes', 1),
     },
     'k8s.io.api.core.v1.ConfigMapEnvSource': {
-        1: ('localObjectReference', 'opt', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
+        1: ('localObjectReference', 'inline', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
         2: ('optional', 'opt', '', 'bool', 0),
     },
     'k8s.io.api.core.v1.ConfigMapKeySelector': {
-        1: ('localObjectReference', 'opt', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
+        1: ('localObjectReference', 'inline', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
         2: ('key', 'opt', '', 'string', 0),
         3: ('optional', 'opt', '', 'bool', 0),
     },
@@ -757,12 +758,12 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str, str, int]]] = {
         5: ('kubeletConfigKey', 'opt', '', 'string', 0),
     },
     'k8s.io.api.core.v1.ConfigMapProjection': {
-        1: ('localObjectReference', 'opt', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
+        1: ('localObjectReference', 'inline', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
         2: ('items', 'rep', '', 'k8s.io.api.core.v1.KeyToPath', 1),
         4: ('optional', 'opt', '', 'bool', 0),
     },
     'k8s.io.api.core.v1.ConfigMapVolumeSource': {
-        1: ('localObjectReference', 'opt', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
+        1: ('localObjectReference', 'inline', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
         2: ('items', 'rep', '', 'k8s.io.api.core.v1.KeyToPath', 1),
         3: ('defaultMode', 'opt', '', 'int32', 0),
         4: ('optional', 'opt', '', 'bool', 0),
@@ -926,7 +927,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str, str, int]]] = {
         5: ('fileKeyRef', 'opt', '', 'k8s.io.api.core.v1.FileKeySelector', 0),
     },
     'k8s.io.api.core.v1.EphemeralContainer': {
-        1: ('ephemeralContainerCommon', 'opt', '', 'k8s.io.api.core.v1.EphemeralContainerCommon', 0),
+        1: ('ephemeralContainerCommon', 'inline', '', 'k8s.io.api.core.v1.EphemeralContainerCommon', 0),
         2: ('targetContainerName', 'opt', '', 'string', 1),
     },
     'k8s.io.api.core.v1.EphemeralContainerCommon': {
@@ -1389,7 +1390,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str, str, int]]] = {
     },
     'k8s.io.api.core.v1.PersistentVolumeSpec': {
         1: ('capacity', 'map', 'string', 'k8s.io.apimachinery.pkg.api.resource.Quantity', 1),
-        2: ('persistentVolumeSource', 'opt', '', 'k8s.io.api.core.v1.PersistentVolumeSource', 0),
+        2: ('persistentVolumeSource', 'inline', '', 'k8s.io.api.core.v1.PersistentVolumeSource', 0),
         3: ('accessModes', 'rep', '', 'string', 1),
         4: ('claimRef', 'opt', '', 'k8s.io.api.core.v1.ObjectReference', 0),
         5: ('persistentVolumeReclaimPolicy', 'opt', '', 'string', 1),
@@ -1594,7 +1595,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str, str, int]]] = {
         2: ('preference', 'opt', '', 'k8s.io.api.core.v1.NodeSelectorTerm', 0),
     },
     'k8s.io.api.core.v1.Probe': {
-        1: ('handler', 'opt', '', 'k8s.io.api.core.v1.ProbeHandler', 0),
+        1: ('handler', 'inline', '', 'k8s.io.api.core.v1.ProbeHandler', 0),
         2: ('initialDelaySeconds', 'opt', '', 'int32', 1),
         3: ('timeoutSeconds', 'opt', '', 'int32', 1),
         4: ('periodSeconds', 'opt', '', 'int32', 1),
@@ -1754,16 +1755,16 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str, str, int]]] = {
         3: ('type', 'opt', '', 'string', 1),
     },
     'k8s.io.api.core.v1.SecretEnvSource': {
-        1: ('localObjectReference', 'opt', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
+        1: ('localObjectReference', 'inline', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
         2: ('optional', 'opt', '', 'bool', 0),
     },
     'k8s.io.api.core.v1.SecretKeySelector': {
-        1: ('localObjectReference', 'opt', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
+        1: ('localObjectReference', 'inline', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
         2: ('key', 'opt', '', 'string', 0),
         3: ('optional', 'opt', '', 'bool', 0),
     },
     'k8s.io.api.core.v1.SecretProjection': {
-        1: ('localObjectReference', 'opt', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
+        1: ('localObjectReference', 'inline', '', 'k8s.io.api.core.v1.LocalObjectReference', 0),
         2: ('items', 'rep', '', 'k8s.io.api.core.v1.KeyToPath', 1),
         4: ('optional', 'opt', '', 'bool', 0),
     },
@@ -1914,7 +1915,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str, str, int]]] = {
     },
     'k8s.io.api.core.v1.Volume': {
         1: ('name', 'opt', '', 'string', 0),
-        2: ('volumeSource', 'opt', '', 'k8s.io.api.core.v1.VolumeSource', 0),
+        2: ('volumeSource', 'inline', '', 'k8s.io.api.core.v1.VolumeSource', 0),
     },
     'k8s.io.api.core.v1.VolumeDevice': {
         1: ('name', 'opt', '', 'string', 0),
@@ -2198,7 +2199,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str, str, str, int]]] = {
     },
     'k8s.io.api.networking.v1.IngressRule': {
         1: ('host', 'opt', '', 'string', 1),
-        2: ('ingressRuleValue', 'opt', '', 'k8s.io.api.networking.v1.IngressRuleValue', 0),
+        2: ('ingressRuleValue', 'inline', '', 'k8s.io.api.networking.v1.IngressRuleValue', 0),
     },
     'k8s.io.api.networking.v1.IngressRuleValue': {
         1: ('http', 'opt', '', 'k8s.io.api.networking.v1.HTTPIngressRuleValue', 0),

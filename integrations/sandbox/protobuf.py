@@ -206,6 +206,11 @@ def decode_message(ref: str, buf: bytes) -> Any:
         if spec is None:
             continue  # unknown fields are skipped, as proto2 readers do
         name, label, mkey, typ, zero_absent = spec
+        if label == "inline":  # an embedded Go struct: its fields belong to this object in JSON
+            inner = _value(typ, wt, v)
+            if isinstance(inner, dict):
+                obj.update(inner)
+            continue
         if label == "map":
             if wt != 2:
                 raise ProtoError(f"map field {name} with a non-length wire type")

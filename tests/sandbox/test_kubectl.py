@@ -84,6 +84,9 @@ def test_create_generators_send_protobuf_the_sandbox_decodes(kc: Any) -> None:
     assert svc["ports"] == [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080, "nodePort": 30080}]
     assert svc["clusterIP"].startswith("10.") and svc["clusterIPs"] == [svc["clusterIP"]]
     assert svc["sessionAffinity"] == "None" and svc["type"] == "NodePort"
+    k("-n", "gen", "create", "ingress", "web", "--rule=shop.example.com/cart*=np:80")
+    rule = st.get("ingresses", "web", "gen")["spec"]["rules"][0]  # IngressRuleValue is inlined
+    assert rule["host"] == "shop.example.com" and rule["http"]["paths"][0]["backend"]["service"]["name"] == "np"
     out = json.loads(k("-n", "gen", "create", "deployment", "dry", "--image=x", "--dry-run=server", "-o",
                        "json").stdout)
     assert out["metadata"]["name"] == "dry" and st.find("deployments", "dry", "gen") is None

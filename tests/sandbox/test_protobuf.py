@@ -106,3 +106,10 @@ def test_unsupported_media_type_is_415_with_the_real_message(sb: Sandbox) -> Non
         r = c.post("/api/v1/namespaces/default/configmaps", content=envelope("v1", "ConfigMap", fld(1, meta("viaproto"))
                    + fld(2, fld(1, "a") + fld(2, "1"))), headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
         assert r.status_code == 201 and r.json()["data"] == {"a": "1"}
+
+
+def test_embedded_structs_are_inlined_as_json_shows_them() -> None:
+    """Volume embeds VolumeSource (json:",inline"): its emptyDir sits beside the name."""
+    volume = fld(1, "scratch") + fld(2, fld(2, fld(2, fld(1, "1Gi"))))
+    pod = decode(envelope("v1", "Pod", fld(1, meta("p")) + fld(2, fld(1, volume))))
+    assert pod["spec"]["volumes"] == [{"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}}]

@@ -128,7 +128,7 @@ def keyring_secret(name: str) -> str | None:
 def open_incident(root: Path, runbook: Runbook, path: Path, inputs: Mapping[str, Any],
                   build_ports: Callable[[Path], Ports], protection: Protection, *, name: str | None = None,
                   title: str = "", severity: str = "", commander: str = "", drill: bool = False,
-                  scenario: str = "") -> Session:
+                  scenario: str = "", incident: str | None = None) -> Session:
     """Create the incident's journal and open the session on it (every entry point comes here).
 
     ``name`` is the slug of the incident ID (default: the title); ``build_ports`` gets the new
@@ -138,12 +138,14 @@ def open_incident(root: Path, runbook: Runbook, path: Path, inputs: Mapping[str,
     from mitigate.engine import IncidentMeta, Session
     from mitigate.journal import Journal
 
-    journal = Journal.create(root, title=name or title or runbook.metadata.name)
+    journal = (Journal.open(root, resolve_incident_id(root, incident)) if incident
+               else Journal.create(root, title=name or title or runbook.metadata.name))
     try:
         meta = IncidentMeta(title=title or runbook.metadata.title, severity=severity, commander=commander,
                             runbook_path=str(Path(path).resolve()), drill=drill, scenario=scenario,
                             protection=protection.to_data())
-        session = Session.start(runbook, inputs, journal, build_ports(journal.dir), meta=meta)
+        begin = Session.attach if incident else Session.start  # run --incident ID: an incident opened earlier
+        session = begin(runbook, inputs, journal, build_ports(journal.dir), meta=meta)
         for identity in identities(session.ports.cluster, session.state.opened.get("contexts") or []):
             journal.append("context.identity", identity)
         return session

@@ -91,6 +91,34 @@ class Session:
         return session
 
     @classmethod
+    def attach(cls, runbook: Runbook, inputs: Mapping[str, Any], journal: Journal, ports: Ports, *,
+               meta: IncidentMeta, kinds: Registry = DEFAULT) -> Session:
+        """Run a runbook in an incident opened without one (``mitigate incident open``, an import):
+        ``runbook.attached`` records what ``incident.opened`` records for a runbook, and the
+        incident's title, status, roles and milestones stay as they are."""
+        state = fold(journal.records())
+        if not state.opened:
+            raise MitigateError(f"incident {journal.id}: the journal has no incident.opened record")
+        if state.closed:
+            raise MitigateError(f"incident {journal.id} is closed: `mitigate incident reopen {journal.id}` first")
+        if state.opened.get("runbook"):
+            raise MitigateError(f"incident {journal.id} already runs runbook {state.opened['runbook']!r}: "
+                                f"`mitigate resume {journal.id}` continues it")
+        values = _with_keyring(runbook, resolve_inputs(runbook, {k: v for k, v in inputs.items() if v is not None}),
+                               ports, required=True)
+        session = cls(runbook, values, journal, ports, state, kinds)
+        contexts = sorted({str(v) for k, v in values.items() if runbook.inputs[k].type == "kube-context" and v}
+                          | {str(c) for k, v in values.items()
+                             if runbook.inputs[k].type == "kube-contexts" and v for c in v})
+        session._append("runbook.attached", {
+            "runbook": runbook.metadata.name, "runbook_version": runbook.metadata.version,
+            "runbook_path": meta.runbook_path, "inputs": journaled_inputs(runbook, values), "contexts": contexts,
+            "protection": {**meta.protection, "protected": [c for c in contexts if session.protected(c)]},
+        })
+        session._append("milestone", {"name": "started"})
+        return session
+
+    @classmethod
     def resume(cls, journal: Journal, ports: Ports, runbook: Runbook | None = None, *,
                kinds: Registry = DEFAULT) -> Session:
         """Rebuild the session from the journal alone; interrupted mutations become ``unknown``."""

@@ -157,6 +157,8 @@ def apply(state: SessionState, record: RecordLike) -> SessionState:
     step_id = str(data.get("step", ""))
     if kind == "incident.opened":
         state.opened, state.opened_ts = dict(data), record.ts
+    elif kind == "runbook.attached":  # an incident opened without a runbook gets one later
+        state.opened.update(data)
     elif kind == "incident.status":
         state.status = str(data.get("status", state.status))
     elif kind == "incident.closed":

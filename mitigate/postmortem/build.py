@@ -222,6 +222,8 @@ class _Builder:
         kind = rec.type
         self.first_at = at if self.first_at is None or at < self.first_at else self.first_at
         self.last_at = at if self.last_at is None or at > self.last_at else self.last_at
+        if kind == "runbook.attached":
+            self.opened = {**self.opened, **data}
         if kind == "incident.opened":
             self.opened, self.opened_at = data, recorded
             if data.get("commander"):
@@ -413,6 +415,8 @@ class _Builder:
             return "Incident closed in mitigate", "incident", True
         if kind == "incident.reopened":
             return "Incident reopened", "incident", True
+        if kind == "runbook.attached":
+            return f"Runbook {_s(d.get('runbook'))} attached to the incident", "incident", True
         if kind == "incident.status":
             why = (f" (follows the {_s(d.get('milestone'))} milestone)" if d.get("milestone") else
                    f" (follows the status update of step {_s(d.get('step'))})" if d.get("source") == "status-update"

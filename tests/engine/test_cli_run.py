@@ -102,3 +102,24 @@ def test_scorecard_counts_errors_the_client_absorbed_during_checks(tmp_path: Pat
     proc = _run(tmp_path, box, "--auto-approve")
     assert proc.returncode == 0, proc.stderr
     assert "API errors absorbed 2" in proc.stdout  # both 503s on the read-only check, retried away
+
+
+def test_a_runbook_attached_to_an_incident_opened_earlier(tmp_path: Path, sb: Any) -> None:
+    """`incident open` first (the page came in), `run --incident ID` later: one incident, one journal."""
+    env = {**os.environ, "MITIGATE_JOURNAL_DIR": str(tmp_path / "j"), "MITIGATE_CONFIG_DIR": str(tmp_path / "cfg")}
+    opened = subprocess.run([sys.executable, "-m", "mitigate", "incident", "open", "--title", "nodes flapping",
+                             "--severity", "2"], capture_output=True, text=True, env=env, timeout=60)
+    assert opened.returncode == 0, opened.stderr
+    incident = opened.stdout.strip()
+    proc = _run(tmp_path, sb, "--auto-approve", "--incident", incident[:24])  # a unique prefix will do
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(e.name for e in mutations(sb)) == ["n0", "n2"]
+    from mitigate.journal import Journal
+
+    records = Journal.open(tmp_path / "j", incident, readonly=True).records()
+    types = [r.type for r in records]
+    assert types.count("incident.opened") == 1 and "runbook.attached" in types and "step.succeeded" in types
+    assert records[0].data["title"] == "nodes flapping"  # the incident keeps its own title and severity
+    assert [p.name for p in (tmp_path / "j").iterdir() if not p.name.startswith(".")] == [incident]
+    again = _run(tmp_path, sb, "--auto-approve", "--incident", incident)
+    assert again.returncode == 1 and "already runs runbook 'cordon-notready'" in again.stderr

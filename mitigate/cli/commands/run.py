@@ -36,6 +36,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--ack-manual", action="store_true",
                    help="acknowledge manual steps headless (they are printed, not performed)")
     p.add_argument("--title", help="incident title (default: the runbook title)")
+    p.add_argument("--incident", metavar="ID", help="run the runbook in this open incident (opened with "
+                   "'mitigate incident open' or imported) instead of opening a new one; any unique prefix")
     p.add_argument("--severity", default="", help="incident severity, e.g. SEV1")
     add_wiring(p)
     p.set_defaults(handler=run)
@@ -89,7 +91,8 @@ def _walk(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
     def build(confirmer: Any) -> Any:
         return open_incident(paths.journal_root(args.journal_dir), runbook, path, inputs,
                              lambda folder: ports("live", cluster, confirmer, chosen.config, folder),
-                             chosen.protection, title=args.title or runbook.metadata.title, severity=args.severity)
+                             chosen.protection, title=args.title or runbook.metadata.title, severity=args.severity,
+                             incident=args.incident)
 
     return walk(build, cluster)
 
@@ -149,7 +152,7 @@ def _auto(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
     session = open_incident(paths.journal_root(args.journal_dir), runbook, path, inputs,
                             lambda folder: ports("live", cluster, AutoApprove(), chosen.config, folder),
                             chosen.protection, name=args.title or runbook.metadata.name, title=args.title or "",
-                            severity=args.severity)
+                            severity=args.severity, incident=args.incident)
     try:
         print(f"incident {session.incident_id}: {runbook.metadata.title}")
         walk = drive(session, decisions=decisions, ack_manual=args.ack_manual, say=print)

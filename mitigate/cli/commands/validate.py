@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mitigate.cli.library import given_paths
 from mitigate.cli.options import add_config, add_library, library_of
 from mitigate.errors import LocatedError, LocatedErrors, MitigateError, UsageError
+
+T = TypeVar("T")
 
 
 def register(sub: Any) -> None:
@@ -70,6 +73,20 @@ def _collect(raw: list[str], args: argparse.Namespace) -> list[Path]:
     return files
 
 
+def _checked(path: Path, load: Callable[[Path], T]) -> T | None:
+    """``load(path)``, or None after printing its errors (one located line each) to stderr."""
+    try:
+        return load(path)
+    except LocatedErrors as exc:
+        for err in exc.errors:
+            print(err, file=sys.stderr)
+    except LocatedError as exc:
+        print(exc, file=sys.stderr)
+    except MitigateError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+    return None
+
+
 def _validate(args: argparse.Namespace) -> int:
     from mitigate.cli.drill import check_scenario, is_scenario
     from mitigate.runbook.loader import load_runbook
@@ -82,39 +99,16 @@ def _validate(args: argparse.Namespace) -> int:
             shadowed.update({p.resolve(): entry.summary.path for p in entry.shadows})
     for path in files:
         if is_scenario(path):  # a drill scenario given by path: validated as a scenario
-            try:
-                summary = check_scenario(path)
-            except LocatedErrors as exc:
-                bad += 1
-                for err in exc.errors:
-                    print(err, file=sys.stderr)
-                continue
-            except LocatedError as exc:
-                bad += 1
-                print(exc, file=sys.stderr)
-                continue
-            except MitigateError as exc:
-                bad += 1
-                print(f"{path}: {exc}", file=sys.stderr)
-                continue
-            if not args.quiet:
-                print(f"ok {path} ({summary})")
-            continue
-        try:
-            rb = load_runbook(path)
-        except LocatedErrors as exc:
-            bad += 1
-            for err in exc.errors:
-                print(err, file=sys.stderr)
-            continue
-        except MitigateError as exc:
-            bad += 1
-            print(f"{path}: {exc}", file=sys.stderr)
-            continue
-        if not args.quiet:
+            summary = _checked(path, check_scenario)
+        else:
+            rb = _checked(path, load_runbook)
             winner = shadowed.get(path.resolve())
-            print(f"ok {path} ({rb.metadata.name}, {len(rb.steps)} steps"
-                  + (f"; shadowed by {winner})" if winner else ")"))
+            summary = None if rb is None else (f"{rb.metadata.name}, {len(rb.steps)} steps"
+                                               + (f"; shadowed by {winner}" if winner else ""))
+        if summary is None:
+            bad += 1
+        elif not args.quiet:
+            print(f"ok {path} ({summary})")
     if not args.quiet or bad:
         print(f"{len(files) - bad} valid, {bad} invalid", file=sys.stderr if bad else sys.stdout)
     return 1 if bad else 0

@@ -62,8 +62,9 @@ async def test_search_then_down_then_enter_opens_the_best_match_at_once() -> Non
         await until(pilot, lambda: isinstance(app.screen, HomeScreen) and bool(app.screen._shown))  # noqa: SLF001
         started = time.monotonic()
         await pilot.press("slash", *"notready", "down", "enter")
-        await until(pilot, lambda: isinstance(app.screen, StartScreen), timeout=10)
-        assert time.monotonic() - started < 5, "typing a search must not stall the screen"
+        await until(pilot, lambda: isinstance(app.screen, StartScreen), timeout=30)
+        # Textual's fuzzy matcher took minutes here (and gigabytes); a loaded CI machine takes seconds
+        assert time.monotonic() - started < 15, "typing a search must not stall the screen"
         assert app.screen.runbook.title == "Replace NotReady nodes"  # type: ignore[attr-defined]
 
 

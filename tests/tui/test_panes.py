@@ -37,7 +37,7 @@ async def test_the_walker_opened_straight_into_an_incident_has_its_styles(tmp_pa
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
         steps, timeline = app.screen.query_one(StepList), app.screen.query_one(Timeline)
-        assert steps.outer_size.width == 34 and timeline.outer_size.width == 44
+        assert steps.outer_size.width == 30 and timeline.outer_size.width == 36  # the -wide layout (120+)
         assert steps.region.x == 0 and timeline.region.right == 140
         assert steps.styles.border_top[0] == "round"
 

@@ -110,6 +110,10 @@ class WalkerScreen(Screen[None]):
         # widget costs start-up time, and a style pass and a repaint each time a modal closes over
         # the walker (the moment a batch starts). The batch panel joins the detail at the first run.
         inc = self.incident
+        # the width class now, as the first resize would set it: the panes are styled and laid out
+        # once, not once at the default widths and again for the terminal's
+        width = self.app.size.width
+        self.add_class(next(name for edge, name in reversed(self.HORIZONTAL_BREAKPOINTS) if width >= edge))
         yield IncidentHeader(now=self._now, title=f"{inc.journal.id} · {inc.title}", context=inc.context,
                              drill=inc.drill, started=inc.started)
         yield StepList(id="steps")

@@ -12,11 +12,14 @@ other keys give way first, the last ones first, and a ``…`` says some did.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.content import Content
 from textual.markup import escape
 from textual.widget import Widget
 
 ESSENTIAL = ("help", "quit", "close", "cancel", "decline")  # action names (or their last dotted part)
+_PARTS: dict[tuple[str, str, str], Content] = {}  # (key, shown key, description) -> its clickable part
 
 
 class KeyBar(Widget):
@@ -29,6 +32,7 @@ class KeyBar(Widget):
     def __init__(self) -> None:
         super().__init__()
         self._keys: list[tuple[Content, bool]] = []  # (key + label, essential)
+        self._signature: tuple[object, ...] = ()  # the bindings the keys were built from
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -38,23 +42,31 @@ class KeyBar(Widget):
         self._collect()
 
     def _collect(self) -> None:
-        parts: list[tuple[Content, bool]] = []
-        seen: set[str] = set()
         palette = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
+        chosen: list[tuple[str, Any]] = []
+        seen: set[str] = set()
         for key, (_node, binding, enabled, _tooltip) in self.screen.active_bindings.items():
             if binding.action in seen or not (binding.show or key == palette) or not enabled:
                 continue
             seen.add(binding.action)
+            chosen.append((key, binding))
+        signature = tuple((key, binding.action, binding.description) for key, binding in chosen)
+        if signature == self._signature:  # the same keys work as before: nothing to redraw
+            return
+        self._signature = signature
+        parts: list[tuple[Content, bool]] = []
+        for key, binding in chosen:
             description = binding.description or ("palette" if key == palette else binding.action)
-            display = escape(self.app.get_key_display(binding))
+            display = self.app.get_key_display(binding)
+            part = _PARTS.get((key, display, description))
+            if part is None:  # keys are plain names (enter, ctrl+p, question_mark)
+                part = _PARTS[(key, display, description)] = Content.from_markup(
+                    f"[@click=app.simulate_key('{key}')][bold $footer-key-foreground] {escape(display)} [/]"
+                    f"{escape(description)} [/]")
             name = binding.action.split("(")[0].rsplit(".", 1)[-1]
-            essential = any(e in name for e in ESSENTIAL)
-            parts.append((Content.from_markup(  # keys are plain names (enter, ctrl+p, question_mark)
-                f"[@click=app.simulate_key('{key}')][bold $footer-key-foreground] {display} [/]"
-                f"{escape(description)} [/]"), essential))
-        if parts != self._keys:
-            self._keys = parts
-            self.refresh()
+            parts.append((part, any(e in name for e in ESSENTIAL)))
+        self._keys = parts
+        self.refresh()
 
     @property
     def text(self) -> str:

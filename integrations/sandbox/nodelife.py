@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import functools
 import heapq
 import time
 from dataclasses import dataclass, field
@@ -43,8 +44,14 @@ def iso(ts: float) -> str:
 
 
 def epoch(text: Any) -> float | None:
+    return _epoch(str(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _epoch(text: str) -> float | None:
+    """RFC 3339 seconds to epoch; cached (a fleet's taints and conditions share a few timestamps)."""
     try:
-        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return None
 

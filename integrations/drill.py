@@ -9,7 +9,16 @@ their intent and outcome) and expires them on rollback. The composition root
 
 from __future__ import annotations
 
-from mitigate.ports import Notification, NotifyResult, SilenceRequest, SilenceResult
+from mitigate.ports import (
+    CommandCall,
+    CommandReply,
+    HttpCall,
+    HttpReply,
+    Notification,
+    NotifyResult,
+    SilenceRequest,
+    SilenceResult,
+)
 
 
 class DrillNotifier:
@@ -53,3 +62,35 @@ class DrillSilencer:
 
     def find(self, alertmanager: str, marker: str) -> list[str]:
         return [sid for sid, (req, active) in self.silences.items() if active and marker in req.comment]
+
+
+class DrillHttp:
+    """An HttpPort that records ``http`` steps instead of sending them: a rehearsal never calls a
+    cloud or vendor API. The engine journals such a step as done, "recorded, not sent"."""
+
+    records_only = True
+
+    def __init__(self) -> None:
+        self.calls: list[HttpCall] = []
+
+    def send(self, call: HttpCall) -> HttpReply:
+        self.calls.append(call)
+        return HttpReply(None, error="drill: recorded, not sent")
+
+
+class DrillCommands:
+    """A CommandPort that records ``command`` steps instead of running them."""
+
+    records_only = True
+
+    def __init__(self) -> None:
+        self.calls: list[CommandCall] = []
+
+    def resolve(self, program: str) -> str:
+        import shutil
+
+        return shutil.which(program) or program
+
+    def run(self, call: CommandCall) -> CommandReply:
+        self.calls.append(call)
+        return CommandReply(None, error="drill: recorded, not run", program=self.resolve(call.argv[0]))

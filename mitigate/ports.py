@@ -348,6 +348,77 @@ class SilencerPort(Protocol):
         ...
 
 
+# --------------------------------------------------------------------------- http and command steps
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One rendered ``http`` step request. The credential is named, never carried: the port
+    reads ``auth_secret`` from the keyring and adds ``auth_header`` itself."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    json: Any = None
+    auth_secret: str | None = None
+    auth_scheme: str | None = "Bearer"
+    auth_header: str = "Authorization"
+    timeout: float = 30.0
+
+
+@dataclass
+class HttpReply:
+    status: int | None  # None: no answer (``error`` says why)
+    body: str = ""  # the start of the body, secrets masked by the port
+    error: str = ""
+    uncertain: bool = False  # no answer after the request may have been received
+
+
+@runtime_checkable
+class HttpPort(Protocol):
+    """Outbound calls of ``http`` steps (cloud and vendor APIs)."""
+
+    records_only: bool  # drills: nothing is sent, the call is recorded
+
+    def send(self, call: HttpCall) -> HttpReply:
+        """Send once (no retry once it may have arrived); never raises for remote failures.
+        MitigateError when the secret is missing."""
+        ...
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """One rendered ``command`` step: an argv list run without a shell."""
+
+    argv: tuple[str, ...]
+    cwd: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    timeout: float = 300.0
+
+
+@dataclass
+class CommandReply:
+    exit_code: int | None  # None: it did not run to completion (``error`` says why)
+    output: str = ""  # stdout and stderr interleaved, capped
+    error: str = ""
+    program: str = ""  # the resolved path of argv[0]
+
+
+@runtime_checkable
+class CommandPort(Protocol):
+    """Local programs of ``command`` steps."""
+
+    records_only: bool
+
+    def resolve(self, program: str) -> str:
+        """The absolute path that would run for ``program``; MitigateError when there is none."""
+        ...
+
+    def run(self, call: CommandCall) -> CommandReply:
+        """Run to completion or timeout (then killed); never raises for the program's failures."""
+        ...
+
+
 # --------------------------------------------------------------------------- confirmation
 
 
@@ -363,7 +434,7 @@ class ConfirmRequest:
     destructive: bool
     protected: bool  # context matches a protected pattern
     diff: str = ""
-    kind: Literal["action", "notify", "silence", "rollback", "decision"] = "action"
+    kind: Literal["action", "notify", "silence", "rollback", "decision", "http", "command"] = "action"
     cluster_scope: bool = False  # the step stated ``scope: cluster``: it acts on everything
     preflight: tuple[str, ...] = ()  # what the RBAC preflight found (shown above the buttons)
     uncertain: bool = False  # the cluster could not answer the preflight: the responder decides, typed

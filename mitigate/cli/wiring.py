@@ -98,20 +98,22 @@ def ports(mode: Mode, cluster: ClusterPort | None, confirmer: ConfirmerPort, con
     from mitigate.engine import Ports
 
     if mode == "drill":  # a rehearsal never pages anyone nor silences real alerts: both only journal
-        from integrations.drill import DrillNotifier, DrillSilencer
+        from integrations.drill import DrillCommands, DrillHttp, DrillNotifier, DrillSilencer
 
         return Ports(cluster=cluster, confirmer=confirmer, notifier=DrillNotifier(),
                      probes=build_prober(IntegrationsConfig(source="")), silencer=DrillSilencer(),
-                     secrets=keyring_secret)
+                     secrets=keyring_secret, http=DrillHttp(), commands=DrillCommands())
     if config is None:
         raise MitigateError(f"{mode} mode needs the integrations config")
     if mode == "plan":  # read-only checks may probe; nothing that can send is wired
         return Ports(cluster=cluster, confirmer=confirmer, probes=build_prober(config), secrets=keyring_secret)
     from integrations.notify import build_notifier
+    from integrations.outbound import HttpSender, LocalCommands
 
     state = incident_dir / "notify-state.json" if incident_dir is not None else None
     return Ports(cluster=cluster, confirmer=confirmer, notifier=build_notifier(config, state_file=state),
-                 probes=build_prober(config), silencer=build_silencer(config), secrets=keyring_secret)
+                 probes=build_prober(config), silencer=build_silencer(config), secrets=keyring_secret,
+                 http=HttpSender(), commands=LocalCommands())
 
 
 def keyring_secret(name: str) -> str | None:

@@ -125,11 +125,31 @@ def _rows(spec: CheckSpec, ctx: Mapping[str, Any], per: Mapping[str, list[dict[s
     return rows
 
 
-def describe_query(spec: CheckSpec) -> str:
-    """One line for a plan: what the check asks, and its ``where``."""
-    what = (f"list {spec.kube.apiVersion}/{spec.kube.kind}" if spec.kube else
-            f"prometheus {spec.prometheus.query}" if spec.prometheus else
-            f"http {spec.http.url}" if spec.http else "expression")
+def describe_query(spec: CheckSpec, values: Mapping[str, Any] | None = None) -> str:
+    """One line for a plan: what the check asks (its selectors, query or URL rendered with
+    ``values`` when they can be already), and its ``where``."""
+
+    def shown(text: str | None) -> str | None:
+        if text is None or values is None:
+            return text
+        try:
+            return str(render(text, values))
+        except MitigateError:
+            return text  # needs what earlier steps find: shown as written
+
+    if spec.kube is not None:
+        q = spec.kube
+        what = f"list {q.apiVersion}/{q.kind}"
+        parts = [f"{label} {value}" for label, value in (
+            ("namespace", shown(q.namespace)), ("name", shown(q.name)), ("-l", shown(q.labelSelector)),
+            ("--field-selector", shown(q.fieldSelector))) if value]
+        what += (" " + " ".join(parts)) if parts else ""
+    elif spec.prometheus is not None:
+        what = f"prometheus {shown(spec.prometheus.query)}"
+    elif spec.http is not None:
+        what = f"http {spec.http.method} {shown(spec.http.url)}"
+    else:
+        what = "expression"
     return what + (f" where {spec.where}" if spec.where else "")
 
 
@@ -192,7 +212,7 @@ def run_wait(spec: WaitSpec, ctx: Mapping[str, Any], *, cluster: ClusterPort | N
             return outcome
         if clock.monotonic() >= deadline:
             outcome.ok = False
-            outcome.message = f"timed out after {spec.timeout}: {spec.until} still false (count={outcome.count})"
+            outcome.message = f"timed out after {render(spec.timeout, ctx)}: {spec.until} still false (count={outcome.count})"
             return outcome
         if not clock.sleep(min(interval, max(0.0, deadline - clock.monotonic())), cancel):
             outcome.ok, outcome.message = False, f"cancelled while waiting for {spec.until}"

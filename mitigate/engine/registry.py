@@ -1,6 +1,6 @@
 """The step kinds a session knows, by the runbook key that names them.
 
-:data:`DEFAULT` holds the eight kinds of the runbook format; a session can be given another
+`DEFAULT` holds the ten kinds of the runbook format; a session can be given another
 registry (``Registry.with_kind``), which is how a test adds a kind without touching the engine.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from mitigate.engine.kind import StepKind
-from mitigate.engine.kinds import action, check, decision, gate, manual, notify, silence, wait
+from mitigate.engine.kinds import action, check, command, decision, gate, http, manual, notify, silence, wait
 from mitigate.errors import MitigateError
 from mitigate.runbook.model import Step
 
@@ -45,4 +45,5 @@ class Registry:
         return iter(self._kinds.values())
 
 
-DEFAULT = Registry(module.KIND for module in (manual, decision, check, wait, gate, notify, silence, action))
+DEFAULT = Registry(module.KIND for module in (manual, decision, check, wait, gate, notify, silence, action, http,
+                                               command))

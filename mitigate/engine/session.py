@@ -492,10 +492,16 @@ class Session:
         kind.plan(ctx, out)
         return _masked_plan(out)
 
-    def plan_all(self) -> list[StepPlan]:
+    def plan_all(self, decisions: Mapping[str, str] | None = None) -> list[StepPlan]:
         """The whole runbook as a plan: read-only checks really run and are journaled (later
         templates need their results), actions are only prepared for their kubectl and scope,
-        nothing is confirmed."""
+        nothing is confirmed. ``decisions`` (``--decide``) are journaled when their step is
+        reached, so the branches after them are planned as they would run.
+
+        A step that cannot be computed because it uses what an earlier action, call or decision
+        would produce says so; any other failure (a type error, an unknown context, a bad
+        value) is the plan's ``error``, so ``--plan`` can fail on it."""
+        decisions = dict(decisions or {})
         plans = []
         for step in self.runbook.steps:
             values = self.context()
@@ -505,8 +511,14 @@ class Session:
                 out = self._plan(kind, ctx)
                 if step.when is not None and not evaluate(step.when, values):
                     out.notes.append(f"would be skipped now: condition false: {step.when}")
+                elif step.decision is not None:
+                    self._plan_decision(step, decisions.pop(step.id, None), out)
                 else:
                     kind.rehearse(ctx, out)
+                waiting = self._waits_for(step)
+                if waiting and step.decision is None:
+                    out.notes.append(f"uses what {', '.join(waiting)} would produce, which the plan does not run: "
+                                     "shown as it would be now")
             except (MitigateError, ClusterError) as exc:
                 waiting = self._waits_on(step, values, exc)
                 out = StepPlan(description=(f"cannot be computed before earlier steps run ({', '.join(waiting)}): "
@@ -514,6 +526,9 @@ class Session:
                                step_id=step.id, kind=step.kind, title=step.title or step.id,
                                error="" if waiting else str(exc))
             plans.append(_masked_plan(out))
+        for step_id in decisions:
+            plans.append(StepPlan(description="", step_id=step_id, kind="decision", title=step_id,
+                                  error=f"--decide {step_id}: no decision step reached by that id"))
         return plans
 
     def _waits_on(self, step: Step, values: Mapping[str, Any], exc: Exception) -> list[str]:
@@ -539,7 +554,49 @@ class Session:
                 return []
         except (MitigateError, ClusterError):
             return []
-        return [s.id for s in pending if s.kind == "action"]
+        return [s.id for s in pending if s.kind in ("action", "http", "command", "silence")]
+
+    def _plan_decision(self, step: Step, choice: str | None, out: StepPlan) -> None:
+        assert step.decision is not None
+        options = [o.id for o in step.decision.options]
+        if choice is None:
+            out.notes.append(f"needs a decision: pass --decide {step.id}=OPTION ({', '.join(options)}); "
+                             "the steps that depend on it are planned as undecided")
+            return
+        if choice not in options:
+            raise MitigateError(f"--decide {step.id}={choice}: not an option ({', '.join(options)})")
+        self._append("decision", {"step": step.id, "choice": choice})
+        out.notes.append(f"decided: {choice} (--decide)")
+
+    def _waits_for(self, step: Step) -> list[str]:
+        """The earlier steps this step's templates read that have not produced a result in the plan
+        (actions, calls and decisions do not run while planning)."""
+        from mitigate.runbook.templating import TemplateError, check_expression, check_template, references
+
+        texts: list[tuple[str, bool]] = []
+
+        def walk(value: Any, expr: bool) -> None:
+            if isinstance(value, str):
+                texts.append((value, expr))
+            elif isinstance(value, Mapping):
+                for k, v in value.items():
+                    if isinstance(k, str) and "{{" in k:
+                        texts.append((k, False))
+                    walk(v, expr or k in ("when", "where", "expect", "until", "haltWhen", "require"))
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v, expr)
+
+        walk(step.model_dump(by_alias=True, exclude_none=True), False)
+        refs: set[str] = set()
+        for text, expr in texts:
+            try:
+                ast = check_expression(text) if expr and "{{" not in text else check_template(text)
+            except TemplateError:
+                continue
+            refs.update(references(ast, "steps"))
+            refs.update(s.id for s in self.runbook.steps if s.save and s.save in references(ast, "saved"))
+        return sorted(r for r in refs if self._state.step(r).status not in DONE_STATUSES)
 
     def preview(self, step_id: str) -> Preview:
         """Server-side dry run of the step's first request (journaled as ``step.previewed``)."""
@@ -548,22 +605,31 @@ class Session:
         return replace(shown, diff=redact_text(shown.diff), warnings=[redact_text(w) for w in shown.warnings])
 
     def rollback(self, cancel: threading.Event | None = None, *, only: str | None = None) -> list[StepState]:
-        """Undo applied steps (actions, silences), most recently applied first, each confirmed
-        and journaled; stops at the first that cannot be undone. ``only``: just that step."""
+        """Undo applied steps (actions, silences, http and command calls), most recently applied
+        first, each confirmed and journaled; stops at the first that cannot be undone.
+
+        ``only``: undo that one step only (the TUI's ``b`` on a step, ``mitigate rollback ID
+        --step S``); the others keep their state. MitigateError when it has nothing to undo."""
         undoable = {s.id for s in self.runbook.steps if s.kind in self.kinds and self.kinds.kind(s).undoable}
+        one = {"only": only} if only is not None else {}
         with self._lock:
             candidates = sorted(
                 (sid for sid, rec in self._state.steps.items()
-                 if rec.status != StepStatus.ROLLED_BACK and (rec.done or rec.undo) and sid in undoable),
+                 if rec.status != StepStatus.ROLLED_BACK and (rec.done or rec.undo) and sid in undoable
+                 and (only is None or sid == only)),
                 key=lambda sid: -self._state.step(sid).last_applied_seq)
             if only is not None:
                 self._step(only)  # an unknown step id is an error, not "nothing to do"
+                if only in self._busy:
+                    raise MitigateError(f"step {only} is running")
+                if self._state.step(only).open_intents:
+                    raise MitigateError(f"step {only}: its outcome is unknown: recheck it before rolling back")
                 if only not in candidates:
                     raise MitigateError(f"step {only} has nothing applied to roll back")
                 candidates = [only]
-            if any(rec.open_intents for rec in self._state.steps.values()):
+            elif any(rec.open_intents for rec in self._state.steps.values()):
                 raise MitigateError("a step's outcome is unknown: recheck it before rolling back")
-        self._append("rollback.started", {"steps": candidates})
+        self._append("rollback.started", {"steps": candidates, **one})
         rolled: list[str] = []
         for sid in candidates:
             step = self.runbook.step(sid)
@@ -581,10 +647,15 @@ class Session:
                 rolled.append(sid)
                 continue
             self._append("rollback.step", {"step": sid, "ok": False, "message": stopped})
-            self._append("rollback.finished", {"ok": False, "stopped_at": sid, "rolled_back": rolled})
+            self._append("rollback.finished", {"ok": False, "stopped_at": sid, "rolled_back": rolled, **one})
             return [self.step_state(s) for s in rolled]
-        self._append("rollback.finished", {"ok": True, "rolled_back": rolled})
+        self._append("rollback.finished", {"ok": True, "rolled_back": rolled, **one})
         return [self.step_state(s) for s in rolled]
+
+    def rollback_step(self, step_id: str, cancel: threading.Event | None = None) -> StepState:
+        """Undo one applied step (see :meth:`rollback`); its state afterwards."""
+        self.rollback(cancel, only=step_id)
+        return self.step_state(step_id)
 
     # ------------------------------------------------------------------ incident events
 

@@ -171,7 +171,9 @@ def apply(state: SessionState, record: RecordLike) -> SessionState:
         state.rollback = "running"
     elif kind == "rollback.finished":
         state.rollback = "finished" if data.get("ok", True) else "stopped"
-        if data.get("ok", True):  # the runbook was abandoned where it failed: that no longer halts
+        if data.get("ok", True) and not data.get("only"):
+            # the runbook was abandoned where it failed: that no longer halts (a one-step rollback
+            # leaves the other steps as they are)
             for rec in state.steps.values():
                 if rec.status in HALTING_STATUSES and not rec.open_intents:
                     rec.status = StepStatus.ROLLED_BACK

@@ -12,7 +12,9 @@ from mitigate.ports import (
     ActionRequest,
     Clock,
     ClusterPort,
+    CommandPort,
     ConfirmerPort,
+    HttpPort,
     NotifierPort,
     ProbePort,
     SilencerPort,
@@ -31,6 +33,8 @@ class Ports:
     silencer: SilencerPort | None = None  # Alertmanager silences (``silence`` steps); drills record them
     secrets: Callable[[str], str | None] | None = None
     """Reads a keyring secret by name (``secret`` inputs with ``keyring:``); None: no keyring."""
+    http: HttpPort | None = None  # ``http`` steps; drills record them
+    commands: CommandPort | None = None  # ``command`` steps; drills record them
 
 
 @dataclass(frozen=True)

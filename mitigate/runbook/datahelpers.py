@@ -177,6 +177,19 @@ def ref(obj: Any) -> str | None:
     return f"{ns}/{name}" if ns else str(name)
 
 
+def owner_name(obj: Any, kind: str | None = None) -> str | None:
+    """The name of the controlling owner (else the first owner), optionally only of that kind:
+    ``owner_name(pod)`` -> its ReplicaSet's name, for joins (``owner()`` gives ``Kind/name``)."""
+    refs = [r for r in get(obj, "metadata.ownerReferences", []) or [] if isinstance(r, Mapping)]
+    if kind is not None:
+        refs = [r for r in refs if r.get("kind") == kind]
+    if not refs:
+        return None
+    ref_ = next((r for r in refs if r.get("controller")), refs[0])
+    name = ref_.get("name")
+    return None if name is None else str(name)
+
+
 def _key_fn(key: Any, helper: str) -> Callable[[Any], Any]:
     if isinstance(key, (list, tuple)) and key and all(isinstance(k, str) for k in key):
         paths = [_path(k) for k in key]
@@ -226,6 +239,20 @@ def join_on(left: Any, right: Any, left_key: Any, right_key: Any = None, how: st
             out.extend({"left": item, "right": m} for m in matches)
         elif how == "left":
             out.append({"left": item, "right": None})
+    return out
+
+
+def distinct(items: Any, key: Any = None) -> list[Any]:
+    """The items without repeats, first kept; by ``key`` (a path, paths or a helper) when given.
+    Unlike Jinja's ``unique`` it takes mappings (``[{namespace, name}, ...]``)."""
+    fn = _key_fn(key, "distinct") if key is not None else (lambda item: _norm(item))
+    seen: set[Any] = set()
+    out = []
+    for item in _items(items, "distinct"):
+        k = fn(item)
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
     return out
 
 
@@ -300,7 +327,8 @@ def jmes(data: Any, expression: str) -> Any:
 
 DATA_HELPERS: dict[str, Callable[..., Any]] = {
     "get": get, "has": has, "any": any_, "all": all_, "where": where, "pluck": pluck, "unnest": unnest,
-    "ref": ref, "join_on": join_on, "index_by": index_by, "container_states": container_states,
+    "ref": ref, "owner_name": owner_name, "join_on": join_on, "index_by": index_by, "distinct": distinct,
+    "container_states": container_states,
     "waiting_reason": waiting_reason, "restart_count": restart_count, "last_exit_code": last_exit_code,
     "jmes": jmes,
 }

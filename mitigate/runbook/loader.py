@@ -121,7 +121,8 @@ def _flow_comma_hint(err: LocatedError, lines: list[str]) -> None:
     colon = before.rfind(": ", before.rfind("{"))
     if colon < 0:
         return
-    end = line.find("}", err.column - 1)
+    key = err.message[len("unknown key '"):].split("'", 1)[0]
+    end = err.column - 1 + len(key) if line[err.column - 1:].startswith(key) else line.find("}", err.column - 1)
     value = line[colon + 2:end if end >= 0 else len(line)].strip()
     err.message += (f": a comma inside an unquoted {{...}} value starts a new key; quote the value: "
                     f"\"{value}\"")

@@ -255,8 +255,74 @@ class BatchSpec(Strict):
     gate: WaitSpec | None = Field(None, description="health gate that must pass between batches")
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+class HttpAuth(Strict):
+    """Credentials from the keyring (or ``MITIGATE_SECRET_<NAME>``); never written in the runbook."""
+
+    secret: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$", description="secret name")
+    scheme: Literal["Bearer", "Basic", "Token"] | None = Field(
+        "Bearer", description="Authorization scheme; null with header: put the secret in that header as is")
+    header: str = Field("Authorization", pattern=r"^[A-Za-z0-9-]+$")
+
+
+class HttpRequestSpec(Strict):
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    url: str = Field(min_length=1, description="http(s) URL (template)")
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(None, alias="json", description="JSON body (templates inside)")
+    auth: HttpAuth | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not _is_template(v) and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError(f"not an http(s) URL: {v!r}")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            if name.lower() in ("authorization", "proxy-authorization", "cookie") :
+                raise ValueError(f"header {name!r} would put a credential in the runbook: use auth: {{secret: NAME}}")
+        return v
+
+
+class HttpSpec(HttpRequestSpec):
+    """A call to a cloud or vendor API: previewed as its curl line, confirmed, journaled."""
+
+    expectStatus: list[int] = Field(default_factory=lambda: [200, 201, 202, 204], min_length=1)
+    timeout: Duration = "30s"
+    undo: HttpRequestSpec | None = Field(None, description="the call that reverses this one")
+
+
+class CommandRun(Strict):
+    argv: list[str] = Field(min_length=1, description="program and arguments; never run through a shell")
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment variables")
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                raise ValueError(f"not an environment variable name: {name!r}")
+        return v
+
+
+class CommandSpec(CommandRun):
+    """A local program: the exact argv is shown and confirmed; exit code and output are journaled."""
+
+    timeout: Duration = "5m"
+    expectExit: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    undo: CommandRun | None = Field(None, description="the command that reverses this one")
+
+
 ActionParams = dict[str, Any]
-STEP_KINDS = ("manual", "check", "action", "wait", "notify", "gate", "decision", "silence")
+STEP_KINDS = ("manual", "check", "action", "wait", "notify", "gate", "decision", "silence", "http", "command")
+FOR_EACH_KINDS = ("action", "http", "command")
 
 
 class Step(Strict):
@@ -286,7 +352,14 @@ class Step(Strict):
     silence: SilenceSpec | None = None
     gate: GateSpec | None = None
     decision: DecisionSpec | None = None
+    http: HttpSpec | None = None
+    command: CommandSpec | None = None
 
+    forEach: str | list[Any] | None = Field(
+        None, description="run the step once per item (a list or a '{{ ... }}' template); `item` is in scope "
+                          "in every parameter")
+    itemKey: str | None = Field(None, description="template naming each item in the journal (default: "
+                                                  "namespace/name of an object, else the item itself)")
     batch: BatchSpec | None = None
     undo: dict[str, ActionParams] | Literal["none"] | None = Field(
         None, description="explicit undo; default: what the action reports"
@@ -309,8 +382,20 @@ class Step(Strict):
             )
         if self.action is not None and len(self.action) != 1:
             raise ValueError("an action names exactly one verb")
-        if self.batch is not None and self.action is None:
-            raise ValueError("batch applies to action steps only")
+        if self.forEach is not None and self.kind not in FOR_EACH_KINDS:
+            raise ValueError(f"forEach applies to {', '.join(FOR_EACH_KINDS)} steps, not {self.kind}")
+        if isinstance(self.forEach, str) and not _is_template(self.forEach):
+            raise ValueError("forEach is a list or a '{{ ... }}' template giving one")
+        if self.forEach is not None and isinstance(self.undo, dict):
+            raise ValueError("with forEach, each item's undo is what its verb reports: drop the explicit undo "
+                             "(or use undo: none)")
+        if self.itemKey is not None and self.forEach is None:
+            raise ValueError("itemKey needs forEach")
+        if self.batch is not None and self.action is None and self.forEach is None:
+            raise ValueError("batch applies to action steps and forEach steps only")
+        if self.batch is not None and self.forEach is not None and (
+                self.batch.over is not None or "param" in self.batch.model_fields_set):
+            raise ValueError("with forEach, batches are cut from the forEach items: drop batch.over and batch.param")
         if self.undo is not None and self.action is None:
             raise ValueError("undo applies to action steps only")
         if isinstance(self.undo, dict) and len(self.undo) != 1:

@@ -107,7 +107,7 @@ def _plan(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
                                 lambda folder: ports("plan", cluster, PlanOnly(), chosen.config, folder),
                                 chosen.protection, name="plan", title=args.title or "")
         try:
-            plans = session.plan_all()
+            plans = session.plan_all(parse_pairs(args.decide, "--decide"))
         finally:
             session.journal.close()
     print(f"Plan: {runbook.metadata.title} ({runbook.metadata.name}), nothing will be changed")

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mitigate.engine import foreach
 from mitigate.engine.backups import file_sha256, load_undo, save_undo
 from mitigate.engine.checks import run_wait
 from mitigate.engine.kind import StepContext, StepKind
@@ -34,7 +35,7 @@ from mitigate.ports import (
     PreparedAction,
     Preview,
 )
-from mitigate.runbook.actions import check_inverse, check_scoped, is_destructive, parse_params
+from mitigate.runbook.actions import check_inverse, check_scoped, is_destructive, parse_params, target_names
 from mitigate.runbook.model import Step, parse_duration
 from mitigate.runbook.templating import evaluate, render
 
@@ -108,7 +109,8 @@ def bind(ctx: StepContext, values: Mapping[str, Any], context: str) -> Bound:
         over = params.get(param)
     if batch is not None and not isinstance(over, list):
         raise MitigateError(f"step {step.id}: batch needs a target list (batch.over, or the action's {param})")
-    items = [str(u) for u in over] if isinstance(over, list) else [WHOLE]
+    # names, namespace/name, or the objects of a check (each carrying its namespace)
+    items = target_names(over) if isinstance(over, list) else [WHOLE]
     if isinstance(over, list):
         params[param] = items
     if items:  # an empty target list means nothing to do, never "everything"
@@ -292,11 +294,239 @@ def _undo_requests(ctx: StepContext) -> list[ActionRequest]:
     return out
 
 
+# --------------------------------------------------------------------------- forEach
+#
+# The verb once per item, its parameters rendered from the item (``item`` in every parameter).
+# Same order as above: every remaining item is rendered, checked (scope, parameters) and prepared
+# before anything changes; one confirmation per context lists every kubectl line with the dry-run
+# diff of the first batch; then per item a write-ahead intent, the execution and the outcome
+# (``batch`` = the item's place in the list, ``items`` = [its key]). ``batch`` groups items between
+# pauses, ``haltWhen`` and health gates; items already applied are never redone.
+
+
+@dataclass
+class ItemAction:
+    key: str
+    position: int  # 1-based place of the item in the forEach list
+    params: dict[str, Any]
+
+
+@dataclass
+class Each:
+    step: Step
+    context: str
+    verb: str
+    items: list[ItemAction]
+    remaining: list[ItemAction] = field(default_factory=list)
+
+    def request(self, item: ItemAction, backup_dir: str | None) -> ActionRequest:
+        return ActionRequest(context=self.context, verb=self.verb, params=dict(item.params), step_id=self.step.id,
+                             cluster_scope=self.step.scope == "cluster", backup_dir=backup_dir)
+
+
+def _target_params(params: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(params.get("names"), (list, dict)):
+        params["names"] = target_names(params["names"])
+    if isinstance(params.get("name"), Mapping):
+        params["name"] = target_names([params["name"]])[0]
+    return params
+
+
+def bind_each(ctx: StepContext, values: Mapping[str, Any], context: str) -> Each:
+    """Render the verb's parameters for every item in ``context`` and check each."""
+    step = ctx.step
+    assert step.action is not None
+    verb, raw = next(iter(step.action.items()))
+    cctx = {**values, "context": context}
+    items = []
+    for position, (key, item) in enumerate(foreach.items(step, cctx), 1):
+        params = render(raw, foreach.item_context(cctx, item))
+        if not isinstance(params, dict):
+            raise MitigateError(f"step {step.id}: action {verb} parameters must render to a mapping")
+        params = _target_params(params)
+        try:
+            check_scoped(verb, params, step.scope == "cluster")
+            parse_params(verb, params)
+        except MitigateError as exc:
+            raise MitigateError(f"step {step.id}, item {key}: {exc}") from None
+        items.append(ItemAction(key, position, params))
+    done = ctx.done_units(context)
+    return Each(step, context, verb, items, [i for i in items if i.key not in done])
+
+
+def _each_size(step: Step, values: Mapping[str, Any], count: int) -> int:
+    size = int(render(step.batch.size, values)) if step.batch is not None else max(count, 1)
+    if size < 1:
+        raise MitigateError(f"step {step.id}: batch size must be at least 1 (got {size})")
+    return size
+
+
+def _each_destructive(each: Each, prepared: list[PreparedAction]) -> bool:
+    if each.step.destructive is not None:
+        return each.step.destructive
+    return any(p.destructive for p in prepared) or any(is_destructive(each.verb, i.params) for i in each.items)
+
+
+def _each_confirm(ctx: StepContext, each: Each, size: int) -> tuple[bool, str]:
+    step = each.step
+    prepared = [ctx.cluster.prepare(each.request(i, ctx.backups_dir)) for i in each.remaining]
+    kubectl = [line for p in prepared for line in p.kubectl()]
+    diffs: list[str] = []
+    warnings: list[str] = []
+    for p in prepared[:size]:
+        preview = p.preview()
+        diffs.append(preview.diff)
+        warnings.extend(preview.warnings)
+    diff = "".join(diffs)
+    targets = [t for p in prepared for t in p.targets]
+    ctx.record("step.previewed", {
+        "step": step.id, "context": each.context, **_shown(kubectl, diff), "targets": targets[:TARGETS_CAP],
+        "description": f"{each.verb} once per item: {len(each.remaining)} item(s)", "warnings": warnings,
+        "batches": -(-len(each.remaining) // size), "items": [i.key for i in each.remaining][:TARGETS_CAP]})
+    scope = "; ".join(dict.fromkeys(check_scoped(each.verb, i.params, step.scope == "cluster")
+                                    for i in each.remaining[:5]))
+    if len(each.remaining) > 5:
+        scope += f" (+{len(each.remaining) - 5} more items)"
+    return ctx.confirm(ConfirmRequest(
+        step_id=step.id, title=step.title or step.id,
+        description=f"{each.verb} once per item: {len(each.remaining)} item(s) on {each.context}",
+        kubectl=tuple(kubectl), context=each.context, scope=scope, target_count=len(targets),
+        destructive=_each_destructive(each, prepared), protected=ctx.protected(each.context), diff=diff,
+        kind="action", cluster_scope=step.scope == "cluster"))
+
+
+def _each_run_context(ctx: StepContext, each: Each) -> dict[str, Any]:
+    step, cluster, clock, values, cancel = each.step, ctx.cluster, ctx.ports.clock, ctx.values, ctx.cancel
+    spec = step.batch
+    size = _each_size(step, values, len(each.remaining))
+    groups = [each.remaining[i:i + size] for i in range(0, len(each.remaining), size)]
+    total = len(each.items)
+    keys = {i.key for i in each.items}
+    failures = 0
+
+    def done_count() -> int:
+        return len(ctx.done_units(each.context) & keys)
+
+    def summary(ok: bool, message: str) -> dict[str, Any]:
+        return {"ok": ok, "done": done_count(), "total": total, "failures": failures, "message": message}
+
+    def cancelled(message: str) -> dict[str, Any]:
+        ctx.record("batch.cancelled", {"step": step.id, "context": each.context, "done": done_count(),
+                                       "total": total})
+        return summary(False, message)
+
+    for number, group in enumerate(groups, 1):
+        for item in group:
+            if ctx.cancelled:
+                return cancelled(f"cancelled before item {item.key}")
+            try:
+                prepared = cluster.prepare(each.request(item, ctx.backups_dir))
+            except (ClusterError, MitigateError) as exc:
+                return summary(False, f"item {item.key}: {exc}")
+            intent = {"step": step.id, "attempt": ctx.attempt, "batch": item.position, "batches": total,
+                      "context": each.context, "verb": each.verb, "params": dict(prepared.request.params),
+                      "items": [item.key], "targets": list(prepared.targets)[:TARGETS_CAP],
+                      "kubectl": prepared.kubectl(), "description": prepared.describe()}
+            outcome = _execute(ctx, prepared, intent)
+            if not outcome["ok"]:
+                failures += 1
+                bad = [r for r in outcome["results"] if not r["ok"]]
+                detail = outcome.get("error") or (f"{bad[0]['target']}: {bad[0]['message']}" if bad else "failed")
+                if spec is None or spec.haltWhen is None or "error" in outcome:
+                    return summary(False, f"item {item.key}: {detail}")
+        done = done_count()
+        stats = {"batch": number, "batches": len(groups), "done": done, "total": total, "failures": failures}
+        if spec is not None:
+            ctx.record("batch.progress", {"step": step.id, "context": each.context, **stats})
+        if ctx.progress is not None:
+            ctx.progress(BatchProgress(step.id, each.context, number, len(groups), done, total, failures))
+        if spec is None or number == len(groups):
+            continue
+        if spec.haltWhen is not None and evaluate(spec.haltWhen, {**values, "context": each.context, **stats}):
+            return summary(False, f"halted after batch {number}/{len(groups)}: {spec.haltWhen} "
+                                  f"(failures={failures}, done={done}/{total})")
+        if not clock.sleep(parse_duration(str(render(spec.pause, values))), cancel):
+            return cancelled(f"cancelled after {number} of {len(groups)} batch(es)")
+        if spec.gate is not None:
+            gate = run_wait(spec.gate, {**values, "context": each.context, "batch": stats}, cluster=cluster,
+                            probes=ctx.ports.probes, contexts=[each.context], clock=clock, cancel=cancel)
+            if not gate.ok:
+                if ctx.cancelled:
+                    return cancelled(f"cancelled after {number} of {len(groups)} batch(es)")
+                return summary(False, f"health gate closed after batch {number}/{len(groups)}: {gate.message}")
+    if failures:
+        return summary(False, f"{failures} item(s) failed")
+    return summary(True, f"{done_count()}/{total} done")
+
+
+def _run_each(ctx: StepContext) -> None:
+    step = ctx.step
+    contexts = ctx.contexts()
+    if not contexts:
+        raise MitigateError(f"step {step.id} has no kube context: set `context:` or an input named context")
+    results: dict[str, dict[str, Any]] = {}
+    declined: dict[str, str] = {}
+    for each in [bind_each(ctx, ctx.values, c) for c in contexts]:
+        if not each.remaining:
+            results[each.context] = {"ok": True, "done": len(each.items), "total": len(each.items), "failures": 0,
+                                     "message": "nothing to do" if not each.items else "already applied"}
+            continue
+        ok, reason = _each_confirm(ctx, each, _each_size(step, ctx.values, len(each.remaining)))
+        if not ok:
+            declined[each.context] = reason
+            continue
+        try:
+            results[each.context] = _each_run_context(ctx, each)
+        except (ClusterError, MitigateError) as exc:
+            results[each.context] = {"ok": False, "message": str(exc)}
+    if declined and not results:
+        return  # nothing ran: the step stays previewed, step.declined says why
+    data = {"contexts": results, "declined": declined}
+    failed = {c: r for c, r in results.items() if not r["ok"]}
+    if not failed and not declined:
+        ctx.record("step.succeeded", {"step": step.id, "result": data})
+        return
+    parts = [f"{c}: {r['message']}" if len(contexts) > 1 else str(r["message"]) for c, r in failed.items()]
+    parts += [f"{c}: declined ({why})" for c, why in declined.items()]
+    ctx.record("step.failed", {"step": step.id, "error": "; ".join(parts), "result": data})
+
+
+def _plan_each(ctx: StepContext, out: StepPlan) -> None:
+    """The kubectl of every item, rendered from it; the cluster is only read (prepare)."""
+    step, values = ctx.step, ctx.values
+    out.contexts = ctx.contexts()
+    scopes: list[str] = []
+    for context in out.contexts:
+        each = bind_each(ctx, values, context)
+        todo = each.remaining or each.items
+        prepared = [ctx.cluster.prepare(each.request(i, None)) for i in todo]
+        for p in prepared:
+            out.kubectl.extend(p.kubectl())
+            out.targets.extend(p.targets)
+        out.destructive = out.destructive or _each_destructive(each, prepared)
+        out.protected = out.protected or ctx.protected(context)
+        scopes.extend(check_scoped(each.verb, i.params, step.scope == "cluster") for i in todo[:3])
+        out.notes.append(f"{context}: {each.verb} once per item, {len(each.items)} item(s)"
+                         + (f": {', '.join(i.key for i in each.items[:5])}" if each.items else "")
+                         + (" ..." if len(each.items) > 5 else ""))
+        if step.batch is not None:
+            b = step.batch
+            out.notes.append(f"{context}: batches of {render(b.size, values)} item(s), pause {render(b.pause, values)}"
+                             + (f", halt when {b.haltWhen}" if b.haltWhen else "")
+                             + (f", health gate: {b.gate.until}" if b.gate else ""))
+    verb = next(iter(step.action or {"action": {}}))
+    out.description = f"{verb} once per forEach item"
+    out.scope = "; ".join(dict.fromkeys(scopes))
+
+
 class Action(StepKind):
     name = "action"
     undoable = True
 
     def run(self, ctx: StepContext) -> None:
+        if ctx.step.forEach is not None:
+            _run_each(ctx)
+            return
         step, cluster = ctx.step, ctx.cluster
         contexts = ctx.contexts()
         if not contexts:
@@ -342,6 +572,9 @@ class Action(StepKind):
 
     def plan(self, ctx: StepContext, out: StepPlan) -> None:
         """kubectl, scope and targets via ClusterPort.prepare only: nothing is changed."""
+        if ctx.step.forEach is not None:
+            _plan_each(ctx, out)
+            return
         step, cluster, values = ctx.step, ctx.cluster, ctx.values
         out.contexts = ctx.contexts()
         scopes, descriptions = [], []
@@ -364,7 +597,7 @@ class Action(StepKind):
             if step.batch is not None:
                 b = step.batch
                 out.notes.append(f"{context}: {len(bound.batches)} batch(es) of {render(b.size, values)}, pause "
-                                 f"{b.pause}" + (f", halt when {b.haltWhen}" if b.haltWhen else "")
+                                 f"{render(b.pause, values)}" + (f", halt when {b.haltWhen}" if b.haltWhen else "")
                                  + (f", health gate: {b.gate.until}" if b.gate else ""))
         out.description = "; ".join(descriptions)
         out.scope = "; ".join(scopes)
@@ -377,6 +610,18 @@ class Action(StepKind):
         contexts = ctx.contexts()
         if not contexts:
             raise MitigateError(f"step {step.id} has no kube context")
+        if step.forEach is not None:
+            each = bind_each(ctx, ctx.values, contexts[0])
+            if not each.remaining:
+                return Preview(diff="", warnings=["nothing to do"])
+            first = ctx.cluster.prepare(each.request(each.remaining[0], None))
+            shown = first.preview()
+            ctx.record("step.previewed", {"step": step.id, "context": each.context,
+                                          **_shown(first.kubectl(), shown.diff),
+                                          "targets": list(first.targets)[:TARGETS_CAP],
+                                          "description": f"first item ({each.remaining[0].key}): "
+                                                         + first.describe()})
+            return shown
         bound = bind(ctx, ctx.values, contexts[0])
         if not bound.batches:
             return Preview(diff="", warnings=["nothing to do"])
@@ -408,7 +653,8 @@ class Action(StepKind):
                 "undo": [], "api_errors_absorbed": 0})
         try:
             values = ctx.template()
-            remaining = sum(len(bind(ctx, values, c).remaining) for c in ctx.contexts(values))
+            remaining = sum(len(bind_each(ctx, values, c).remaining if step.forEach is not None
+                                else bind(ctx, values, c).remaining) for c in ctx.contexts(values))
         except (MitigateError, ClusterError):
             remaining = -1
         if remaining == 0:

@@ -26,7 +26,8 @@ class Check(StepKind):
     def plan(self, ctx: StepContext, out: StepPlan) -> None:
         spec = ctx.step.check
         assert spec is not None
-        out.description = f"check: {describe_query(spec)}" + (f"; expect {spec.expect}" if spec.expect else "")
+        out.description = (f"check: {describe_query(spec, ctx.values)}"
+                           + (f"; expect {spec.expect}" if spec.expect else ""))
         if spec.kube is not None:
             out.contexts = ctx.contexts()
 

@@ -22,7 +22,7 @@ class Wait(StepKind):
     def plan(self, ctx: StepContext, out: StepPlan) -> None:
         spec = ctx.step.wait
         assert spec is not None
-        what = describe_query(spec.check) if spec.check is not None else "expression"
+        what = describe_query(spec.check, ctx.values) if spec.check is not None else "expression"
         out.description = f"wait until {spec.until} ({what}, every {spec.interval}, timeout {spec.timeout})"
         if spec.check is not None and spec.check.kube is not None:
             out.contexts = ctx.contexts()

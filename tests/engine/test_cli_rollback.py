@@ -70,7 +70,7 @@ def test_rollback_headless(tmp_path: Path, sb: Any) -> None:
     rb.write_text(RUNBOOK)
     done = _mitigate(tmp_path, sb, "run", str(rb), "--context", ctx, "--auto-approve")
     assert done.returncode == 0, done.stderr
-    incident = next((tmp_path / "j").iterdir()).name
+    incident = next(p for p in (tmp_path / "j").iterdir() if p.is_dir()).name
     assert _node_state(sb, "n0")[0] and _node_state(sb, "n1")[1].get("incident") == "yes"
 
     asked = _mitigate(tmp_path, sb, "rollback", incident)  # no terminal, no --auto-approve

@@ -93,6 +93,10 @@ async def test_a_check_result_stays_in_view_and_the_cursor_never_jumps(tmp_path:
         shown = pane_text(app)
         assert "check result" in shown and "node-0" in shown
         assert "next: page-owner" in shown
+        from tui.widgets.keybar import KeyBar
+
+        bar = app.screen.query_one(KeyBar).text
+        assert "Cancel batch" not in bar and "Help" in bar and "Quit" in bar  # the keys that work now
         await pilot.press("enter")                                   # the responder moves on
         assert app.screen.query_one(StepList).selected_id == "page-owner"
 

@@ -138,6 +138,13 @@ class WalkerScreen(Screen[None]):
 
             self.call_after_refresh(self.app.push_screen, BriefScreen(self.incident.brief))
 
+    def _keys_changed(self) -> None:
+        """Which keys work changed: the key bar reads them again once this round of messages is done
+        (Textual's bindings signal alone left it showing a key that had stopped working)."""
+        self.refresh_bindings()
+        for bar in self.query(KeyBar).results(KeyBar):
+            bar.call_after_refresh(bar.collect)
+
     def action_toggle_timeline(self) -> None:
         shown = self._timeline_shown()
         self._timeline = not shown
@@ -223,7 +230,7 @@ class WalkerScreen(Screen[None]):
                 tuple(status_name(s.status) for s in self._steps if s.id in (self.selected(), current)))
         if keys != self._keys_for:  # which keys work changed: the key bar is redrawn
             self._keys_for = keys
-            self.refresh_bindings()
+            self._keys_changed()
         if current is None and self._steps and not self._running:
             self._maybe_verdict()
 
@@ -271,7 +278,7 @@ class WalkerScreen(Screen[None]):
 
     def on_step_list_highlighted(self) -> None:
         self._show_detail()
-        self.refresh_bindings()
+        self._keys_changed()
 
     def _absorb(self, records: Sequence[Any]) -> None:
         """Fold a burst of journal records into the screen: O(1) widget work per burst, not per record."""
@@ -312,7 +319,8 @@ class WalkerScreen(Screen[None]):
         self._running = False
         self._dirty = True
         self._flush()
-        self.refresh_bindings()
+        self._keys_changed()
+        self._read_briefs()  # what a step just found is in the next steps' text and messages now
 
     def show_error(self, message: str) -> None:
         self.query_one(Timeline).add_error(self._now().strftime("%Y-%m-%dT%H:%M:%SZ"), message)
@@ -368,7 +376,7 @@ class WalkerScreen(Screen[None]):
                 panel = self._panel()
                 panel.begin(batch, preparing=self._step(batch).kind == "action")
                 panel.batching(self._brief(batch).pause, self._brief(batch).gate)
-            self.refresh_bindings()
+            self._keys_changed()
 
         self._call(label, fn, on_start=started)
 

@@ -36,12 +36,13 @@ class KeyBar(Widget):
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
-        self._collect()
+        self.collect()
 
     def _bindings_changed(self, _screen: object) -> None:
-        self._collect()
+        self.collect()
 
-    def _collect(self) -> None:
+    def collect(self) -> None:
+        """Read the screen's working keys; redraw when they changed."""
         palette = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
         chosen: list[tuple[str, Any]] = []
         seen: set[str] = set()

@@ -235,7 +235,7 @@ class _Semantics:
             else (-1 if where[:1] == ("inputs",) else len(self.steps))
         for problem in unknown_names(ast):
             name = problem.split("'")[1]
-            known = [k for k in (*ENV.filters, *ENV.globals) if k != name]
+            known = [k for k in (*ENV.filters, *ENV.globals) if k != name and not k.startswith("__")]
             self.error(where, problem + did_you_mean(name, known))
         for ref in references(ast, "steps"):
             if ref not in self.ids:

@@ -514,9 +514,9 @@ class BudgetedEnvironment(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         _tick()
-        name = getattr(__obj, "__name__", "")
-        if isinstance(getattr(__obj, "__self__", None), str):
-            subject: str = __obj.__self__
+        subject = getattr(__obj, "__self__", None)
+        if isinstance(subject, str):
+            name = __obj.__name__
             if name in _WIDTH_METHODS and args:
                 _check_width(args[0])
             elif name == "replace" and len(args) >= 2:
@@ -531,7 +531,7 @@ class BudgetedEnvironment(ImmutableSandboxedEnvironment):
         finally:
             _budget.depth -= 1
         if isinstance(result, (str, list, tuple)) and len(result) > MAX_SIZE:
-            raise BudgetError(f"{name or 'a call'}() returned more than {MAX_SIZE:,} items")
+            raise BudgetError(f"{getattr(__obj, '__name__', 'a call')}() returned more than {MAX_SIZE:,} items")
         return result
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
@@ -623,15 +623,17 @@ def compile_expression(expr: str) -> Callable[[Mapping[str, Any]], Any]:
     helpers = dict(template.globals)
 
     def run(context: Mapping[str, Any]) -> Any:
+        budget = _budget  # a fresh budget per evaluation, inline: this runs once per item of 5,000
+        saved = budget.ops, budget.depth
+        budget.ops = budget.depth = 0
         try:
-            with budgeted():
-                ctx = template.new_context(ChainMap(context, helpers), shared=True)  # type: ignore[arg-type]
-                for _ in template.root_render_func(ctx):
-                    pass
-                result = ctx.vars["result"]
-                _no_undefined(result)
-                if isinstance(result, (str, list, tuple, dict)):
-                    _check_size(result, "the value")
+            ctx = template.new_context(ChainMap(context, helpers), shared=True)  # type: ignore[arg-type]
+            for _ in template.root_render_func(ctx):
+                pass
+            result = ctx.vars["result"]
+            _no_undefined(result)
+            if isinstance(result, (str, list, tuple, dict)):
+                _check_size(result, "the value")
             return result
         except BudgetError as exc:
             raise _fail("expression", expr, exc) from None
@@ -639,6 +641,8 @@ def compile_expression(expr: str) -> Callable[[Mapping[str, Any]], Any]:
             raise
         except Exception as exc:  # noqa: BLE001 - any failure inside user code is the user's error
             raise _fail("expression", expr, exc) from None
+        finally:
+            budget.ops, budget.depth = saved
 
     return run
 

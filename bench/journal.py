@@ -5,7 +5,7 @@ The two are interleaved at the finest grain: each step of a round does one
 alternating order), timing each, so a burst of load from the other processes
 on the machine or a slow disk moment hits both alike. Each round gives a ratio
 (journal time / bare time); the median ratio over the rounds, with its
-quartiles and spread, is the figure. Target (DESIGN.md section 13):
+quartiles and spread, is the figure. Target (docs/ARCHITECTURE.md, Performance budgets):
 Journal.append within 1.2x of the bare loop.
 
     python bench/journal.py [--appends 200] [--rounds 12] [--dir PATH]

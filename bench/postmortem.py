@@ -1,4 +1,4 @@
-"""Render time of a postmortem for a 10,000-event journal (DESIGN.md section 13: under 0.5 s).
+"""Render time of a postmortem for a 10,000-event journal (docs/ARCHITECTURE.md, Performance budgets: under 0.5 s).
 
 Writes a realistic replace-notready-nodes incident on 5,000 nodes (milestones,
 notes, 100 batches of 50 with cordon/drain/delete intents and outcomes carrying
@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from mitigate.journal import Journal
-from mitigate.journal.record import encode, format_ts
+from mitigate.journal.record import encode
 from mitigate.postmortem import build_postmortem, default_template, draft, render
+from mitigate.timefmt import format_ts
 
 T0 = datetime(2024, 2, 13, 0, 58, tzinfo=UTC)
 CTX = "prod-par"

@@ -9,7 +9,7 @@ The keyring cannot enumerate entries, so ``set`` also keeps an index of names (n
 the keyring under ``INDEX_USER``; ``list`` reports those plus the names a config refers to.
 
 Every secret value read through ``get_secret`` is remembered so ``redact`` can blank it out of
-anything that is previewed, returned to the engine, journaled or shown (DESIGN.md section 14).
+anything that is previewed, returned to the engine, journaled or shown (docs/ARCHITECTURE.md, Untrusted input and secrets).
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from mitigate.errors import MitigateError
+
 JSON = Any
 """A JSON-compatible value (dict/list/str/int/float/bool/None)."""
 
@@ -206,12 +208,21 @@ class PreparedAction(Protocol):
         ...
 
 
-class ClusterError(Exception):
+class ClusterError(MitigateError):
     """A one-line, user-facing cluster problem (unreachable, 401/403, unknown context...)."""
 
 
 class CircuitOpen(ClusterError):
     """Repeated failures: the adapter stopped and hands the decision back to the responder."""
+
+
+class PartialOutcome(ClusterError):
+    """Execution stopped part-way: ``outcome`` records every target, attempted or not, so the
+    engine journals what was applied (and its undo) before it halts."""
+
+    def __init__(self, message: str, outcome: ActionOutcome) -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 @runtime_checkable

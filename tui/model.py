@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mitigate.events import Event
+
 # A step whose delivery or outcome needs a second look although it succeeded: shown as a warning.
 WARNING = "warning"
 
@@ -111,20 +113,20 @@ class WalkerModel:
             batched = "batch" in data
             if step:
                 self._evidence(rtype, step, data, batched, out)
-            if rtype == "step.intent" and batched and live and step == self.batch_step and out.started is None:
+            if rtype == Event.STEP_INTENT and batched and live and step == self.batch_step and out.started is None:
                 out.started, out.started_data = getattr(rec, "mono", None), data
-            elif rtype == "batch.progress":
+            elif rtype == Event.BATCH_PROGRESS:
                 out.progress = rec
                 self.batch_step = step or self.batch_step
-            elif rtype == "step.outcome" and live and self.batch_step == step:
+            elif rtype == Event.STEP_OUTCOME and live and self.batch_step == step:
                 out.results.extend(data.get("results") or [])
-            elif rtype == "batch.cancelled":
+            elif rtype == Event.BATCH_CANCELLED:
                 out.cancelled = data
-            if rtype == "batch.progress" or (batched and rtype in ("step.intent", "step.outcome")):
+            if rtype == Event.BATCH_PROGRESS or (batched and rtype in (Event.STEP_INTENT, Event.STEP_OUTCOME)):
                 out.steps_changed = True
                 continue
             out.lines.append(rec)
-            if rtype.startswith(("step.", "check.", "batch.", "manual.", "decision", "gate", "rollback.",
+            if rtype.startswith(("step.", "check.", "batch.", "manual.", Event.DECISION, Event.GATE, "rollback.",
                                  "notify.")):
                 out.steps_changed = True
         return out
@@ -132,35 +134,35 @@ class WalkerModel:
     def _evidence(self, rtype: str, step: str, data: dict[str, Any], batched: bool, out: Absorbed) -> None:
         ev = self.of(step)
         before = ev.version
-        if rtype == "step.previewed":
+        if rtype == Event.STEP_PREVIEWED:
             if "kubectlTotal" not in data or not ev.kubectl:  # capped: keep the plan's whole list
                 ev.kubectl = list(data.get("kubectl") or [])
             ev.diff = str(data.get("diff") or "")
             ev.touch()
-        elif rtype == "step.intent" and data.get("kubectl") and not (batched and ev.kubectl):
+        elif rtype == Event.STEP_INTENT and data.get("kubectl") and not (batched and ev.kubectl):
             # a batch's intent holds that batch's commands: the step's plan already shows them all
             ev.kubectl = list(data["kubectl"])
             ev.touch()
-        elif rtype == "check.result":
+        elif rtype == Event.CHECK_RESULT:
             ev.check = data
             ev.touch()
-        elif rtype in ("notify.sent", "notify.failed"):
+        elif rtype in (Event.NOTIFY_SENT, Event.NOTIFY_FAILED):
             ev.deliveries = [d for d in ev.deliveries if d.get("channel") != data.get("channel")] + [data]
             ev.touch()
-        elif rtype == "decision":
+        elif rtype == Event.DECISION:
             ev.choice = str(data.get("choice"))
             ev.touch()
-        elif rtype == "gate":
+        elif rtype == Event.GATE:
             ev.gate = data
             ev.touch()
-        elif rtype in ("step.succeeded", "step.failed"):
+        elif rtype in (Event.STEP_SUCCEEDED, Event.STEP_FAILED):
             ev.result = data
             ev.declined = None
             ev.touch()
-        elif rtype == "step.declined":
+        elif rtype == Event.STEP_DECLINED:
             ev.declined = str(data.get("reason") or "declined")
             ev.touch()
-        elif rtype == "step.started":
+        elif rtype == Event.STEP_STARTED:
             # a new attempt: the last attempt's deliveries and result no longer describe the step
             ev.deliveries, ev.result, ev.declined = [], None, None
             ev.touch()

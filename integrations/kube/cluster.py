@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import shlex
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from mitigate.ports import (
     AccessAnswer,
@@ -29,8 +28,6 @@ from .actions import VERBS, Ctx
 from .kubeconfig import Kubeconfig, kubeconfig_files
 from .resources import Resolver
 from .transport import ApiError, Transport
-
-T = TypeVar("T")
 
 
 class KubeCluster:
@@ -138,17 +135,6 @@ class KubeCluster:
         except ApiError as exc:
             raise ClusterError(f"context {context!r}: {exc.status} {exc.message}") from None
         return str(version.get("gitVersion", ""))
-
-    def fan_out(self, contexts: Sequence[str], fn: Callable[[str], T], *,
-                max_workers: int = 4) -> dict[str, T | ClusterError]:
-        """Run ``fn(context)`` over several clusters at once; each context's result or error separately."""
-        def one(name: str) -> T | ClusterError:
-            try:
-                return fn(name)
-            except ClusterError as exc:
-                return exc
-        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(contexts)))) as pool:
-            return dict(zip(contexts, pool.map(one, contexts), strict=True))
 
     def absorbed_total(self) -> int:
         """Transient errors retried away on every context since this cluster was built."""

@@ -1,6 +1,6 @@
 """Render the status-update message every channel sends, from ``templates/status-update.md.j2``.
 
-The template is user-editable text, so it runs in Jinja2's sandbox (DESIGN.md section 14), with
+The template is user-editable text, so it runs in Jinja2's sandbox (docs/ARCHITECTURE.md, Untrusted input and secrets), with
 strict undefined so a typo in the template is an error rather than a silently empty line.
 """
 

@@ -18,6 +18,7 @@ from integrations.http import HttpClient, body_snippet
 from integrations.secrets import SecretError, get_secret
 from mitigate.errors import MitigateError
 from mitigate.ports import SilenceResult
+from mitigate.timefmt import format_rfc3339
 
 __all__ = ["Matcher", "SilenceResult", "Silences"]
 
@@ -49,8 +50,8 @@ class Silences:
         body = {
             "matchers": [{"name": m.name, "value": m.value, "isRegex": m.is_regex, "isEqual": m.is_equal}
                          for m in matchers],
-            "startsAt": start.isoformat().replace("+00:00", "Z"),
-            "endsAt": (start + duration).isoformat().replace("+00:00", "Z"),
+            "startsAt": format_rfc3339(start),
+            "endsAt": format_rfc3339(start + duration),
             "createdBy": created_by, "comment": comment,
         }
         try:

@@ -1,4 +1,4 @@
-"""Sandbox Kubernetes API server for drills and tests (DESIGN.md section 9).
+"""Sandbox Kubernetes API server for drills and tests (docs/ARCHITECTURE.md, The sandbox).
 
 ``Sandbox.start(scenario)`` serves each scenario cluster on its own loopback port with a
 random bearer token and writes a kubeconfig with one context per cluster; the official

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mitigate.errors import MitigateError, UsageError
+from mitigate.events import Event
 from mitigate.protection import Protection, decide
 
 if TYPE_CHECKING:
@@ -275,10 +276,10 @@ class Drill:
         try:
             if fold_lifecycle(writer.records()).closed:
                 return
-            writer.append("drill.verdict", {"mitigated": verdict.mitigated, "expected": verdict.expected,
+            writer.append(Event.DRILL_VERDICT, {"mitigated": verdict.mitigated, "expected": verdict.expected,
                                             "as_expected": verdict.as_expected, "checks": verdict.checks,
                                             "message": verdict.message})
-            writer.append("incident.closed", {"drill": True, "status": session.state.status})
+            writer.append(Event.INCIDENT_CLOSED, {"drill": True, "status": session.state.status})
         finally:
             if own:
                 writer.close()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mitigate.errors import MitigateError, UsageError
+from mitigate.events import Event
+from mitigate.timefmt import parse_ts
 
 if TYPE_CHECKING:
     from mitigate.cli.drill import Drill
@@ -49,8 +50,8 @@ def incident_for(session: Session, cluster: ClusterPort | None, *, on_close: Cal
     from tui.protocols import DrillOutcome, Incident, StepInfo
 
     records = session.journal.records()
-    opened = next((r.data for r in records if r.type == "incident.opened"), {})
-    started = datetime.fromisoformat(records[0].ts.replace("Z", "+00:00")).timestamp() if records else None
+    opened = next((r.data for r in records if r.type == Event.INCIDENT_OPENED), {})
+    started = parse_ts(records[0].ts).timestamp() if records else None
     contexts = opened.get("contexts") or [session.inputs.get("context", "")]
     steps = {s.id: StepInfo(description=s.description, manual=s.manual or "",
                             options=tuple((o.id, o.label) for o in s.decision.options) if s.decision else ())

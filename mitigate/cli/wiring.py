@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mitigate.errors import MitigateError, UsageError
+from mitigate.events import Event
 from mitigate.protection import Protection, decide
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def open_incident(root: Path, runbook: Runbook, path: Path, inputs: Mapping[str,
         begin = Session.attach if incident else Session.start  # run --incident ID: an incident opened earlier
         session = begin(runbook, inputs, journal, build_ports(journal.dir), meta=meta)
         for identity in identities(session.ports.cluster, session.state.opened.get("contexts") or []):
-            journal.append("context.identity", identity)
+            journal.append(Event.CONTEXT_IDENTITY, identity)
         return session
     except BaseException:
         journal.close()
@@ -183,7 +184,7 @@ def resume_incident(root: Path, incident_id: str, build: Callable[[Settings, Pat
 
     journal = Journal.open(root, resolve_incident_id(root, incident_id))
     try:
-        opened: dict[str, Any] = next((r.data for r in journal.records() if r.type == "incident.opened"), {})
+        opened: dict[str, Any] = next((r.data for r in journal.records() if r.type == Event.INCIDENT_OPENED), {})
         if opened.get("drill"):
             # its sandbox lived in the mitigate process that ran it; resuming would point the
             # drill's steps at whatever the kubeconfig calls the same context, maybe a real one

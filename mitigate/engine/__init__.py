@@ -1,4 +1,4 @@
-"""The step engine (DESIGN.md section 7): a UI-agnostic session over the ports.
+"""The step engine (docs/ARCHITECTURE.md, The engine): a UI-agnostic session over the ports.
 
 The TUI, the headless runner (``mitigate run``) and drills all drive
 :class:`Session`; everything it does is a journal event and its state is folded

@@ -19,6 +19,7 @@ from mitigate.engine.checks import CheckOutcome
 from mitigate.engine.state import StepRecord
 from mitigate.engine.types import BatchProgress, Ports, StepPlan
 from mitigate.errors import MitigateError
+from mitigate.events import Event
 from mitigate.journal import Record
 from mitigate.ports import ClusterPort, ConfirmRequest, Preview
 from mitigate.runbook.model import Step
@@ -42,7 +43,7 @@ class StepContext:
     actor: str
     backups_dir: str
     drill: bool
-    record: Callable[[str, dict[str, Any]], Record]
+    record: Callable[[Event, dict[str, Any]], Record]
     """Journal one event and apply it to the session state (thread-safe)."""
     confirm: Callable[[ConfirmRequest], tuple[bool, str]]
     """Ask the responder; journaled both ways; typed confirmation checked. (approved, reason)."""
@@ -121,8 +122,8 @@ def record_check(ctx: StepContext, outcome: CheckOutcome) -> None:
     """Journal a check's (or wait's) result and end the step by it; its objects stay in memory."""
     step_id = ctx.step.id
     ctx.keep_items(outcome.items)
-    ctx.record("check.result", outcome.journal_data(step_id))
+    ctx.record(Event.CHECK_RESULT, outcome.journal_data(step_id))
     if outcome.ok:
-        ctx.record("step.succeeded", {"step": step_id})
+        ctx.record(Event.STEP_SUCCEEDED, {"step": step_id})
     else:
-        ctx.record("step.failed", {"step": step_id, "error": outcome.message or "check failed"})
+        ctx.record(Event.STEP_FAILED, {"step": step_id, "error": outcome.message or "check failed"})

@@ -32,6 +32,7 @@ from mitigate.engine.kind import StepContext
 from mitigate.engine.state import WHOLE, StepStatus
 from mitigate.engine.types import StepPlan
 from mitigate.errors import MitigateError
+from mitigate.events import Event
 from mitigate.ports import (
     CommandCall,
     CommandPort,
@@ -243,7 +244,7 @@ def run(sc: StepContext) -> None:
     done = sc.done_units(context)
     remaining = [u for u in units if u.key not in done]
     if not remaining:
-        sc.record("step.succeeded", {"step": step.id, "result": {
+        sc.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": {
             "ok": True, "message": "nothing to do" if not units else "already done"}})
         return
     scope = (f"{step.http.method} {_host(remaining[0].http.url)}" if step.http is not None and remaining[0].http
@@ -265,7 +266,7 @@ def run(sc: StepContext) -> None:
     for number, group in enumerate(batches, 1):
         for unit in group:
             if cancel is not None and cancel.is_set():
-                sc.record("step.failed", {"step": step.id, "error": "cancelled"})
+                sc.record(Event.STEP_FAILED, {"step": step.id, "error": "cancelled"})
                 return
             outcome = _once(sc, step, unit, context, sc.attempt, index[unit.key], ctx)
             if outcome is None:
@@ -273,32 +274,32 @@ def run(sc: StepContext) -> None:
             if not outcome["ok"]:
                 failures += 1
                 if step.batch is None or step.batch.haltWhen is None:
-                    sc.record("step.failed", {"step": step.id, "error": f"{unit.key if unit.key != WHOLE else step.kind}: "
+                    sc.record(Event.STEP_FAILED, {"step": step.id, "error": f"{unit.key if unit.key != WHOLE else step.kind}: "
                                                                              f"{outcome['results'][0]['message']}"})
                     return
         if step.batch is None or number == len(batches):
             continue
         stats = {"batch": number, "batches": len(batches), "failures": failures,
                  "done": len(sc.done_units(context) & set(index)), "total": len(units)}
-        sc.record("batch.progress", {"step": step.id, "context": context, **stats})
+        sc.record(Event.BATCH_PROGRESS, {"step": step.id, "context": context, **stats})
         if step.batch.haltWhen is not None and evaluate(step.batch.haltWhen, {**ctx, **stats}):
-            sc.record("step.failed", {"step": step.id, "error": f"halted after batch {number}/{len(batches)}: "
+            sc.record(Event.STEP_FAILED, {"step": step.id, "error": f"halted after batch {number}/{len(batches)}: "
                                                                        f"{step.batch.haltWhen}"})
             return
         if not sc.ports.clock.sleep(_seconds(step.batch.pause, ctx, f"step {step.id}: batch.pause"), cancel):
-            sc.record("step.failed", {"step": step.id, "error": "cancelled"})
+            sc.record(Event.STEP_FAILED, {"step": step.id, "error": "cancelled"})
             return
         if step.batch.gate is not None:
             gate = run_wait(step.batch.gate, {**ctx, "context": context, "batch": stats}, cluster=sc.ports.cluster,
                             probes=sc.ports.probes, contexts=[context], clock=sc.ports.clock, cancel=cancel)
             if not gate.ok:
-                sc.record("step.failed", {"step": step.id, "error": (
+                sc.record(Event.STEP_FAILED, {"step": step.id, "error": (
                     f"health gate closed after batch {number}/{len(batches)}: {gate.message}")})
                 return
     if failures:
-        sc.record("step.failed", {"step": step.id, "error": f"{failures} call(s) failed"})
+        sc.record(Event.STEP_FAILED, {"step": step.id, "error": f"{failures} call(s) failed"})
         return
-    sc.record("step.succeeded", {"step": step.id, "result": {"ok": True, "done": len(units)}})
+    sc.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": {"ok": True, "done": len(units)}})
 
 
 def _host(url: str) -> str:
@@ -314,7 +315,7 @@ def _once(sc: StepContext, step: Step, unit: Unit, context: str, attempt: int, n
               "params": _http_data(unit.http) if unit.http else _command_data(unit.command) if unit.command else {},
               "items": [unit.key], "targets": [unit.key if unit.key != WHOLE else step.kind],
               "kubectl": [unit.line], "description": unit.line}
-    sc.record("step.intent", intent)
+    sc.record(Event.STEP_INTENT, intent)
     base = {k: intent[k] for k in ("step", "attempt", "batch", "context", "items")}
     target = intent["targets"][0]
     if unit.http is not None:
@@ -329,7 +330,7 @@ def _once(sc: StepContext, step: Step, unit: Unit, context: str, attempt: int, n
             except Exception as exc:  # noqa: BLE001 - an adapter bug: whether it was sent is not known
                 reply = HttpReply(None, error=f"{type(exc).__name__}: {exc}", uncertain=True)
         if reply.uncertain:
-            sc.record("step.unknown", {"step": step.id, "error": (
+            sc.record(Event.STEP_UNKNOWN, {"step": step.id, "error": (
                 f"{reply.error}: the request may have reached {_host(unit.http.url)}; nothing is re-sent "
                 "(check the remote side, then skip with a reason or retry)")})
             return None
@@ -360,7 +361,7 @@ def _once(sc: StepContext, step: Step, unit: Unit, context: str, attempt: int, n
                    "api_errors_absorbed": 0}
     if outcome["undo"]:  # the full undo, unredacted, beside the journal (as actions keep theirs)
         outcome["undo_backup"] = save_undo(sc.backups_dir, step.id, outcome["undo"])
-    sc.record("step.outcome", outcome)
+    sc.record(Event.STEP_OUTCOME, outcome)
     return outcome
 
 
@@ -417,12 +418,12 @@ def recheck(sc: StepContext) -> None:
     step, rec = sc.step, sc.snapshot()
     for intent in list(rec.open_intents.values()):
         data: dict[str, Any] = {k: intent[k] for k in ("step", "attempt", "batch", "context", "items", "rollback") if k in intent}
-        sc.record("step.outcome", {**data, "ok": False, "recheck": True, "results": [
+        sc.record(Event.STEP_OUTCOME, {**data, "ok": False, "recheck": True, "results": [
             {"target": (intent.get("targets") or [step.kind])[0], "ok": False, "applied": None,
              "message": "cannot be verified from here: check the remote system"}], "undo": [],
             "api_errors_absorbed": 0})
     if rec.status != StepStatus.ROLLED_BACK:
-        sc.record("step.failed", {"step": step.id, "error": (
+        sc.record(Event.STEP_FAILED, {"step": step.id, "error": (
             f"rechecked: whether the {step.kind} call took effect cannot be verified from here; nothing was "
             "re-sent: check the remote side, then skip with a reason or retry")})
 
@@ -457,7 +458,7 @@ def rollback_step(sc: StepContext) -> str | None:
                                   "rollback": True,
                   "verb": undo["verb"], "params": undo["params"], "items": [WHOLE], "targets": [undo["verb"]],
                   "kubectl": [line], "description": line}
-        sc.record("step.intent", intent)
+        sc.record(Event.STEP_INTENT, intent)
         base = {k: intent[k] for k in ("step", "attempt", "batch", "context", "items", "rollback")}
         if undo["verb"] == "http":
             port = _http_port(sc)
@@ -471,7 +472,7 @@ def rollback_step(sc: StepContext) -> str | None:
                 cport.run(_command_from(undo["params"]))
             good = cport.records_only or creply.exit_code == 0
             message = creply.error or f"exit {creply.exit_code}"
-        sc.record("step.outcome", {**base, "ok": good, "results": [
+        sc.record(Event.STEP_OUTCOME, {**base, "ok": good, "results": [
             {"target": undo["verb"], "ok": good, "message": message, "backup": None}], "undo": [],
             "api_errors_absorbed": 0})
         if not good:

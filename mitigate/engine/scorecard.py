@@ -7,9 +7,10 @@ scorecard can be printed for any incident, live or after the fact.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
-from mitigate.engine.state import SessionState, StepStatus
+from mitigate.engine.state import SessionState
+from mitigate.events import StepStatus
+from mitigate.timefmt import parse_rfc3339
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,6 @@ class Scorecard:
         ])
 
 
-def _ts(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def scorecard(state: SessionState, total_steps: int, *, client_absorbed: int | None = None) -> Scorecard:
     """The drill scorecard. ``client_absorbed``: transient API errors the cluster client
     retried away over the whole run (checks and waits included), when the composition
@@ -51,7 +48,7 @@ def scorecard(state: SessionState, total_steps: int, *, client_absorbed: int | N
                    state.opened_ts)
     mitigated = next((m.get("at") or m["ts"] for m in state.milestones if m.get("name") == "mitigated"), None)
     end = mitigated or state.last_step_ts or None
-    ttm = (_ts(end) - _ts(started)).total_seconds() if end and started else None
+    ttm = (parse_rfc3339(end) - parse_rfc3339(started)).total_seconds() if end and started else None
     statuses = [rec.status for rec in state.steps.values()]
     ran = (StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.ROLLED_BACK, StepStatus.UNKNOWN)
     return Scorecard(

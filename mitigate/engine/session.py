@@ -22,27 +22,20 @@ from typing import Any
 from mitigate.engine.checks import run_query
 from mitigate.engine.kind import Progress, StepContext, StepKind
 from mitigate.engine.registry import DEFAULT, Registry
-from mitigate.engine.state import (
-    DONE_STATUSES,
-    HALTING_STATUSES,
-    SessionState,
-    StepRecord,
-    StepStatus,
-    apply,
-    fold,
-)
+from mitigate.engine.state import SessionState, StepRecord, apply, fold
 from mitigate.engine.types import IncidentMeta, Ports, StepPlan, StepState
 from mitigate.engine.views import StepView
 from mitigate.errors import MitigateError
+from mitigate.events import DONE_STATUSES, HALTING_STATUSES, MILESTONES, STATUSES, Event, StepStatus
 from mitigate.journal import Journal, Record, resolve_declared
-from mitigate.journal.lifecycle import MILESTONES, STATUSES, record_milestone
+from mitigate.journal.lifecycle import record_milestone
 from mitigate.journal.redact import redact_text, register_secret
 from mitigate.ports import ClusterError, ConfirmRequest, Preview
 from mitigate.runbook.inputs import journaled_inputs, resolve_inputs, secret_names
 from mitigate.runbook.model import Runbook, Step
 from mitigate.runbook.templating import evaluate, render
 
-_STEP_DONE = frozenset({"step.succeeded", "manual.done", "decision"})  # a step's success, by kind
+_STEP_DONE = frozenset({Event.STEP_SUCCEEDED, Event.MANUAL_DONE, Event.DECISION})  # a step's success, by kind
 # how a step's templates name earlier steps: steps['id'] / steps["id"] / steps.id, saved.name / saved['name']
 _STEP_REF = re.compile(r"steps\[\s*\\?[\'\"]([a-z0-9][a-z0-9-]*)\\?[\'\"]\s*\]")
 _STEP_ATTR = re.compile(r"steps\.([a-z][a-z0-9_]*)")
@@ -79,15 +72,15 @@ class Session:
                            if runbook.inputs[k].type == "kube-context" and v}
                           | {str(c) for k, v in values.items()
                              if runbook.inputs[k].type == "kube-contexts" and v for c in v})
-        session._append("incident.opened", {
+        session._append(Event.INCIDENT_OPENED, {
             "title": meta.title or runbook.metadata.title, "severity": meta.severity,
             "commander": meta.commander, "runbook": runbook.metadata.name,
             "runbook_version": runbook.metadata.version, "runbook_path": meta.runbook_path,
             "inputs": journaled_inputs(runbook, values), "contexts": contexts, "drill": meta.drill, "scenario": meta.scenario,
             "protection": {**meta.protection, "protected": [c for c in contexts if session.protected(c)]},
         })
-        session._append("incident.status", {"status": "investigating"})
-        session._append("milestone", {"name": "started"})
+        session._append(Event.INCIDENT_STATUS, {"status": "investigating"})
+        session._append(Event.MILESTONE, {"name": "started"})
         return session
 
     @classmethod
@@ -110,12 +103,12 @@ class Session:
         contexts = sorted({str(v) for k, v in values.items() if runbook.inputs[k].type == "kube-context" and v}
                           | {str(c) for k, v in values.items()
                              if runbook.inputs[k].type == "kube-contexts" and v for c in v})
-        session._append("runbook.attached", {
+        session._append(Event.RUNBOOK_ATTACHED, {
             "runbook": runbook.metadata.name, "runbook_version": runbook.metadata.version,
             "runbook_path": meta.runbook_path, "inputs": journaled_inputs(runbook, values), "contexts": contexts,
             "protection": {**meta.protection, "protected": [c for c in contexts if session.protected(c)]},
         })
-        session._append("milestone", {"name": "started"})
+        session._append(Event.MILESTONE, {"name": "started"})
         return session
 
     @classmethod
@@ -140,9 +133,9 @@ class Session:
         session = cls(runbook, inputs, journal, ports, state, kinds)
         for step_id, rec in list(state.steps.items()):
             if rec.open_intents:
-                session._append("step.unknown", {"step": step_id})
+                session._append(Event.STEP_UNKNOWN, {"step": step_id})
             elif rec.status in (StepStatus.RUNNING, StepStatus.AWAITING):
-                session._append("step.failed", {"step": step_id,
+                session._append(Event.STEP_FAILED, {"step": step_id,
                                                 "error": "interrupted: the session ended while this step ran"})
         return session
 
@@ -188,13 +181,13 @@ class Session:
 
     # ------------------------------------------------------------------ journal + template context
 
-    def _append(self, type_: str, data: dict[str, Any]) -> Record:
+    def _append(self, type_: Event, data: dict[str, Any]) -> Record:
         with self._lock:
-            record = self.journal.append(type_, data)
+            record = self.journal.append(Event(type_).value, data)  # ValueError outside the vocabulary
             apply(self._state, record)
             if type_ in _STEP_DONE:
                 self._runbook_milestone(str(data.get("step") or ""))
-            elif type_ == "notify.sent":
+            elif type_ == Event.NOTIFY_SENT:
                 self._follow_status_update(data)
             return record
 
@@ -213,12 +206,12 @@ class Session:
                 continue
             try:
                 plan = self.plan(step.id)
-            except (MitigateError, ClusterError):
+            except MitigateError:
                 continue  # its targets depend on steps not run yet: its own preflight runs before it
             if plan.denied or any(note.startswith("RBAC on ") for note in plan.notes):
                 checked.append(step.id)  # a kind that asks the cluster for nothing has nothing to check
             denied.extend(f"step {step.id} on {d}" for d in plan.denied)
-        self._append("runbook.preflight", {"step": first.id, "checked": checked, "denied": denied})
+        self._append(Event.RUNBOOK_PREFLIGHT, {"step": first.id, "checked": checked, "denied": denied})
         if denied:
             more = f" (and {len(denied) - 1} more)" if len(denied) > 1 else ""
             raise MitigateError(f"RBAC preflight: {denied[0].replace(': ', ': you cannot ', 1)}{more}; nothing "
@@ -230,7 +223,7 @@ class Session:
         target = str(data.get("status") or "")
         current = self._state.status
         if target in STATUSES and (current not in STATUSES or STATUSES.index(target) > STATUSES.index(current)):
-            self._append("incident.status", {"status": target, "source": "status-update",
+            self._append(Event.INCIDENT_STATUS, {"status": target, "source": "status-update",
                                              "step": str(data.get("step") or "")})
 
     def _runbook_milestone(self, step_id: str) -> None:
@@ -302,7 +295,7 @@ class Session:
     def confirm(self, request: ConfirmRequest) -> tuple[bool, str]:
         """Ask the confirmer; the engine itself checks typed confirmation. Journaled both ways."""
         step = request.step_id
-        self._append("step.awaiting_confirmation", {
+        self._append(Event.STEP_AWAITING_CONFIRMATION, {
             "step": step, "context": request.context, "kind": request.kind,
             "destructive": request.destructive, "protected": request.protected})
         decision = self.ports.confirmer.confirm(_masked_request(request))
@@ -314,10 +307,10 @@ class Session:
         else:
             decision_ok = decision.approved
         if decision_ok:
-            self._append("step.confirmed", {"step": step, "context": request.context,
+            self._append(Event.STEP_CONFIRMED, {"step": step, "context": request.context,
                                             "kind": request.kind, "typed": request.needs_typed})
             return True, ""
-        self._append("step.declined", {"step": step, "context": request.context, "kind": request.kind,
+        self._append(Event.STEP_DECLINED, {"step": step, "context": request.context, "kind": request.kind,
                                        "reason": reason})
         return False, reason
 
@@ -364,17 +357,17 @@ class Session:
             values = self.context()
             try:
                 if step.when is not None and not evaluate(step.when, values):
-                    self._append("step.skipped", {"step": step_id, "reason": f"condition false: {step.when}"})
+                    self._append(Event.STEP_SKIPPED, {"step": step_id, "reason": f"condition false: {step.when}"})
                     return self.step_state(step_id)
                 if kind.completed_by_responder:
                     return self.step_state(step_id)
                 attempt = self._state.step(step_id).attempts + 1
                 if not kind.read_only and not self._preflighted:
                     self._runbook_preflight(step)
-                self._append("step.started", {"step": step_id, "attempt": attempt, "kind": step.kind})
+                self._append(Event.STEP_STARTED, {"step": step_id, "attempt": attempt, "kind": step.kind})
                 kind.run(self._step_context(step, values, attempt, cancel, on_progress))
-            except (MitigateError, ClusterError) as exc:
-                self._append("step.failed", {"step": step_id, "error": str(exc)})
+            except MitigateError as exc:  # ClusterError is one
+                self._append(Event.STEP_FAILED, {"step": step_id, "error": str(exc)})
         return self.step_state(step_id)
 
     def advance(self) -> list[str]:
@@ -443,7 +436,7 @@ class Session:
             status = self._state.step(step_id).status
             if step_id in self._busy or status in (StepStatus.SUCCEEDED, StepStatus.ROLLED_BACK):
                 raise MitigateError(f"step {step_id} is {status}: it cannot be skipped")
-            self._append("step.skipped", {"step": step_id, "reason": reason.strip()})
+            self._append(Event.STEP_SKIPPED, {"step": step_id, "reason": reason.strip()})
         return self.step_state(step_id)
 
     def complete_manual(self, step_id: str) -> StepState:
@@ -451,7 +444,7 @@ class Session:
         if step.kind != "manual":
             raise MitigateError(f"step {step_id} is a {step.kind} step, not a manual one")
         with self._running(step_id):
-            self._append("manual.done", {"step": step_id})
+            self._append(Event.MANUAL_DONE, {"step": step_id})
         return self.step_state(step_id)
 
     def decide(self, step_id: str, choice: str) -> StepState:
@@ -462,7 +455,7 @@ class Session:
         if choice not in options:
             raise MitigateError(f"step {step_id}: {choice!r} is not an option ({', '.join(options)})")
         with self._running(step_id):
-            self._append("decision", {"step": step_id, "choice": choice})
+            self._append(Event.DECISION, {"step": step_id, "choice": choice})
         return self.step_state(step_id)
 
     def recheck(self, step_id: str) -> StepState:
@@ -519,7 +512,7 @@ class Session:
                 if waiting and step.decision is None:
                     out.notes.append(f"uses what {', '.join(waiting)} would produce, which the plan does not run: "
                                      "shown as it would be now")
-            except (MitigateError, ClusterError) as exc:
+            except MitigateError as exc:
                 waiting = self._waits_on(step, values, exc)
                 out = StepPlan(description=(f"cannot be computed before earlier steps run ({', '.join(waiting)}): "
                                             f"{exc}" if waiting else f"cannot be planned: {exc}"),
@@ -552,7 +545,7 @@ class Session:
             known = {c.name for c in cluster.contexts()} if cluster is not None else set()
             if any(c not in known for c in self.contexts_for(step, values)):
                 return []
-        except (MitigateError, ClusterError):
+        except MitigateError:
             return []
         return [s.id for s in pending if s.kind in ("action", "http", "command", "silence")]
 
@@ -565,7 +558,7 @@ class Session:
             return
         if choice not in options:
             raise MitigateError(f"--decide {step.id}={choice}: not an option ({', '.join(options)})")
-        self._append("decision", {"step": step.id, "choice": choice})
+        self._append(Event.DECISION, {"step": step.id, "choice": choice})
         out.notes.append(f"decided: {choice} (--decide)")
 
     def _waits_for(self, step: Step) -> list[str]:
@@ -629,27 +622,27 @@ class Session:
                 candidates = [only]
             elif any(rec.open_intents for rec in self._state.steps.values()):
                 raise MitigateError("a step's outcome is unknown: recheck it before rolling back")
-        self._append("rollback.started", {"steps": candidates, **one})
+        self._append(Event.ROLLBACK_STARTED, {"steps": candidates, **one})
         rolled: list[str] = []
         for sid in candidates:
             step = self.runbook.step(sid)
             if step.undo == "none":
-                self._append("rollback.step", {"step": sid, "ok": False,
+                self._append(Event.ROLLBACK_STEP, {"step": sid, "ok": False,
                                                "message": "cannot be undone: the runbook declares undo: none"})
                 continue
             try:
                 ctx = self._step_context(step, self.context(), self._state.step(sid).attempts, cancel)
                 stopped = self.kinds.kind(step).rollback(ctx)
-            except (ClusterError, MitigateError) as exc:
+            except MitigateError as exc:
                 stopped = str(exc)
             if stopped is None:
-                self._append("rollback.step", {"step": sid, "ok": True})
+                self._append(Event.ROLLBACK_STEP, {"step": sid, "ok": True})
                 rolled.append(sid)
                 continue
-            self._append("rollback.step", {"step": sid, "ok": False, "message": stopped})
-            self._append("rollback.finished", {"ok": False, "stopped_at": sid, "rolled_back": rolled, **one})
+            self._append(Event.ROLLBACK_STEP, {"step": sid, "ok": False, "message": stopped})
+            self._append(Event.ROLLBACK_FINISHED, {"ok": False, "stopped_at": sid, "rolled_back": rolled, **one})
             return [self.step_state(s) for s in rolled]
-        self._append("rollback.finished", {"ok": True, "rolled_back": rolled, **one})
+        self._append(Event.ROLLBACK_FINISHED, {"ok": True, "rolled_back": rolled, **one})
         return [self.step_state(s) for s in rolled]
 
     def rollback_step(self, step_id: str, cancel: threading.Event | None = None) -> StepState:
@@ -670,7 +663,7 @@ class Session:
     def note(self, text: str, *, at: str | None = None, tz: str | None = None) -> Record:
         if not text.strip():
             raise MitigateError("a note needs some text")
-        return self._append("note", {"text": text, **self._declared(at, tz)})
+        return self._append(Event.NOTE, {"text": text, **self._declared(at, tz)})
 
     def milestone(self, name: str, *, at: str | None = None, tz: str | None = None,
                   source: str = "person", step: str | None = None, text: str = "") -> Record:
@@ -686,10 +679,10 @@ class Session:
     def set_status(self, status: str) -> Record:
         if status not in STATUSES:
             raise MitigateError(f"unknown incident status {status!r} (one of {', '.join(STATUSES)})")
-        return self._append("incident.status", {"status": status})
+        return self._append(Event.INCIDENT_STATUS, {"status": status})
 
     def close_incident(self) -> Record:
-        return self._append("incident.closed", {})
+        return self._append(Event.INCIDENT_CLOSED, {})
 
 
 def _with_keyring(runbook: Runbook, values: dict[str, Any], ports: Ports, *, required: bool) -> dict[str, Any]:

@@ -10,26 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any, Protocol
 
+from mitigate.events import (
+    DONE_STATUSES,
+    HALTING_STATUSES,
+    OUTCOME_FIELDS,
+    WHOLE,
+    Event,
+    IntentKey,
+    StepStatus,
+    intent_key,
+    outcome_base,
+)
 
-class StepStatus(StrEnum):
-    PENDING = "pending"
-    PREVIEWED = "previewed"
-    AWAITING = "awaiting-confirmation"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    UNKNOWN = "unknown"
-    ROLLED_BACK = "rolled-back"
-
-
-DONE_STATUSES = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED, StepStatus.ROLLED_BACK})
-HALTING_STATUSES = frozenset({StepStatus.FAILED, StepStatus.UNKNOWN})
-WHOLE = "*"
-"""The unit name of an action that has no target list (one request = one unit)."""
+__all__ = ["DONE_STATUSES", "HALTING_STATUSES", "OUTCOME_FIELDS", "WHOLE", "IntentKey", "RecordLike",
+           "SessionState", "StepRecord", "StepStatus", "apply", "fold", "intent_key", "outcome_base"]
 
 
 class RecordLike(Protocol):
@@ -46,24 +42,6 @@ class RecordLike(Protocol):
 
     @property
     def data(self) -> dict[str, Any]: ...
-
-
-IntentKey = tuple[str, int, int, bool]
-"""(context, attempt, batch, rollback): pairs a ``step.intent`` with its ``step.outcome``."""
-
-
-def intent_key(data: Mapping[str, Any]) -> IntentKey:
-    return (str(data.get("context", "")), int(data.get("attempt", 0)), int(data.get("batch", 0)),
-            bool(data.get("rollback", False)))
-
-
-OUTCOME_FIELDS = ("step", "attempt", "batch", "context", "items", "rollback")
-"""What a ``step.outcome`` repeats of its ``step.intent``: the intent key, the step and its units."""
-
-
-def outcome_base(intent: Mapping[str, Any]) -> dict[str, Any]:
-    """The start of the ``step.outcome`` that answers ``intent``."""
-    return {k: intent[k] for k in OUTCOME_FIELDS if k in intent}
 
 
 @dataclass
@@ -107,7 +85,6 @@ class SessionState:
     notes: list[dict[str, Any]] = field(default_factory=list)
     rollback: str = ""  # "", "running", "finished", "stopped"
     closed: bool = False
-    last_ts: str = ""
     last_step_ts: str = ""
     api_errors_absorbed: int = 0
 
@@ -153,23 +130,22 @@ def _apply_outcome(state: SessionState, rec: StepRecord, seq: int, data: Mapping
 def apply(state: SessionState, record: RecordLike) -> SessionState:
     """Apply one journal record to ``state`` (in place) and return it."""
     kind, data = record.type, record.data
-    state.last_ts = record.ts
     step_id = str(data.get("step", ""))
-    if kind == "incident.opened":
+    if kind == Event.INCIDENT_OPENED:
         state.opened, state.opened_ts = dict(data), record.ts
-    elif kind == "runbook.attached":  # an incident opened without a runbook gets one later
+    elif kind == Event.RUNBOOK_ATTACHED:  # an incident opened without a runbook gets one later
         state.opened.update(data)
-    elif kind == "incident.status":
+    elif kind == Event.INCIDENT_STATUS:
         state.status = str(data.get("status", state.status))
-    elif kind == "incident.closed":
+    elif kind == Event.INCIDENT_CLOSED:
         state.closed = True
-    elif kind == "milestone":
+    elif kind == Event.MILESTONE:
         state.milestones.append({**data, "ts": record.ts})
-    elif kind == "note":
+    elif kind == Event.NOTE:
         state.notes.append({**data, "ts": record.ts})
-    elif kind == "rollback.started":
+    elif kind == Event.ROLLBACK_STARTED:
         state.rollback = "running"
-    elif kind == "rollback.finished":
+    elif kind == Event.ROLLBACK_FINISHED:
         state.rollback = "finished" if data.get("ok", True) else "stopped"
         if data.get("ok", True) and not data.get("only"):
             # the runbook was abandoned where it failed: that no longer halts (a one-step rollback
@@ -184,56 +160,56 @@ def apply(state: SessionState, record: RecordLike) -> SessionState:
 
 def _apply_step(state: SessionState, rec: StepRecord, record: RecordLike) -> None:
     kind, data = record.type, record.data
-    if kind == "step.started":
+    if kind == Event.STEP_STARTED:
         rec.status, rec.error, rec.reason = StepStatus.RUNNING, None, None
         rec.attempts = max(rec.attempts, int(data.get("attempt", rec.attempts + 1)))
-    elif kind == "step.previewed":
+    elif kind == Event.STEP_PREVIEWED:
         if rec.status not in (StepStatus.RUNNING, StepStatus.AWAITING):
             rec.status = StepStatus.PREVIEWED
-    elif kind == "step.awaiting_confirmation":
+    elif kind == Event.STEP_AWAITING_CONFIRMATION:
         if data.get("kind") == "rollback":  # asking to undo a step does not change what the step did
             rec.before_rollback = rec.status
         rec.status = StepStatus.AWAITING
-    elif kind == "step.confirmed":
+    elif kind == Event.STEP_CONFIRMED:
         rec.status, rec.before_rollback = StepStatus.RUNNING, None
-    elif kind == "step.declined" and data.get("kind") == "rollback" and rec.before_rollback is not None:
+    elif kind == Event.STEP_DECLINED and data.get("kind") == "rollback" and rec.before_rollback is not None:
         rec.status, rec.before_rollback = rec.before_rollback, None  # a declined undo leaves the step as it was
-    elif kind == "step.declined":
+    elif kind == Event.STEP_DECLINED:
         rec.status, rec.error = StepStatus.PREVIEWED, f"declined: {data.get('reason', '')}".rstrip(": ")
-    elif kind == "step.intent":
+    elif kind == Event.STEP_INTENT:
         rec.status = StepStatus.RUNNING
         rec.open_intents[intent_key(data)] = dict(data)
-    elif kind == "step.outcome":
+    elif kind == Event.STEP_OUTCOME:
         _apply_outcome(state, rec, record.seq, data)
-    elif kind == "step.succeeded":
+    elif kind == Event.STEP_SUCCEEDED:
         rec.status, rec.error = StepStatus.SUCCEEDED, data.get("error")
         if "result" in data:
             rec.result = data["result"]
         state.last_step_ts = record.ts
-    elif kind == "step.failed":
+    elif kind == Event.STEP_FAILED:
         rec.status, rec.error = StepStatus.FAILED, str(data.get("error", "failed"))
         if "result" in data:
             rec.result = data["result"]
         state.last_step_ts = record.ts
-    elif kind == "step.skipped":
+    elif kind == Event.STEP_SKIPPED:
         rec.status, rec.reason = StepStatus.SKIPPED, str(data.get("reason", ""))
         state.last_step_ts = record.ts
-    elif kind == "step.unknown":
+    elif kind == Event.STEP_UNKNOWN:
         rec.status = StepStatus.UNKNOWN
         rec.error = str(data.get("error") or
                         "outcome unknown (the session stopped between intent and outcome): recheck it")
-    elif kind == "check.result":
+    elif kind == Event.CHECK_RESULT:
         rec.result = dict(data)
-    elif kind == "manual.done":
+    elif kind == Event.MANUAL_DONE:
         rec.status = StepStatus.SUCCEEDED
         state.last_step_ts = record.ts
-    elif kind == "decision":
+    elif kind == Event.DECISION:
         rec.choice, rec.status = str(data.get("choice")), StepStatus.SUCCEEDED
         rec.result = {"choice": rec.choice}
         state.last_step_ts = record.ts
-    elif kind == "gate":
+    elif kind == Event.GATE:
         rec.result = dict(data)
-    elif kind == "rollback.step":
+    elif kind == Event.ROLLBACK_STEP:
         if data.get("ok"):
             rec.status, rec.undo, rec.undo_refs, rec.error = StepStatus.ROLLED_BACK, [], [], None
             rec.done.clear()

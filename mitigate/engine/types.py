@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mitigate.clock import SystemClock
-from mitigate.engine.state import StepStatus
+from mitigate.events import StepStatus
 from mitigate.ports import (
     ActionRequest,
     Clock,

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mitigate.engine.state import WHOLE, StepRecord, StepStatus
+from mitigate.engine.state import StepRecord
+from mitigate.events import WHOLE, StepStatus
 
 
 class StepView:

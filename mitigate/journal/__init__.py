@@ -1,4 +1,4 @@
-"""The crash-safe incident journal (DESIGN.md section 6).
+"""The crash-safe incident journal (docs/ARCHITECTURE.md, The journal).
 
 One directory per incident holding ``journal.jsonl`` (append-only, SHA-256
 chained, fsynced per record), ``backups/`` and a ``lock`` for the single

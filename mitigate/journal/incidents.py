@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from mitigate.errors import MitigateError
+from mitigate.events import Event
 from mitigate.journal.verify import JOURNAL_FILE
+from mitigate.timefmt import parse_ts
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _STATUS_TYPES = (b'"type":"incident.status"', b'"type":"incident.closed"')
@@ -100,9 +102,9 @@ def _latest_status(file: Path, block: int = 65536) -> tuple[str | None, bool]:
                     obj = json.loads(line)
                 except ValueError:
                     continue
-                if obj.get("type") == "incident.closed":
+                if obj.get("type") == Event.INCIDENT_CLOSED:
                     closed = True
-                elif obj.get("type") == "incident.status":
+                elif obj.get("type") == Event.INCIDENT_STATUS:
                     return str(obj.get("data", {}).get("status", "")), closed
     return None, closed
 
@@ -110,14 +112,13 @@ def _latest_status(file: Path, block: int = 65536) -> tuple[str | None, bool]:
 def summarize(path: Path) -> IncidentSummary:
     file = path / JOURNAL_FILE
     first = _first_record(file)
-    if first is None or first.get("type") != "incident.opened":
+    if first is None or first.get("type") != Event.INCIDENT_OPENED:
         return IncidentSummary(path.name, path, "(no incident.opened record)" if first else "(unreadable)",
                                "unreadable" if first is None else "unknown", False, None, "", "", False)
     raw = first.get("data")
     data: dict[str, Any] = raw if isinstance(raw, dict) else {}
     try:
-        opened: datetime | None = datetime.strptime(str(first.get("ts")), "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-            tzinfo=UTC)
+        opened: datetime | None = parse_ts(str(first.get("ts")))
     except ValueError:
         opened = None
     status, closed = _latest_status(file)

@@ -21,15 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from mitigate.errors import MitigateError
-from mitigate.journal.record import Record, utc_now_text
+from mitigate.events import MILESTONE_STATUS, MILESTONES, ORDERED_MILESTONES, STATUSES, Event
+from mitigate.journal.record import Record
+from mitigate.timefmt import parse_rfc3339, utc_now_text
 
-STATUSES = ("investigating", "identified", "monitoring", "resolved")
-# The milestones a person or a runbook may mark. ``started`` is the tool's own (the session
-# opened); the others are the incident's, in their natural order.
-ORDERED_MILESTONES = ("impact-start", "detected", "acknowledged", "identified", "mitigated", "resolved")
-MILESTONES = ("started", *ORDERED_MILESTONES)
-# The status each milestone implies once it is reached.
-MILESTONE_STATUS = {"identified": "identified", "mitigated": "monitoring", "resolved": "resolved"}
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4", "SEV5")
 ROLES = ("commander", "scribe", "comms")
 
@@ -72,21 +67,21 @@ class Lifecycle:
     handovers: list[tuple[str, str, str, str]] = field(default_factory=list)  # (ts, role, from, to)
 
     def apply(self, kind: str, ts: str, data: Mapping[str, Any]) -> None:
-        if kind == "incident.status":
+        if kind == Event.INCIDENT_STATUS:
             self.status = str(data.get("status") or self.status)
             self.explicit = data.get("source") not in ("milestone", "status-update")
-        elif kind == "incident.closed":
+        elif kind == Event.INCIDENT_CLOSED:
             self.closed = True
-        elif kind == "incident.reopened":
+        elif kind == Event.INCIDENT_REOPENED:
             self.closed = False
-        elif kind == "milestone":
+        elif kind == Event.MILESTONE:
             name = str(data.get("name") or "")
             self.milestones.setdefault(name, str(data.get("at") or ts))
-        elif kind == "incident.opened":
+        elif kind == Event.INCIDENT_OPENED:
             commander = data.get("commander")
             if commander:
                 self.roles["commander"] = str(commander)
-        elif kind == "incident.roles":
+        elif kind == Event.INCIDENT_ROLES:
             for role in ROLES:
                 holder = data.get(role)
                 if holder:
@@ -106,7 +101,7 @@ def fold_lifecycle(records: Iterable[Any]) -> Lifecycle:
 
 def _parse(ts: str) -> datetime | None:
     try:
-        return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        return parse_rfc3339(ts)
     except ValueError:
         return None
 
@@ -171,9 +166,9 @@ def record_milestone(journal: Any, name: str, data: Mapping[str, Any], *, source
     if not at:
         at = utc_now_text()
     warnings = order_warnings(life.milestones, name, at)
-    record: Record = write("milestone", {"name": name, **data, "source": source,
+    record: Record = write(Event.MILESTONE, {"name": name, **data, "source": source,
                                  **({"warnings": warnings} if warnings else {})})
     status = status_after(life, name)
     if status is not None:
-        write("incident.status", {"status": status, "source": "milestone", "milestone": name})
+        write(Event.INCIDENT_STATUS, {"status": status, "source": "milestone", "milestone": name})
     return record, warnings

@@ -14,50 +14,18 @@ import json
 import json.scanner
 import math
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
 import orjson
 
 from mitigate.journal.keys import JournalKey
 from mitigate.journal.redact import encoded_may_hold_secret, redact_json
+from mitigate.timefmt import parse_ts
 
 FIELDS = ("seq", "ts", "mono", "actor", "type", "data", "prev", "hash")
-TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def format_ts(moment: datetime) -> str:
-    """RFC 3339 UTC with microseconds and ``Z``."""
-    if moment.tzinfo is None:
-        raise ValueError("journal timestamps must be timezone-aware")
-    utc = (moment if moment.tzinfo is UTC else moment.astimezone(UTC)).replace(tzinfo=None)
-    if utc.year < 1000:  # strftime does not pad the year; isoformat does
-        return utc.strftime(TS_FORMAT)
-    return utc.isoformat(timespec="microseconds") + "Z"  # the same text, several times faster
-
-
-_second: tuple[int, str] = (-1, "")  # the last second utc_now_text formatted, and its text
-
-
-def utc_now_text() -> str:
-    """``format_ts(datetime.now(UTC))`` (the same clock, floored to the microsecond), faster:
-    the text up to the second is formatted once per second."""
-    global _second
-    micros = time.time_ns() // 1000
-    seconds, fraction = divmod(micros, 1_000_000)
-    cached = _second
-    if cached[0] != seconds:
-        cached = _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
-    return f"{cached[1]}.{fraction:06d}Z"
-
-
-def parse_ts(text: str) -> datetime:
-    return datetime.strptime(text, TS_FORMAT).replace(tzinfo=UTC)
-
-
 def canonical(body: dict[str, Any]) -> bytes:
     """The bytes that ``hash`` covers: sorted keys, compact, UTF-8."""
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

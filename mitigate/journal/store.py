@@ -29,9 +29,10 @@ from mitigate.clock import SystemClock
 from mitigate.errors import MitigateError
 from mitigate.journal.incidents import existing_incident_dir, incident_dir, new_incident_id
 from mitigate.journal.keys import JournalKey, current_key
-from mitigate.journal.record import Record, build, format_ts, prepare_data, sha256_hex, utc_now_text
+from mitigate.journal.record import Record, build, prepare_data, sha256_hex
 from mitigate.journal.verify import JOURNAL_FILE, TORN_PREFIX, scan
 from mitigate.ports import Clock
+from mitigate.timefmt import format_ts, utc_now_text
 
 LOCK_FILE = "lock"
 BACKUPS = "backups"

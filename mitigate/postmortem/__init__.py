@@ -1,4 +1,4 @@
-"""Postmortem drafts (DESIGN.md section 11): a model built from the journal, rendered by Jinja2.
+"""Postmortem drafts (docs/ARCHITECTURE.md, The postmortem): a model built from the journal, rendered by Jinja2.
 
 ``build_postmortem`` turns journal records (and the runbook's hints) into a
 :class:`Postmortem`; ``render`` puts it through a sandboxed template;

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
+from mitigate.events import Event
 from mitigate.journal.redact import generation as redact_generation
 from mitigate.journal.redact import redact, redact_text
 from mitigate.postmortem.metrics import compute_metrics, format_duration
@@ -41,6 +42,7 @@ from mitigate.postmortem.model import (
     TimelineEntry,
 )
 from mitigate.runbook.model import PostmortemHints
+from mitigate.timefmt import parse_rfc3339
 
 HORIZONS = (("immediate", "Immediate"), ("short-term", "Short-term"), ("mid-term", "Mid-term"))
 KEY_MILESTONES = ("impact-start", "detected", "acknowledged", "mitigated", "resolved")
@@ -63,8 +65,7 @@ class RecordLike(Protocol):
 
 def parse_time(text: str) -> datetime:
     """RFC 3339 -> aware UTC datetime (naive input is taken as UTC)."""
-    value = datetime.fromisoformat(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return parse_rfc3339(text)
 
 
 _redact_lru = lru_cache(maxsize=65536)(lambda text, _generation: redact_text(text))
@@ -108,9 +109,10 @@ class _Step:
 
 
 # Record types whose facts live in a step's row or the appendix, never in their own row.
-_FOLDED = frozenset({"step.started", "step.awaiting_confirmation", "step.confirmed", "step.previewed",
-                     "step.intent", "step.outcome", "check.result", "step.retry", "step.preview.failed"})
-_ENDS = frozenset({"step.succeeded", "step.failed", "step.skipped", "step.declined", "step.unknown"})
+_FOLDED = frozenset({Event.STEP_STARTED, Event.STEP_AWAITING_CONFIRMATION, Event.STEP_CONFIRMED,
+                     Event.STEP_PREVIEWED, Event.STEP_INTENT, Event.STEP_OUTCOME, Event.CHECK_RESULT})
+_ENDS = frozenset({Event.STEP_SUCCEEDED, Event.STEP_FAILED, Event.STEP_SKIPPED, Event.STEP_DECLINED,
+                   Event.STEP_UNKNOWN})
 _DIFF_KEY = re.compile(r"^(\s*)((?:-\s+)?)([^:#\s][^:#]*?):(?:\s+(.*))?$")
 SHOWN_ROWS = 10
 SHOWN_EVIDENCE = 50
@@ -222,29 +224,29 @@ class _Builder:
         kind = rec.type
         self.first_at = at if self.first_at is None or at < self.first_at else self.first_at
         self.last_at = at if self.last_at is None or at > self.last_at else self.last_at
-        if kind == "runbook.attached":
+        if kind == Event.RUNBOOK_ATTACHED:
             self.opened = {**self.opened, **data}
-        if kind == "incident.opened":
+        if kind == Event.INCIDENT_OPENED:
             self.opened, self.opened_at = data, recorded
             if data.get("commander"):
                 self.responders["commander"] = Responder(_s(data["commander"]), "commander", at, rec.seq)
-        elif kind == "incident.closed":
+        elif kind == Event.INCIDENT_CLOSED:
             self.closed_at = recorded
-        elif kind == "incident.status":
+        elif kind == Event.INCIDENT_STATUS:
             self.status = _s(data.get("status"))
-        elif kind == "incident.roles":
+        elif kind == Event.INCIDENT_ROLES:
             self._roles(rec.seq, data, at)
-        elif kind == "milestone":
+        elif kind == Event.MILESTONE:
             self._milestone(rec.seq, data, at)
-        elif kind == "step.intent":
+        elif kind == Event.STEP_INTENT:
             self.intents[self._action_key(data)] = _Intent(recorded, data, rec.seq)
-        elif kind == "step.outcome":
+        elif kind == Event.STEP_OUTCOME:
             self._outcome(rec.seq, data, recorded)
-        elif kind == "step.previewed" and data.get("diff"):
+        elif kind == Event.STEP_PREVIEWED and data.get("diff"):
             self.previews[_s(data.get("step"))] = (rec.seq, str(data.get("diff")))
-        elif kind == "check.result":
+        elif kind == Event.CHECK_RESULT:
             self._evidence(rec.seq, data, recorded)
-        if kind in _FOLDED or kind == "step.started" or kind in _ENDS:
+        if kind in _FOLDED or kind == Event.STEP_STARTED or kind in _ENDS:
             self._fold(rec.seq, kind, data, recorded, actor)
             return
         text, entry_kind, key = self._describe(kind, data, recorded)
@@ -254,14 +256,14 @@ class _Builder:
         self.timeline.append(TimelineEntry(
             at=at, recorded_at=recorded, seq=rec.seq, kind=entry_kind, text=text, actor=actor,
             key=key, declared=declared, backdated=at != recorded, seqs=(rec.seq,),
-            source=_s(data.get("source")) if kind == "milestone" else "",
+            source=_s(data.get("source")) if kind == Event.MILESTONE else "",
         ))
 
     def _fold(self, seq: int, kind: str, d: Mapping[str, Any], recorded: datetime, actor: str) -> None:
         """A step's own records: gathered into one row, written when the step ends."""
         step_id = _s(d.get("step"))
         group = self.open_steps.get(step_id)
-        if kind == "step.started":
+        if kind == Event.STEP_STARTED:
             if group is not None:  # a retry: the earlier run ended without an end record
                 self._close(group, "ended without an outcome", recorded)
             self.open_steps[step_id] = _Step(step_id, _s(d.get("kind")), recorded, actor, [seq])
@@ -270,7 +272,7 @@ class _Builder:
             group = self.open_steps[step_id] = _Step(step_id, "", recorded, actor, [])
         group.seqs.append(seq)
         self.bookkeeping[kind] = self.bookkeeping.get(kind, 0) + 1
-        if kind == "check.result":
+        if kind == Event.CHECK_RESULT:
             group.polls += 1
             state = "as expected" if d.get("ok") else "NOT as expected"
             share = f"{_s(d.get('count'))} of {_s(d.get('listed'))} {_s(d.get('kind'))}" if d.get("listed") else (
@@ -279,9 +281,9 @@ class _Builder:
             group.detail = f"{state}, {share}" + (f"; {msg}" if msg else "")
             if group.polls > 1:
                 group.detail += f" ({group.polls} polls until {recorded:%H:%M:%S})"
-        elif kind == "step.confirmed":
+        elif kind == Event.STEP_CONFIRMED:
             group.confirmed = "confirmed with the context typed" if d.get("typed") else "confirmed"
-        elif kind == "step.outcome":
+        elif kind == Event.STEP_OUTCOME:
             results = [r for r in d.get("results") or [] if isinstance(r, Mapping)]
             verb = _s(d.get("verb") or (self._last_action_verb(step_id)))
             ok = sum(1 for r in results if r.get("ok"))
@@ -291,12 +293,12 @@ class _Builder:
                 group.detail = f"silence {_s(d.get('silence_id'))}"
         elif kind in _ENDS:
             self.open_steps.pop(step_id, None)
-            outcome = {"step.succeeded": "succeeded", "step.failed": "FAILED", "step.skipped": "skipped",
-                       "step.declined": "declined", "step.unknown": "outcome unknown (interrupted)"}[kind]
+            outcome = {Event.STEP_SUCCEEDED: "succeeded", Event.STEP_FAILED: "FAILED", Event.STEP_SKIPPED: "skipped",
+                       Event.STEP_DECLINED: "declined", Event.STEP_UNKNOWN: "outcome unknown (interrupted)"}[Event(kind)]
             reason = _s(d.get("error") or d.get("reason"))
-            if kind == "step.failed":
+            if kind == Event.STEP_FAILED:
                 self.failures.append(f"step `{step_id}` failed at {recorded:%H:%M:%S} UTC: {reason}")
-            elif kind == "step.unknown":
+            elif kind == Event.STEP_UNKNOWN:
                 self.failures.append(f"step `{step_id}` was left with an unknown outcome (interrupted)")
             self._close(group, outcome + (f": {reason}" if reason else ""), recorded)
 
@@ -407,25 +409,25 @@ class _Builder:
     def _describe(self, kind: str, d: Mapping[str, Any], recorded: datetime) -> tuple[str, str, bool]:
         """Timeline text for an event type, or ``""`` for events the timeline leaves to the appendix."""
         step = _s(d.get("step"))
-        if kind == "incident.opened":
+        if kind == Event.INCIDENT_OPENED:
             rb = f", runbook {_s(d.get('runbook'))}" if d.get("runbook") else ""
             return (f"Incident opened in mitigate: {_s(d.get('title'))} (severity {_s(d.get('severity')) or '?'}"
                     f"{rb})", "incident", True)
-        if kind == "incident.closed":
+        if kind == Event.INCIDENT_CLOSED:
             return "Incident closed in mitigate", "incident", True
-        if kind == "incident.reopened":
+        if kind == Event.INCIDENT_REOPENED:
             return "Incident reopened", "incident", True
-        if kind == "runbook.attached":
+        if kind == Event.RUNBOOK_ATTACHED:
             return f"Runbook {_s(d.get('runbook'))} attached to the incident", "incident", True
-        if kind == "incident.status":
+        if kind == Event.INCIDENT_STATUS:
             why = (f" (follows the {_s(d.get('milestone'))} milestone)" if d.get("milestone") else
                    f" (follows the status update of step {_s(d.get('step'))})" if d.get("source") == "status-update"
                    else "")
             return f"Status: {_s(d.get('status'))}{why}", "status", True
-        if kind == "incident.roles":
+        if kind == Event.INCIDENT_ROLES:
             held = ", ".join(f"{role} {_s(d.get(role))}" for role in ("commander", "scribe", "comms") if d.get(role))
             return f"Roles: {held}", "roles", False
-        if kind == "milestone":
+        if kind == Event.MILESTONE:
             name = _s(d.get("name"))
             extra = _s(d.get("text") or d.get("note"))
             by = _s(d.get("source"))
@@ -433,30 +435,30 @@ class _Builder:
                       "drill": " (scenario health passed)", "import": " (imported)"}.get(by, "")
             return (f"Milestone {name}{origin}" + (f": {extra}" if extra else ""), "milestone",
                     name in KEY_MILESTONES)
-        if kind == "note":
+        if kind == Event.NOTE:
             return _s(d.get("text")), "note", False
-        if kind == "manual.done":
+        if kind == Event.MANUAL_DONE:
             return f"Manual step {step} done", "step", False
-        if kind == "decision":
+        if kind == Event.DECISION:
             return f"Decision at {step}: chose {_s(d.get('choice'))}", "decision", False
-        if kind == "gate":
+        if kind == Event.GATE:
             if d.get("open"):
                 return f"Gate {step} open", "step", False
             failed = ", ".join(_s(f) for f in d.get("failed") or [])
             return f"Gate {step} closed: {failed}", "step", False
-        if kind in ("notify.sent", "notify.failed"):
+        if kind in (Event.NOTIFY_SENT, Event.NOTIFY_FAILED):
             return self._communication(kind, d, recorded)
-        if kind == "batch.cancelled":
+        if kind == Event.BATCH_CANCELLED:
             self.failures.append(f"batches of `{step}` cancelled after {_s(d.get('done'))}/{_s(d.get('total'))}")
             return (f"Batches of {step} cancelled after {_s(d.get('done'))}/{_s(d.get('total'))} targets",
                     "batch", False)
-        if kind == "rollback.started":
+        if kind == Event.ROLLBACK_STARTED:
             self.failures.append("a rollback was started")
             steps = ", ".join(_s(x) for x in d.get("steps") or [])
             return f"Rollback started ({steps})" if steps else "Rollback started", "rollback", True
-        if kind == "rollback.step":
+        if kind == Event.ROLLBACK_STEP:
             return f"Rolled back {step}: {'ok' if d.get('ok') else 'FAILED'}", "rollback", False
-        if kind == "rollback.finished":
+        if kind == Event.ROLLBACK_FINISHED:
             return "Rollback finished" + ("" if d.get("ok", True) else " (stopped)"), "rollback", True
         return "", "", False
 
@@ -465,10 +467,10 @@ class _Builder:
         note = _s(d.get("message"))
         text = _s(d.get("text") or d.get("title"))
         drill = note.startswith("drill:")
-        delivered = kind == "notify.sent" and bool(d.get("ok", True)) and not drill
+        delivered = kind == Event.NOTIFY_SENT and bool(d.get("ok", True)) and not drill
         self.communications.append(Communication(recorded, 0, _s(d.get("step")), channel, status, text,
                                                  delivered, note))
-        if kind == "notify.failed":
+        if kind == Event.NOTIFY_FAILED:
             self.failures.append(f"status update via {channel} failed: {note}")
             return f"Status update via {channel} FAILED: {note}", "notify", False
         self.notifications += 1

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mitigate.errors import MitigateError
+from mitigate.events import Event
 from mitigate.journal import Journal, verify
 from mitigate.paths import runbooks_dir
 from mitigate.postmortem.build import build_postmortem
@@ -51,7 +52,7 @@ def draft(root: Path, incident_id: str, *, now: datetime | None = None) -> Postm
             problems.append("the journal's last line is torn (a crash mid-write); it is left out of this draft")
     finally:
         journal.close()
-    opened = next((r.data for r in records if r.type == "incident.opened"), {})
+    opened = next((r.data for r in records if r.type == Event.INCIDENT_OPENED), {})
     hints, problem = load_hints(str(opened.get("runbook_path") or ""), str(opened.get("runbook") or ""))
     pm = build_postmortem(records, hints, now=now, incident_id=incident_id, runbook_problem=problem,
                           problems=problems)

@@ -1,4 +1,4 @@
-"""The runbook format (DESIGN.md section 5) as pydantic models.
+"""The runbook format (docs/ARCHITECTURE.md, The runbook format) as pydantic models.
 
 These models are the single source of truth for the format: the loader
 validates YAML against them, ``mitigate schema`` generates
@@ -20,6 +20,8 @@ import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mitigate.events import IncidentStatus
 
 DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$")
 STEP_ID_RE = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
@@ -163,7 +165,7 @@ class WaitSpec(Strict):
 
 class NotifySpec(Strict):
     channels: list[str] = Field(min_length=1)
-    status: Literal["investigating", "identified", "monitoring", "resolved"] | None = None
+    status: IncidentStatus | None = None
     title: str | None = None
     message: str = Field(min_length=1, description="Markdown template")
 

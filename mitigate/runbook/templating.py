@@ -35,6 +35,7 @@ from jinja2.visitor import NodeTransformer
 from mitigate.errors import MitigateError
 from mitigate.runbook.datahelpers import DATA_HELPERS
 from mitigate.runbook.model import parse_duration
+from mitigate.timefmt import parse_rfc3339
 
 
 class TemplateError(MitigateError):
@@ -85,10 +86,9 @@ def parse_time(value: Any) -> datetime:
     if not isinstance(value, str):
         raise TemplateError(f"not a time: {value!r}")
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_rfc3339(value)
     except ValueError:
         raise TemplateError(f"not an RFC 3339 time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _now(ctx: Any) -> datetime:

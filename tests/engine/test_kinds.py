@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mitigate.engine import AutoApprove, PlanOnly, StepStatus
-from mitigate.ports import ActionOutcome, ConfirmRequest
+from mitigate.ports import ActionOutcome, ConfirmRequest, PartialOutcome
 from tests.engine.conftest import Harness, cluster_of
 from tests.engine.fakes import FakeAction
 from tests.engine.runbooks import BATCHED, HEADER
@@ -249,12 +249,11 @@ def test_health_gate_sees_the_batch_it_follows(harness: Harness) -> None:
     assert harness.types().count("step.intent") == 3
 
 
-class _Halted(Exception):
+class _Halted(PartialOutcome):
     """Stands in for an adapter that stops mid-batch (circuit open) but knows what it did."""
 
     def __init__(self, outcome: ActionOutcome) -> None:
-        super().__init__("circuit open after repeated failures")
-        self.outcome = outcome
+        super().__init__("circuit open after repeated failures", outcome)
 
 
 def test_a_halted_batch_keeps_the_adapter_outcome_and_its_undo(harness: Harness, monkeypatch: pytest.MonkeyPatch,

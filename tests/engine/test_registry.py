@@ -19,6 +19,7 @@ from mitigate.engine.kind import StepContext, StepKind
 from mitigate.engine.registry import DEFAULT
 from mitigate.engine.types import StepPlan
 from mitigate.errors import MitigateError
+from mitigate.events import Event
 from mitigate.journal import Journal
 from mitigate.runbook.model import Runbook, Step, Strict
 from mitigate.runbook.templating import render
@@ -46,7 +47,7 @@ class Log(StepKind):
     def run(self, ctx: StepContext) -> None:
         assert isinstance(ctx.step, LogStep) and ctx.step.log is not None
         text = str(render(ctx.step.log.message, ctx.values))
-        ctx.record("step.succeeded", {"step": ctx.step.id, "result": {"ok": True, "value": text,
+        ctx.record(Event.STEP_SUCCEEDED, {"step": ctx.step.id, "result": {"ok": True, "value": text,
                                                                       "message": text}})
 
     def plan(self, ctx: StepContext, out: StepPlan) -> None:

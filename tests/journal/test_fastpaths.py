@@ -31,12 +31,9 @@ from mitigate.journal.record import (
     decode,
     encode,
     encode_data,
-    format_ts,
     make_record,
-    parse_ts,
     prepare_data,
     sha256_hex,
-    utc_now_text,
 )
 from mitigate.journal.redact import (
     _INNOCUOUS,
@@ -47,6 +44,7 @@ from mitigate.journal.redact import (
     redact,
     redact_json,
 )
+from mitigate.timefmt import format_ts, parse_ts, utc_now_text
 
 
 class Level(enum.IntEnum):

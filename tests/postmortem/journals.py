@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mitigate.journal.record import encode, format_ts
+from mitigate.journal.record import encode
+from mitigate.timefmt import format_ts
 
 ACTOR = "alice@oncall-1"
 T0 = datetime(2024, 2, 13, 0, 58, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.walker import WalkerScreen
 
 pytestmark = pytest.mark.anyio
-TARGET_MS = 50  # DESIGN.md section 13: no stall over 50 ms
+TARGET_MS = 50  # docs/ARCHITECTURE.md, Performance budgets: no stall over 50 ms
 # Two figures per gap between 10 ms ticks of the UI loop: wall time, and the UI thread's own CPU
 # time (time.thread_time). CPU on the UI thread in a gap is a stall our code caused; wall time also
 # counts the batch worker holding the GIL and other processes on this shared 2-core machine.

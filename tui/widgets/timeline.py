@@ -15,11 +15,13 @@ from typing import Any
 from rich.text import Text
 from textual.strip import Strip
 
+from mitigate.events import Event
 from tui.text import safe
 from tui.widgets.pane import LinePane, to_strips
 
-_STYLES = {"notify.failed": "bold yellow", "step.failed": "bold red", "step.succeeded": "green", "milestone": "bold cyan",
-           "note": "italic", "batch.cancelled": "yellow", "error": "bold red", "incident.status": "cyan"}
+_STYLES = {Event.NOTIFY_FAILED: "bold yellow", Event.STEP_FAILED: "bold red", Event.STEP_SUCCEEDED: "green",
+           Event.MILESTONE: "bold cyan", Event.NOTE: "italic", Event.BATCH_CANCELLED: "yellow", "error": "bold red",
+           Event.INCIDENT_STATUS: "cyan"}
 MAX_ENTRIES = 2000  # the journal holds every record; the pane keeps the recent ones
 
 
@@ -35,34 +37,34 @@ def declared(data: dict[str, Any]) -> str:
 def describe(rtype: str, data: dict[str, Any], *, drill: bool = False) -> str:
     """A short human line for one journal record (in a drill, status updates are only recorded)."""
     step = data.get("step")
-    if rtype == "notify.sent":
+    if rtype == Event.NOTIFY_SENT:
         return f"{step} status update to {data.get('channel')} " + ("recorded (drill)" if drill else "sent")
-    if rtype == "notify.failed":
+    if rtype == Event.NOTIFY_FAILED:
         return f"{step} ⚠ status update to {data.get('channel')} NOT delivered: {data.get('message') or ''}"
-    if rtype == "step.succeeded" and data.get("error"):
+    if rtype == Event.STEP_SUCCEEDED and data.get("error"):
         return f"{step} done with a warning: {data.get('error')}"
-    if rtype == "rollback.step":
+    if rtype == Event.ROLLBACK_STEP:
         return f"{step} rollback: " + ("undone" if data.get("ok") else f"not undone: {data.get('message') or ''}")
-    if rtype == "note":
+    if rtype == Event.NOTE:
         return f"note: {data.get('text', '')}" + declared(data)
-    if rtype == "milestone":
+    if rtype == Event.MILESTONE:
         return f"milestone {data.get('name')}" + declared(data)
-    if rtype == "incident.status":
+    if rtype == Event.INCIDENT_STATUS:
         return f"status → {data.get('status')}"
-    if rtype == "step.skipped":
+    if rtype == Event.STEP_SKIPPED:
         return f"{step} skipped: {data.get('reason', '')}"
-    if rtype == "step.failed":
+    if rtype == Event.STEP_FAILED:
         return f"{step} failed: {data.get('error', '')}"
-    if rtype == "step.declined":
+    if rtype == Event.STEP_DECLINED:
         return f"{step} declined: {data.get('reason', '')}"
-    if rtype == "batch.progress":
+    if rtype == Event.BATCH_PROGRESS:
         return (f"{step} batch {data.get('batch')}/{data.get('batches')}: "
                 f"{data.get('done')}/{data.get('total')} done, {data.get('failures', 0)} failed")
-    if rtype == "batch.cancelled":
+    if rtype == Event.BATCH_CANCELLED:
         return f"{step} cancelled at {data.get('done')}/{data.get('total')}"
-    if rtype == "check.result":
+    if rtype == Event.CHECK_RESULT:
         return f"{step} check: {'ok' if data.get('ok') else 'NOT ok'} ({data.get('count')})"
-    if rtype == "incident.opened":
+    if rtype == Event.INCIDENT_OPENED:
         return f"opened: {data.get('title', '')}"
     return f"{rtype} {step}" if step else rtype
 
@@ -86,7 +88,7 @@ class Timeline(LinePane):
     def add_record(self, ts: str, rtype: str, data: dict[str, Any]) -> None:
         line = Text()
         line.append(ts[11:19] + " ", style="dim")
-        style = "bold yellow" if rtype == "step.succeeded" and data.get("error") else _STYLES.get(rtype, "")
+        style = "bold yellow" if rtype == Event.STEP_SUCCEEDED and data.get("error") else _STYLES.get(rtype, "")
         line.append(safe(describe(rtype, data, drill=self.drill), multiline=False), style=style)
         self.write(line)
 

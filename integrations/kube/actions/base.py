@@ -20,6 +20,7 @@ from mitigate.ports import (
     ActionRequest,
     CircuitOpen,
     ClusterError,
+    PartialOutcome,
     Preview,
     TargetResult,
 )
@@ -45,12 +46,8 @@ def access_checks(items: Sequence[Item], wanted: Iterable[tuple[str, str]]) -> l
     return list(out)
 
 
-class BatchHalted(CircuitOpen):
+class BatchHalted(CircuitOpen, PartialOutcome):
     """The circuit opened mid-batch; ``outcome`` records every target (attempted or not)."""
-
-    def __init__(self, message: str, outcome: ActionOutcome) -> None:
-        super().__init__(message)
-        self.outcome = outcome
 
 
 @dataclass

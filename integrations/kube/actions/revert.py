@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import yaml
 
 from mitigate.ports import ActionRequest, ClusterError, Preview, TargetResult
+from mitigate.timefmt import parse_rfc3339
 
 from .. import managedfields, render
 from ..resources import Resource
@@ -33,12 +34,13 @@ def parse_time(value: Any, what: str) -> datetime:
     if isinstance(value, datetime):
         return value
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parse_rfc3339(str(value))
     except ValueError:
         raise ClusterError(f"revertChanges: {what} is not an RFC 3339 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise ClusterError(f"revertChanges: {what} needs a timezone (e.g. 2026-05-01T10:00:00Z)")
-    return parsed
+    try:
+        return parse_rfc3339(str(value), assume_utc=False)
+    except ValueError:
+        raise ClusterError(f"revertChanges: {what} needs a timezone (e.g. 2026-05-01T10:00:00Z)") from None
 
 
 CONFLICT_RETRIES = 5  # fresh read + recomputed patch after a 409, as ``retry.RetryOnConflict`` does

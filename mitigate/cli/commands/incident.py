@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from mitigate.errors import MitigateError
+from mitigate.events import STATUSES, Event
 from mitigate.journal import Journal, resolve_declared
 from mitigate.journal.lifecycle import (
     ROLES,
-    STATUSES,
     check_severity,
     check_status,
     fold_lifecycle,
@@ -94,8 +94,8 @@ def _open(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise MitigateError(f"{exc.filename or 'journal'}: {exc.strerror or exc}") from None
     with journal:
-        journal.append("incident.opened", data)
-        journal.append("incident.status", {"status": "investigating", "source": "milestone"})
+        journal.append(Event.INCIDENT_OPENED, data)
+        journal.append(Event.INCIDENT_STATUS, {"status": "investigating", "source": "milestone"})
     if declared is not None and declared.mismatch:
         print(f"mitigate: warning: {declared.note}", file=sys.stderr)
     print(journal.id)
@@ -107,7 +107,7 @@ def _status(args: argparse.Namespace) -> int:
         life = fold_lifecycle(journal.records())
         if life.closed:
             raise MitigateError(f"incident {journal.id} is closed; 'mitigate incident reopen {journal.id}' first")
-        rec = journal.append("incident.status", {"status": check_status(args.status), "source": "person"})
+        rec = journal.append(Event.INCIDENT_STATUS, {"status": check_status(args.status), "source": "person"})
     print(f"#{rec.seq} status {args.status}")
     return 0
 
@@ -118,7 +118,7 @@ def _close(args: argparse.Namespace) -> int:
         if life.closed:
             print(f"incident {journal.id} is already closed")
             return 0
-        rec = journal.append("incident.closed", {"status": life.status})
+        rec = journal.append(Event.INCIDENT_CLOSED, {"status": life.status})
     print(f"#{rec.seq} closed {journal.id} (status {life.status})")
     if life.status != "resolved":
         print(f"mitigate: warning: closed while {life.status}, not resolved", file=sys.stderr)
@@ -130,7 +130,7 @@ def _reopen(args: argparse.Namespace) -> int:
         if not fold_lifecycle(journal.records()).closed:
             print(f"incident {journal.id} is open")
             return 0
-        rec = journal.append("incident.reopened", {})
+        rec = journal.append(Event.INCIDENT_REOPENED, {})
     print(f"#{rec.seq} reopened {journal.id}")
     return 0
 
@@ -145,7 +145,7 @@ def _roles(args: argparse.Namespace) -> int:
         data: dict[str, Any] = dict(given)
         if handover:
             data["handover_from"] = handover
-        rec = journal.append("incident.roles", data)
+        rec = journal.append(Event.INCIDENT_ROLES, data)
     changes = ", ".join(f"{role} {handover[role]} -> {name}" if role in handover else f"{role} {name}"
                         for role, name in given.items())
     print(f"#{rec.seq} roles: {changes}")
@@ -168,9 +168,9 @@ def _import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise MitigateError(f"{exc.filename or 'journal'}: {exc.strerror or exc}") from None
     with journal:
-        journal.append("incident.opened", {"title": title, "severity": severity, "commander": "", "runbook": "",
+        journal.append(Event.INCIDENT_OPENED, {"title": title, "severity": severity, "commander": "", "runbook": "",
                                            "drill": False, "imported_from": path.name})
-        journal.append("incident.status", {"status": "investigating", "source": "milestone"})
+        journal.append(Event.INCIDENT_STATUS, {"status": "investigating", "source": "milestone"})
         from mitigate.journal.lifecycle import record_milestone
 
         for row in timeline.rows:
@@ -181,7 +181,7 @@ def _import(args: argparse.Namespace) -> int:
                 for warning in warnings:
                     print(f"mitigate: warning: line {row.line}: {warning}", file=sys.stderr)
             else:
-                journal.append("note", data)
+                journal.append(Event.NOTE, data)
             if row.declared.mismatch:
                 print(f"mitigate: warning: line {row.line}: {row.declared.note}", file=sys.stderr)
     found = [row.milestone for row in timeline.rows if row.milestone]

@@ -17,6 +17,7 @@ from functools import wraps
 from typing import Any, NoReturn
 
 from mitigate.errors import MitigateError
+from mitigate.events import Event
 from mitigate.journal import (
     Journal,
     Record,
@@ -181,7 +182,7 @@ def _add(args: argparse.Namespace) -> int:
         if args.milestone:
             rec, warnings = record_milestone(journal, args.milestone, data)
         else:
-            rec = journal.append("note", data)
+            rec = journal.append(Event.NOTE, data)
     where = f" at {declared.at} ({declared.text} {declared.zone} {declared.utc_offset})" if declared else ""
     print(f"added #{rec.seq} {rec.type}{' ' + args.milestone if args.milestone else ''}{where}")
     if declared is not None and declared.mismatch:

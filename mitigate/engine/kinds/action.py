@@ -23,15 +23,15 @@ from mitigate.engine.backups import file_sha256, load_undo, save_undo
 from mitigate.engine.checks import run_wait
 from mitigate.engine.kind import StepContext, StepKind
 from mitigate.engine.preflight import preflight
-from mitigate.engine.state import WHOLE, outcome_base
 from mitigate.engine.types import BatchProgress, StepPlan, request_data, request_from
 from mitigate.errors import MitigateError
+from mitigate.events import WHOLE, Event, outcome_base
 from mitigate.ports import (
     ActionOutcome,
     ActionRequest,
-    ClusterError,
     ClusterPort,
     ConfirmRequest,
+    PartialOutcome,
     PreparedAction,
     Preview,
 )
@@ -144,7 +144,7 @@ def _confirm_context(ctx: StepContext, bound: Bound, cluster: ClusterPort) -> tu
              if len(bound.batches) > 1 else full)
     preview = first.preview()
     kubectl = full.kubectl()
-    ctx.record("step.previewed", {
+    ctx.record(Event.STEP_PREVIEWED, {
         "step": step.id, "context": bound.context, **_shown(kubectl, preview.diff),
         "targets": list(full.targets)[:TARGETS_CAP], "description": full.describe(),
         "warnings": preview.warnings, "batches": len(bound.batches)})
@@ -165,7 +165,7 @@ def _confirm_context(ctx: StepContext, bound: Bound, cluster: ClusterPort) -> tu
 
 def _execute(ctx: StepContext, prepared: PreparedAction, intent: dict[str, Any]) -> dict[str, Any]:
     """Write-ahead intent, execute, outcome. Returns the outcome data."""
-    ctx.record("step.intent", intent)
+    ctx.record(Event.STEP_INTENT, intent)
     seen: list[dict[str, Any]] = []
 
     def on_target(result: Any) -> None:
@@ -187,15 +187,13 @@ def _execute(ctx: StepContext, prepared: PreparedAction, intent: dict[str, Any])
 
     try:
         record(prepared.execute(on_target=on_target, cancel=ctx.cancel))
+    except PartialOutcome as exc:  # e.g. the adapter's BatchHalted when its circuit opened
+        record(exc.outcome)
+        outcome_data.update(ok=False, error=str(exc) or type(exc).__name__)
     except Exception as exc:  # noqa: BLE001 - control came back: record what is known, then halt
-        partial = getattr(exc, "outcome", None)  # e.g. the adapter's BatchHalted when its circuit opened
-        if isinstance(partial, ActionOutcome):
-            record(partial)
-            outcome_data["ok"] = False
-        else:
-            outcome_data.update(ok=False, results=seen, undo=[], api_errors_absorbed=0)
-        outcome_data["error"] = str(exc) or type(exc).__name__
-    ctx.record("step.outcome", outcome_data)
+        outcome_data.update(ok=False, results=seen, undo=[], api_errors_absorbed=0,
+                            error=str(exc) or type(exc).__name__)
+    ctx.record(Event.STEP_OUTCOME, outcome_data)
     return outcome_data
 
 
@@ -213,7 +211,7 @@ def _run_context(ctx: StepContext, bound: Bound) -> dict[str, Any]:
         return {"ok": ok, "done": done_count(), "total": total, "failures": failures, "message": message}
 
     def cancelled(after: int) -> dict[str, Any]:
-        ctx.record("batch.cancelled", {"step": step.id, "context": bound.context, "done": done_count(),
+        ctx.record(Event.BATCH_CANCELLED, {"step": step.id, "context": bound.context, "done": done_count(),
                                             "total": total})
         return summary(False, f"cancelled after {after} of {batches} batch(es)")
 
@@ -230,13 +228,13 @@ def _run_context(ctx: StepContext, bound: Bound) -> dict[str, Any]:
                       "params": dict(prepared.request.params), "items": units,
                       "targets": list(prepared.targets)[:TARGETS_CAP], "kubectl": prepared.kubectl(),
                       "description": prepared.describe()}
-        except (ClusterError, MitigateError) as exc:
+        except MitigateError as exc:  # a ClusterError too
             return summary(False, f"batch {index}: {exc}")
         outcome = _execute(ctx, prepared, intent)
         failures += sum(1 for r in outcome["results"] if not r["ok"]) or (0 if outcome["ok"] else 1)
         done = done_count()
         if spec is not None:
-            ctx.record("batch.progress", {"step": step.id, "context": bound.context, "batch": index,
+            ctx.record(Event.BATCH_PROGRESS, {"step": step.id, "context": bound.context, "batch": index,
                                                "batches": batches, "done": done, "total": total,
                                                "failures": failures})
         if ctx.progress is not None:
@@ -379,7 +377,7 @@ def _each_confirm(ctx: StepContext, each: Each, size: int) -> tuple[bool, str]:
         warnings.extend(preview.warnings)
     diff = "".join(diffs)
     targets = [t for p in prepared for t in p.targets]
-    ctx.record("step.previewed", {
+    ctx.record(Event.STEP_PREVIEWED, {
         "step": step.id, "context": each.context, **_shown(kubectl, diff), "targets": targets[:TARGETS_CAP],
         "description": f"{each.verb} once per item: {len(each.remaining)} item(s)", "warnings": warnings,
         "batches": -(-len(each.remaining) // size), "items": [i.key for i in each.remaining][:TARGETS_CAP]})
@@ -411,7 +409,7 @@ def _each_run_context(ctx: StepContext, each: Each) -> dict[str, Any]:
         return {"ok": ok, "done": done_count(), "total": total, "failures": failures, "message": message}
 
     def cancelled(message: str) -> dict[str, Any]:
-        ctx.record("batch.cancelled", {"step": step.id, "context": each.context, "done": done_count(),
+        ctx.record(Event.BATCH_CANCELLED, {"step": step.id, "context": each.context, "done": done_count(),
                                        "total": total})
         return summary(False, message)
 
@@ -421,7 +419,7 @@ def _each_run_context(ctx: StepContext, each: Each) -> dict[str, Any]:
                 return cancelled(f"cancelled before item {item.key}")
             try:
                 prepared = cluster.prepare(each.request(item, ctx.backups_dir))
-            except (ClusterError, MitigateError) as exc:
+            except MitigateError as exc:
                 return summary(False, f"item {item.key}: {exc}")
             intent = {"step": step.id, "attempt": ctx.attempt, "batch": item.position, "batches": total,
                       "context": each.context, "verb": each.verb, "params": dict(prepared.request.params),
@@ -437,7 +435,7 @@ def _each_run_context(ctx: StepContext, each: Each) -> dict[str, Any]:
         done = done_count()
         stats = {"batch": number, "batches": len(groups), "done": done, "total": total, "failures": failures}
         if spec is not None:
-            ctx.record("batch.progress", {"step": step.id, "context": each.context, **stats})
+            ctx.record(Event.BATCH_PROGRESS, {"step": step.id, "context": each.context, **stats})
         if ctx.progress is not None:
             ctx.progress(BatchProgress(step.id, each.context, number, len(groups), done, total, failures))
         if spec is None or number == len(groups):
@@ -477,18 +475,18 @@ def _run_each(ctx: StepContext) -> None:
             continue
         try:
             results[each.context] = _each_run_context(ctx, each)
-        except (ClusterError, MitigateError) as exc:
+        except MitigateError as exc:
             results[each.context] = {"ok": False, "message": str(exc)}
     if declined and not results:
         return  # nothing ran: the step stays previewed, step.declined says why
     data = {"contexts": results, "declined": declined}
     failed = {c: r for c, r in results.items() if not r["ok"]}
     if not failed and not declined:
-        ctx.record("step.succeeded", {"step": step.id, "result": data})
+        ctx.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": data})
         return
     parts = [f"{c}: {r['message']}" if len(contexts) > 1 else str(r["message"]) for c, r in failed.items()]
     parts += [f"{c}: declined ({why})" for c, why in declined.items()]
-    ctx.record("step.failed", {"step": step.id, "error": "; ".join(parts), "result": data})
+    ctx.record(Event.STEP_FAILED, {"step": step.id, "error": "; ".join(parts), "result": data})
 
 
 def _plan_each(ctx: StepContext, out: StepPlan) -> None:
@@ -550,7 +548,7 @@ class Action(StepKind):
         def one(bound: Bound) -> dict[str, Any]:
             try:
                 return _run_context(ctx, bound)
-            except (ClusterError, MitigateError) as exc:
+            except MitigateError as exc:
                 return {"ok": False, "message": str(exc)}
 
         if len(approved) == 1:
@@ -564,11 +562,11 @@ class Action(StepKind):
         summary_data = {"contexts": results, "declined": declined}
         failed = {c: r for c, r in results.items() if not r["ok"]}
         if not failed and not declined:
-            ctx.record("step.succeeded", {"step": step.id, "result": summary_data})
+            ctx.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": summary_data})
             return
         parts = [f"{c}: {r['message']}" if len(contexts) > 1 else str(r["message"]) for c, r in failed.items()]
         parts += [f"{c}: declined ({why})" for c, why in declined.items()]
-        ctx.record("step.failed", {"step": step.id, "error": "; ".join(parts), "result": summary_data})
+        ctx.record(Event.STEP_FAILED, {"step": step.id, "error": "; ".join(parts), "result": summary_data})
 
     def plan(self, ctx: StepContext, out: StepPlan) -> None:
         """kubectl, scope and targets via ClusterPort.prepare only: nothing is changed."""
@@ -616,7 +614,7 @@ class Action(StepKind):
                 return Preview(diff="", warnings=["nothing to do"])
             first = ctx.cluster.prepare(each.request(each.remaining[0], None))
             shown = first.preview()
-            ctx.record("step.previewed", {"step": step.id, "context": each.context,
+            ctx.record(Event.STEP_PREVIEWED, {"step": step.id, "context": each.context,
                                           **_shown(first.kubectl(), shown.diff),
                                           "targets": list(first.targets)[:TARGETS_CAP],
                                           "description": f"first item ({each.remaining[0].key}): "
@@ -629,7 +627,7 @@ class Action(StepKind):
         result = prepared.preview()
         rbac = preflight(ctx.cluster, bound.context, prepared.permissions())
         result.warnings.extend(note for note in rbac.notes if rbac.denied or rbac.uncertain)
-        ctx.record("step.previewed", {"step": step.id, "context": bound.context,
+        ctx.record(Event.STEP_PREVIEWED, {"step": step.id, "context": bound.context,
                                       **_shown(prepared.kubectl(), result.diff),
                                       "targets": list(prepared.targets)[:TARGETS_CAP],
                                       "description": prepared.describe()})
@@ -645,7 +643,7 @@ class Action(StepKind):
             results = cluster.prepare(request).recheck()
             applied += sum(1 for r in results if r.applied)
             not_applied += sum(1 for r in results if not r.applied)
-            ctx.record("step.outcome", {
+            ctx.record(Event.STEP_OUTCOME, {
                 **outcome_base(intent), "ok": bool(results) and all(r.applied for r in results), "recheck": True,
                 "results": [{"target": r.target, "ok": bool(r.applied), "applied": r.applied,
                              "message": r.message or ("already applied" if r.applied else "not applied")}
@@ -655,12 +653,12 @@ class Action(StepKind):
             values = ctx.template()
             remaining = sum(len(bind_each(ctx, values, c).remaining if step.forEach is not None
                                 else bind(ctx, values, c).remaining) for c in ctx.contexts(values))
-        except (MitigateError, ClusterError):
+        except MitigateError:
             remaining = -1
         if remaining == 0:
-            ctx.record("step.succeeded", {"step": step.id, "result": {"rechecked": True, "applied": applied}})
+            ctx.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": {"rechecked": True, "applied": applied}})
         else:
-            ctx.record("step.failed", {"step": step.id, "error": (
+            ctx.record(Event.STEP_FAILED, {"step": step.id, "error": (
                 f"rechecked: {applied} target(s) already applied, {not_applied} not applied; "
                 "nothing was re-executed: retry to run the rest")})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mitigate.engine.kind import StepContext, StepKind
 from mitigate.engine.types import StepPlan
+from mitigate.events import Event
 from mitigate.runbook.templating import evaluate
 
 
@@ -21,12 +22,12 @@ class Gate(StepKind):
         spec, step_id = ctx.step.gate, ctx.step.id
         assert spec is not None
         closed = _closed(ctx)
-        ctx.record("gate", {"step": step_id, "open": not closed, "failed": closed})
+        ctx.record(Event.GATE, {"step": step_id, "open": not closed, "failed": closed})
         if closed:
-            ctx.record("step.failed", {"step": step_id, "error": f"{spec.message.strip()} "
+            ctx.record(Event.STEP_FAILED, {"step": step_id, "error": f"{spec.message.strip()} "
                                        f"(not true: {'; '.join(closed)})"})
         else:
-            ctx.record("step.succeeded", {"step": step_id})
+            ctx.record(Event.STEP_SUCCEEDED, {"step": step_id})
 
     def plan(self, ctx: StepContext, out: StepPlan) -> None:
         assert ctx.step.gate is not None

@@ -7,6 +7,7 @@ from typing import Any
 
 from mitigate.engine.kind import StepContext, StepKind
 from mitigate.engine.types import StepPlan
+from mitigate.events import Event
 from mitigate.ports import ConfirmRequest, Notification
 from mitigate.runbook.templating import render
 
@@ -30,7 +31,7 @@ class Notify(StepKind):
                                 incident_id=ctx.incident_id, dedup_key=ctx.incident_id, journal_head=ctx.head())
             notifier = ctx.ports.notifier
             if notifier is None:
-                ctx.record("notify.failed", {"step": step.id, "channel": channel, "status": spec.status,
+                ctx.record(Event.NOTIFY_FAILED, {"step": step.id, "channel": channel, "status": spec.status,
                                              "ok": False, "message": "no notifier configured"})
                 failed.append(channel)
                 continue
@@ -48,7 +49,7 @@ class Notify(StepKind):
                 ok, message, remote = result.ok, result.message, result.remote_id
             except Exception as exc:  # noqa: BLE001 - a notifier bug must not halt the runbook
                 ok, message, remote = False, f"{type(exc).__name__}: {exc}", None
-            ctx.record("notify.sent" if ok else "notify.failed", {
+            ctx.record(Event.NOTIFY_SENT if ok else Event.NOTIFY_FAILED, {
                 "step": step.id, "channel": channel, "status": spec.status, "ok": ok,
                 "message": message, "remote_id": remote, "title": title, "text": body})
             (sent if ok else failed).append(channel)
@@ -56,7 +57,7 @@ class Notify(StepKind):
         if declined and not sent and not failed:
             return  # every channel declined: the step stays previewed (step.declined says why)
         error = f"not delivered to {', '.join(failed)} (recorded; the runbook goes on)" if failed else None
-        ctx.record("step.succeeded", {"step": step.id, "result": result_data, "error": error})
+        ctx.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": result_data, "error": error})
 
     def plan(self, ctx: StepContext, out: StepPlan) -> None:
         spec = ctx.step.notify

@@ -21,9 +21,9 @@ from datetime import timedelta
 from typing import Any
 
 from mitigate.engine.kind import StepContext, StepKind
-from mitigate.engine.state import WHOLE, StepStatus, outcome_base
 from mitigate.engine.types import StepPlan, request_data
 from mitigate.errors import MitigateError
+from mitigate.events import WHOLE, Event, StepStatus, outcome_base
 from mitigate.ports import (
     ActionRequest,
     ConfirmRequest,
@@ -34,6 +34,7 @@ from mitigate.ports import (
 )
 from mitigate.runbook.model import Step, matches_empty, parse_duration, parse_matcher
 from mitigate.runbook.templating import render
+from mitigate.timefmt import format_rfc3339
 
 VERB = "silence"
 UNDO_VERB = "expireSilence"
@@ -140,8 +141,7 @@ def _request(ctx: StepContext, spec: Rendered, name: str, attempt: int) -> Silen
 
 
 def _iso(request: SilenceRequest) -> tuple[str, str]:
-    return (request.starts_at.isoformat().replace("+00:00", "Z"),
-            request.ends_at.isoformat().replace("+00:00", "Z"))
+    return format_rfc3339(request.starts_at), format_rfc3339(request.ends_at)
 
 
 def _undo(step: Step, name: str, silence_id: str) -> dict[str, Any]:
@@ -189,26 +189,26 @@ class Silence(StepKind):
                              "createdBy": request.created_by},
                   "items": [WHOLE], "targets": [f"alertmanager/{name}"],
                   "kubectl": [amtool_add(url, request, spec.duration)], "description": description}
-        ctx.record("step.intent", intent)
+        ctx.record(Event.STEP_INTENT, intent)
         try:
             result = silencer.create(request)
         except Exception as exc:  # noqa: BLE001 - an adapter bug: whether it was sent is not known
             result = SilenceResult(False, message=f"{type(exc).__name__}: {exc}", uncertain=True)
         if result.uncertain:
-            ctx.record("step.unknown", {"step": step.id, "error": (
+            ctx.record(Event.STEP_UNKNOWN, {"step": step.id, "error": (
                 f"{result.message}: the silence may exist; recheck asks {name} for it (nothing is re-sent)")})
             return
         ids = [result.silence_id] if result.ok and result.silence_id else []
         outcome = _outcome(intent, name, ids, bool(ids), result.message)
         if ids:
             outcome["undo"] = [_undo(step, name, ids[0])]
-        ctx.record("step.outcome", outcome)
+        ctx.record(Event.STEP_OUTCOME, outcome)
         if ids:
-            ctx.record("step.succeeded", {"step": step.id, "result": {
+            ctx.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": {
                 "ok": True, "value": ids[0], "silence_id": ids[0], "alertmanager": name, "endsAt": ends,
                 "message": result.message}})
         else:
-            ctx.record("step.failed", {"step": step.id, "error": result.message or "the silence was not created"})
+            ctx.record(Event.STEP_FAILED, {"step": step.id, "error": result.message or "the silence was not created"})
 
     def plan(self, ctx: StepContext, out: StepPlan) -> None:
         """What would be silenced, where, and the amtool equivalent. Sends nothing."""
@@ -238,28 +238,28 @@ class Silence(StepKind):
             if intent.get("rollback"):
                 sid = str(intent.get("params", {}).get("silence_id", ""))
                 expired = sid not in live
-                ctx.record("step.outcome", _outcome(
+                ctx.record(Event.STEP_OUTCOME, _outcome(
                     intent, name, [sid], expired, "expired" if expired else "still active", recheck=True))
                 if expired:
-                    ctx.record("rollback.step", {"step": step.id, "ok": True,
+                    ctx.record(Event.ROLLBACK_STEP, {"step": step.id, "ok": True,
                                                       "message": f"rechecked: silence {sid} is expired"})
                 continue
             outcome = _outcome(intent, name, live, bool(live), (
                 f"found {len(live)} silence(s) carrying {intent.get('marker')}" if live else
                 "no live silence carries this step's marker: it was not created"), recheck=True)
             outcome["undo"] = [_undo(step, name, sid) for sid in live]
-            ctx.record("step.outcome", outcome)
+            ctx.record(Event.STEP_OUTCOME, outcome)
             found += live
         rec = ctx.snapshot()  # after the outcomes (and rollback.step) just journaled
         if rec.status == StepStatus.ROLLED_BACK:
             return
         if found:
-            ctx.record("step.succeeded", {"step": step.id, "result": {
+            ctx.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": {
                 "ok": True, "value": found[0], "silence_id": found[0], "silence_ids": found, "rechecked": True}})
         elif rec.done:
-            ctx.record("step.succeeded", {"step": step.id, "result": {"ok": True, "rechecked": True}})
+            ctx.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": {"ok": True, "rechecked": True}})
         else:
-            ctx.record("step.failed", {"step": step.id, "error": (
+            ctx.record(Event.STEP_FAILED, {"step": step.id, "error": (
                 "rechecked: no silence was created; nothing was re-sent: retry to create it")})
 
     def rollback(self, ctx: StepContext) -> str | None:
@@ -289,12 +289,12 @@ class Silence(StepKind):
                       "marker": markers.get(sid, ""),
                       "items": [WHOLE], "targets": [f"silence/{sid}"], "kubectl": [line],
                       "description": f"expire silence {sid} on alertmanager {name}"}
-            ctx.record("step.intent", intent)
+            ctx.record(Event.STEP_INTENT, intent)
             try:
                 result = silencer.expire(name, sid)
             except Exception as exc:  # noqa: BLE001 - expiring is idempotent: record and stop, retry later
                 result = SilenceResult(False, sid, f"{type(exc).__name__}: {exc}")
-            ctx.record("step.outcome", _outcome(intent, name, [sid], result.ok, result.message))
+            ctx.record(Event.STEP_OUTCOME, _outcome(intent, name, [sid], result.ok, result.message))
             if not result.ok:
                 return result.message or f"silence {sid} was not expired"
         return None

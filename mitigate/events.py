@@ -1,0 +1,457 @@
+"""The journal's vocabulary: every event type, its payload, and the words payloads use.
+
+One module for what a journal record can say, so that the engine that writes records, the
+state fold, the postmortem, the TUI and the launcher that read them agree by construction:
+
+- :class:`Event`, every record ``type`` (a ``StrEnum``: ``Event.STEP_FAILED == "step.failed"``);
+- one ``TypedDict`` per event naming its ``data`` keys (:data:`PAYLOADS`), checked by
+  :func:`payload_problems` (the test suite checks every record it writes);
+- the intent key that pairs a ``step.intent`` with its ``step.outcome`` (:func:`intent_key`,
+  :func:`outcome_base`);
+- the vocabularies payloads use: incident statuses, milestones, step statuses.
+
+docs/CONTRACTS.md ("Journal events") describes each event; a test keeps the two in step. A leaf
+module: it imports nothing from mitigate.
+"""
+
+# No ``from __future__ import annotations`` here: Python 3.11's TypedDict reads NotRequired
+# only from evaluated annotations.
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Literal, NotRequired, TypedDict, get_args, get_type_hints
+
+
+class Event(StrEnum):
+    """Every journal record type."""
+
+    INCIDENT_OPENED = "incident.opened"
+    INCIDENT_STATUS = "incident.status"
+    INCIDENT_ROLES = "incident.roles"
+    INCIDENT_CLOSED = "incident.closed"
+    INCIDENT_REOPENED = "incident.reopened"
+    RUNBOOK_ATTACHED = "runbook.attached"
+    RUNBOOK_PREFLIGHT = "runbook.preflight"
+    CONTEXT_IDENTITY = "context.identity"
+    MILESTONE = "milestone"
+    NOTE = "note"
+    STEP_STARTED = "step.started"
+    STEP_PREVIEWED = "step.previewed"
+    STEP_AWAITING_CONFIRMATION = "step.awaiting_confirmation"
+    STEP_CONFIRMED = "step.confirmed"
+    STEP_DECLINED = "step.declined"
+    STEP_INTENT = "step.intent"
+    STEP_OUTCOME = "step.outcome"
+    STEP_SUCCEEDED = "step.succeeded"
+    STEP_FAILED = "step.failed"
+    STEP_SKIPPED = "step.skipped"
+    STEP_UNKNOWN = "step.unknown"
+    CHECK_RESULT = "check.result"
+    MANUAL_DONE = "manual.done"
+    DECISION = "decision"
+    GATE = "gate"
+    NOTIFY_SENT = "notify.sent"
+    NOTIFY_FAILED = "notify.failed"
+    BATCH_PROGRESS = "batch.progress"
+    BATCH_CANCELLED = "batch.cancelled"
+    ROLLBACK_STARTED = "rollback.started"
+    ROLLBACK_STEP = "rollback.step"
+    ROLLBACK_FINISHED = "rollback.finished"
+    DRILL_VERDICT = "drill.verdict"
+
+
+STEP_END_EVENTS = frozenset({Event.STEP_SUCCEEDED, Event.STEP_FAILED, Event.STEP_SKIPPED, Event.MANUAL_DONE,
+                             Event.DECISION})
+"""The records that end a step (what a timeline's 'last step' time is taken from)."""
+
+# --------------------------------------------------------------------------- vocabularies
+
+IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
+STATUSES: tuple[str, ...] = get_args(IncidentStatus)
+"""Incident statuses, in the order an incident moves through them."""
+
+ORDERED_MILESTONES = ("impact-start", "detected", "acknowledged", "identified", "mitigated", "resolved")
+"""The incident's milestones, in their natural order."""
+MILESTONES = ("started", *ORDERED_MILESTONES)
+"""Every milestone name: ``started`` is the tool's own (the session opened)."""
+MILESTONE_STATUS = {"identified": "identified", "mitigated": "monitoring", "resolved": "resolved"}
+"""The incident status each milestone implies once it is reached."""
+Source = Literal["person", "runbook", "import", "milestone", "drill", "status-update"]
+
+
+class StepStatus(StrEnum):
+    """A step's status, as the fold of its records leaves it."""
+
+    PENDING = "pending"
+    PREVIEWED = "previewed"
+    AWAITING = "awaiting-confirmation"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNKNOWN = "unknown"
+    ROLLED_BACK = "rolled-back"
+
+
+DONE_STATUSES = frozenset({StepStatus.SUCCEEDED, StepStatus.SKIPPED, StepStatus.ROLLED_BACK})
+HALTING_STATUSES = frozenset({StepStatus.FAILED, StepStatus.UNKNOWN})
+WHOLE = "*"
+"""The unit name of an action that has no target list (one request = one unit)."""
+
+# --------------------------------------------------------------------------- the intent key
+
+IntentKey = tuple[str, int, int, bool]
+"""(context, attempt, batch, rollback): pairs a ``step.intent`` with its ``step.outcome``."""
+
+OUTCOME_FIELDS = ("step", "attempt", "batch", "context", "items", "rollback")
+"""What a ``step.outcome`` repeats of its ``step.intent``: the intent key, the step and its units."""
+
+
+def intent_key(data: Mapping[str, Any]) -> IntentKey:
+    return (str(data.get("context", "")), int(data.get("attempt", 0)), int(data.get("batch", 0)),
+            bool(data.get("rollback", False)))
+
+
+def outcome_base(intent: Mapping[str, Any]) -> dict[str, Any]:
+    """The start of the ``step.outcome`` that answers ``intent``."""
+    return {k: intent[k] for k in OUTCOME_FIELDS if k in intent}
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+class Declared(TypedDict):
+    """A backdated time as the responder gave it (``mitigate.journal.timeparse``)."""
+
+    text: str
+    tz: str
+    zone: str
+    utc_offset: str
+    mismatch: bool
+    note: str
+
+
+class IncidentOpened(TypedDict):
+    title: str
+    severity: str
+    commander: str
+    runbook: str
+    drill: bool
+    runbook_version: NotRequired[str]
+    runbook_path: NotRequired[str]
+    inputs: NotRequired[dict[str, Any]]
+    contexts: NotRequired[list[str]]
+    scenario: NotRequired[str]
+    protection: NotRequired[dict[str, Any]]
+    at: NotRequired[str]
+    declared: NotRequired[Declared]
+    imported_from: NotRequired[str]
+
+
+class RunbookAttached(TypedDict):
+    """``run --incident ID``: a runbook for an incident opened without one (folded into ``incident.opened``)."""
+
+    runbook: str
+    runbook_version: str
+    runbook_path: str
+    inputs: dict[str, Any]
+    contexts: list[str]
+    protection: NotRequired[dict[str, Any]]
+
+
+class RunbookPreflight(TypedDict):
+    """The RBAC preflight of every action of the runbook, once, before its first change."""
+
+    step: str
+    checked: list[str]
+    denied: list[str]
+
+
+ContextIdentity = TypedDict("ContextIdentity", {  # "as" is a keyword: the functional form
+    "context": str, "server": str, "cluster": str, "user": str,
+    "auth": str,  # token | client-certificate | exec:<cmd> (<apiVersion>) | auth-provider:<name> | basic | none
+    "as": NotRequired[dict[str, Any]],  # whom the user impersonates
+    "warnings": NotRequired[list[str]],
+})
+"""Who acts on one kube context, when the incident opens (never a credential)."""
+
+
+class IncidentStatusChanged(TypedDict):
+    status: IncidentStatus
+    source: NotRequired[Source]
+    milestone: NotRequired[str]
+    step: NotRequired[str]
+
+
+class IncidentRoles(TypedDict):
+    commander: NotRequired[str]
+    scribe: NotRequired[str]
+    comms: NotRequired[str]
+    handover_from: NotRequired[dict[str, str]]
+
+
+class IncidentClosed(TypedDict):
+    status: NotRequired[str]
+    drill: NotRequired[bool]
+
+
+class Empty(TypedDict):
+    pass
+
+
+class Milestone(TypedDict):
+    name: str
+    text: NotRequired[str]
+    at: NotRequired[str]
+    declared: NotRequired[Declared]
+    source: NotRequired[Source]
+    step: NotRequired[str]
+    line: NotRequired[int]
+    warnings: NotRequired[list[str]]
+
+
+class Note(TypedDict):
+    text: NotRequired[str]
+    at: NotRequired[str]
+    declared: NotRequired[Declared]
+    line: NotRequired[int]
+
+
+class StepStarted(TypedDict):
+    step: str
+    attempt: int
+    kind: str
+
+
+class StepPreviewed(TypedDict):
+    step: str
+    context: str
+    kubectl: list[str]
+    diff: str
+    targets: list[str]
+    description: str
+    kubectlTotal: NotRequired[int]
+    warnings: NotRequired[list[str]]
+    batches: NotRequired[int]
+
+
+class StepAwaitingConfirmation(TypedDict):
+    step: str
+    context: str
+    kind: str
+    destructive: bool
+    protected: bool
+
+
+class StepConfirmed(TypedDict):
+    step: str
+    context: str
+    kind: str
+    typed: bool
+
+
+class StepDeclined(TypedDict):
+    step: str
+    context: str
+    kind: str
+    reason: str
+
+
+class StepIntent(TypedDict):
+    """Written (fsynced) before anything is changed; :func:`intent_key` pairs it with its outcome."""
+
+    step: str
+    attempt: int
+    batch: int
+    context: str
+    verb: str
+    params: dict[str, Any]
+    items: list[str]
+    targets: list[str]
+    kubectl: list[str]
+    description: str
+    batches: NotRequired[int]
+    rollback: NotRequired[bool]
+    alertmanager: NotRequired[str]
+    marker: NotRequired[str]
+
+
+class TargetResult(TypedDict):
+    target: str
+    ok: bool
+    message: str
+    backup: NotRequired[str | None]
+    applied: NotRequired[bool | None]
+
+
+class StepOutcome(TypedDict):
+    step: str
+    attempt: int
+    batch: int
+    context: str
+    ok: bool
+    results: list[TargetResult]
+    undo: list[dict[str, Any]]
+    api_errors_absorbed: int
+    items: NotRequired[list[str]]
+    rollback: NotRequired[bool]
+    error: NotRequired[str]
+    recheck: NotRequired[bool]
+    alertmanager: NotRequired[str]
+    silence_id: NotRequired[str | None]
+    marker: NotRequired[str]
+
+
+class StepSucceeded(TypedDict):
+    step: str
+    result: NotRequired[dict[str, Any]]
+    error: NotRequired[str | None]
+
+
+class StepFailed(TypedDict):
+    step: str
+    error: str
+    result: NotRequired[dict[str, Any]]
+
+
+class StepSkipped(TypedDict):
+    step: str
+    reason: str
+
+
+class StepUnknown(TypedDict):
+    step: str
+    error: NotRequired[str]
+
+
+class CheckResult(TypedDict):
+    step: str
+    ok: bool
+    count: int
+    names: list[str]
+    value: Any
+    rows: list[dict[str, Any]]
+    message: str
+    contexts: dict[str, Any]
+    polls: int
+    listed: NotRequired[int]
+    kind: NotRequired[str]
+
+
+class StepOnly(TypedDict):
+    step: str
+
+
+class DecisionMade(TypedDict):
+    step: str
+    choice: str
+
+
+class GateResult(TypedDict):
+    step: str
+    open: bool
+    failed: list[str]
+
+
+class NotifyResult(TypedDict):
+    step: str
+    channel: str
+    status: str | None
+    ok: bool
+    message: str
+    remote_id: NotRequired[str | None]
+
+
+class BatchProgress(TypedDict):
+    step: str
+    context: str
+    batch: int
+    batches: int
+    done: int
+    total: int
+    failures: int
+
+
+class BatchCancelled(TypedDict):
+    step: str
+    context: str
+    done: int
+    total: int
+
+
+class RollbackStarted(TypedDict):
+    steps: list[str]
+    only: NotRequired[str]  # ``rollback --step``: one step only
+
+
+class RollbackStep(TypedDict):
+    step: str
+    ok: bool
+    message: NotRequired[str]
+
+
+class RollbackFinished(TypedDict):
+    ok: bool
+    rolled_back: list[str]
+    stopped_at: NotRequired[str]
+    only: NotRequired[str]
+
+
+class DrillVerdict(TypedDict):
+    mitigated: bool
+    expected: bool
+    as_expected: bool
+    checks: Any
+    message: str
+
+
+PAYLOADS: dict[Event, type] = {
+    Event.INCIDENT_OPENED: IncidentOpened,
+    Event.INCIDENT_STATUS: IncidentStatusChanged,
+    Event.INCIDENT_ROLES: IncidentRoles,
+    Event.INCIDENT_CLOSED: IncidentClosed,
+    Event.INCIDENT_REOPENED: Empty,
+    Event.RUNBOOK_ATTACHED: RunbookAttached,
+    Event.RUNBOOK_PREFLIGHT: RunbookPreflight,
+    Event.CONTEXT_IDENTITY: ContextIdentity,
+    Event.MILESTONE: Milestone,
+    Event.NOTE: Note,
+    Event.STEP_STARTED: StepStarted,
+    Event.STEP_PREVIEWED: StepPreviewed,
+    Event.STEP_AWAITING_CONFIRMATION: StepAwaitingConfirmation,
+    Event.STEP_CONFIRMED: StepConfirmed,
+    Event.STEP_DECLINED: StepDeclined,
+    Event.STEP_INTENT: StepIntent,
+    Event.STEP_OUTCOME: StepOutcome,
+    Event.STEP_SUCCEEDED: StepSucceeded,
+    Event.STEP_FAILED: StepFailed,
+    Event.STEP_SKIPPED: StepSkipped,
+    Event.STEP_UNKNOWN: StepUnknown,
+    Event.CHECK_RESULT: CheckResult,
+    Event.MANUAL_DONE: StepOnly,
+    Event.DECISION: DecisionMade,
+    Event.GATE: GateResult,
+    Event.NOTIFY_SENT: NotifyResult,
+    Event.NOTIFY_FAILED: NotifyResult,
+    Event.BATCH_PROGRESS: BatchProgress,
+    Event.BATCH_CANCELLED: BatchCancelled,
+    Event.ROLLBACK_STARTED: RollbackStarted,
+    Event.ROLLBACK_STEP: RollbackStep,
+    Event.ROLLBACK_FINISHED: RollbackFinished,
+    Event.DRILL_VERDICT: DrillVerdict,
+}
+
+
+def payload_problems(type_: str, data: Mapping[str, Any]) -> list[str]:
+    """What is wrong with ``data`` as the payload of a ``type_`` record: an unknown type, a
+    missing key, a key the payload does not declare. Empty when it fits. (Value types are
+    left to mypy at the writers.)"""
+    try:
+        event = Event(type_)
+    except ValueError:
+        return [f"unknown event type {type_!r}"]
+    model = PAYLOADS[event]
+    keys = set(get_type_hints(model))
+    required: frozenset[str] = getattr(model, "__required_keys__", frozenset())
+    problems = [f"{event}: missing {key!r}" for key in sorted(required - set(data))]
+    problems += [f"{event}: undeclared {key!r}" for key in sorted(set(data) - keys)]
+    return problems

@@ -1,0 +1,81 @@
+"""One journal vocabulary: docs/CONTRACTS.md lists every event, and nothing else writes around it."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from mitigate.engine import DEFAULT_KINDS, IncidentMeta, Ports, Session, StepContext, StepKind
+from mitigate.events import PAYLOADS, Event, payload_problems
+from mitigate.journal import Journal
+from mitigate.runbook.loader import load_runbook_text
+from tests.engine.fakes import FakeClock, FakeConfirmer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _documented() -> list[str]:
+    text = (ROOT / "docs" / "CONTRACTS.md").read_text()
+    section = text.split("\n## Journal events", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([a-z_.]+)` \|", section, flags=re.M)
+
+
+def test_contracts_lists_every_event_once_and_no_other() -> None:
+    documented = _documented()
+    assert sorted(documented) == sorted(e.value for e in Event)
+    assert len(documented) == len(set(documented))
+
+
+def test_every_event_has_a_payload() -> None:
+    assert set(PAYLOADS) == set(Event)
+
+
+def test_payload_problems_name_what_is_wrong() -> None:
+    assert payload_problems("step.failed", {"step": "a", "error": "x"}) == []
+    assert payload_problems("step.failed", {"step": "a"}) == ["step.failed: missing 'error'"]
+    assert payload_problems("step.failed", {"step": "a", "error": "x", "eror": 1}) == [
+        "step.failed: undeclared 'eror'"]
+    assert payload_problems("step.retry", {}) == ["unknown event type 'step.retry'"]
+
+
+class WritesOffVocabulary(StepKind):
+    name = "manual"
+
+    def run(self, ctx: StepContext) -> None:
+        ctx.record("step.retry", {})  # type: ignore[arg-type]  # what mypy refuses, the session refuses too
+
+
+def test_the_session_refuses_a_type_outside_the_vocabulary(tmp_path: Path) -> None:
+    runbook = load_runbook_text("""
+apiVersion: mitigate/v1
+kind: Runbook
+metadata: {name: t, title: T, source: tests}
+steps:
+  - {id: a, manual: do it}
+""", "t.yaml")
+    journal = Journal.create(tmp_path, "inc", clock=FakeClock())
+    session = Session.start(runbook, {}, journal, Ports(cluster=None, confirmer=FakeConfirmer()),
+                            meta=IncidentMeta(), kinds=DEFAULT_KINDS.with_kind(WritesOffVocabulary()))
+    with pytest.raises(ValueError, match="step.retry"):
+        session.run("a")
+    assert "step.retry" not in [r.type for r in journal.records()]
+
+
+EVENT_TEXT = re.compile(r"^(incident|step|check|manual|batch|notify|rollback|drill)\.[a-z_]+$")
+
+
+def test_no_bare_event_type_strings_outside_the_vocabulary() -> None:
+    """Writers and readers name events as ``Event.X``: a string such as "step.failed" in the core
+    or the TUI would drift from the vocabulary unseen."""
+    found = []
+    for tree in ("mitigate", "tui", "integrations"):
+        for path in sorted((ROOT / tree).rglob("*.py")):
+            if path == ROOT / "mitigate" / "events.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and EVENT_TEXT.match(node.value):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    assert found == []

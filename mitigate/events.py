@@ -280,6 +280,7 @@ class TargetResult(TypedDict):
     ok: bool
     message: str
     backup: NotRequired[str | None]
+    backup_sha256: NotRequired[str | None]
     applied: NotRequired[bool | None]
 
 
@@ -292,6 +293,7 @@ class StepOutcome(TypedDict):
     results: list[TargetResult]
     undo: list[dict[str, Any]]
     api_errors_absorbed: int
+    undo_backup: NotRequired[dict[str, str]]
     items: NotRequired[list[str]]
     rollback: NotRequired[bool]
     error: NotRequired[str]
@@ -359,6 +361,8 @@ class NotifyResult(TypedDict):
     ok: bool
     message: str
     remote_id: NotRequired[str | None]
+    title: NotRequired[str]
+    text: NotRequired[str]
 
 
 class BatchProgress(TypedDict):

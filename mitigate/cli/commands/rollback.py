@@ -16,6 +16,7 @@ from typing import Any
 from mitigate import paths
 from mitigate.cli.options import add_config, add_protect
 from mitigate.errors import UsageError
+from mitigate.events import Event
 from mitigate.ports import ConfirmDecision, ConfirmRequest
 
 DIFF_LINES = 40
@@ -83,10 +84,10 @@ def rollback(args: argparse.Namespace) -> int:
         session.rollback(only=args.step)
         ok = True
         for record in session.journal.records()[start:]:
-            if record.type == "rollback.step":
+            if record.type == Event.ROLLBACK_STEP:
                 data = record.data
                 print(f"{data['step']}: {'rolled back' if data.get('ok') else 'NOT rolled back: ' + str(data.get('message'))}")
-            elif record.type == "rollback.finished":
+            elif record.type == Event.ROLLBACK_FINISHED:
                 ok = bool(record.data.get("ok"))
         print(f"incident {session.incident_id}: rollback {'finished' if ok else 'stopped'}")
         return 0 if ok else 1

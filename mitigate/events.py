@@ -36,6 +36,7 @@ class Event(StrEnum):
     NOTE = "note"
     STEP_STARTED = "step.started"
     STEP_PREVIEWED = "step.previewed"
+    STEP_PREFLIGHT = "step.preflight"
     STEP_AWAITING_CONFIRMATION = "step.awaiting_confirmation"
     STEP_CONFIRMED = "step.confirmed"
     STEP_DECLINED = "step.declined"
@@ -234,6 +235,16 @@ class StepPreviewed(TypedDict):
     batches: NotRequired[int]
 
 
+class StepPreflight(TypedDict):
+    """The RBAC preflight of an action on one context (SelfSubjectAccessReviews), before confirming."""
+
+    step: str
+    context: str
+    checked: int
+    denied: list[str]
+    uncertain: list[str]
+
+
 class StepAwaitingConfirmation(TypedDict):
     step: str
     context: str
@@ -421,6 +432,7 @@ PAYLOADS: dict[Event, type] = {
     Event.NOTE: Note,
     Event.STEP_STARTED: StepStarted,
     Event.STEP_PREVIEWED: StepPreviewed,
+    Event.STEP_PREFLIGHT: StepPreflight,
     Event.STEP_AWAITING_CONFIRMATION: StepAwaitingConfirmation,
     Event.STEP_CONFIRMED: StepConfirmed,
     Event.STEP_DECLINED: StepDeclined,

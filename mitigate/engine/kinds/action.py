@@ -149,7 +149,7 @@ def _confirm_context(ctx: StepContext, bound: Bound, cluster: ClusterPort) -> tu
         "targets": list(full.targets)[:TARGETS_CAP], "description": full.describe(),
         "warnings": preview.warnings, "batches": len(bound.batches)})
     rbac = preflight(cluster, bound.context, full.permissions())
-    ctx.record("step.preflight", rbac.data(step.id))
+    ctx.record(Event.STEP_PREFLIGHT, rbac.data(step.id))
     rbac.refuse(f"{bound.verb} of step {step.id}")
     units = bound.remaining
     description = full.describe() + "".join(f"\n{note}" for note in rbac.notes if rbac.denied or rbac.uncertain)

@@ -18,7 +18,7 @@ module: it imports nothing from mitigate.
 # only from evaluated annotations.
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Literal, NotRequired, TypedDict, get_args, get_type_hints
+from typing import Any, Literal, NotRequired, Protocol, TypedDict, get_args, get_type_hints
 
 
 class Event(StrEnum):
@@ -60,9 +60,21 @@ class Event(StrEnum):
     DRILL_VERDICT = "drill.verdict"
 
 
-STEP_END_EVENTS = frozenset({Event.STEP_SUCCEEDED, Event.STEP_FAILED, Event.STEP_SKIPPED, Event.MANUAL_DONE,
-                             Event.DECISION})
-"""The records that end a step (what a timeline's 'last step' time is taken from)."""
+class RecordLike(Protocol):
+    """What readers of the journal use of a record (``mitigate.journal.Record`` fits)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def ts(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+
+
 
 # --------------------------------------------------------------------------- vocabularies
 
@@ -120,17 +132,6 @@ def outcome_base(intent: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- payloads
 
 
-class Declared(TypedDict):
-    """A backdated time as the responder gave it (``mitigate.journal.timeparse``)."""
-
-    text: str
-    tz: str
-    zone: str
-    utc_offset: str
-    mismatch: bool
-    note: str
-
-
 class IncidentOpened(TypedDict):
     title: str
     severity: str
@@ -144,7 +145,7 @@ class IncidentOpened(TypedDict):
     scenario: NotRequired[str]
     protection: NotRequired[dict[str, Any]]
     at: NotRequired[str]
-    declared: NotRequired[Declared]
+    declared: NotRequired[dict[str, Any]]  # mitigate.journal.timeparse.Declared.to_data()
     imported_from: NotRequired[str]
 
 
@@ -203,7 +204,7 @@ class Milestone(TypedDict):
     name: str
     text: NotRequired[str]
     at: NotRequired[str]
-    declared: NotRequired[Declared]
+    declared: NotRequired[dict[str, Any]]  # mitigate.journal.timeparse.Declared.to_data()
     source: NotRequired[Source]
     step: NotRequired[str]
     line: NotRequired[int]
@@ -213,19 +214,26 @@ class Milestone(TypedDict):
 class Note(TypedDict):
     text: NotRequired[str]
     at: NotRequired[str]
-    declared: NotRequired[Declared]
+    declared: NotRequired[dict[str, Any]]  # mitigate.journal.timeparse.Declared.to_data()
     line: NotRequired[int]
 
 
-class StepStarted(TypedDict):
+class StepOnly(TypedDict):
     step: str
+
+
+class StepInContext(StepOnly):
+    """Most step events: the step, and the kube context one of its calls acts on."""
+
+    context: str
+
+
+class StepStarted(StepOnly):
     attempt: int
     kind: str
 
 
-class StepPreviewed(TypedDict):
-    step: str
-    context: str
+class StepPreviewed(StepInContext):
     kubectl: list[str]
     diff: str
     targets: list[str]
@@ -235,45 +243,35 @@ class StepPreviewed(TypedDict):
     batches: NotRequired[int]
 
 
-class StepPreflight(TypedDict):
+class StepPreflight(StepInContext):
     """The RBAC preflight of an action on one context (SelfSubjectAccessReviews), before confirming."""
 
-    step: str
-    context: str
     checked: int
     denied: list[str]
     uncertain: list[str]
 
 
-class StepAwaitingConfirmation(TypedDict):
-    step: str
-    context: str
+class StepAwaitingConfirmation(StepInContext):
     kind: str
     destructive: bool
     protected: bool
 
 
-class StepConfirmed(TypedDict):
-    step: str
-    context: str
+class StepConfirmed(StepInContext):
     kind: str
     typed: bool
 
 
-class StepDeclined(TypedDict):
-    step: str
-    context: str
+class StepDeclined(StepInContext):
     kind: str
     reason: str
 
 
-class StepIntent(TypedDict):
+class StepIntent(StepInContext):
     """Written (fsynced) before anything is changed; :func:`intent_key` pairs it with its outcome."""
 
-    step: str
     attempt: int
     batch: int
-    context: str
     verb: str
     params: dict[str, Any]
     items: list[str]
@@ -295,11 +293,9 @@ class TargetResult(TypedDict):
     applied: NotRequired[bool | None]
 
 
-class StepOutcome(TypedDict):
-    step: str
+class StepOutcome(StepInContext):
     attempt: int
     batch: int
-    context: str
     ok: bool
     results: list[TargetResult]
     undo: list[dict[str, Any]]
@@ -314,30 +310,25 @@ class StepOutcome(TypedDict):
     marker: NotRequired[str]
 
 
-class StepSucceeded(TypedDict):
-    step: str
+class StepSucceeded(StepOnly):
     result: NotRequired[dict[str, Any]]
     error: NotRequired[str | None]
 
 
-class StepFailed(TypedDict):
-    step: str
+class StepFailed(StepOnly):
     error: str
     result: NotRequired[dict[str, Any]]
 
 
-class StepSkipped(TypedDict):
-    step: str
+class StepSkipped(StepOnly):
     reason: str
 
 
-class StepUnknown(TypedDict):
-    step: str
+class StepUnknown(StepOnly):
     error: NotRequired[str]
 
 
-class CheckResult(TypedDict):
-    step: str
+class CheckResult(StepOnly):
     ok: bool
     count: int
     names: list[str]
@@ -350,23 +341,16 @@ class CheckResult(TypedDict):
     kind: NotRequired[str]
 
 
-class StepOnly(TypedDict):
-    step: str
-
-
-class DecisionMade(TypedDict):
-    step: str
+class DecisionMade(StepOnly):
     choice: str
 
 
-class GateResult(TypedDict):
-    step: str
+class GateResult(StepOnly):
     open: bool
     failed: list[str]
 
 
-class NotifyResult(TypedDict):
-    step: str
+class NotifyResult(StepOnly):
     channel: str
     status: str | None
     ok: bool
@@ -376,9 +360,7 @@ class NotifyResult(TypedDict):
     text: NotRequired[str]
 
 
-class BatchProgress(TypedDict):
-    step: str
-    context: str
+class BatchProgress(StepInContext):
     batch: int
     batches: int
     done: int
@@ -386,9 +368,7 @@ class BatchProgress(TypedDict):
     failures: int
 
 
-class BatchCancelled(TypedDict):
-    step: str
-    context: str
+class BatchCancelled(StepInContext):
     done: int
     total: int
 
@@ -398,8 +378,7 @@ class RollbackStarted(TypedDict):
     only: NotRequired[str]  # ``rollback --step``: one step only
 
 
-class RollbackStep(TypedDict):
-    step: str
+class RollbackStep(StepOnly):
     ok: bool
     message: NotRequired[str]
 

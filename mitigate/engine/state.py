@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 from mitigate.events import (
     DONE_STATUSES,
@@ -19,6 +19,7 @@ from mitigate.events import (
     WHOLE,
     Event,
     IntentKey,
+    RecordLike,
     StepStatus,
     intent_key,
     outcome_base,
@@ -26,22 +27,6 @@ from mitigate.events import (
 
 __all__ = ["DONE_STATUSES", "HALTING_STATUSES", "OUTCOME_FIELDS", "WHOLE", "IntentKey", "RecordLike",
            "SessionState", "StepRecord", "StepStatus", "apply", "fold", "intent_key", "outcome_base"]
-
-
-class RecordLike(Protocol):
-    """The parts of a journal record the reducer reads."""
-
-    @property
-    def seq(self) -> int: ...
-
-    @property
-    def ts(self) -> str: ...
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def data(self) -> dict[str, Any]: ...
 
 
 @dataclass

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
-from mitigate.events import Event
+from mitigate.events import Event, RecordLike
 from mitigate.journal.redact import generation as redact_generation
 from mitigate.journal.redact import redact, redact_text
 from mitigate.postmortem.metrics import compute_metrics, format_duration
@@ -46,21 +46,6 @@ from mitigate.timefmt import parse_rfc3339
 
 HORIZONS = (("immediate", "Immediate"), ("short-term", "Short-term"), ("mid-term", "Mid-term"))
 KEY_MILESTONES = ("impact-start", "detected", "acknowledged", "mitigated", "resolved")
-
-
-class RecordLike(Protocol):
-    """What the builder reads from a journal record (``mitigate.journal.Record`` fits)."""
-
-    @property
-    def seq(self) -> int: ...
-    @property
-    def ts(self) -> str: ...
-    @property
-    def actor(self) -> str: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def data(self) -> Mapping[str, Any]: ...
 
 
 def parse_time(text: str) -> datetime:

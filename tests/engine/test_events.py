@@ -64,6 +64,8 @@ steps:
     assert "step.retry" not in [r.type for r in journal.records()]
 
 
+WRITERS = {"append", "_append", "record"}  # Journal.append, Session._append, StepContext.record
+RECORD_TYPE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
 EVENT_TEXT = re.compile(r"^(incident|step|check|manual|batch|notify|rollback|drill)\.[a-z_]+$")
 
 
@@ -78,4 +80,8 @@ def test_no_bare_event_type_strings_outside_the_vocabulary() -> None:
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and EVENT_TEXT.match(node.value):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+                elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                      and node.func.attr in WRITERS and node.args and isinstance(node.args[0], ast.Constant)
+                      and isinstance(node.args[0].value, str) and RECORD_TYPE.match(node.args[0].value)):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.func.attr}({node.args[0].value!r})")
     assert found == []

@@ -74,7 +74,7 @@ def write_private(path: Path, text: str) -> str:
     folders 0700, written whole (fsynced, then renamed into place)."""
     for parent in reversed([path.parent, *path.parent.parents]):
         if not parent.exists():
-            parent.mkdir(mode=0o700)
+            parent.mkdir(mode=0o700, exist_ok=True)  # threads back up side by side
     os.chmod(path.parent, 0o700)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

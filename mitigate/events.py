@@ -241,6 +241,7 @@ class StepPreviewed(StepInContext):
     kubectlTotal: NotRequired[int]
     warnings: NotRequired[list[str]]
     batches: NotRequired[int]
+    items: NotRequired[list[str]]  # forEach: the item keys still to do
 
 
 class StepPreflight(StepInContext):
@@ -308,6 +309,11 @@ class StepOutcome(StepInContext):
     alertmanager: NotRequired[str]
     silence_id: NotRequired[str | None]
     marker: NotRequired[str]
+    status: NotRequired[int | None]  # http steps: the answer's status and the start of its body
+    body: NotRequired[str]
+    exit_code: NotRequired[int | None]  # command steps: how the program ended, and its output
+    program: NotRequired[str]
+    output: NotRequired[str]
 
 
 class StepSucceeded(StepOnly):

@@ -13,6 +13,7 @@ ACTIONS: list[tuple[str, str, str]] = [
     ("skip", "Skip step (with a reason)", "s"),
     ("retry", "Retry failed step", "t"),
     ("rollback", "Roll back the incident's changes", "b"),
+    ("rollback_step", "Roll back the highlighted step only", "B"),
     ("cancel_batch", "Cancel running batch", "esc"),
     ("note", "Add a note", "n"),
     ("milestone", "Mark a milestone", "m"),

@@ -178,3 +178,28 @@ async def test_notes_and_milestones_can_be_backdated_and_a_zone_mismatch_is_show
     assert records["milestone"]["name"] == "impact-start"
     assert records["milestone"]["at"].startswith("2026-05-04T12:40:00")
     assert records["milestone"]["declared"]["mismatch"] is True
+
+
+async def test_shift_b_rolls_back_the_highlighted_step_only(tmp_path: Path) -> None:
+    app, rig = walker_app(tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
+        await pilot.press("enter")
+        await choose(pilot, app, "cordon")
+        for step in ("cordon-a", "cordon-b"):
+            await until(pilot, lambda: status(app, "which") == "succeeded")
+            await pilot.press("enter")
+            await until(pilot, is_selected(app, step))
+            await pilot.press("r")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await until(pilot, has_status(app, step, "succeeded"))
+        await pilot.press("up")                                      # highlight cordon-a, the older one
+        await until(pilot, is_selected(app, "cordon-a"))
+        await pilot.press("B")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert app.screen.request.step_id == "cordon-a"  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await until(pilot, has_status(app, "cordon-a", "rolled-back"))
+        assert status(app, "cordon-b") == "succeeded"
+    assert not cordoned(rig, "node-0") and cordoned(rig, "node-1")

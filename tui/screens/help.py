@@ -22,6 +22,7 @@ HELP = """\
 | `s` | skip the step (asks for a reason) |
 | `t` | retry a failed step |
 | `b` | roll back what this incident changed |
+| `B` | roll back the highlighted step only (the others keep their state) |
 | `esc` | cancel a running batch (before its next batch) |
 | `l` | show or hide the timeline (shown beside the detail from 120 columns, under it when asked below) |
 | `v` | drills: the verdict and scorecard (shown by itself when the last step is done) |

@@ -71,6 +71,7 @@ class WalkerScreen(Screen[None]):
         Binding("t", "retry", "Retry"),
         Binding("l", "toggle_timeline", "Timeline"),
         Binding("b", "rollback", "Roll back"),
+        Binding("B", "rollback_step", "Roll back step"),
         Binding("escape", "cancel_batch", "Cancel batch"),
         Binding("n", "note", "Note"),
         Binding("m", "milestone", "Milestone"),
@@ -349,6 +350,8 @@ class WalkerScreen(Screen[None]):
             return (state is not None and status not in ("succeeded", "rolled-back", "skipped")) or None
         if action == "cancel_batch":
             return self._running and self._cancel is not None
+        if action == "rollback_step":  # a step that changed something and is not yet undone
+            return (kind in ("action", "silence", "http", "command") and status in ("succeeded", "failed")) or None
         if action == "verdict":
             return self.incident.verdict is not None
         return True
@@ -444,6 +447,15 @@ class WalkerScreen(Screen[None]):
     def action_rollback(self) -> None:
         cancel = threading.Event()
         self._session("roll back", lambda: self.incident.session.rollback(cancel=cancel), cancel=cancel)
+
+    def action_rollback_step(self) -> None:
+        """Undo the highlighted step only (its undo is confirmed like any change); the others stay."""
+        sid = self.selected()
+        if sid is None:
+            return
+        cancel = threading.Event()
+        self._session(f"roll back {sid}", lambda: self.incident.session.rollback_step(sid, cancel=cancel),
+                      cancel=cancel)
 
     def action_cancel_batch(self) -> None:
         if self._cancel is not None and self._running:

@@ -28,7 +28,7 @@ from mitigate.engine.views import StepView
 from mitigate.errors import MitigateError
 from mitigate.events import DONE_STATUSES, HALTING_STATUSES, MILESTONES, STATUSES, Event, StepStatus
 from mitigate.journal import Journal, Record, resolve_declared
-from mitigate.journal.lifecycle import record_milestone
+from mitigate.journal.lifecycle import forward_status, record_milestone
 from mitigate.journal.redact import redact_text, register_secret
 from mitigate.ports import ClusterError, ConfirmRequest, Preview
 from mitigate.runbook.inputs import journaled_inputs, resolve_inputs, secret_names
@@ -220,9 +220,8 @@ class Session:
     def _follow_status_update(self, data: Mapping[str, Any]) -> None:
         """A status-page update the responders sent moves the incident status with it (forward only,
         so a status a person set to something later stays)."""
-        target = str(data.get("status") or "")
-        current = self._state.status
-        if target in STATUSES and (current not in STATUSES or STATUSES.index(target) > STATUSES.index(current)):
+        target = forward_status(self._state.status, str(data.get("status") or ""), closed=self._state.closed)
+        if target is not None:
             self._append(Event.INCIDENT_STATUS, {"status": target, "source": "status-update",
                                              "step": str(data.get("step") or "")})
 

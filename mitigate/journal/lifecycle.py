@@ -129,24 +129,19 @@ def order_warnings(milestones: Mapping[str, str], name: str, at: str) -> list[st
     return warnings
 
 
-def status_after(life: Lifecycle, milestone: str) -> str | None:
-    """The status a milestone moves the incident to, or None to leave it as it is.
-
-    Derived changes only move forward, so a status a person set to something later stays.
-    """
-    target = MILESTONE_STATUS.get(milestone)
-    if target is None or life.closed:
+def forward_status(current: str, target: str, *, closed: bool) -> str | None:
+    """``target`` if a derived change (a milestone, a status update sent) may move the status there:
+    only forward, so a status a person set to something later stays; never on a closed incident."""
+    if closed or target not in STATUSES:
         return None
-    if STATUSES.index(target) <= STATUSES.index(life.status):
+    if current in STATUSES and STATUSES.index(target) <= STATUSES.index(current):
         return None
     return target
 
 
-def status_for_update(life: Lifecycle, status: str) -> str | None:
-    """The status a delivered status-page update moves the incident to (forward only)."""
-    if status not in STATUSES or life.closed:
-        return None
-    return status if STATUSES.index(status) > STATUSES.index(life.status) else None
+def status_after(life: Lifecycle, milestone: str) -> str | None:
+    """The status a milestone moves the incident to, or None to leave it as it is."""
+    return forward_status(life.status, MILESTONE_STATUS.get(milestone, ""), closed=life.closed)
 
 
 def record_milestone(journal: Any, name: str, data: Mapping[str, Any], *, source: str = "person",

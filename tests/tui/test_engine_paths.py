@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import OptionList
@@ -107,20 +108,25 @@ async def test_a_decision_routes_the_walk_to_the_chosen_branch(tmp_path: Path) -
     assert rig.cluster.mutations == []                               # the cordon branch never ran
 
 
+async def _cordon_both(pilot: Any, app: MitigateApp) -> None:
+    """Choose the cordon branch and run cordon-a then cordon-b, each confirmed with y."""
+    await pilot.press("enter")
+    await choose(pilot, app, "cordon")
+    for step in ("cordon-a", "cordon-b"):
+        await until(pilot, lambda: status(app, "which") == "succeeded")
+        await pilot.press("enter")                                 # move on from the finished step
+        await until(pilot, is_selected(app, step))
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, has_status(app, step, "succeeded"))
+
+
 async def test_b_rolls_back_confirmed_steps_most_recent_first(tmp_path: Path) -> None:
     app, rig = walker_app(tmp_path)
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
-        await pilot.press("enter")
-        await choose(pilot, app, "cordon")
-        for step in ("cordon-a", "cordon-b"):
-            await until(pilot, lambda: status(app, "which") == "succeeded")
-            await pilot.press("enter")                                 # move on from the finished step
-            await until(pilot, is_selected(app, step))
-            await pilot.press("r")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await until(pilot, has_status(app, step, "succeeded"))
+        await _cordon_both(pilot, app)
         assert cordoned(rig, "node-0") and cordoned(rig, "node-1")
         await pilot.press("b")
         for step in ("cordon-b", "cordon-a"):                          # each undo is confirmed, newest first
@@ -184,16 +190,7 @@ async def test_shift_b_rolls_back_the_highlighted_step_only(tmp_path: Path) -> N
     app, rig = walker_app(tmp_path)
     async with app.run_test(size=(140, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
-        await pilot.press("enter")
-        await choose(pilot, app, "cordon")
-        for step in ("cordon-a", "cordon-b"):
-            await until(pilot, lambda: status(app, "which") == "succeeded")
-            await pilot.press("enter")
-            await until(pilot, is_selected(app, step))
-            await pilot.press("r")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            await until(pilot, has_status(app, step, "succeeded"))
+        await _cordon_both(pilot, app)
         await pilot.press("up")                                      # highlight cordon-a, the older one
         await until(pilot, is_selected(app, "cordon-a"))
         await pilot.press("B")

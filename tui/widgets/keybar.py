@@ -43,6 +43,8 @@ class KeyBar(Widget):
 
     def collect(self) -> None:
         """Read the screen's working keys; redraw when they changed."""
+        if not self.is_attached:  # a deferred call after its screen went away (a modal, a quit): nothing to show
+            return
         palette = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
         chosen: list[tuple[str, Any]] = []
         seen: set[str] = set()

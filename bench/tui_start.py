@@ -7,7 +7,9 @@ Ready, the same for both apps: the app has mounted its first screen, painted it,
 and processed every message queued by then (``App.run_test`` hands over the
 pilot, then ``pilot.pause()`` waits until the app is idle: the next key is
 handled at once). The two apps are measured alternately, so load on the
-machine falls on both alike; medians of RUNS each.
+machine falls on both alike; medians of RUNS each. Each run starts on a collected heap
+(``gc.collect()`` first), as a fresh process would: garbage left by the app measured
+before must not be collected on the next one's time.
 
 Imports are timed apart, in fresh interpreters: ``import tui`` next to the
 modules the minimal app needs (the engine a real session loads is not counted).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import statistics
 import subprocess
 import sys
@@ -69,6 +72,7 @@ class Minimal(App[None]):
 
 
 async def ready_ms(factory: Callable[[], App[Any]], ready: Callable[[App[Any]], bool] | None = None) -> float:
+    gc.collect()
     start = time.perf_counter()
     app = factory()  # the walker's engine session is built beforehand: this times the TUI only
     async with app.run_test(size=(140, 40)) as pilot:

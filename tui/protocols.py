@@ -14,10 +14,12 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mitigate.ports import ConfirmerPort, ContextInfo, Preview
-from mitigate.runbook.model import InputSpec
+
+if TYPE_CHECKING:  # the runbook models (pydantic) load with the first runbook, not with the TUI
+    from mitigate.runbook.model import InputSpec
 
 
 class JournalLike(Protocol):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import OptionList
 
 from mitigate.cli import main
 from mitigate.cli.tui import CliLauncher
@@ -13,6 +12,7 @@ from mitigate.paths import runbooks_dir
 from tests.tui.conftest import until
 from tui import make_app
 from tui.screens.home import HomeScreen
+from tui.widgets.picklist import PickList
 
 pytestmark = pytest.mark.anyio
 
@@ -26,10 +26,9 @@ async def test_home_lists_a_runbook_from_mitigate_runbooks(tmp_path: Path, monke
     app = make_app(launcher=CliLauncher(tmp_path / "j", None))
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
-        options = app.screen.query_one("#runbooks", OptionList)
+        options = app.screen.query_one("#runbooks", PickList)
         await until(pilot, lambda: options.option_count > 1)  # the library is read off the UI thread
-        shown = {str(options.get_option_at_index(i).id): str(options.get_option_at_index(i).prompt)
-                 for i in range(options.option_count)}
+        shown = {item_id: pick.text.plain for item_id, pick in options.items}
     assert "Restore a Deployment scaled to zero" in shown["web-zero"]
     assert f"MITIGATE_RUNBOOKS: {team}" in shown["web-zero"]
     assert "Team edition of" in shown["apiserver-oom"] and "shadows the bundled one" in shown["apiserver-oom"]

@@ -19,14 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Input, Label, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Label
 
 from tui.messages import LibraryLoaded, ResumeIncident
 from tui.protocols import IncidentEntry, Launcher, RunbookEntry
 from tui.text import safe
 from tui.widgets.header import IncidentHeader
 from tui.widgets.keybar import KeyBar
+from tui.widgets.picklist import Pick, PickList
 
 _FOLD = re.compile(r"[^a-z0-9]+")
 # how much a match in each field counts: a runbook named for the symptom beats one that mentions it
@@ -120,6 +120,9 @@ def age(opened: str, now: datetime) -> str:
     return "just now"
 
 
+ID_LINE = frozenset({2})  # the ID is the third line of an incident: cut in the middle when narrow
+
+
 def incident_line(entry: IncidentEntry, now: datetime) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     if entry.drill:
@@ -134,8 +137,19 @@ def incident_line(entry: IncidentEntry, now: datetime) -> Text:
     return line
 
 
+def runbook_lines(rb: RunbookEntry) -> Text:
+    """A runbook's lines in the list: title, what it is for, tags, and where it comes from."""
+    text = Text(safe(rb.title, multiline=False), style="bold")
+    about = ", ".join(rb.symptoms[:2]) or (rb.summary.strip().splitlines() or [rb.name])[0]
+    text.append("\n  " + safe(about, multiline=False), style="dim")
+    if rb.tags:
+        text.append("\n  [" + safe(", ".join(rb.tags), multiline=False) + "]", style="dim cyan")
+    if rb.origin:  # a library of the team's own, and what it shadows
+        text.append("\n  " + safe(rb.origin, multiline=False), style="italic")
+    return text
+
+
 class HomeScreen(Screen[None]):
-    CSS_PATH = "../styles/home.tcss"
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
         Binding("enter", "open", "Open", show=False),
@@ -160,17 +174,18 @@ class HomeScreen(Screen[None]):
         with Horizontal(id="home-body"):
             with Vertical(id="runbook-pane"):
                 yield Input(placeholder="/ search by symptom, tag or title", id="search")
-                yield OptionList(id="runbooks")
+                yield PickList(id="runbooks")
             with Vertical(id="incident-pane"):
                 yield Label("Incidents to resume", classes="section")
-                yield OptionList(id="incidents")
+                yield PickList(id="incidents")
         yield Label("", id="home-error", classes="error")
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#runbooks", OptionList).border_title = "runbooks"
-        self.query_one("#runbooks", OptionList).add_option(Option("reading the runbook library…", disabled=True))
-        self.query_one("#runbooks", OptionList).focus()
+        runbooks = self.query_one("#runbooks", PickList)
+        runbooks.border_title = "runbooks"
+        runbooks.show_items([], empty="reading the runbook library…")
+        runbooks.focus()
         launcher = self.launcher
 
         def read() -> None:
@@ -191,34 +206,19 @@ class HomeScreen(Screen[None]):
 
     def on_library_loaded(self, message: LibraryLoaded) -> None:
         self._runbooks, self._incidents = message.runbooks, message.incidents
-        self.query_one("#home-error", Label).update(Text(message.error))
+        if message.error:
+            self.query_one("#home-error", Label).update(Text(message.error))
         self._show_runbooks(search_runbooks(self._runbooks, self.query_one("#search", Input).value))
-        incidents = self.query_one("#incidents", OptionList)
-        incidents.clear_options()
         open_ones = [i for i in self._incidents if not i.closed]
         now = self._now() if self._now is not None else datetime.now().astimezone()
-        incidents.add_options([Option(incident_line(i, now), id=i.id) for i in open_ones]
-                              or [Option("no open incidents", disabled=True)])
-        if open_ones:
-            incidents.highlighted = 0
+        self.query_one("#incidents", PickList).show_items(
+            [(i.id, Pick(incident_line(i, now), middle=ID_LINE)) for i in open_ones], empty="no open incidents")
 
     def _show_runbooks(self, runbooks: list[RunbookEntry]) -> None:
         self._shown = runbooks
-        ol = self.query_one("#runbooks", OptionList)
-        ol.clear_options()
-        options = []
-        for rb in runbooks:
-            text = Text(safe(rb.title, multiline=False), style="bold", no_wrap=True, overflow="ellipsis")
-            about = ", ".join(rb.symptoms[:2]) or (rb.summary.strip().splitlines() or [rb.name])[0]
-            text.append("\n  " + safe(about, multiline=False), style="dim")
-            if rb.tags:
-                text.append("\n  [" + safe(", ".join(rb.tags), multiline=False) + "]", style="dim cyan")
-            if rb.origin:  # a library of the team's own, and what it shadows
-                text.append("\n  " + safe(rb.origin, multiline=False), style="italic")
-            options.append(Option(text, id=rb.name))
-        ol.add_options(options or [Option("no runbook matches", disabled=True)])
-        if runbooks:
-            ol.highlighted = 0
+        self.query_one("#runbooks", PickList).show_items(
+            [(rb.name, Pick(runbook_lines(rb))) for rb in runbooks],
+            empty="no runbook matches" if self._runbooks else "no runbooks in the library")
 
     @on(Input.Changed, "#search")
     def _search(self, event: Input.Changed) -> None:
@@ -229,20 +229,19 @@ class HomeScreen(Screen[None]):
         self.action_open()
 
     def action_open(self) -> None:
-        focused = self.focused
-        if isinstance(focused, OptionList) and focused.id == "incidents":
-            option = focused.highlighted_option
-            if option is not None and option.id:
-                self.resume(option.id)
+        incidents = self.query_one("#incidents", PickList)
+        if self.focused is incidents:
+            if incidents.picked_id:
+                self.resume(incidents.picked_id)
             return
-        ol = self.query_one("#runbooks", OptionList)
-        if self._shown and ol.highlighted is not None and ol.highlighted < len(self._shown):
-            self._open_runbook(self._shown[ol.highlighted].name)
+        name = self.query_one("#runbooks", PickList).picked_id
+        if name:
+            self._open_runbook(name)
 
-    @on(OptionList.OptionSelected, "#runbooks")
-    def _picked(self, event: OptionList.OptionSelected) -> None:
+    @on(PickList.Picked, "#runbooks")
+    def _picked(self, event: PickList.Picked) -> None:
         event.stop()
-        self._open_runbook(event.option.id)
+        self._open_runbook(event.item_id)
 
     def _open_runbook(self, name: str | None) -> None:
         from tui.screens.start import StartScreen
@@ -251,11 +250,10 @@ class HomeScreen(Screen[None]):
         if entry is not None:
             self.app.push_screen(StartScreen(self.launcher, entry))
 
-    @on(OptionList.OptionSelected, "#incidents")
-    def _resume(self, event: OptionList.OptionSelected) -> None:
+    @on(PickList.Picked, "#incidents")
+    def _resume(self, event: PickList.Picked) -> None:
         event.stop()
-        if event.option.id:
-            self.resume(event.option.id)
+        self.resume(event.item_id)
 
     def resume(self, incident_id: str) -> None:
         """The app opens the journal and rebuilds the session in a worker (it may reach the cluster)."""
@@ -266,11 +264,11 @@ class HomeScreen(Screen[None]):
 
     def action_to_list(self) -> None:
         if isinstance(self.focused, Input):
-            self.query_one("#runbooks", OptionList).focus()
+            self.query_one("#runbooks", PickList).focus()
 
     def action_back(self) -> None:
         if isinstance(self.focused, Input):
-            self.query_one("#runbooks", OptionList).focus()
+            self.query_one("#runbooks", PickList).focus()
         else:
             self.app.exit()
 

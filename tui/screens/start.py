@@ -48,7 +48,6 @@ CONTEXT_TYPES = ("kube-context",)
 
 
 class StartScreen(Screen[None]):
-    CSS_PATH = "../styles/home.tcss"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("ctrl+s", "start", "Start incident")]
 
     def __init__(self, launcher: Launcher, runbook: RunbookEntry) -> None:

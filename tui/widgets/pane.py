@@ -15,16 +15,20 @@ many lines are above and below, and the mouse wheel (or the pane's keys) scroll.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from rich.console import RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.binding import Binding
 from textual.geometry import Region
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
 WHEEL_LINES = 3
+T = TypeVar("T")
 
 
 def to_strips(widget: Widget, renderables: Sequence[RenderableType], width: int) -> list[Strip]:
@@ -48,12 +52,12 @@ class LinePane(Widget):
         super().__init__(id=id)
         self._top = 0  # the first line shown (from the end when FOLLOW_END: lines scrolled back)
         self._version = 0
-        self._built: tuple[tuple[int, int], list[Strip]] | None = None
-        self._paint: tuple[list[Strip], int, int, int, Style] | None = None
+        self._built: tuple[tuple[int, int], Sequence[Strip]] | None = None
+        self._paint: tuple[Sequence[Strip], int, int, int, Style] | None = None
 
     # ------------------------------------------------------------------ for subclasses
 
-    def build(self, width: int) -> list[Strip]:
+    def build(self, width: int) -> Sequence[Strip]:
         raise NotImplementedError
 
     def changed(self) -> None:
@@ -63,7 +67,7 @@ class LinePane(Widget):
 
     # ------------------------------------------------------------------ the window
 
-    def lines(self) -> list[Strip]:
+    def lines(self) -> Sequence[Strip]:
         width = self.content_size.width
         key = (width, self._version)
         if self._built is None or self._built[0] != key:
@@ -100,7 +104,7 @@ class LinePane(Widget):
         elif index + count > first + height - 1:
             self.scroll_lines(index + count - (first + height - 1))
 
-    def _window_state(self) -> tuple[list[Strip], int, int, int, Style]:
+    def _window_state(self) -> tuple[Sequence[Strip], int, int, int, Style]:
         """Lines, window height, width, first line shown and base style: what every row needs."""
         return self.lines(), self.window, self.content_size.width, self.first_shown, self.rich_style
 
@@ -193,3 +197,146 @@ class RenderablePane(LinePane):
             lines += strips
         self._rendered = rendered  # only what is shown now is kept
         return lines
+
+
+class ListPane(LinePane, Generic[T], can_focus=True):
+    """A list of items, one highlighted: up/down/home/end/page keys and a click move the highlight.
+
+    Subclasses render an item with :meth:`item_lines`; the step list and the home screen's
+    runbook and incident lists are built on this. Posts :class:`ListPane.Highlighted` when the
+    highlight moves (by key, click or :meth:`highlight`).
+    """
+
+    DIM_WHEN_BLURRED = False  # two lists side by side: only the focused one shows a bright highlight
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("home", "move_to(0)", "First", show=False),
+        Binding("end", "move_to(-1)", "Last", show=False),
+    ]
+
+    class Highlighted(Message):
+        def __init__(self, pane: ListPane[object], item_id: str) -> None:
+            super().__init__()
+            self.pane, self.item_id = pane, item_id
+
+        @property
+        def control(self) -> ListPane[object]:
+            return self.pane
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(id=id)
+        self._items: list[tuple[str, T]] = []  # (id, item)
+        self._starts: list[int] = []  # the first line of each item, from the last build
+        self.highlighted: int | None = None
+
+    # ------------------------------------------------------------------ for subclasses
+
+    def item_lines(self, item: T, width: int, *, highlighted: bool) -> list[Strip]:
+        raise NotImplementedError
+
+    def selection_style(self) -> Style:
+        """The highlight: muted in a list without the focus when DIM_WHEN_BLURRED (where enter acts is plain)."""
+        name = "primary" if self.has_focus or not self.DIM_WHEN_BLURRED else "primary-background"
+        return Style(bgcolor=self.app.theme_variables.get(name, "blue"), bold=True)
+
+    def on_focus(self) -> None:
+        if self.DIM_WHEN_BLURRED:
+            self.changed()
+
+    def on_blur(self) -> None:
+        if self.DIM_WHEN_BLURRED:
+            self.changed()
+
+    def set_items(self, items: Sequence[tuple[str, T]]) -> None:
+        """New items; the highlight stays on the same id when it is still there."""
+        selected = self.selected_id
+        self._items = list(items)
+        ids = [i for i, _ in self._items]
+        self.highlighted = ids.index(selected) if selected in ids else (
+            min(self.highlighted, len(ids) - 1) if self.highlighted is not None and ids else None)
+        self.changed()
+
+    def build(self, width: int) -> Sequence[Strip]:
+        lines: list[Strip] = []
+        self._starts = []
+        for n, (_, item) in enumerate(self._items):
+            self._starts.append(len(lines))
+            lines += self.item_lines(item, width, highlighted=n == self.highlighted)
+        return lines
+
+    def _item_at(self, line: int) -> int | None:
+        self.lines()  # built for the current width
+        for n in range(len(self._starts) - 1, -1, -1):
+            if self._starts[n] <= line:
+                return n
+        return None
+
+    # ------------------------------------------------------------------ highlight
+
+    @property
+    def selected_id(self) -> str | None:
+        if self.highlighted is None or not 0 <= self.highlighted < len(self._items):
+            return None
+        return self._items[self.highlighted][0]
+
+    @property
+    def selected(self) -> T | None:
+        return None if self.selected_id is None or self.highlighted is None else self._items[self.highlighted][1]
+
+    @property
+    def option_count(self) -> int:
+        return len(self._items)
+
+    @property
+    def ids(self) -> list[str]:
+        return [i for i, _ in self._items]
+
+    def highlight(self, index: int) -> None:
+        if not self._items:
+            return
+        index = max(0, min(index, len(self._items) - 1))
+        moved = index != self.highlighted
+        self.highlighted = index
+        self.changed()
+        self._keep_in_view()
+        if moved:
+            self.post_message(self.Highlighted(self, self._items[index][0]))  # type: ignore[arg-type]
+
+    def _keep_in_view(self) -> None:
+        lines = self.lines()  # built for the current width (none before the first layout)
+        index = self.highlighted
+        if index is None or index >= len(self._starts):
+            return
+        end = self._starts[index + 1] if index + 1 < len(self._starts) else len(lines)
+        self.show_line(self._starts[index], end - self._starts[index])
+
+    def on_resize(self) -> None:
+        self._keep_in_view()
+
+    def select_id(self, item_id: str) -> None:
+        ids = self.ids
+        if item_id in ids:
+            self.highlight(ids.index(item_id))
+
+    def action_move(self, delta: int) -> None:
+        self.highlight((self.highlighted if self.highlighted is not None else -1) + delta)
+
+    def action_move_to(self, index: int) -> None:
+        self.highlight(index if index >= 0 else len(self._items) - 1)
+
+    def action_page(self, direction: int) -> None:
+        """Move the highlight by about a window of lines."""
+        if not self._items:
+            return
+        self.lines()
+        here = self.highlighted if self.highlighted is not None else 0
+        target_line = self._starts[here] + direction * max(1, self.window - 2)
+        item = self._item_at(max(0, target_line))
+        self.highlight(item if item is not None else 0)
+
+    def on_click(self, event: events.Click) -> None:
+        line = self.content_row(event)
+        item = None if line is None else self._item_at(line)
+        if item is not None:
+            self.highlight(item)

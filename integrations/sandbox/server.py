@@ -24,9 +24,8 @@ from aiohttp import web
 from mitigate.errors import LocatedError
 from mitigate.yamlloc import check_yaml_budget
 
-from . import openapi, protobuf, rbac
+from . import budgets, openapi, protobuf, rbac
 from .apply import conflict_error, conflicts, drop_unapplied, take_over
-from .budgets import budget, disruptions_allowed, pod_ready
 from .endpoints import LogSource, Metrics, health_text, rfc3339nano
 from .faults import FaultSet, RequestLogEntry
 from .patch import PatchError, copy_json, json_patch, merge_patch, strategic_merge
@@ -35,7 +34,6 @@ from .selectors import (
     SelectorError,
     field_matcher,
     label_matcher,
-    selector_object_matcher,
     selector_to_string,
 )
 from .store import ApiError, ClusterState, Obj, WatchEvent, Writer, fields_v1, invalid, not_found
@@ -835,21 +833,15 @@ class ClusterApp:
         ns = pod["metadata"].get("namespace")
         pods = st.list("pods", ns)
         for pdb in st.list("poddisruptionbudgets", ns):
-            match = selector_object_matcher((pdb.get("spec") or {}).get("selector"))
-            if not match(pod):
+            if not budgets.covers(pdb, pod):
                 continue
-            members = [p for p in pods if match(p)]
-            healthy = sum(1 for p in members if not p["metadata"].get("deletionTimestamp") and pod_ready(p))
-            allowed = disruptions_allowed(pdb, len(members), healthy)
-            if allowed <= 0:
-                name = pdb["metadata"]["name"]
-                need = len(members) - budget(pdb, len(members))[1] if "maxUnavailable" in (
-                    pdb.get("spec") or {}) else budget(pdb, len(members))[0]
+            b = budgets.evaluate(pdb, pods)
+            if b.allowed <= 0:
                 raise ApiError(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's "
                                "disruption budget.", {"causes": [{
                                    "reason": "DisruptionBudget",
-                                   "message": f"The disruption budget {name} needs {need} healthy pods and has "
-                                              f"{healthy} currently"}]})
+                                   "message": f"The disruption budget {pdb['metadata']['name']} needs {b.desired} "
+                                              f"healthy pods and has {b.healthy} currently"}]})
 
     def _scale_of(self, t: Target, obj: Obj) -> Obj:
         meta = obj["metadata"]

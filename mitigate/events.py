@@ -171,10 +171,14 @@ class RunbookPreflight(TypedDict):
 ContextIdentity = TypedDict("ContextIdentity", {  # "as" is a keyword: the functional form
     "context": str, "server": str, "cluster": str, "user": str,
     "auth": str,  # token | client-certificate | exec:<cmd> (<apiVersion>) | auth-provider:<name> | basic | none
+    "override": NotRequired[dict[str, str]],  # --cluster/--user: the kubeconfig entries given instead of the context's
     "as": NotRequired[dict[str, Any]],  # whom the user impersonates
+    "proxy": NotRequired[str],  # the cluster's proxy-url, its password removed
     "warnings": NotRequired[list[str]],
+    "resumed": NotRequired[bool],  # written when the incident was resumed
+    "said": NotRequired[list[str]],  # on resume: the journaled identity reused, or changed by the command line
 })
-"""Who acts on one kube context, when the incident opens (never a credential)."""
+"""Who acts on one kube context, when the incident opens or is resumed (never a credential)."""
 
 
 class IncidentStatusChanged(TypedDict):

@@ -53,6 +53,7 @@ class ContextInfo:
     user: str = ""  # the kubeconfig user entry
     auth: str = ""  # token | client-certificate | exec:<command> | auth-provider:<name> | basic | none
     warnings: tuple[str, ...] = ()  # e.g. insecure-skip-tls-verify
+    proxy: str = ""  # the cluster's proxy-url, its password removed
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,38 @@ class Impersonation:
 
     def data(self) -> dict[str, object]:
         return {"user": self.user, "groups": list(self.groups), **({"uid": self.uid} if self.uid else {})}
+
+    @classmethod
+    def from_data(cls, data: object) -> Impersonation | None:
+        """The inverse of :meth:`data` (a journaled ``as``); None for anything else."""
+        if not isinstance(data, dict) or not isinstance(data.get("user"), str) or not data["user"]:
+            return None
+        groups = data.get("groups") if isinstance(data.get("groups"), list) else []
+        return cls(data["user"], tuple(str(g) for g in groups or ()), str(data.get("uid") or ""))
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """``--cluster``, ``--user`` and ``--as``/``--as-group``/``--as-uid``: what a command changes about
+    every context it acts on, with kubectl's meaning (the context's cluster entry, its user entry, and
+    whom the server authorises the requests as). Journaled in ``context.identity``, printed in every
+    kubectl equivalent."""
+
+    cluster: str = ""
+    user: str = ""
+    impersonation: Impersonation | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.cluster or self.user or self.impersonation)
+
+    def kubectl_flags(self) -> list[str]:
+        return ([f"--cluster={self.cluster}"] if self.cluster else []) + (
+            [f"--user={self.user}"] if self.user else []) + (
+            self.impersonation.kubectl_flags() if self.impersonation else [])
+
+    def data(self) -> dict[str, str]:
+        """The ``override`` of a ``context.identity`` record: the kubeconfig entries given on the command line."""
+        return {k: v for k, v in (("cluster", self.cluster), ("user", self.user)) if v}
 
 
 @dataclass(frozen=True)

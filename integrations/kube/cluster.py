@@ -19,7 +19,7 @@ from mitigate.ports import (
     ActionRequest,
     ClusterError,
     ContextInfo,
-    Impersonation,
+    Overrides,
     PreparedAction,
     Query,
 )
@@ -44,9 +44,13 @@ class KubeCluster:
     @classmethod
     def from_kubeconfig(cls, path: str | os.PathLike[str] | Path | None, contexts: list[str] | None = None,
                         protected_patterns: list[str] | None = None, qps: float = 20, burst: int = 40,
-                        concurrency: int = 8, impersonation: Impersonation | None = None) -> KubeCluster:
-        """Read the kubeconfig the kubectl way (path, else $KUBECONFIG, else ~/.kube/config)."""
-        config = Kubeconfig(kubeconfig_files(path), protected_patterns, impersonation)
+                        concurrency: int = 8, overrides: Overrides | None = None, terminal: bool | None = None,
+                        terminal_owner: str = "") -> KubeCluster:
+        """Read the kubeconfig the kubectl way (path, else $KUBECONFIG, else ~/.kube/config), with
+        ``--cluster``/``--user``/``--as`` applied; ``terminal`` says whether an exec plugin may
+        prompt (default: stdin is a terminal, as kubectl decides)."""
+        config = Kubeconfig(kubeconfig_files(path), protected_patterns, overrides, terminal=terminal,
+                            terminal_owner=terminal_owner)
         return cls(config, contexts, qps=qps, burst=burst, concurrency=concurrency)
 
     # ------------------------------------------------------------------ ClusterPort
@@ -77,9 +81,8 @@ class KubeCluster:
         if cls is None:
             raise ClusterError(f"unknown action {request.verb!r} (known: {', '.join(sorted(VERBS))})")
         action: PreparedAction = cls(self.ctx(request.context), request)
-        who = self.config.impersonation
-        if who is not None:  # every printed kubectl line acts as the same user the adapter does
-            flags = " ".join(shlex.quote(f) for f in who.kubectl_flags())
+        if self.config.overrides:  # every printed kubectl line acts as the same user the adapter does
+            flags = " ".join(shlex.quote(f) for f in self.config.overrides.kubectl_flags())
             plain = action.kubectl
             action.kubectl = lambda: [line.replace("kubectl ", f"kubectl {flags} ", 1) for line in plain()]  # type: ignore[method-assign]
         return action
@@ -124,6 +127,9 @@ class KubeCluster:
                 transport = Transport(self.config.api_client(resolved), resolved, qps=self.qps, burst=self.burst)
                 transport.who = f"user {info.user} ({info.auth})" if info.user else ""
                 transport.cluster_name = info.cluster
+                plugin = self.config.plugin(resolved)
+                if plugin is not None:  # a 401 means the plugin's token was revoked early: run it again
+                    transport.on_unauthorized = plugin.invalidate
                 self._ctx[resolved] = Ctx(resolved, info.namespace, transport, Resolver(transport),
                                           self.concurrency)
             return self._ctx[resolved]

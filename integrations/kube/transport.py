@@ -153,6 +153,9 @@ class Transport:
         self.on_send: Callable[[float], None] | None = None  # audit hook: monotonic time of each send
         self.who = ""  # "user U (exec:aws ...)" from the kubeconfig, for errors that name the credential
         self.cluster_name = ""  # the kubeconfig cluster entry, for TLS errors that name its CA
+        # the credential was refused (401): forget it; True when a fresh one may be had (exec plugins).
+        # A 401 is answered before the request is processed, so one retry is safe for any method.
+        self.on_unauthorized: Callable[[], bool] | None = None
 
     # ---------------------------------------------------------------- counting absorbed errors
 
@@ -187,6 +190,7 @@ class Transport:
             raise ClusterError(f"{self.context}: refusing {method} {path}: an empty or '..' path segment")
         retry_errors = method in READ_METHODS or precondition
         attempt = 0
+        reauthenticated = False
         while True:
             self.breaker.check(self.context)
             if cancel is not None and cancel.is_set():
@@ -199,6 +203,10 @@ class Transport:
                     self.breaker.record(True)  # the server answered; an answer is not a failure
                 if exc.status == 429 and not retry_429:
                     raise
+                if (exc.status == 401 and not reauthenticated and self.on_unauthorized is not None
+                        and self.on_unauthorized()):
+                    reauthenticated = True
+                    continue
                 if transient and (exc.status == 429 or retry_errors) and attempt + 1 < self.retry.attempts:
                     self._backoff(attempt, exc.retry_after, cancel)
                     attempt += 1

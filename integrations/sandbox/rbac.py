@@ -4,7 +4,11 @@ Authentication: the sandbox's own admin token (user ``sandbox-admin`` in ``syste
 scenario's ``users:`` with a bearer token, a client certificate signed by the sandbox's client CA
 (CN = user, O = groups, as the x509 authenticator reads them), or a short-lived token that an exec
 credential plugin mints (HMAC-signed, ``user.expiry.mac``; expired tokens answer 401 so clients
-re-run the plugin). Every authenticated user is in ``system:authenticated``.
+re-run the plugin), or an OIDC id-token (a JWT the sandbox signs itself, HS256, written into the
+kubeconfig's ``auth-provider: oidc``), checked as the API server's OIDC authenticator configured with
+``--oidc-issuer-url=OIDC_ISSUER --oidc-client-id=OIDC_CLIENT_ID --oidc-username-claim=sub
+--oidc-username-prefix=- --oidc-groups-claim=groups`` checks it: signature, ``iss``, ``aud``,
+``exp``. Every authenticated user is in ``system:authenticated``.
 
 Authorization follows the RBAC authorizer (``plugin/pkg/auth/authorizer/rbac``): ClusterRoleBindings
 grant their ClusterRole everywhere, RoleBindings grant a Role or ClusterRole in their namespace;
@@ -25,6 +29,7 @@ import base64
 import datetime
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import stat
@@ -43,6 +48,8 @@ from cryptography.x509.oid import NameOID
 from .store import ApiError, ClusterState, Obj
 
 ADMIN = "sandbox-admin"
+OIDC_ISSUER = "https://oidc.sandbox.invalid"  # never contacted: an id-token in date needs no issuer
+OIDC_CLIENT_ID = "mitigate-sandbox"
 MASTERS = "system:masters"
 AUTHENTICATED = "system:authenticated"
 
@@ -324,6 +331,7 @@ class Directory:
         self.ca_cert, self._ca_key = _client_ca()
         self.entries: list[UserEntry] = []
         self._exec_groups: dict[str, tuple[str, ...]] = {}
+        self._oidc_users: set[str] = set()
         for spec in users:
             name = str(spec["name"])
             groups = tuple(str(g) for g in spec.get("groups") or ())
@@ -338,8 +346,12 @@ class Directory:
             elif auth == "exec":
                 self._exec_groups[name] = groups
                 self.entries.append(UserEntry(name, groups, auth, lifetime=float(spec.get("tokenSeconds") or 60)))
+            elif auth == "oidc":
+                self._oidc_users.add(name)
+                token = self.mint_id_token(name, groups, float(spec.get("tokenSeconds") or 3600))
+                self.entries.append(UserEntry(name, groups, auth, token=token))
             else:
-                raise ValueError(f"user {name!r}: auth must be token, cert or exec")
+                raise ValueError(f"user {name!r}: auth must be token, cert, exec or oidc")
 
     def mint(self, user: str, lifetime: float) -> tuple[str, float]:
         """A token for an exec-plugin user, valid ``lifetime`` seconds: ``(token, expiry epoch)``."""
@@ -348,6 +360,16 @@ class Directory:
         mac = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
         return f"exec.{payload}.{mac}", expiry
 
+    def mint_id_token(self, user: str, groups: Iterable[str], lifetime: float) -> str:
+        """An OIDC id-token (JWT, HS256) for ``user``, valid ``lifetime`` seconds (negative: expired)."""
+        now = int(time.time())
+        claims = {"iss": OIDC_ISSUER, "aud": OIDC_CLIENT_ID, "sub": user, "groups": list(groups), "iat": now,
+                  "exp": now + int(lifetime)}
+        head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        body = _b64url(json.dumps(claims).encode())
+        mac = hmac.new(self._secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
+        return f"{head}.{body}.{_b64url(mac)}"
+
     def authenticate(self, authorization: str, peer_cert: Any) -> Identity | None:
         """The identity of a request, or None (401)."""
         if authorization.startswith("Bearer "):
@@ -355,6 +377,8 @@ class Directory:
             known = self._tokens.get(token)
             if known is not None:
                 return known
+            if token.count(".") == 2:
+                return self._oidc_identity(token)
             return self._exec_identity(token)
         if peer_cert:
             subject = dict(x[0] for x in peer_cert.get("subject", ()))
@@ -382,6 +406,26 @@ class Directory:
             return None  # expired: 401, and the client runs its plugin again
         return Identity(user, (*self._exec_groups[user], AUTHENTICATED))
 
+    def _oidc_identity(self, token: str) -> Identity | None:
+        head, body, sig = token.split(".")
+        mac = hmac.new(self._secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
+        try:
+            if not hmac.compare_digest(_b64url(mac), sig) or json.loads(_unb64url(head)).get("alg") != "HS256":
+                return None
+            claims = json.loads(_unb64url(body))
+        except (ValueError, AttributeError):
+            return None
+        if not isinstance(claims, dict) or claims.get("iss") != OIDC_ISSUER:
+            return None
+        aud = claims.get("aud")
+        if OIDC_CLIENT_ID not in (aud if isinstance(aud, list) else [aud]):
+            return None
+        exp, sub = claims.get("exp"), claims.get("sub")
+        if not isinstance(exp, (int, float)) or exp <= time.time() or sub not in self._oidc_users:
+            return None  # expired or unknown: 401
+        groups = tuple(str(g) for g in claims.get("groups") or [] if isinstance(g, str))
+        return Identity(str(sub), (*groups, AUTHENTICATED))
+
     def write_exec_plugin(self, folder: Path, entry: UserEntry) -> Path:
         """A credential plugin (a Python script, 0700) that prints a fresh ExecCredential each run."""
         token_secret = base64.b64encode(self._secret).decode()
@@ -402,6 +446,9 @@ class Directory:
                 out.append({"name": entry.name, "user": {
                     "client-certificate-data": base64.b64encode(entry.cert_pem).decode(),
                     "client-key-data": base64.b64encode(entry.key_pem).decode()}})
+            elif entry.auth == "oidc":
+                out.append({"name": entry.name, "user": {"auth-provider": {"name": "oidc", "config": {
+                    "client-id": OIDC_CLIENT_ID, "idp-issuer-url": OIDC_ISSUER, "id-token": entry.token}}}})
             else:
                 plugin = self.write_exec_plugin(folder, entry)
                 out.append({"name": entry.name, "user": {"exec": {
@@ -421,6 +468,14 @@ print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1", "kind": "Exe
                   "status": {{"token": "exec." + payload + "." + mac,
                              "expirationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expiry))}}}}))
 '''
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _client_ca() -> tuple[bytes, Any]:

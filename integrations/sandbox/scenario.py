@@ -370,8 +370,9 @@ class UserSpec(_M):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,62}$")
     groups: list[str] = []
-    auth: Literal["token", "cert", "exec"] = "token"
-    tokenSeconds: float = Field(default=60, gt=0, le=86400)  # exec: lifetime of each minted token
+    auth: Literal["token", "cert", "exec", "oidc"] = "token"
+    # exec: each minted token's lifetime (default 60 s); oidc: the id-token's (default an hour)
+    tokenSeconds: float | None = Field(default=None, gt=0, le=86400)
 
 
 FaultSpec.model_rebuild()

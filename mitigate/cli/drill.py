@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from integrations.sandbox import Sandbox
     from mitigate.cli.library import Library
     from mitigate.engine import Session
-    from mitigate.ports import ClusterPort, ConfirmerPort, Impersonation
+    from mitigate.ports import ClusterPort, ConfirmerPort, Overrides
     from mitigate.runbook.model import Runbook
 
 _PLACEHOLDER = re.compile(r"\$\{(context|contexts|url|ingress)(?::([^}]*))?\}")
@@ -195,7 +195,8 @@ class Drill:
     title: str
     protection: Protection
     _cluster: ClusterPort | None = field(default=None, repr=False)
-    impersonation: Impersonation | None = None  # --as: the drill acts as this user (its RBAC applies)
+    overrides: Overrides | None = None  # --cluster/--user/--as: the drill acts as this user (its RBAC applies)
+    tui: bool = False  # the walker holds the terminal (no exec plugin may prompt on it)
     began: datetime = field(default_factory=lambda: datetime.now(UTC))
     """When the scenario's incident began: its cluster is broken from the moment the sandbox serves."""
 
@@ -209,7 +210,7 @@ class Drill:
         if self._cluster is None:
             from mitigate.cli.wiring import drill_cluster
 
-            self._cluster = drill_cluster(self.sandbox.kubeconfig, self.protection, self.impersonation)
+            self._cluster = drill_cluster(self.sandbox.kubeconfig, self.protection, self.overrides, tui=self.tui)
         return self._cluster
 
     def brief_text(self) -> str:

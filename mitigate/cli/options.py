@@ -1,5 +1,5 @@
 """Options several commands share, declared once: ``--input``, ``--decide``, ``--protect``,
-``--library``, ``--config``, and how they become values."""
+``--library``, ``--config``, ``--cluster``/``--user``/``--as``..., and how they become values."""
 
 from __future__ import annotations
 
@@ -40,11 +40,18 @@ def add_library(p: Any) -> None:
                         "and the bundled library; repeatable")
 
 
-def add_impersonation(p: Any) -> None:
+def add_identity(p: Any) -> None:
+    """kubectl's identity flags, with kubectl's meaning, for every context the command acts on."""
+    p.add_argument("--cluster", metavar="NAME",
+                   help="use this kubeconfig cluster entry instead of the context's (as kubectl --cluster); "
+                        "journaled and shown in every kubectl line")
+    p.add_argument("--user", metavar="NAME",
+                   help="use this kubeconfig user entry instead of the context's (as kubectl --user); "
+                        "journaled and shown in every kubectl line")
     p.add_argument("--as", dest="as_user", metavar="USER",
                    help="act as USER (impersonation, as kubectl --as); journaled and shown in every kubectl line")
     p.add_argument("--as-group", action="append", default=[], metavar="GROUP",
-                   help="with --as: a group to act as (repeatable)")
+                   help="with --as: a group to act as (repeatable, one Impersonate-Group header each)")
     p.add_argument("--as-uid", metavar="UID", help="with --as: the UID to act as")
 
 
@@ -54,7 +61,7 @@ def add_wiring(p: Any, *, protect: bool = True) -> None:
     add_library(p)
     if protect:
         add_protect(p)
-        add_impersonation(p)
+        add_identity(p)
 
 
 def impersonation_of(args: argparse.Namespace) -> Any:
@@ -71,11 +78,27 @@ def impersonation_of(args: argparse.Namespace) -> Any:
     return Impersonation(user, groups, uid)
 
 
+def overrides_of(args: argparse.Namespace) -> Any:
+    """``--cluster``, ``--user`` and ``--as``... as an Overrides (empty when none was given)."""
+    from mitigate.ports import Overrides
+
+    return Overrides(getattr(args, "cluster", None) or "", getattr(args, "user", None) or "",
+                     impersonation_of(args))
+
+
+def explicit_of(args: argparse.Namespace) -> frozenset[str]:
+    """Which of cluster, user and as the command line gave, even as "" (``--as ''``: no impersonation):
+    a resumed incident keeps what it journaled for the others."""
+    given = {"cluster": getattr(args, "cluster", None), "user": getattr(args, "user", None),
+             "as": getattr(args, "as_user", None)}
+    return frozenset(k for k, v in given.items() if v is not None)
+
+
 def settings_of(args: argparse.Namespace, journaled: list[str] | None = None) -> Settings:
     from mitigate.cli.wiring import settings
 
     return settings(getattr(args, "config", None), getattr(args, "protect", None) or [], journaled or [],
-                    impersonation=impersonation_of(args))
+                    overrides=overrides_of(args), explicit=explicit_of(args))
 
 
 def library_of(args: argparse.Namespace, config: Settings | None = None) -> Library:

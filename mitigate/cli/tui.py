@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mitigate.cli.library import Library
     from mitigate.cli.wiring import Settings
     from mitigate.engine import Session
-    from mitigate.ports import ClusterPort, ConfirmerPort, ContextInfo, Impersonation
+    from mitigate.ports import ClusterPort, ConfirmerPort, ContextInfo, Overrides
     from mitigate.runbook.model import InputSpec
     from tui.protocols import Incident, IncidentEntry, RunbookEntry, StartRequest
 
@@ -96,13 +96,13 @@ class CliLauncher:
 
     def __init__(self, root: Path, kubeconfig: str | Path | None, *, library: Library | Path | None = None,
                  config: str | Path | None = None, protect: tuple[str, ...] | list[str] = (),
-                 impersonation: Impersonation | None = None) -> None:
+                 overrides: Overrides | None = None, explicit: frozenset[str] = frozenset()) -> None:
         from mitigate.cli.wiring import settings
 
         self.root, self.kubeconfig = root, kubeconfig
         self._config_path, self._protect = config, tuple(protect)
-        # protection (and --as) decided once, up front
-        self.settings: Settings = settings(config, self._protect, impersonation=impersonation)
+        # protection (and --cluster/--user/--as) decided once, up front
+        self.settings: Settings = settings(config, self._protect, overrides=overrides, explicit=explicit)
         self.library = self._library(library)
         self._cluster: ClusterPort | None = None
 
@@ -119,7 +119,7 @@ class CliLauncher:
         from mitigate.cli.wiring import live_cluster
 
         if self._cluster is None:
-            self._cluster = live_cluster(self.kubeconfig, self.settings.protection, self.settings.impersonation)
+            self._cluster = live_cluster(self.kubeconfig, self.settings.protection, self.settings.overrides, tui=True)
         return self._cluster
 
     def runbooks(self) -> list[RunbookEntry]:
@@ -160,14 +160,18 @@ class CliLauncher:
                                 commander=request.commander)
         return incident_for(session, cluster, on_close=session.journal.close)
 
-    def resume(self, incident_id: str, confirmer: ConfirmerPort) -> Incident:
+    def resume(self, incident_id: str, confirmer: ConfirmerPort,
+               say: Callable[[str], None] | None = None) -> Incident:
+        """Reopen an incident with the --cluster/--user/--as it journaled unless given again; what is
+        reused or changed goes to ``say`` and into the journal (the timeline shows it)."""
         from mitigate.cli.wiring import live_cluster, ports, resume_incident
 
         clusters: list[ClusterPort] = []
 
         def build(chosen: Settings, folder: Path) -> Any:
-            clusters.append(live_cluster(self.kubeconfig, chosen.protection, self.settings.impersonation))
+            clusters.append(live_cluster(self.kubeconfig, chosen.protection, chosen.overrides, tui=True))
             return ports("live", clusters[0], confirmer, chosen.config, folder)
 
-        session = resume_incident(self.root, incident_id, build, config=self._config_path, protect=self._protect)
+        session = resume_incident(self.root, incident_id, build, config=self._config_path, protect=self._protect,
+                                  overrides=self.settings.overrides, explicit=self.settings.explicit, say=say)
         return incident_for(session, clusters[0], on_close=session.journal.close)

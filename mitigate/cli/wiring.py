@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mitigate.errors import MitigateError, UsageError
 from mitigate.events import Event
+from mitigate.ports import Impersonation, Overrides
 from mitigate.protection import Protection, decide
 
 if TYPE_CHECKING:
     from integrations.config import IntegrationsConfig
     from mitigate.engine import Ports, Session
-    from mitigate.ports import ClusterPort, ConfirmerPort, Impersonation
+    from mitigate.ports import ClusterPort, ConfirmerPort
     from mitigate.runbook.model import Runbook
 
 Mode = Literal["live", "drill", "plan"]
@@ -43,37 +44,50 @@ class Settings:
 
     config: IntegrationsConfig
     protection: Protection
-    impersonation: Impersonation | None = None  # --as: every cluster built for this command acts as it
+    # --cluster/--user/--as...: every cluster built for this command uses them
+    overrides: Overrides = Overrides()
+    explicit: frozenset[str] = frozenset()  # which of cluster/user/as were given (a resume keeps the others)
+
+    @property
+    def impersonation(self) -> Impersonation | None:
+        return self.overrides.impersonation
 
 
 def settings(config: str | Path | None = None, protect: Sequence[str] = (),
-             journaled: Sequence[str] = (), impersonation: Impersonation | None = None) -> Settings:
+             journaled: Sequence[str] = (), overrides: Overrides | None = None,
+             explicit: frozenset[str] = frozenset()) -> Settings:
     """Load config.yaml (``--config``, else ``$MITIGATE_CONFIG``, else the user config) and decide
     protection from it, ``--protect`` and, for a resumed incident, what its journal says."""
     from integrations.config import load_config
 
     loaded = load_config(config)
-    return Settings(loaded, decide(loaded.protectedContexts, protect, journaled), impersonation)
+    return Settings(loaded, decide(loaded.protectedContexts, protect, journaled), overrides or Overrides(),
+                    explicit)
+
+
+TUI = "the TUI"  # who holds the terminal while the walker runs: no exec plugin may prompt on it
 
 
 def live_cluster(kubeconfig: str | os.PathLike[str] | None, protection: Protection,
-                 impersonation: Impersonation | None = None) -> ClusterPort:
-    """The Kubernetes adapter over a kubeconfig, its contexts marked by ``protection``, acting as
-    ``impersonation`` when given."""
+                 overrides: Overrides | None = None, *, tui: bool = False) -> ClusterPort:
+    """The Kubernetes adapter over a kubeconfig, its contexts marked by ``protection``, with
+    ``--cluster``/``--user``/``--as`` applied. ``tui``: the TUI holds the terminal, so an exec
+    plugin with ``interactiveMode: Always`` fails in words instead of fighting it for the keyboard."""
     from integrations.kube import KubeCluster
     from mitigate.ports import ClusterError
 
     try:
         return KubeCluster.from_kubeconfig(kubeconfig, protected_patterns=list(protection.patterns),
-                                           impersonation=impersonation)
+                                           overrides=overrides, terminal=False if tui else None,
+                                           terminal_owner=TUI if tui else "")
     except ClusterError as exc:
         raise MitigateError(str(exc)) from None
 
 
 def drill_cluster(kubeconfig: str | os.PathLike[str], protection: Protection,
-                  impersonation: Impersonation | None = None) -> ClusterPort:
+                  overrides: Overrides | None = None, *, tui: bool = False) -> ClusterPort:
     """The Kubernetes adapter over a sandbox's kubeconfig (the same rule marks its contexts)."""
-    return live_cluster(kubeconfig, protection, impersonation)
+    return live_cluster(kubeconfig, protection, overrides, tui=tui)
 
 
 def check_context(cluster: ClusterPort, contexts: Sequence[str]) -> None:
@@ -163,21 +177,65 @@ def identities(cluster: ClusterPort | None, contexts: Sequence[str]) -> list[dic
     if cluster is None or not contexts:
         return []
     known = {c.name: c for c in cluster.contexts()}
-    who = getattr(getattr(cluster, "config", None), "impersonation", None)
+    given = getattr(getattr(cluster, "config", None), "overrides", None) or Overrides()
+    who = given.impersonation
     out = []
     for name in contexts:
         info = known.get(name)
         if info is None:
             continue
         out.append({"context": name, "server": info.server, "cluster": info.cluster, "user": info.user,
-                    "auth": info.auth, **({"as": who.data()} if who is not None else {}),
+                    "auth": info.auth, **({"override": given.data()} if given.data() else {}),
+                    **({"as": who.data()} if who is not None else {}),
+                    **({"proxy": info.proxy} if info.proxy else {}),
                     **({"warnings": list(info.warnings)} if info.warnings else {})})
     return out
 
 
+def journaled_overrides(records: Sequence[Any]) -> Overrides:
+    """The ``--cluster``/``--user``/``--as`` an incident acted with: its latest ``context.identity``."""
+    last = next((r.data for r in reversed(list(records)) if r.type == Event.CONTEXT_IDENTITY), None)
+    if not isinstance(last, dict):
+        return Overrides()
+    override: dict[str, Any] = last["override"] if isinstance(last.get("override"), dict) else {}
+    return Overrides(str(override.get("cluster") or ""), str(override.get("user") or ""),
+                     Impersonation.from_data(last.get("as")))
+
+
+def _flags(value: Overrides, field: str) -> str:
+    if field == "as":
+        flags = value.impersonation.kubectl_flags() if value.impersonation else []
+        return " ".join(flags) or "no --as"
+    name = getattr(value, field)
+    return f"--{field}={name}" if name else f"no --{field}"
+
+
+def resumed_overrides(journaled: Overrides, given: Overrides, explicit: frozenset[str]) -> tuple[Overrides, list[str]]:
+    """What a resumed incident acts with: per field (cluster, user, as) the command line's when given,
+    else the journal's; and one line per field that is reused or changed, so nothing changes unseen."""
+    chosen: dict[str, Any] = {}
+    said: list[str] = []
+    for field, attr in (("cluster", "cluster"), ("user", "user"), ("as", "impersonation")):
+        old, new = getattr(journaled, attr), getattr(given, attr)
+        if field not in explicit:
+            chosen[attr] = old
+            if old:
+                said.append(f"resuming with the journaled {_flags(journaled, field)}")
+            continue
+        chosen[attr] = new
+        if (old or None) != (new or None):
+            said.append(f"the incident acted with {_flags(journaled, field)}; resuming with "
+                        f"{_flags(given, field)} as given on the command line")
+    return Overrides(chosen["cluster"], chosen["user"], chosen["impersonation"]), said
+
+
 def resume_incident(root: Path, incident_id: str, build: Callable[[Settings, Path], Ports], *,
-                    config: str | Path | None = None, protect: Sequence[str] = ()) -> Session:
-    """Reopen an incident: protection = today's rule plus what the incident journaled when opened."""
+                    config: str | Path | None = None, protect: Sequence[str] = (),
+                    overrides: Overrides | None = None, explicit: frozenset[str] = frozenset(),
+                    say: Callable[[str], None] | None = None) -> Session:
+    """Reopen an incident: protection = today's rule plus what the incident journaled when opened;
+    ``--cluster``/``--user``/``--as`` = the journaled ones unless given again (``explicit``). What is
+    reused or changed is said (``say``) and journaled in a fresh ``context.identity`` per context."""
     from mitigate.engine import Session
     from mitigate.journal import Journal
     from mitigate.protection import journaled_patterns
@@ -192,8 +250,15 @@ def resume_incident(root: Path, incident_id: str, build: Callable[[Settings, Pat
                              "that ran it, so it cannot be resumed (start the drill again; "
                              f"`mitigate journal show {journal.id}` and `mitigate postmortem "
                              f"{journal.id}` still read it)")
-        chosen = settings(config, protect, journaled_patterns(opened))
-        return Session.resume(journal, build(chosen, journal.dir))
+        acting, said = resumed_overrides(journaled_overrides(journal.records()), overrides or Overrides(), explicit)
+        chosen = settings(config, protect, journaled_patterns(opened), acting, explicit)
+        session = Session.resume(journal, build(chosen, journal.dir))
+        for line in said:
+            if say is not None:
+                say(f"incident {journal.id}: {line}")
+        for identity in identities(session.ports.cluster, opened.get("contexts") or []):
+            journal.append(Event.CONTEXT_IDENTITY, {**identity, "resumed": True, **({"said": said} if said else {})})
+        return session
     except BaseException:
         journal.close()
         raise

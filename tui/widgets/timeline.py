@@ -66,6 +66,12 @@ def describe(rtype: str, data: dict[str, Any], *, drill: bool = False) -> str:
         return f"{step} check: {'ok' if data.get('ok') else 'NOT ok'} ({data.get('count')})"
     if rtype == Event.INCIDENT_OPENED:
         return f"opened: {data.get('title', '')}"
+    if rtype == Event.CONTEXT_IDENTITY:
+        who = data.get("as") if isinstance(data.get("as"), dict) else {}
+        acting = f" as {who.get('user')}" if who.get("user") else ""
+        said = "; ".join(str(s) for s in data.get("said") or [])
+        return (f"{'resumed on' if data.get('resumed') else 'acting on'} {data.get('context')}: user "
+                f"{data.get('user')} ({data.get('auth')}){acting}" + (f" ⚠ {said}" if said else ""))
     return f"{rtype} {step}" if step else rtype
 
 

@@ -46,7 +46,7 @@ def drill(args: argparse.Namespace) -> int:
     prepared = drills.start(args.scenario, library=library_of(args, chosen), runbook=args.runbook,
                             inputs=parse_pairs(args.input, "--input"), decisions=parse_pairs(args.decide, "--decide"),
                             title=args.title, protection=chosen.protection)
-    prepared.impersonation = chosen.impersonation
+    prepared.overrides, prepared.tui = chosen.overrides, not args.headless
     try:
         if args.headless:
             return _headless(args, prepared)

@@ -33,7 +33,8 @@ def _launcher(args: argparse.Namespace) -> Any:
     chosen = settings_of(args)
     return CliLauncher(journal_root(args.journal_dir), getattr(args, "kubeconfig", None),
                        library=library_of(args, chosen), config=getattr(args, "config", None),
-                       protect=getattr(args, "protect", None) or [], impersonation=chosen.impersonation)
+                       protect=getattr(args, "protect", None) or [], overrides=chosen.overrides,
+                       explicit=chosen.explicit)
 
 
 def home(args: argparse.Namespace) -> int:
@@ -62,4 +63,11 @@ def resume(args: argparse.Namespace) -> int:
     resolve_incident_id(journal_root(args.journal_dir), args.incident)  # a one-line error before the TUI
     need_terminal("resume")
     confirmer = TuiConfirmer()
-    return launch_walker(_launcher(args).resume(args.incident, confirmer), confirmer=confirmer)
+    incident = _launcher(args).resume(args.incident, confirmer, say=_say)
+    return launch_walker(incident, confirmer=confirmer)
+
+
+def _say(line: str) -> None:
+    import sys
+
+    print(f"mitigate: {line}", file=sys.stderr)

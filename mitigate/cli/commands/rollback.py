@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from mitigate import paths
-from mitigate.cli.options import add_config, add_protect
+from mitigate.cli.options import add_config, add_identity, add_protect
 from mitigate.errors import UsageError
 from mitigate.events import Event
 from mitigate.ports import ConfirmDecision, ConfirmRequest
@@ -33,6 +33,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--kubeconfig", help="kubeconfig path (default: $KUBECONFIG, then ~/.kube/config)")
     add_config(p)
     add_protect(p)
+    add_identity(p)  # default: the ones the incident journaled
     p.set_defaults(handler=rollback)
 
 
@@ -67,6 +68,7 @@ class TerminalConfirmer:
 
 
 def rollback(args: argparse.Namespace) -> int:
+    from mitigate.cli.options import explicit_of, overrides_of
     from mitigate.cli.wiring import live_cluster, ports, resume_incident
     from mitigate.engine import AutoApprove
 
@@ -76,9 +78,10 @@ def rollback(args: argparse.Namespace) -> int:
     confirmer: Any = AutoApprove() if args.auto_approve else TerminalConfirmer()
     session = resume_incident(
         paths.journal_root(args.journal_dir), args.incident,
-        lambda chosen, folder: ports("live", live_cluster(args.kubeconfig, chosen.protection), confirmer,
-                                     chosen.config, folder),
-        config=args.config, protect=args.protect)
+        lambda chosen, folder: ports("live", live_cluster(args.kubeconfig, chosen.protection, chosen.overrides),
+                                     confirmer, chosen.config, folder),
+        config=args.config, protect=args.protect, overrides=overrides_of(args), explicit=explicit_of(args),
+        say=lambda line: print(f"mitigate: {line}", file=sys.stderr))
     try:
         start = len(session.journal.records())
         session.rollback(only=args.step)

@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"runbook {runbook.metadata.name} takes no kube context input; use --input")
         given.setdefault(target, args.context)
     inputs = resolve_inputs(runbook, given)
-    cluster = live_cluster(args.kubeconfig, chosen.protection, chosen.impersonation)
+    cluster = live_cluster(args.kubeconfig, chosen.protection, chosen.overrides,
+                           tui=not (args.plan or args.auto_approve))
     check_context(cluster, _kube_contexts(runbook, inputs))
     if args.plan:
         return _plan(args, runbook, path, inputs, cluster, chosen)
@@ -112,7 +113,10 @@ def _plan(args: argparse.Namespace, runbook: Any, path: Path, inputs: dict[str, 
             session.journal.close()
     print(f"Plan: {runbook.metadata.title} ({runbook.metadata.name}), nothing will be changed")
     for who in identities(cluster, _kube_contexts(runbook, inputs)):
-        acting = f", acting as {who['as']['user']}" if who.get("as") else ""
+        acting = "".join(f", --{k} {v}" for k, v in (who.get("override") or {}).items())
+        acting += f", acting as {who['as']['user']}" if who.get("as") else ""
+        acting += "".join(f" (group {g})" for g in (who.get("as") or {}).get("groups") or [])
+        acting += f", through proxy {who['proxy']}" if who.get("proxy") else ""
         print(f"Context {who['context']}: server {who['server']}, cluster {who['cluster']}, user {who['user']} "
               f"({who['auth']}){acting}")
         for warning in who.get("warnings") or []:

@@ -63,7 +63,7 @@ class Kubeconfig:
                                         ("--user", self.overrides.user, self._users, "auth info")):
             if name and name not in store:  # kubectl: 'cluster "x" does not exist', 'auth info "x" does not exist'
                 known = ", ".join(store) or "none"
-                raise ClusterError(f"{flag}: {what} {name!r} does not exist in the kubeconfig (known: {known})")
+                raise ClusterError(f'{flag}: {what} "{name}" does not exist in the kubeconfig (known: {known})')
 
     @property
     def impersonation(self) -> Impersonation | None:

@@ -1,5 +1,6 @@
 """Options several commands share, declared once: ``--input``, ``--decide``, ``--protect``,
-``--library``, ``--config``, ``--cluster``/``--user``/``--as``..., and how they become values."""
+``--library``, ``--config``, ``--cluster``/``--user``/``--as``..., an incident ``ID``, ``--at``/``--tz``,
+and how they become values."""
 
 from __future__ import annotations
 
@@ -22,6 +23,20 @@ def parse_pairs(values: list[str], option: str) -> dict[str, str]:
             raise UsageError(f"{option} expects KEY=VALUE, got {item!r}")
         out[key.strip()] = value
     return out
+
+
+def add_incident_action(sub: Any, name: str, help: str, handler: Any) -> Any:
+    """A subcommand that acts on one incident, ``NAME ID ...``; returns its parser for the rest."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument("id", metavar="ID", help="incident id (see 'mitigate incidents')")
+    p.set_defaults(handler=handler)
+    return p
+
+
+def add_when(p: Any, at: str, default: str = "") -> None:
+    """``--at`` (a local wall-clock time, ``at`` says what it is) and the ``--tz`` it is local to."""
+    p.add_argument("--at", help=f"{at}, local to --tz: 'YYYY-MM-DD HH:MM'" + (f" (default: {default})" if default else ""))
+    p.add_argument("--tz", help="zone of --at: IANA name (Europe/Paris), UTC, +02:00, or CET/EST/PDT...")
 
 
 def add_protect(p: Any) -> None:

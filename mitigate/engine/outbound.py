@@ -28,11 +28,11 @@ from typing import Any
 from mitigate.engine import foreach
 from mitigate.engine.backups import load_undo, save_undo
 from mitigate.engine.checks import run_wait
-from mitigate.engine.kind import StepContext
+from mitigate.engine.kind import StepContext, StepKind
 from mitigate.engine.state import WHOLE, StepStatus
 from mitigate.engine.types import StepPlan
 from mitigate.errors import MitigateError
-from mitigate.events import Event
+from mitigate.events import Event, outcome_base
 from mitigate.ports import (
     CommandCall,
     CommandPort,
@@ -316,7 +316,7 @@ def _once(sc: StepContext, step: Step, unit: Unit, context: str, attempt: int, n
               "items": [unit.key], "targets": [unit.key if unit.key != WHOLE else step.kind],
               "kubectl": [unit.line], "description": unit.line}
     sc.record(Event.STEP_INTENT, intent)
-    base = {k: intent[k] for k in ("step", "attempt", "batch", "context", "items")}
+    base = outcome_base(intent)
     target = intent["targets"][0]
     if unit.http is not None:
         port = _http_port(sc)
@@ -417,8 +417,7 @@ def recheck(sc: StepContext) -> None:
     the open intents are recorded as not verifiable; the responder decides (skip or retry)."""
     step, rec = sc.step, sc.snapshot()
     for intent in list(rec.open_intents.values()):
-        data: dict[str, Any] = {k: intent[k] for k in ("step", "attempt", "batch", "context", "items", "rollback") if k in intent}
-        sc.record(Event.STEP_OUTCOME, {**data, "ok": False, "recheck": True, "results": [
+        sc.record(Event.STEP_OUTCOME, {**outcome_base(intent), "ok": False, "recheck": True, "results": [
             {"target": (intent.get("targets") or [step.kind])[0], "ok": False, "applied": None,
              "message": "cannot be verified from here: check the remote system"}], "undo": [],
             "api_errors_absorbed": 0})
@@ -459,7 +458,7 @@ def rollback_step(sc: StepContext) -> str | None:
                   "verb": undo["verb"], "params": undo["params"], "items": [WHOLE], "targets": [undo["verb"]],
                   "kubectl": [line], "description": line}
         sc.record(Event.STEP_INTENT, intent)
-        base = {k: intent[k] for k in ("step", "attempt", "batch", "context", "items", "rollback")}
+        base = outcome_base(intent)
         if undo["verb"] == "http":
             port = _http_port(sc)
             reply = HttpReply(None, error="drill: recorded, not sent") if port.records_only else \
@@ -478,3 +477,25 @@ def rollback_step(sc: StepContext) -> str | None:
         if not good:
             return f"undo {number}: {message}"
     return None
+
+
+# --------------------------------------------------------------------------- the kinds
+
+
+class OutboundKind(StepKind):
+    """What ``http`` and ``command`` steps are as step kinds: everything above, by the step's
+    own spec. Each kind module subclasses this and only names itself."""
+
+    undoable = True
+
+    def run(self, ctx: StepContext) -> None:
+        run(ctx)
+
+    def plan(self, ctx: StepContext, out: StepPlan) -> None:
+        describe(ctx, out)
+
+    def recheck(self, ctx: StepContext) -> None:
+        recheck(ctx)
+
+    def rollback(self, ctx: StepContext) -> str | None:
+        return rollback_step(ctx)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mitigate.cli.options import add_incident_action, add_when
 from mitigate.errors import MitigateError
 from mitigate.events import STATUSES, Event
 from mitigate.journal import Journal, resolve_declared
@@ -36,28 +37,17 @@ def register(subparsers: Any) -> None:
     opened.add_argument("--title", required=True, help="what is happening, in a few words")
     opened.add_argument("--severity", help="SEV1 (worst) .. SEV5, or 1..5")
     opened.add_argument("--commander", metavar="NAME", help="the incident commander")
-    opened.add_argument("--at", help="when it was declared, local to --tz: 'YYYY-MM-DD HH:MM' (default: now)")
-    opened.add_argument("--tz", help="zone of --at: IANA name, UTC, +02:00, or CET/EST/PDT...")
+    add_when(opened, "when it was declared", default="now")
     opened.set_defaults(handler=_open)
 
-    status = sub.add_parser("status", help="set the incident status explicitly")
-    status.add_argument("id", metavar="ID")
+    status = add_incident_action(sub, "status", "set the incident status explicitly", _status)
     status.add_argument("status", choices=STATUSES)
-    status.set_defaults(handler=_status)
-
-    close = sub.add_parser("close", help="close the incident (it leaves 'incidents --open')")
-    close.add_argument("id", metavar="ID")
-    close.set_defaults(handler=_close)
-
-    reopen = sub.add_parser("reopen", help="reopen a closed incident")
-    reopen.add_argument("id", metavar="ID")
-    reopen.set_defaults(handler=_reopen)
-
-    roles = sub.add_parser("roles", help="record who holds the incident roles (handovers are journaled)")
-    roles.add_argument("id", metavar="ID")
+    add_incident_action(sub, "close", "close the incident (it leaves 'incidents --open')", _close)
+    add_incident_action(sub, "reopen", "reopen a closed incident", _reopen)
+    roles = add_incident_action(sub, "roles", "record who holds the incident roles (handovers are journaled)",
+                                _roles)
     for role in ROLES:
         roles.add_argument(f"--{role}", metavar="NAME")
-    roles.set_defaults(handler=_roles)
 
     imported = sub.add_parser("import", help="a new incident from the timeline table of a Markdown postmortem")
     imported.add_argument("file", metavar="FILE", help="a Markdown file with a timeline table")

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, NoReturn
 
+from mitigate.cli.options import add_incident_action, add_when
 from mitigate.errors import MitigateError
 from mitigate.events import Event
 from mitigate.journal import (
@@ -70,23 +71,14 @@ def register(subparsers: Any) -> None:
     sub = journal.add_subparsers(dest="journal_command", metavar="ACTION", required=True,
                                  parser_class=_IntermixedParser)
 
-    show = sub.add_parser("show", help="print an incident's records")
-    show.add_argument("id", metavar="ID", help="incident id (see 'mitigate incidents')")
+    show = add_incident_action(sub, "show", "print an incident's records", _show)
     show.add_argument("--json", action="store_true", help="machine-readable output")
-    show.set_defaults(handler=_show)
-
-    check = sub.add_parser("verify", help="check the hash chain; exit 1 naming the first bad line")
-    check.add_argument("id", metavar="ID")
-    check.set_defaults(handler=_verify)
-
-    add = sub.add_parser("add", help="add a (backdated) note or milestone to the timeline")
-    add.add_argument("id", metavar="ID")
-    add.add_argument("--at", help="when it happened, local to --tz: 'YYYY-MM-DD HH:MM'")
-    add.add_argument("--tz", help="zone of --at: IANA name (Europe/Paris), UTC, +02:00, or CET/EST/PDT...")
+    add_incident_action(sub, "verify", "check the hash chain; exit 1 naming the first bad line", _verify)
+    add = add_incident_action(sub, "add", "add a (backdated) note or milestone to the timeline", _add)
+    add_when(add, "when it happened")
     add.add_argument("--milestone", metavar="NAME", help="impact-start, detected, acknowledged, mitigated, "
                      "resolved, ...")
     add.add_argument("text", metavar="TEXT", nargs="?", help="what happened")
-    add.set_defaults(handler=_add)
 
     incidents = subparsers.add_parser("incidents", help="list incidents, newest first")
     incidents.add_argument("--json", action="store_true", help="machine-readable output")

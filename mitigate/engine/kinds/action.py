@@ -118,12 +118,116 @@ def bind(ctx: StepContext, values: Mapping[str, Any], context: str) -> Bound:
         parse_params(verb, params)
     done = ctx.done_units(context)
     remaining = [u for u in items if u not in done]
-    size = int(render(batch.size, cctx)) if batch is not None else max(1, len(remaining))
-    if size < 1:
-        raise MitigateError(f"step {step.id}: batch size must be at least 1 (got {size})")
+    size = _batch_size(step, cctx, len(remaining))
     bound = Bound(step, context, verb, params, param, items, raw=raw, ctx=cctx)
     bound.batches = [remaining[i:i + size] for i in range(0, len(remaining), size)]
     return bound
+
+
+def _batch_size(step: Step, values: Mapping[str, Any], count: int) -> int:
+    """Units per batch: the step's ``batch.size``, or all ``count`` of them in one."""
+    size = int(render(step.batch.size, values)) if step.batch is not None else max(count, 1)
+    if size < 1:
+        raise MitigateError(f"step {step.id}: batch size must be at least 1 (got {size})")
+    return size
+
+
+def _batch_note(step: Step, values: Mapping[str, Any]) -> str:
+    """The plan's words for a batched step's pause, halt condition and health gate."""
+    b = step.batch
+    assert b is not None
+    return (f"pause {render(b.pause, values)}" + (f", halt when {b.haltWhen}" if b.haltWhen else "")
+            + (f", health gate: {b.gate.until}" if b.gate else ""))
+
+
+def _nothing_left(total: int, empty: bool) -> dict[str, Any]:
+    """The summary of a context with nothing (left) to apply: no units at all, or all applied."""
+    return {"ok": True, "done": total, "total": total, "failures": 0,
+            "message": "nothing to do" if empty else "already applied"}
+
+
+def _conclude(ctx: StepContext, contexts: list[str], results: dict[str, dict[str, Any]],
+              declined: dict[str, str], ran: bool) -> None:
+    """End the step by its contexts' summaries: succeeded when every context did and none was
+    declined; failed naming each context that did not. Nothing journaled when nothing ran and
+    a context was declined (the step stays previewed, ``step.declined`` says why)."""
+    if declined and not ran:
+        return
+    step = ctx.step
+    data = {"contexts": results, "declined": declined}
+    failed = {c: r for c, r in results.items() if not r["ok"]}
+    if not failed and not declined:
+        ctx.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": data})
+        return
+    parts = [f"{c}: {r['message']}" if len(contexts) > 1 else str(r["message"]) for c, r in failed.items()]
+    parts += [f"{c}: declined ({why})" for c, why in declined.items()]
+    ctx.record(Event.STEP_FAILED, {"step": step.id, "error": "; ".join(parts), "result": data})
+
+
+@dataclass
+class _Tally:
+    """One context's way through its batches (a batched action's or forEach's items): what the
+    journal says is done, the failures so far, and what both loops record between batches."""
+
+    ctx: StepContext
+    context: str
+    units: set[str]
+    total: int
+    batches: int
+    failures: int = 0
+
+    def done(self) -> int:
+        return len(self.ctx.done_units(self.context) & self.units)
+
+    def summary(self, ok: bool, message: str) -> dict[str, Any]:
+        return {"ok": ok, "done": self.done(), "total": self.total, "failures": self.failures, "message": message}
+
+    def cancelled(self, message: str) -> dict[str, Any]:
+        self.ctx.record(Event.BATCH_CANCELLED, {"step": self.ctx.step.id, "context": self.context,
+                                                "done": self.done(), "total": self.total})
+        return self.summary(False, message)
+
+    def cancelled_after(self, number: int) -> dict[str, Any]:
+        return self.cancelled(f"cancelled after {number} of {self.batches} batch(es)")
+
+    def progress(self, number: int) -> dict[str, Any]:
+        """Batch ``number`` is through: journal it (batched steps), tell the screen; its stats."""
+        ctx, step = self.ctx, self.ctx.step
+        stats = {"batch": number, "batches": self.batches, "done": self.done(), "total": self.total,
+                 "failures": self.failures}
+        if step.batch is not None:
+            ctx.record(Event.BATCH_PROGRESS, {"step": step.id, "context": self.context, **stats})
+        if ctx.progress is not None:
+            ctx.progress(BatchProgress(step.id, self.context, number, self.batches, stats["done"], self.total,
+                                       self.failures))
+        return stats
+
+    def halted(self, stats: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The summary when the step's ``haltWhen`` holds after this batch, else None."""
+        spec = self.ctx.step.batch
+        if spec is None or spec.haltWhen is None:
+            return None
+        if not evaluate(spec.haltWhen, {**self.ctx.values, "context": self.context, **stats}):
+            return None
+        return self.summary(False, f"halted after batch {stats['batch']}/{self.batches}: {spec.haltWhen} "
+                                   f"(failures={self.failures}, done={stats['done']}/{self.total})")
+
+    def between(self, stats: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Between two batches: the pause, then the health gate. The summary when the step stops."""
+        ctx, spec, number = self.ctx, self.ctx.step.batch, int(stats["batch"])
+        assert spec is not None
+        clock = ctx.ports.clock
+        if not clock.sleep(parse_duration(str(render(spec.pause, ctx.values))), ctx.cancel):
+            return self.cancelled_after(number)
+        if spec.gate is not None:
+            gate = run_wait(spec.gate, {**ctx.values, "context": self.context, "batch": dict(stats)},
+                            cluster=ctx.cluster, probes=ctx.ports.probes, contexts=[self.context], clock=clock,
+                            cancel=ctx.cancel)
+            if not gate.ok:
+                if ctx.cancelled:
+                    return self.cancelled_after(number)
+                return self.summary(False, f"health gate closed after batch {number}/{self.batches}: {gate.message}")
+        return None
 
 
 def _destructive(step: Step, prepared: PreparedAction, bound: Bound) -> bool:
@@ -199,29 +303,16 @@ def _execute(ctx: StepContext, prepared: PreparedAction, intent: dict[str, Any])
 
 def _run_context(ctx: StepContext, bound: Bound) -> dict[str, Any]:
     """Every remaining batch of one context. Returns this context's summary."""
-    step, cluster, clock, values, cancel = bound.step, ctx.cluster, ctx.ports.clock, ctx.values, ctx.cancel
-    spec = step.batch
-    batches, total = len(bound.batches), len([u for u in bound.items if u != WHOLE]) or 1
-    failures = 0
-
-    def done_count() -> int:
-        return len(ctx.done_units(bound.context) & set(bound.items))
-
-    def summary(ok: bool, message: str) -> dict[str, Any]:
-        return {"ok": ok, "done": done_count(), "total": total, "failures": failures, "message": message}
-
-    def cancelled(after: int) -> dict[str, Any]:
-        ctx.record(Event.BATCH_CANCELLED, {"step": step.id, "context": bound.context, "done": done_count(),
-                                            "total": total})
-        return summary(False, f"cancelled after {after} of {batches} batch(es)")
-
+    step, cluster, spec = bound.step, ctx.cluster, bound.step.batch
+    batches = len(bound.batches)
+    tally = _Tally(ctx, bound.context, set(bound.items), len([u for u in bound.items if u != WHOLE]) or 1, batches)
     for index, units in enumerate(bound.batches, 1):
         if ctx.cancelled:
-            return cancelled(index - 1)
+            return tally.cancelled_after(index - 1)
         try:
             if spec is not None:
-                bound.rerender({"batch": index, "batches": batches, "done": done_count(), "total": total,
-                                "failures": failures})
+                bound.rerender({"batch": index, "batches": batches, "done": tally.done(), "total": tally.total,
+                                "failures": tally.failures})
             prepared = cluster.prepare(bound.request(units, ctx.backups_dir))
             intent = {"step": step.id, "attempt": ctx.attempt, "batch": index, "batches": batches,
                       "context": bound.context, "verb": bound.verb,
@@ -229,41 +320,24 @@ def _run_context(ctx: StepContext, bound: Bound) -> dict[str, Any]:
                       "targets": list(prepared.targets)[:TARGETS_CAP], "kubectl": prepared.kubectl(),
                       "description": prepared.describe()}
         except MitigateError as exc:  # a ClusterError too
-            return summary(False, f"batch {index}: {exc}")
+            return tally.summary(False, f"batch {index}: {exc}")
         outcome = _execute(ctx, prepared, intent)
-        failures += sum(1 for r in outcome["results"] if not r["ok"]) or (0 if outcome["ok"] else 1)
-        done = done_count()
-        if spec is not None:
-            ctx.record(Event.BATCH_PROGRESS, {"step": step.id, "context": bound.context, "batch": index,
-                                               "batches": batches, "done": done, "total": total,
-                                               "failures": failures})
-        if ctx.progress is not None:
-            ctx.progress(BatchProgress(step.id, bound.context, index, batches, done, total, failures))
+        tally.failures += sum(1 for r in outcome["results"] if not r["ok"]) or (0 if outcome["ok"] else 1)
+        stats = tally.progress(index)
         if "error" in outcome:
-            return summary(False, f"batch {index}: {outcome['error']}")
+            return tally.summary(False, f"batch {index}: {outcome['error']}")
         if spec is not None and spec.haltWhen is not None:
-            stats = {**values, "context": bound.context, "failures": failures, "done": done, "total": total,
-                     "batch": index, "batches": batches}
-            if evaluate(spec.haltWhen, stats):
-                return summary(False, f"halted after batch {index}/{batches}: {spec.haltWhen} "
-                                      f"(failures={failures}, done={done}/{total})")
+            if (stop := tally.halted(stats)) is not None:
+                return stop
         elif not outcome["ok"]:
             bad = [r for r in outcome["results"] if not r["ok"]]
             detail = f"{bad[0]['target']}: {bad[0]['message']}" if bad else "failed"
-            return summary(False, f"batch {index}/{batches}: {len(bad) or 1} target(s) failed ({detail})")
+            return tally.summary(False, f"batch {index}/{batches}: {len(bad) or 1} target(s) failed ({detail})")
         if spec is None or index == batches:
             continue
-        if not clock.sleep(parse_duration(str(render(spec.pause, values))), cancel):
-            return cancelled(index)
-        if spec.gate is not None:
-            stats = {"batch": index, "batches": batches, "done": done, "total": total, "failures": failures}
-            gate = run_wait(spec.gate, {**values, "context": bound.context, "batch": stats}, cluster=cluster,
-                            probes=ctx.ports.probes, contexts=[bound.context], clock=clock, cancel=cancel)
-            if not gate.ok:
-                if cancel is not None and cancel.is_set():
-                    return cancelled(index)
-                return summary(False, f"health gate closed after batch {index}/{batches}: {gate.message}")
-    return summary(True, f"{done_count()}/{total} done")
+        if (stop := tally.between(stats)) is not None:
+            return stop
+    return tally.summary(True, f"{tally.done()}/{tally.total} done")
 
 
 # --------------------------------------------------------------------------- rollback
@@ -352,13 +426,6 @@ def bind_each(ctx: StepContext, values: Mapping[str, Any], context: str) -> Each
     return Each(step, context, verb, items, [i for i in items if i.key not in done])
 
 
-def _each_size(step: Step, values: Mapping[str, Any], count: int) -> int:
-    size = int(render(step.batch.size, values)) if step.batch is not None else max(count, 1)
-    if size < 1:
-        raise MitigateError(f"step {step.id}: batch size must be at least 1 (got {size})")
-    return size
-
-
 def _each_destructive(each: Each, prepared: list[PreparedAction]) -> bool:
     if each.step.destructive is not None:
         return each.step.destructive
@@ -394,67 +461,38 @@ def _each_confirm(ctx: StepContext, each: Each, size: int) -> tuple[bool, str]:
 
 
 def _each_run_context(ctx: StepContext, each: Each) -> dict[str, Any]:
-    step, cluster, clock, values, cancel = each.step, ctx.cluster, ctx.ports.clock, ctx.values, ctx.cancel
-    spec = step.batch
-    size = _each_size(step, values, len(each.remaining))
+    step, cluster, spec = each.step, ctx.cluster, each.step.batch
+    size = _batch_size(step, ctx.values, len(each.remaining))
     groups = [each.remaining[i:i + size] for i in range(0, len(each.remaining), size)]
     total = len(each.items)
-    keys = {i.key for i in each.items}
-    failures = 0
-
-    def done_count() -> int:
-        return len(ctx.done_units(each.context) & keys)
-
-    def summary(ok: bool, message: str) -> dict[str, Any]:
-        return {"ok": ok, "done": done_count(), "total": total, "failures": failures, "message": message}
-
-    def cancelled(message: str) -> dict[str, Any]:
-        ctx.record(Event.BATCH_CANCELLED, {"step": step.id, "context": each.context, "done": done_count(),
-                                       "total": total})
-        return summary(False, message)
-
+    tally = _Tally(ctx, each.context, {i.key for i in each.items}, total, len(groups))
     for number, group in enumerate(groups, 1):
         for item in group:
             if ctx.cancelled:
-                return cancelled(f"cancelled before item {item.key}")
+                return tally.cancelled(f"cancelled before item {item.key}")
             try:
                 prepared = cluster.prepare(each.request(item, ctx.backups_dir))
             except MitigateError as exc:
-                return summary(False, f"item {item.key}: {exc}")
+                return tally.summary(False, f"item {item.key}: {exc}")
             intent = {"step": step.id, "attempt": ctx.attempt, "batch": item.position, "batches": total,
                       "context": each.context, "verb": each.verb, "params": dict(prepared.request.params),
                       "items": [item.key], "targets": list(prepared.targets)[:TARGETS_CAP],
                       "kubectl": prepared.kubectl(), "description": prepared.describe()}
             outcome = _execute(ctx, prepared, intent)
             if not outcome["ok"]:
-                failures += 1
+                tally.failures += 1
                 bad = [r for r in outcome["results"] if not r["ok"]]
                 detail = outcome.get("error") or (f"{bad[0]['target']}: {bad[0]['message']}" if bad else "failed")
                 if spec is None or spec.haltWhen is None or "error" in outcome:
-                    return summary(False, f"item {item.key}: {detail}")
-        done = done_count()
-        stats = {"batch": number, "batches": len(groups), "done": done, "total": total, "failures": failures}
-        if spec is not None:
-            ctx.record(Event.BATCH_PROGRESS, {"step": step.id, "context": each.context, **stats})
-        if ctx.progress is not None:
-            ctx.progress(BatchProgress(step.id, each.context, number, len(groups), done, total, failures))
+                    return tally.summary(False, f"item {item.key}: {detail}")
+        stats = tally.progress(number)
         if spec is None or number == len(groups):
             continue
-        if spec.haltWhen is not None and evaluate(spec.haltWhen, {**values, "context": each.context, **stats}):
-            return summary(False, f"halted after batch {number}/{len(groups)}: {spec.haltWhen} "
-                                  f"(failures={failures}, done={done}/{total})")
-        if not clock.sleep(parse_duration(str(render(spec.pause, values))), cancel):
-            return cancelled(f"cancelled after {number} of {len(groups)} batch(es)")
-        if spec.gate is not None:
-            gate = run_wait(spec.gate, {**values, "context": each.context, "batch": stats}, cluster=cluster,
-                            probes=ctx.ports.probes, contexts=[each.context], clock=clock, cancel=cancel)
-            if not gate.ok:
-                if ctx.cancelled:
-                    return cancelled(f"cancelled after {number} of {len(groups)} batch(es)")
-                return summary(False, f"health gate closed after batch {number}/{len(groups)}: {gate.message}")
-    if failures:
-        return summary(False, f"{failures} item(s) failed")
-    return summary(True, f"{done_count()}/{total} done")
+        if (stop := tally.halted(stats) or tally.between(stats)) is not None:
+            return stop
+    if tally.failures:
+        return tally.summary(False, f"{tally.failures} item(s) failed")
+    return tally.summary(True, f"{tally.done()}/{total} done")
 
 
 def _run_each(ctx: StepContext) -> None:
@@ -466,10 +504,9 @@ def _run_each(ctx: StepContext) -> None:
     declined: dict[str, str] = {}
     for each in [bind_each(ctx, ctx.values, c) for c in contexts]:
         if not each.remaining:
-            results[each.context] = {"ok": True, "done": len(each.items), "total": len(each.items), "failures": 0,
-                                     "message": "nothing to do" if not each.items else "already applied"}
+            results[each.context] = _nothing_left(len(each.items), not each.items)
             continue
-        ok, reason = _each_confirm(ctx, each, _each_size(step, ctx.values, len(each.remaining)))
+        ok, reason = _each_confirm(ctx, each, _batch_size(step, ctx.values, len(each.remaining)))
         if not ok:
             declined[each.context] = reason
             continue
@@ -477,16 +514,7 @@ def _run_each(ctx: StepContext) -> None:
             results[each.context] = _each_run_context(ctx, each)
         except MitigateError as exc:
             results[each.context] = {"ok": False, "message": str(exc)}
-    if declined and not results:
-        return  # nothing ran: the step stays previewed, step.declined says why
-    data = {"contexts": results, "declined": declined}
-    failed = {c: r for c, r in results.items() if not r["ok"]}
-    if not failed and not declined:
-        ctx.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": data})
-        return
-    parts = [f"{c}: {r['message']}" if len(contexts) > 1 else str(r["message"]) for c, r in failed.items()]
-    parts += [f"{c}: declined ({why})" for c, why in declined.items()]
-    ctx.record(Event.STEP_FAILED, {"step": step.id, "error": "; ".join(parts), "result": data})
+    _conclude(ctx, contexts, results, declined, ran=bool(results))
 
 
 def _plan_each(ctx: StepContext, out: StepPlan) -> None:
@@ -508,10 +536,8 @@ def _plan_each(ctx: StepContext, out: StepPlan) -> None:
                          + (f": {', '.join(i.key for i in each.items[:5])}" if each.items else "")
                          + (" ..." if len(each.items) > 5 else ""))
         if step.batch is not None:
-            b = step.batch
-            out.notes.append(f"{context}: batches of {render(b.size, values)} item(s), pause {render(b.pause, values)}"
-                             + (f", halt when {b.haltWhen}" if b.haltWhen else "")
-                             + (f", health gate: {b.gate.until}" if b.gate else ""))
+            out.notes.append(f"{context}: batches of {render(step.batch.size, values)} item(s), "
+                             + _batch_note(step, values))
     verb = next(iter(step.action or {"action": {}}))
     out.description = f"{verb} once per forEach item"
     out.scope = "; ".join(dict.fromkeys(scopes))
@@ -535,9 +561,7 @@ class Action(StepKind):
         approved: list[Bound] = []
         for bound in bounds:
             if not bound.batches:
-                total = len([u for u in bound.items if u != WHOLE])
-                results[bound.context] = {"ok": True, "done": total, "total": total, "failures": 0,
-                                          "message": "nothing to do" if not bound.items else "already applied"}
+                results[bound.context] = _nothing_left(len([u for u in bound.items if u != WHOLE]), not bound.items)
                 continue
             ok, reason = _confirm_context(ctx, bound, cluster)
             if ok:
@@ -557,16 +581,7 @@ class Action(StepKind):
             with ThreadPoolExecutor(max_workers=min(step.concurrency, len(approved))) as pool:
                 for bound, summary in zip(approved, pool.map(one, approved), strict=True):
                     results[bound.context] = summary
-        if declined and not approved:
-            return  # nothing ran: the step stays previewed, step.declined says why
-        summary_data = {"contexts": results, "declined": declined}
-        failed = {c: r for c, r in results.items() if not r["ok"]}
-        if not failed and not declined:
-            ctx.record(Event.STEP_SUCCEEDED, {"step": step.id, "result": summary_data})
-            return
-        parts = [f"{c}: {r['message']}" if len(contexts) > 1 else str(r["message"]) for c, r in failed.items()]
-        parts += [f"{c}: declined ({why})" for c, why in declined.items()]
-        ctx.record(Event.STEP_FAILED, {"step": step.id, "error": "; ".join(parts), "result": summary_data})
+        _conclude(ctx, contexts, results, declined, ran=bool(approved))
 
     def plan(self, ctx: StepContext, out: StepPlan) -> None:
         """kubectl, scope and targets via ClusterPort.prepare only: nothing is changed."""
@@ -593,10 +608,8 @@ class Action(StepKind):
             out.protected = out.protected or ctx.protected(context)
             scopes.append(f"{context}: {_scope(bound)}" if len(out.contexts) > 1 else _scope(bound))
             if step.batch is not None:
-                b = step.batch
-                out.notes.append(f"{context}: {len(bound.batches)} batch(es) of {render(b.size, values)}, pause "
-                                 f"{render(b.pause, values)}" + (f", halt when {b.haltWhen}" if b.haltWhen else "")
-                                 + (f", health gate: {b.gate.until}" if b.gate else ""))
+                out.notes.append(f"{context}: {len(bound.batches)} batch(es) of {render(step.batch.size, values)}, "
+                                 + _batch_note(step, values))
         out.description = "; ".join(descriptions)
         out.scope = "; ".join(scopes)
         if step.undo == "none":

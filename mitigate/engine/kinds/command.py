@@ -1,29 +1,15 @@
 """``command`` steps: a local program run from an argv list (never a shell), shown exactly,
 confirmed, its exit code and output journaled (redacted), with an optional undo command;
-protection and drills as for cluster actions. Shared with ``http`` in :mod:`mitigate.engine.outbound`."""
+protection and drills as for cluster actions. What it shares with ``http`` (plan, run, journal,
+recheck, undo) is :class:`mitigate.engine.outbound.OutboundKind`."""
 
 from __future__ import annotations
 
-from mitigate.engine import outbound
-from mitigate.engine.kind import StepContext, StepKind
-from mitigate.engine.types import StepPlan
+from mitigate.engine.outbound import OutboundKind
 
 
-class Command(StepKind):
+class Command(OutboundKind):
     name = "command"
-    undoable = True
-
-    def run(self, ctx: StepContext) -> None:
-        outbound.run(ctx)
-
-    def plan(self, ctx: StepContext, out: StepPlan) -> None:
-        outbound.describe(ctx, out)
-
-    def recheck(self, ctx: StepContext) -> None:
-        outbound.recheck(ctx)
-
-    def rollback(self, ctx: StepContext) -> str | None:
-        return outbound.rollback_step(ctx)
 
 
 KIND = Command()

@@ -1,29 +1,15 @@
 """``http`` steps: a call to a cloud or vendor API, previewed as its curl line (credentials
 masked), confirmed, journaled, with an optional undo call; protection and drills as for cluster
-actions. The mechanics are shared with ``command`` steps in :mod:`mitigate.engine.outbound`."""
+actions. What it shares with ``command`` (plan, run, journal, recheck, undo) is
+:class:`mitigate.engine.outbound.OutboundKind`."""
 
 from __future__ import annotations
 
-from mitigate.engine import outbound
-from mitigate.engine.kind import StepContext, StepKind
-from mitigate.engine.types import StepPlan
+from mitigate.engine.outbound import OutboundKind
 
 
-class Http(StepKind):
+class Http(OutboundKind):
     name = "http"
-    undoable = True
-
-    def run(self, ctx: StepContext) -> None:
-        outbound.run(ctx)
-
-    def plan(self, ctx: StepContext, out: StepPlan) -> None:
-        outbound.describe(ctx, out)
-
-    def recheck(self, ctx: StepContext) -> None:
-        outbound.recheck(ctx)
-
-    def rollback(self, ctx: StepContext) -> str | None:
-        return outbound.rollback_step(ctx)
 
 
 KIND = Http()

@@ -201,7 +201,29 @@ def service(obj: Obj, allocate: Callable[[], str]) -> None:
     obj.setdefault("status", {"loadBalancer": {}})
 
 
+def _webhooks(obj: Obj, mutating: bool) -> None:
+    """``SetDefaults_ValidatingWebhook``/``MutatingWebhook`` (admissionregistration/v1)."""
+    for hook in obj.get("webhooks") or []:
+        if not isinstance(hook, dict):
+            continue
+        hook.setdefault("failurePolicy", "Fail")
+        hook.setdefault("matchPolicy", "Equivalent")
+        hook.setdefault("namespaceSelector", {})
+        hook.setdefault("objectSelector", {})
+        hook.setdefault("timeoutSeconds", 10)
+        if mutating:
+            hook.setdefault("reinvocationPolicy", "Never")
+        for rule in hook.get("rules") or []:
+            if isinstance(rule, dict):
+                rule.setdefault("scope", "*")
+        service = (hook.get("clientConfig") or {}).get("service")
+        if isinstance(service, dict):
+            service.setdefault("port", 443)
+
+
 DEFAULTS: dict[tuple[str, str], Callable[[Obj], None]] = {
+    ("admissionregistration.k8s.io", "validatingwebhookconfigurations"): lambda o: _webhooks(o, False),
+    ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"): lambda o: _webhooks(o, True),
     ("", "pods"): _pod,
     ("", "secrets"): _secret,
     ("", "namespaces"): _namespace,

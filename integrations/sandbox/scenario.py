@@ -220,9 +220,63 @@ class NodeLeasesSpec(_M):
     renew_seconds: float = Field(default=10.0, gt=0, le=600)
 
 
+class WebhookServiceRef(_M):
+    namespace: str = "default"
+    name: str
+
+
+class WebhookBackendSpec(_M):
+    """What a webhook server answers (webhooks.py): for calls to a Service (and path) or a URL."""
+
+    service: WebhookServiceRef | None = None
+    url: str | None = None
+    path: str | None = Field(default=None, description="only calls to this clientConfig.service.path")
+    operations: list[Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]] = []
+    resources: list[str] = Field(default=[], description="plural or plural/subresource; [] = any")
+    latency_seconds: float = Field(default=0.0, ge=0, le=60, description="past the webhook's timeoutSeconds the "
+                                                                         "call fails: context deadline exceeded")
+    allowed: bool = True
+    code: int = Field(default=403, ge=400, le=599)
+    reason: str = "Forbidden"
+    message: str = ""
+    patch: list[dict[str, Any]] = Field(default=[], description="a JSON Patch (RFC 6902) a mutating webhook returns")
+    warnings: list[str] = []
+    endpoint: str | None = Field(default=None, description="a real HTTPS server on loopback answering for the "
+                                                           "Service (verified against caBundle as <name>.<ns>.svc)")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> WebhookBackendSpec:
+        if (self.service is None) == (self.url is None):
+            raise ValueError("a webhook backend answers for exactly one of: service, url")
+        if self.patch and not self.allowed:
+            raise ValueError("a webhook that denies the request returns no patch")
+        if self.endpoint is not None:
+            from urllib.parse import urlsplit
+
+            host = urlsplit(self.endpoint).hostname or ""
+            if not self.endpoint.startswith("https://") or host not in ("127.0.0.1", "::1", "localhost"):
+                raise ValueError("endpoint must be an https:// URL on 127.0.0.1, ::1 or localhost")
+            if self.service is None:
+                raise ValueError("endpoint answers for a service (a url webhook is called at its url)")
+        for op in self.patch:
+            if op.get("op") not in ("add", "remove", "replace", "move", "copy", "test") or not isinstance(
+                    op.get("path"), str):
+                raise ValueError(f"not a JSON Patch operation: {op!r}")
+        return self
+
+    def build(self) -> Any:
+        from .webhooks import Backend
+
+        svc = (self.service.namespace, self.service.name) if self.service else None
+        return Backend(svc, self.url, self.path, frozenset(self.operations), frozenset(self.resources),
+                       self.latency_seconds, self.allowed, self.code, self.reason, self.message,
+                       [dict(op) for op in self.patch], list(self.warnings), self.endpoint)
+
+
 class BehavioursSpec(_M):
     controllers: bool = True
     admission_webhooks: bool = False  # implies endpoints
+    webhook_backends: list[WebhookBackendSpec] = []
     endpoints: bool = False
     image_errors: dict[str, Literal["ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff",
                                     "CreateContainerConfigError"]] = {}

@@ -13,7 +13,7 @@ from typing import Any
 
 from mitigate.errors import LocatedError, LocatedErrors
 
-from . import webhooks
+from . import defaults
 from .faults import FaultSet
 from .health import holds, present
 from .kubelet import ContainerRule, KubeletSettings
@@ -99,6 +99,8 @@ def _fill(r: Resource, obj: Obj) -> Obj:
         node["metadata"].update({k: v for k, v in obj["metadata"].items() if k != "labels"})
         node["spec"] = obj.get("spec") or {}
         return node
+    if r.group == "admissionregistration.k8s.io":  # failurePolicy, timeoutSeconds... as a create defaults them
+        defaults.apply(r.key, obj, lambda: "")
     return obj  # pods without a status: the first tick (before serving) binds and starts them
 
 
@@ -303,7 +305,7 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
                                     dict(b.image_errors), b.endpoints or b.admission_webhooks, kubelet,
                                     b.node_leases.renew_seconds))
     if b.admission_webhooks:
-        st.admission = functools.partial(webhooks.admit, st)
+        st.admission.enable_webhooks([wb.build() for wb in b.webhook_backends])
     faults = FaultSet([f.build() for f in spec.faults], sc.seed + index)
     built = BuiltCluster(spec, st, sim, faults)
     for f, fs in zip(faults.faults, spec.faults, strict=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import logging
 import time
@@ -24,7 +25,8 @@ from aiohttp import web
 from mitigate.errors import LocatedError
 from mitigate.yamlloc import check_yaml_budget
 
-from . import budgets, openapi, protobuf, rbac
+from . import openapi, protobuf, rbac
+from .admission import warning_header
 from .apply import conflict_error, conflicts, drop_unapplied, take_over
 from .endpoints import LogSource, Metrics, health_text, rfc3339nano
 from .faults import FaultSet, RequestLogEntry
@@ -63,6 +65,7 @@ class Target:
 
 TARGET: web.RequestKey[Target | None] = web.RequestKey("target", object)  # type: ignore[arg-type]
 IDENTITY: web.RequestKey[rbac.Identity] = web.RequestKey("identity", rbac.Identity)
+WRITERS: web.RequestKey[list[Writer]] = web.RequestKey("writers", list)
 
 
 def _status_ok(details: Obj | None = None) -> Obj:
@@ -200,8 +203,11 @@ class ClusterApp:
                                {"retryAfterSeconds": 1}, {"Retry-After": "1"})
             self._authorize(request, target, info, who)
             request[TARGET] = target
-            return await handler(request)
+            resp = await handler(request)
+            await self._admitted(request, resp.headers)
+            return resp
         except ApiError as e:
+            await self._admitted(request, e.headers)
             return json_response(e.status(), e.code, e.headers)
         except PatchError as e:
             return json_response(ApiError(422, "Invalid", f"the patch could not be applied: {e}").status(), 422)
@@ -310,8 +316,24 @@ class ClusterApp:
 
     def _writer(self, request: web.Request, operation: str = "Update", fields: Any = None) -> Writer:
         manager = request.query.get("fieldManager") or request.headers.get("User-Agent", "unknown").split("/")[0]
-        return Writer(manager=manager or "unknown", operation=operation,
-                      dry_run=bool(request.query.getall("dryRun", [])), fields=fields)
+        who = request.get(IDENTITY)
+        w = Writer(manager=manager or "unknown", operation=operation,
+                   dry_run=bool(request.query.getall("dryRun", [])), fields=fields,
+                   user=who.user_info() if who is not None else None)
+        request[WRITERS] = [*request.get(WRITERS, []), w]
+        return w
+
+    async def _admitted(self, request: web.Request, headers: Any) -> None:
+        """What admission handed back for the response: the webhooks' warnings as ``Warning``
+        headers, and the time their (simulated) calls took, waited here off the cluster lock."""
+        writers: list[Writer] = request.get(WRITERS, [])
+        warnings = [text for w in writers for text in w.warnings]
+        if warnings and "Warning" not in headers:
+            extra = warning_header(warnings)
+            headers["Warning"] = f"{headers['Warning']}, {extra}" if headers.get("Warning") else extra
+        delay = sum(w.delay for w in writers)
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     def _out(self, t: Target, obj: Obj) -> Obj:
         if t.r.api_version(t.version) != obj.get("apiVersion"):
@@ -799,7 +821,9 @@ class ClusterApp:
                 try:
                     deleted.append(self._out(t, st.delete(t.r, meta["name"], meta.get("namespace"), w,
                                                           grace=grace, propagation=prop)))
-                except ApiError:
+                except ApiError as e:
+                    if e.code != 404:
+                        raise  # refused (an admission webhook): the API server stops at the first error
                     continue  # removed by a cascade earlier in this loop
         return json_response({"kind": f"{t.r.kind}List", "apiVersion": t.r.api_version(t.version),
                               "metadata": {"resourceVersion": str(st.rv)}, "items": deleted})
@@ -818,30 +842,16 @@ class ClusterApp:
         w = self._writer(request)
         if opts.get("dryRun"):
             w.dry_run = request[INFO]["dry_run"] = True
+        eviction = dict(body, apiVersion=body.get("apiVersion") or "policy/v1", kind="Eviction")
         with st.lock:
-            pod = st.get(t.r, t.name, t.namespace)
-            if not pod["metadata"].get("deletionTimestamp") and (pod.get("status") or {}).get("phase") not in (
-                    "Succeeded", "Failed"):
-                self._check_pdbs(pod)
-            st.delete(t.r, t.name, t.namespace, w, grace=opts.get("gracePeriodSeconds"),
-                      preconditions=opts.get("preconditions"))
+            st.get(t.r, t.name, t.namespace)
+            # a CREATE of pods/eviction: webhooks, then the PodDisruptionBudgets (admission.py); the
+            # pod's deletion that follows is not admitted again, as in the eviction storage
+            st.admission.admit_write("CREATE", t.r, eviction, None, w, subresource="eviction", namespace=t.namespace,
+                                     name=t.name, kind=("policy", "v1", "Eviction"))
+            st.delete(t.r, t.name, t.namespace, dataclasses.replace(w, admit=False),
+                      grace=opts.get("gracePeriodSeconds"), preconditions=opts.get("preconditions"))
         return json_response(_status_ok(), 201)
-
-    def _check_pdbs(self, pod: Obj) -> None:
-        """Refuse (429) when a matching PodDisruptionBudget allows no more disruptions."""
-        st = self.state
-        ns = pod["metadata"].get("namespace")
-        pods = st.list("pods", ns)
-        for pdb in st.list("poddisruptionbudgets", ns):
-            if not budgets.covers(pdb, pod):
-                continue
-            b = budgets.evaluate(pdb, pods)
-            if b.allowed <= 0:
-                raise ApiError(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's "
-                               "disruption budget.", {"causes": [{
-                                   "reason": "DisruptionBudget",
-                                   "message": f"The disruption budget {pdb['metadata']['name']} needs {b.desired} "
-                                              f"healthy pods and has {b.healthy} currently"}]})
 
     def _scale_of(self, t: Target, obj: Obj) -> Obj:
         meta = obj["metadata"]
@@ -881,11 +891,19 @@ class ClusterApp:
             if not isinstance(replicas, int) or replicas < 0:
                 raise ApiError(422, "Invalid", f'Scale "{t.name}" is invalid: spec.replicas: Invalid value')
             want_rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+            # an UPDATE of <resource>/scale: admitted as a Scale, then stored without a second admission
+            new_scale = dict(new_scale, apiVersion="autoscaling/v1", kind="Scale",
+                             metadata=dict(scale["metadata"], **(new_scale.get("metadata") or {})))
+            admitted = st.admission.admit_write("UPDATE", t.r, new_scale, scale, w, subresource="scale",
+                                                namespace=t.namespace, name=t.name, kind=("autoscaling", "v1", "Scale"))
+            replicas = ((admitted or new_scale).get("spec") or {}).get("replicas", replicas)
+            if not isinstance(replicas, int) or replicas < 0:
+                raise ApiError(422, "Invalid", f'Scale "{t.name}" is invalid: spec.replicas: Invalid value')
             updated = copy_json(obj)
             updated.setdefault("spec", {})["replicas"] = replicas
             if want_rv:
                 updated["metadata"]["resourceVersion"] = want_rv
-            res = st.update(t.r, updated, w)
+            res = st.update(t.r, updated, dataclasses.replace(w, admit=False))
         return json_response(self._scale_of(t, res))
 
     # ------------------------------------------------------------------ pods/log

@@ -110,6 +110,10 @@ class Writer:
     operation: str = "Update"
     dry_run: bool = False
     fields: Any = None  # the request body (for managedFields); None = the whole object
+    user: Obj | None = None  # the requester's userInfo for admission (None: a simulated controller)
+    admit: bool = True  # False: admitted already (a subresource write the server admitted as such)
+    warnings: list[str] = field(default_factory=list)  # admission warnings for the response
+    delay: float = 0.0  # seconds the admission webhooks took, which the response waits
 
 
 SYSTEM = Writer()
@@ -137,9 +141,10 @@ class ClusterState:
         self.dirty: set[tuple[tuple[str, str], Key]] = set()  # touched since the last simulation tick
         self._uid_prefix = str(uuid.uuid4())[:24]
         self._uid_seq = 0
-        # called with (resource, object, dry_run) on every create, before it is stored; raises ApiError
-        # to refuse it (the admissionWebhooks behaviour). Seeding bypasses it.
-        self.admission: Callable[[Resource, Obj, bool], None] | None = None
+        # every create, update and delete passes the admission chain (admission.py); seeding bypasses it
+        from .admission import Chain
+
+        self.admission = Chain(self)
 
     def new_uid(self) -> str:
         """A unique UUID-shaped uid: random per cluster, then a counter (uuid4 per object is too slow)."""
@@ -351,15 +356,17 @@ class ClusterState:
         obj["apiVersion"], obj["kind"] = r.api_version(), r.kind
         with self.lock:
             defaults.apply(r.key, obj, self._allocate_ip)
-        self.validate(r, obj)
+
+        def validate(o: Obj) -> None:
+            if o is not obj:  # a mutating webhook's patch: defaulted again, as the API server does
+                defaults.apply(r.key, o, self._allocate_ip)
+            self.validate(r, o)
+
         with self.lock:
-            if self.admission is not None:
-                self.admission(r, obj, w.dry_run)
+            admitted = self.admission.admit_write("CREATE", r, obj, None, w, validate)
+            assert admitted is not None
+            obj, meta = admitted, admitted["metadata"]
             key = self._key(r, obj)
-            if r.namespaced and (("", "namespaces") not in self.objects
-                                 or ("", key[0]) not in self.objects[("", "namespaces")]):
-                raise ApiError(404, "NotFound", f'namespaces "{key[0]}" not found',
-                               {"name": key[0], "kind": "namespaces"})
             if key in self.bucket(r):
                 raise ApiError(409, "AlreadyExists", f'{r.plural}{"." + r.group if r.group else ""} '
                                f'"{key[1]}" already exists', {"name": key[1], "group": r.group, "kind": r.plural})
@@ -488,11 +495,16 @@ class ClusterState:
                 for f in ("clusterIP", "clusterIPs"):
                     if f in (old.get("spec") or {}):
                         new["spec"][f] = old["spec"][f]
-            self.validate(r, new)
-            if w is not SYSTEM and subresource != "status":  # clients, not the simulated controllers
-                frozen = update_causes(r.key, old, new)
-                if frozen:
-                    raise invalid(r, key[1], frozen)
+            def validate(o: Obj) -> None:
+                self.validate(r, o)
+                if w is not SYSTEM and subresource != "status":  # clients, not the simulated controllers
+                    frozen = update_causes(r.key, old, o)
+                    if frozen:
+                        raise invalid(r, key[1], frozen)
+
+            admitted = self.admission.admit_write("UPDATE", r, new, old, w, validate, subresource=subresource)
+            assert admitted is not None
+            new = admitted
             self._record_manager(new, w, r.api_version(), old)
             if w.dry_run:
                 new["metadata"]["resourceVersion"] = om["resourceVersion"]
@@ -522,6 +534,7 @@ class ClusterState:
             if (pre.get("uid") and pre["uid"] != meta.get("uid")) or (
                     pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion")):
                 raise conflict(r, name)
+            self.admission.admit_write("DELETE", r, None, obj, w)
             if w.dry_run:
                 return obj
             if r.key == ("", "namespaces"):
@@ -529,10 +542,10 @@ class ClusterState:
                     if other.namespaced:
                         for k in [k for k in self.bucket(other) if k[0] == name]:
                             self._drop(other, k)
-            if propagation != "Orphan":
+            if propagation != "Orphan":  # the garbage collector's deletes (not admitted: see admission.py)
                 for dr, dkey, _ in self.dependents(meta["uid"]):
                     if dkey in self.bucket(dr):
-                        self.delete(dr, dkey[1], dkey[0] or None, w, propagation=propagation)
+                        self.delete(dr, dkey[1], dkey[0] or None, SYSTEM, propagation=propagation)
             else:
                 for dr, dkey, dobj in self.dependents(meta["uid"]):
                     d = copy_json(dobj)

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def self_signed() -> tuple[bytes, bytes]:
-    """(certificate PEM, private key PEM) valid for 127.0.0.1 and localhost for one day."""
+def self_signed(*dns_names: str) -> tuple[bytes, bytes]:
+    """(certificate PEM, private key PEM) valid for 127.0.0.1, localhost (and ``dns_names``) for one day."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mitigate-sandbox")])
     now = datetime.datetime.now(datetime.UTC)
@@ -28,6 +28,7 @@ def self_signed() -> tuple[bytes, bytes]:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        *(x509.DNSName(n) for n in dns_names),
                                                         x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
                            critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)

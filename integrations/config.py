@@ -207,9 +207,9 @@ def parse_config(text: str, path: str = "<config>") -> IntegrationsConfig:
     # The located loader first: a repeated key (a second ``protectedContexts:`` silently erased
     # protection), a ``!!python`` tag, an alias bomb or deep nesting is one located line.
     doc = load_yaml(text, path)
-    if doc.data is None:
-        return IntegrationsConfig(source=path)
     root = yaml.compose(text, Loader=yaml.SafeLoader)  # the same document, for error positions
+    if doc.data is None or root is None:
+        return IntegrationsConfig(source=path)
     data = doc.data
     if not isinstance(data, dict):
         raise LocatedError("the config must be a mapping of settings", path=path,

@@ -1,8 +1,9 @@
 """RFC 3339 times: the one place they are parsed and formatted.
 
 The journal writes ``ts`` as UTC with microseconds and ``Z`` (:func:`format_ts`, and its fast
-twin :func:`utc_now_text`); everything that reads a time from a journal, a template, a
-runbook or an HTTP answer parses it with :func:`parse_rfc3339`. Human times ("14:05 CET") are
+twin :func:`utc_now_text`); Kubernetes objects (the adapter's, the sandbox's) carry whole
+seconds (:func:`format_seconds`); everything that reads a time from a journal, a template, a
+runbook, a Kubernetes object or an HTTP answer parses it with :func:`parse_rfc3339`. Human times ("14:05 CET") are
 another matter: :mod:`mitigate.journal.timeparse` resolves those.
 """
 
@@ -56,6 +57,16 @@ def parse_rfc3339(text: str, *, assume_utc: bool = True) -> datetime:
             raise ValueError(f"{text!r} has no time zone (e.g. 2026-05-01T10:00:00Z)")
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def format_seconds(moment: datetime | float) -> str:
+    """RFC 3339 UTC to the whole second with ``Z``, as Kubernetes writes a ``metav1.Time``
+    (``creationTimestamp``, a condition's ``lastTransitionTime``). A number is a POSIX time."""
+    if isinstance(moment, (int, float)):
+        moment = datetime.fromtimestamp(moment, UTC)
+    elif moment.tzinfo is None:
+        raise ValueError("an RFC 3339 time needs a time zone")
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def format_rfc3339(moment: datetime) -> str:

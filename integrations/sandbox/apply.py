@@ -126,7 +126,8 @@ def take_over(obj: Obj, found: list[tuple[str, str, Leaf]]) -> None:
     meta = obj.get("metadata") or {}
     kept = []
     for e in meta.get("managedFields") or []:
-        gone = lost.get(e.get("manager")) if isinstance(e, dict) else None
+        manager = e.get("manager") if isinstance(e, dict) else None
+        gone = lost.get(manager) if isinstance(manager, str) else None
         if not gone:
             kept.append(e)
             continue

@@ -8,6 +8,7 @@ nodes, ``deploymentsAvailable`` is not met by a rollback that leaves pods failin
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -141,7 +142,7 @@ def _field(st: ClusterState, f: Any) -> bool:
         return False
     if f.not_equals is not None and as_text(value) == as_text(f.not_equals):
         return False
-    for bound, ok in ((f.at_least, lambda q, b: q >= b), (f.below, lambda q, b: q < b)):
+    for bound, ok in ((f.at_least, operator.ge), (f.below, operator.lt)):
         if bound is None:
             continue
         try:

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mitigate.timefmt import format_seconds, format_ts, parse_rfc3339
+
 from .patch import copy_json
 from .store import ApiError, Obj, now_iso
 
@@ -40,7 +42,7 @@ LEASE_NS, LEASE_SECONDS = "kube-node-lease", 40
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_seconds(ts)
 
 
 def epoch(text: Any) -> float | None:
@@ -51,7 +53,7 @@ def epoch(text: Any) -> float | None:
 def _epoch(text: str) -> float | None:
     """RFC 3339 seconds to epoch; cached (a fleet's taints and conditions share a few timestamps)."""
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+        return parse_rfc3339(text, assume_utc=False).timestamp()
     except ValueError:
         return None
 
@@ -156,7 +158,7 @@ def new_lease(node: str, renew: str) -> Obj:
 
 def lease_time(ts: float) -> str:
     """MicroTime, as the kubelet writes renewTime."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return format_ts(datetime.fromtimestamp(ts, UTC))
 
 
 @dataclass

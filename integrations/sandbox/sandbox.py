@@ -210,7 +210,7 @@ class Sandbox:
             path = Path(self._tmpdir) / "kubeconfig"
         user = "sandbox-user"
         ca = base64.b64encode(self._cert).decode()
-        doc = {"apiVersion": "v1", "kind": "Config", "preferences": {},
+        doc: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "preferences": {},
                "current-context": self.contexts[0],
                "clusters": [{"name": c, "cluster": {"server": self._urls[c], "certificate-authority-data": ca}}
                             for c in self.contexts],

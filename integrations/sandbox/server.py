@@ -196,9 +196,9 @@ class ClusterApp:
                               504: "Timeout"}.get(f.status, "InternalError")
                     raise ApiError(f.status, reason, f.message, {"retryAfterSeconds": f.retry_after or 0},
                                    headers)
-            code = self.overload() if self.overload else None
-            if code:
-                raise ApiError(code, "TooManyRequests" if code == 429 else "ServiceUnavailable",
+            overloaded = self.overload() if self.overload else None
+            if overloaded:
+                raise ApiError(overloaded, "TooManyRequests" if overloaded == 429 else "ServiceUnavailable",
                                "the server is currently unable to handle the request (apiserver overloaded)",
                                {"retryAfterSeconds": 1}, {"Retry-After": "1"})
             self._authorize(request, target, info, who)
@@ -419,9 +419,9 @@ class ClusterApp:
         if parts == ["v3"]:
             return json_response(openapi.v3_root(reg, crds))
         if parts[:1] == ["v3"]:
-            doc = openapi.v3_document(reg, "/".join(parts[1:]), crds)
-            if doc is not None:
-                return json_response(doc, headers={"Cache-Control": "public, immutable"}
+            group_doc = openapi.v3_document(reg, "/".join(parts[1:]), crds)
+            if group_doc is not None:
+                return json_response(group_doc, headers={"Cache-Control": "public, immutable"}
                                      if request.query.get("hash") else None)
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 

@@ -16,8 +16,9 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
+
+from mitigate.timefmt import format_seconds
 
 from . import defaults, fieldsets
 from .patch import copy_json
@@ -38,7 +39,7 @@ def now_iso() -> str:
     """RFC 3339 UTC with second precision, formatted once per second (seeding calls it 100,000 times)."""
     sec = int(time.time())
     if _NOW[0] != sec:
-        _NOW[1] = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _NOW[1] = format_seconds(sec)
         _NOW[0] = sec
     return str(_NOW[1])
 
@@ -562,8 +563,8 @@ class ClusterState:
                     return obj
                 new: Obj = copy_json(obj)
                 # a pod's deletionTimestamp is when its grace period ends, as the API server sets it
-                new["metadata"]["deletionTimestamp"] = datetime.fromtimestamp(
-                    int(time.time()) + (grace or 0), UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if pod else now_iso()
+                new["metadata"]["deletionTimestamp"] = (format_seconds(int(time.time()) + (grace or 0)) if pod
+                                                         else now_iso())
                 if r.key == ("", "pods"):
                     new["metadata"]["deletionGracePeriodSeconds"] = grace or 0
                 self._store(r, key, new, "MODIFIED")

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from mitigate.timefmt import parse_rfc3339
+
 from .resources import Resource
 from .selectors import field_value, selector_to_string
 
@@ -29,7 +31,7 @@ def human_age(ts: str | None, now: datetime | None = None) -> str:
     if not ts:
         return "<unknown>"
     try:
-        then = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        then = parse_rfc3339(ts, assume_utc=False)
     except ValueError:
         return "<invalid>"
     s = int(((now or datetime.now(UTC)) - then).total_seconds())

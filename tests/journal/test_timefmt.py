@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mitigate.timefmt import format_rfc3339, format_ts, parse_rfc3339, parse_ts
+from mitigate.timefmt import format_rfc3339, format_seconds, format_ts, parse_rfc3339, parse_ts
 
 
 def test_parse_accepts_z_offsets_fractions_and_returns_utc() -> None:
@@ -35,3 +35,13 @@ def test_format_is_utc_with_z_and_round_trips() -> None:
     assert format_ts(at) == "2026-05-01T08:00:00.123456Z" and parse_ts(format_ts(at)) == at
     with pytest.raises(ValueError):
         format_rfc3339(datetime(2026, 5, 1))
+
+
+def test_kubernetes_times_are_whole_utc_seconds_from_a_datetime_or_a_posix_time() -> None:
+    at = datetime(2026, 5, 1, 10, 0, 7, 999999, tzinfo=timezone(timedelta(hours=2)))
+    assert format_seconds(at) == "2026-05-01T08:00:07Z"
+    assert format_seconds(at.timestamp()) == "2026-05-01T08:00:07Z"
+    assert format_seconds(0) == "1970-01-01T00:00:00Z"
+    assert parse_rfc3339(format_seconds(at)) == at.replace(microsecond=0)
+    with pytest.raises(ValueError):
+        format_seconds(datetime(2026, 5, 1))

@@ -11,13 +11,13 @@ import os
 import shlex
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
 
 from mitigate.ports import AccessCheck, ActionRequest, ClusterError, Preview, TargetResult
+from mitigate.timefmt import parse_rfc3339
 
 from .. import render
 from ..resources import check_name
@@ -596,7 +596,7 @@ class Drain(Cordon):
         if not ts:
             return False
         try:
-            since = datetime.strptime(str(ts), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+            since = parse_rfc3339(str(ts), assume_utc=False).timestamp()
         except ValueError:
             return False
         return time.time() - since > self.skip_wait

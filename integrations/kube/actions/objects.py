@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mitigate.ports import ActionRequest, ClusterError, TargetResult
+from mitigate.timefmt import format_seconds
 
 from .. import render
 from .base import Change, Item, ObjectChange
@@ -200,7 +201,7 @@ class RolloutRestart(ObjectChange):
     KEY = "kubectl.kubernetes.io/restartedAt"
 
     def bind(self) -> None:
-        self.stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.stamp = format_seconds(datetime.now(UTC))
         self.items = self.select(self.resource("apps/v1", "Deployment"))
 
     def change(self, item: Item, obj: dict[str, Any]) -> Change:

@@ -235,7 +235,7 @@ class ListPane(LinePane, Generic[T], can_focus=True):
     def item_lines(self, item: T, width: int, *, highlighted: bool) -> list[Strip]:
         raise NotImplementedError
 
-    def selection_style(self) -> Style:
+    def row_highlight_style(self) -> Style:
         """The highlight: muted in a list without the focus when DIM_WHEN_BLURRED (where enter acts is plain)."""
         name = "primary" if self.has_focus or not self.DIM_WHEN_BLURRED else "primary-background"
         return Style(bgcolor=self.app.theme_variables.get(name, "blue"), bold=True)

@@ -134,7 +134,7 @@ class PickList(ListPane[Pick]):
                 lines[n] = cut_middle(line, width)
         strips = [to_strips(self, [line], width)[0] if line.plain else Strip.blank(width) for line in lines]
         if index == self.highlighted and pick.enabled:
-            style = self.selection_style()
+            style = self.row_highlight_style()
             strips = [s.apply_style(style) for s in strips]
         return strips
 

@@ -77,7 +77,7 @@ class StepList(ListPane[tuple[StepStateLike, bool, str]]):
         strips = to_strips(self, [step_line(state, current=current, status=status, compact=width < COMPACT_BELOW)],
                            width)
         if highlighted:
-            style = self.selection_style()
+            style = self.row_highlight_style()
             strips = [s.apply_style(style) for s in strips]
         return strips
 

@@ -67,7 +67,8 @@ def describe(rtype: str, data: dict[str, Any], *, drill: bool = False) -> str:
     if rtype == Event.INCIDENT_OPENED:
         return f"opened: {data.get('title', '')}"
     if rtype == Event.CONTEXT_IDENTITY:
-        who = data.get("as") if isinstance(data.get("as"), dict) else {}
+        raw = data.get("as")
+        who = raw if isinstance(raw, dict) else {}
         acting = f" as {who.get('user')}" if who.get("user") else ""
         said = "; ".join(str(s) for s in data.get("said") or [])
         return (f"{'resumed on' if data.get('resumed') else 'acting on'} {data.get('context')}: user "

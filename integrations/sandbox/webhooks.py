@@ -326,7 +326,8 @@ def _denied(name: str, status: Any) -> ApiError:
         message = f"{denied_by}: {result['reason']}"
     else:
         message = f"{denied_by} without explanation"
-    code = result.get("code") if isinstance(result.get("code"), int) and result.get("code") else 500
+    given = result.get("code")
+    code = given if isinstance(given, int) and given else 500
     reason = str(result.get("reason") or ("InternalError" if code == 500 else ""))
     details = result.get("details") if isinstance(result.get("details"), dict) else None
     return ApiError(code, reason, message, details)

@@ -17,6 +17,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from mitigate.durable import write_synced
 from mitigate.errors import MitigateError
 
 UNDO_DIR = "undo"
@@ -33,12 +34,7 @@ def write_private(path: Path, content: bytes) -> str:
     """Write ``content`` durably to ``path`` (0600, folders 0700); return its SHA-256 (hex)."""
     private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, content)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_synced(tmp, content, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     os.replace(tmp, path)
     return hashlib.sha256(content).hexdigest()
 

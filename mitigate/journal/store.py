@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from mitigate.clock import SystemClock
+from mitigate.durable import write_synced
 from mitigate.errors import MitigateError
 from mitigate.journal.incidents import existing_incident_dir, incident_dir, new_incident_id
 from mitigate.journal.keys import JournalKey, current_key
@@ -160,12 +161,7 @@ class Journal:
         """Move a torn last line to ``journal.jsonl.torn-<ts>`` and cut it from the journal."""
         stamp = format_ts(self.clock.now()).replace(":", "")
         aside = self.dir / f"{TORN_PREFIX}{stamp}"
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, torn)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_synced(aside, torn, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         fd = os.open(self.file, os.O_WRONLY)
         try:
             os.ftruncate(fd, good_len)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from mitigate.durable import write_synced
 from mitigate.ports import AccessCheck, ActionRequest, ClusterError, Preview, TargetResult
 from mitigate.timefmt import parse_rfc3339
 
@@ -77,12 +78,7 @@ def write_private(path: Path, text: str) -> str:
             parent.mkdir(mode=0o700, exist_ok=True)  # threads back up side by side
     os.chmod(path.parent, 0o700)
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_synced(tmp, text.encode("utf-8"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.replace(tmp, path)
     return str(path)
 

@@ -5,7 +5,6 @@ preflight agrees with kubectl 1.35's ``auth can-i`` for every permission the shi
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -16,7 +15,7 @@ import pytest
 
 from mitigate.cli import main
 from mitigate.journal import Journal, list_incidents
-from tests.drills.conftest import drill
+from tests.drills.conftest import DRILLS, drill
 from tests.kubectl import kubectl_path
 
 LIMITED = "ops-limited"
@@ -94,33 +93,104 @@ def test_impersonating_the_limited_user_gives_the_same_denial(sb: Any, capsys: p
     assert code == 1 and "you cannot create pods/eviction" in out + err and _mutations(sb) == []
 
 
-def test_the_preflight_agrees_with_kubectl_auth_can_i(sb: Any, tmp_path: Path) -> None:
-    """Every permission the shipped node runbooks' changes use, answered by both for the limited user."""
-    from integrations.kube import KubeCluster
-    from mitigate.ports import ActionRequest
+def _can_i(kubeconfig: Path, context: str, check: Any, home: Path) -> str:
+    resource = check.resource + (f".{check.group}" if check.group else "") + (f"/{check.name}" if check.name else "")
+    args = [kubectl_path(), f"--cache-dir={home / 'cache'}", f"--context={context}", "auth", "can-i", check.verb,
+            resource, *([f"--subresource={check.subresource}"] if check.subresource else []),
+            *([f"-n={check.namespace}"] if check.namespace else [])]
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "KUBECONFIG": str(kubeconfig)}
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.stdout.strip()
 
-    ctx = f"{sb.contexts[0]}@{LIMITED}"
-    cluster = KubeCluster.from_kubeconfig(sb.kubeconfig)
-    names = [n["metadata"]["name"] for n in sb.cluster().list("nodes")][:3]
-    checks = []
-    for verb, params in (("cordon", {"names": names}), ("drain", {"names": names}),
-                         ("deleteMachine", {"names": names}),
-                         ("scale", {"namespace": "kube-system", "name": "cluster-autoscaler", "replicas": 1})):
-        try:
-            checks += cluster.prepare(ActionRequest(ctx, verb, params, "s")).permissions()
-        except Exception as exc:  # noqa: BLE001 - a verb whose targets this scenario lacks
-            assert "not found" in str(exc) or "no " in str(exc), exc
-    assert {c.verb for c in checks} >= {"patch", "list", "create"}
-    answers = cluster.access(ctx, checks)
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "KUBECONFIG": str(sb.kubeconfig)}
-    for answer in answers:
-        c = answer.check
-        resource = c.resource + (f".{c.group}" if c.group else "") + (f"/{c.name}" if c.name else "")
-        args = [kubectl_path(), f"--cache-dir={tmp_path / 'cache'}", f"--context={ctx}", "auth", "can-i", c.verb,
-                resource, *([f"--subresource={c.subresource}"] if c.subresource else []),
-                *([f"-n={c.namespace}"] if c.namespace else [])]
-        said = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60).stdout.strip()
-        assert said == ("yes" if answer.allowed else "no"), (c, said, answer)
-    assert any(a.allowed is False for a in answers) and any(a.allowed for a in answers)
-    cluster.close()
-    json.dumps([a.check.text for a in answers])
+
+def _grant(cluster: Any, context: str, checks: list[Any]) -> None:
+    """RBAC for the limited user allowing exactly ``checks`` (a Role per namespace, a ClusterRole else)."""
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    by_ns: dict[str, list[Any]] = {}
+    for c in checks:
+        by_ns.setdefault(c.namespace, []).append(c)
+    for ns, same in by_ns.items():
+        rules = [{"apiGroups": [c.group], "resources": [c.resource + (f"/{c.subresource}" if c.subresource else "")],
+                  "verbs": [c.verb]} for c in same]
+        kind, where = ("Role", f"{rbac}/namespaces/{ns}") if ns else ("ClusterRole", rbac)
+        meta = {"name": "agreement", **({"namespace": ns} if ns else {})}
+        send = cluster.ctx(context).transport.request
+        send("POST", f"{where}/{kind.lower()}s", body={"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind,
+                                                       "metadata": meta, "rules": rules})
+        send("POST", f"{where}/{kind.lower()}bindings", body={
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": f"{kind}Binding", "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": "agreement"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": LIMITED}]})
+
+
+@pytest.mark.parametrize("name", DRILLS)
+def test_the_preflight_agrees_with_kubectl_auth_can_i(name: str, sandbox: Callable[..., Any], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every permission a shipped runbook's steps declare (each action's prepared permissions, as its
+    drill runs start to finish and as the runbook-wide preflight plans the steps ahead), answered by
+    the preflight and by kubectl 1.35's ``auth can-i``: for an admin (all yes), for a user without
+    RBAC (all no) and for that user once granted every other one of them (exactly those)."""
+    from integrations.kube import KubeCluster
+    from mitigate.cli.drill import run_in_sandbox
+    from mitigate.paths import runbooks_dir
+    from mitigate.runbook.loader import load_runbook
+
+    scenario = drill(name)
+    scenario["users"] = [{"name": LIMITED, "auth": "token"}]
+    if scenario.get("clusters"):  # the management cluster and one workload cluster show every permission
+        scenario["clusters"] = scenario["clusters"][:2]
+    sb = sandbox(scenario)
+    asked: dict[tuple[str, str, str, str, str, str], tuple[str, Any]] = {}
+    prepared: set[str] = set()
+    plain_access, plain_prepare = KubeCluster.access, KubeCluster.prepare
+
+    def access(self: KubeCluster, context: str, checks: Any) -> Any:
+        answers = plain_access(self, context, checks)
+        for a in answers:  # the checks as resolved (a kind becomes its resource and group)
+            c = a.check
+            asked.setdefault((context, c.verb, c.resource, c.group, c.subresource, c.namespace), (context, c))
+        return answers
+
+    def prepare(self: KubeCluster, request: Any) -> Any:
+        prepared.add(request.verb)
+        return plain_prepare(self, request)
+
+    monkeypatch.setattr(KubeCluster, "access", access)
+    monkeypatch.setattr(KubeCluster, "prepare", prepare)
+    run_in_sandbox(sb, name, root=tmp_path / "journal", echo=False)
+    monkeypatch.undo()
+    book = load_runbook(runbooks_dir() / f"{name}.yaml")
+    declared = {next(iter(s.action)) for s in book.steps if s.action}
+    assert declared and declared <= prepared, (declared, prepared)  # every action verb was prepared and asked
+    by_context: dict[str, list[Any]] = {}
+    for context, check in sorted(asked.values(), key=lambda kv: (kv[0], kv[1].text)):
+        by_context.setdefault(context, []).append(check)
+    admin = KubeCluster.from_kubeconfig(sb.kubeconfig)
+    home = tmp_path / "home"
+
+    def agree(user: str) -> list[tuple[Any, bool]]:
+        out = []
+        for context, checks in by_context.items():
+            target = f"{context}@{user}" if user else context
+            for answer in admin.access(target, checks):
+                said = _can_i(Path(sb.kubeconfig), target, answer.check, home)
+                assert answer.allowed is not None and said == ("yes" if answer.allowed else "no"), (
+                    user or "admin", answer.check, said, answer)
+                out.append((answer.check, answer.allowed))
+        return out
+
+    assert all(allowed for _, allowed in agree(""))
+    assert not any(allowed for _, allowed in agree(LIMITED))
+    granted: set[str] = set()
+    for context, checks in by_context.items():
+        half = checks[::2]
+        _grant(admin, context, half)
+        granted |= {f"{context} {c.text}" for c in half}
+    after = agree(LIMITED)
+    contexts = [c for c, checks in by_context.items() for _ in checks]
+    assert all(allowed for (check, allowed), context in zip(after, contexts, strict=True)
+               if f"{context} {check.text}" in granted)
+    if len(after) > 1:
+        assert not all(allowed for _, allowed in after)
+    admin.close()

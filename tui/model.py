@@ -26,7 +26,6 @@ WARNING = "warning"
 class Absorbed:
     """What one burst of records changes on screen."""
 
-    lines: list[Any] = field(default_factory=list)  # records for the timeline, in order
     steps_changed: bool = False  # a step may have changed state: re-read the session
     progress: Any = None  # the latest batch.progress record of the burst
     results: list[dict[str, Any]] = field(default_factory=list)  # per-target results of the batch step
@@ -102,8 +101,8 @@ class WalkerModel:
     def fold(self, records: Sequence[Any], *, live: bool) -> Absorbed:
         """Fold a burst of records: O(1) widget work per burst follows, not per record.
 
-        Batch bookkeeping (intents, outcomes, progress) reaches the timeline as events
-        only; per-target results are summarised by the batch panel.
+        Per-target results are summarised by the batch panel; the timeline folds the same
+        records into its rows itself (``tui.timeline_rows``).
         """
         out = Absorbed()
         for rec in records:
@@ -122,10 +121,6 @@ class WalkerModel:
                 out.results.extend(data.get("results") or [])
             elif rtype == Event.BATCH_CANCELLED:
                 out.cancelled = data
-            if rtype == Event.BATCH_PROGRESS or (batched and rtype in (Event.STEP_INTENT, Event.STEP_OUTCOME)):
-                out.steps_changed = True
-                continue
-            out.lines.append(rec)
             if rtype.startswith(("step.", "check.", "batch.", "manual.", Event.DECISION, Event.GATE, "rollback.",
                                  "notify.")):
                 out.steps_changed = True

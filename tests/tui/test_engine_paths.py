@@ -100,7 +100,7 @@ async def test_a_decision_routes_the_walk_to_the_chosen_branch(tmp_path: Path) -
         assert status(app, "cordon-a") == status(app, "cordon-b") == "skipped"
         await pilot.press("enter")                                     # the manual step, ticked
         await until(pilot, lambda: status(app, "page") == "succeeded")
-        await until(pilot, lambda: "page" in timeline_text(app).split("decision which")[-1])
+        await until(pilot, lambda: "page" in timeline_text(app).split("which decision: chose page")[-1])
         assert "cordon-a skipped: condition false" in timeline_text(app)
     records = rig.session.journal.records()
     assert [r.data for r in records if r.type == "decision"] == [{"step": "which", "choice": "page"}]
@@ -176,8 +176,9 @@ async def test_notes_and_milestones_can_be_backdated_and_a_zone_mismatch_is_show
         await until(pilot, lambda: isinstance(app.screen, WalkerScreen))
         await until(pilot, lambda: "milestone impact-start" in timeline_text(app))
         shown = timeline_text(app)
-        assert "note: alerts fired in #inc-par (at 2026-05-04 13:50 Europe/Paris = 2026-05-04 11:50 UTC)" in shown
-        assert "2026-05-04 13:40 CET = 2026-05-04 12:40 UTC) ⚠ CET does not fit" in shown
+        # short times (HH:MM:SS UTC), and the time as it was typed with its zone
+        assert "note: alerts fired in #inc-par · at 4 May 11:50:00 UTC (13:50 Europe/Paris)" in shown
+        assert "milestone impact-start · at 4 May 12:40:00 UTC (13:40 CET) ⚠ CET does not fit" in shown
     records = {r.type: r.data for r in rig.session.journal.records() if r.type in ("note", "milestone")}
     assert records["note"]["at"].startswith("2026-05-04T11:50:00")
     assert records["note"]["declared"]["mismatch"] is False

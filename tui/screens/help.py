@@ -16,7 +16,8 @@ HELP = """\
 | key | what it does |
 |---|---|
 | `↑` `↓` `j` `k` `home` `end` (or a click) | highlight a step (only you move the highlight) |
-| `enter` / `r` | run the highlighted step (asks for confirmation first); on a finished step, move to the next |
+| `enter` / `r` | run the highlighted step (asks for confirmation first); a manual step: mark it done; a decision: choose. The key bar names what it does |
+| `enter` | on a finished step: move to the next one; on a later step: go to the one to act on now |
 | `p` | preview: server-side dry run and diff, nothing changes |
 | `c` | copy the kubectl equivalent to the clipboard |
 | `s` | skip the step (asks for a reason) |

@@ -56,15 +56,24 @@ MILESTONES = [("impact-start", "impact started"), ("detected", "detected"), ("ac
               ("mitigated", "mitigated"), ("resolved", "resolved")]
 STATUSES = [("investigating", "investigating"), ("identified", "identified"),
             ("monitoring", "monitoring"), ("resolved", "resolved")]
-MAX_BACKFILL = 200  # timeline lines shown from the journal when the walker opens
+MAX_BACKFILL = 200  # timeline rows shown from the journal when the walker opens
 DONE = frozenset({"succeeded", "skipped", "rolled-back"})
 RUNNABLE = frozenset({"check", "wait", "gate", "notify", "silence", "action"})
+UNDOABLE = frozenset({"action", "silence", "http", "command"})  # kinds whose change B / b can undo
+APPLIED = frozenset({"succeeded", "failed"})  # a step of an undoable kind that may have changed something
+# what enter does on the highlighted step, by its kind: the key bar names it (one binding each)
+RUN_AS = {"manual": "manual", "decision": "decision"}
 
 
 class WalkerScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (120, "-wide"), (160, "-xwide")]
     BINDINGS = [
-        Binding("enter,r", "run_step", "Run"),
+        # enter is one of these, whichever applies to the highlighted step (check_action hides the rest)
+        Binding("enter,r", "run_step('run')", "Run"),
+        Binding("enter,r", "run_step('manual')", "Mark done"),
+        Binding("enter,r", "run_step('decision')", "Decide"),
+        Binding("enter", "next_step", "Next step"),
+        Binding("enter", "to_current", "Go to current"),
         Binding("p", "preview", "Preview"),
         Binding("c", "copy_kubectl", "Copy"),
         Binding("s", "skip", "Skip"),
@@ -91,7 +100,9 @@ class WalkerScreen(Screen[None]):
         self.model = WalkerModel(drill=incident.drill)
         self._briefs: dict[str, Brief] = {}
         self._cancel: threading.Event | None = None
-        self._running = False  # a session call of this screen is under way (the app runs one at a time)
+        # a session call of this screen is under way (the app runs one at a time); not `_running`,
+        # which is Textual's own flag on every message pump (is_running)
+        self._in_call = False
         self._dirty = False  # journal records arrived; the step list is re-read at most every 100 ms
         self._reading = False  # a worker is reading the step states
         self._planned: set[str] = set()  # steps whose plan was asked for
@@ -126,8 +137,9 @@ class WalkerScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#steps", StepList).border_title = plain(self.incident.runbook_title or "steps", multiline=False)
         self.query_one(Timeline).border_title = "timeline  (l hides)"
-        absorbed = self.model.fold(self.incident.journal.records(), live=False)
-        self.query_one(Timeline).add_records(absorbed.lines[-MAX_BACKFILL:])
+        records = self.incident.journal.records()
+        self.model.fold(records, live=False)
+        self.query_one(Timeline).add_records(records, keep=MAX_BACKFILL)
         self.incident.journal.subscribe(self._inbox.append)
         session = self.incident.session  # nothing runs yet: a direct read is safe here
         current = session.current()
@@ -205,6 +217,7 @@ class WalkerScreen(Screen[None]):
     def on_briefs_ready(self, message: BriefsReady) -> None:
         self._briefs = dict(message.briefs)
         self._show_detail()
+        self._keys_changed()  # a check's kubectl equivalent is in its brief: c copies it
 
     def on_steps_read(self, message: StepsRead) -> None:
         self._show_steps(message.steps, message.current)
@@ -227,12 +240,12 @@ class WalkerScreen(Screen[None]):
             # the highlight starts on the engine's current step; after that only the responder moves it
             step_list.select_step(current or self._steps[-1].id)
         self._show_detail()
-        keys = (self.selected(), current, self._running,
+        keys = (self.selected(), current, self._in_call, self._anything_applied(),
                 tuple(status_name(s.status) for s in self._steps if s.id in (self.selected(), current)))
         if keys != self._keys_for:  # which keys work changed: the key bar is redrawn
             self._keys_for = keys
             self._keys_changed()
-        if current is None and self._steps and not self._running:
+        if current is None and self._steps and not self._in_call:
             self._maybe_verdict()
 
     def _brief(self, sid: str) -> Brief:
@@ -285,7 +298,7 @@ class WalkerScreen(Screen[None]):
         """Fold a burst of journal records into the screen: O(1) widget work per burst, not per record."""
         out = self.model.fold(records, live=True)
         self._dirty = self._dirty or out.steps_changed
-        self.query_one(Timeline).add_records(out.lines)
+        self.query_one(Timeline).add_records(records)  # the timeline folds a step's bookkeeping into its row
         if self.selected() in out.evidence:
             self._show_detail()
         if (out.progress is None and not out.results and out.cancelled is None and out.started is None
@@ -309,6 +322,7 @@ class WalkerScreen(Screen[None]):
         self.model.planned(message.step_id, message.plan.kubectl)
         if message.step_id == self.selected():
             self._show_detail()
+            self._keys_changed()  # its kubectl lines are known now: c copies them
 
     def on_preview_ready(self, message: PreviewReady) -> None:
         self.model.previewed(message.step_id, message.preview.diff or "")
@@ -317,8 +331,10 @@ class WalkerScreen(Screen[None]):
 
     def on_session_changed(self, _: SessionChanged) -> None:
         self._cancel = None
-        self._running = False
+        self._in_call = False
         self._dirty = True
+        # a plan read before an earlier step ran had nothing to target yet: read it again when shown
+        self._planned = {sid for sid in self._planned if self.model.of(sid).kubectl}
         self._flush()
         self._keys_changed()
         self._read_briefs()  # what a step just found is in the next steps' text and messages now
@@ -329,32 +345,54 @@ class WalkerScreen(Screen[None]):
     # ------------------------------------------------------------------ which keys work now
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The key bar shows the keys that work for the highlighted step (None: shown dimmed)."""
+        """Only the keys that work for the highlighted step are bound (False: not shown, and the key
+        falls through to the binding that does apply, as enter does between run, next and current)."""
         try:
             sid = self.selected()
         except Exception:  # noqa: BLE001 - asked before the step list is mounted
             return True
+        allowed = self._allowed(action, parameters, sid)
+        return True if allowed is None else allowed
+
+    def _allowed(self, action: str, parameters: tuple[object, ...], sid: str | None) -> bool | None:
+        """Whether ``action`` works now on step ``sid``; None for the keys that do not depend on it."""
         state = next((s for s in self._steps if s.id == sid), None)
         status = status_name(state.status) if state is not None else ""
         kind = state.kind if state is not None else ""
-        if action == "run_step":  # on a finished step, enter moves to the next one
-            return (state is not None and status != "running"
-                    and (status not in DONE or self._current not in (None, sid))) or None
+        idle = not self._in_call  # the app runs one session call at a time: others are refused meanwhile
+        current = self._current
+        if action == "run_step":  # the engine's current step, not finished (a failed one runs again)
+            runnable = (state is not None and idle and sid == current and status not in DONE
+                        and status not in ("running", "unknown"))
+            return runnable and (parameters[:1] or ("run",))[0] == RUN_AS.get(kind, "run")
+        if action == "next_step":  # a finished step: enter moves the highlight on
+            return state is not None and status in DONE and current not in (None, sid)
+        if action == "to_current":  # a later step, or one that cannot run now
+            return state is not None and status not in DONE and current not in (None, sid)
         if action == "preview":
-            return kind == "action" or None
+            return kind == "action" and idle and status not in DONE and status != "running"
         if action == "copy_kubectl":
-            return bool(sid and (self.model.of(sid).kubectl or self._brief(sid).kubectl)) or None
+            return bool(sid and (self.model.of(sid).kubectl or self._brief(sid).kubectl))
         if action == "retry":
-            return status == "failed" or None
+            return status == "failed" and idle
         if action == "skip":
-            return (state is not None and status not in ("succeeded", "rolled-back", "skipped")) or None
+            return state is not None and idle and status not in ("succeeded", "rolled-back", "skipped", "running")
         if action == "cancel_batch":
-            return self._running and self._cancel is not None
+            return self._in_call and self._cancel is not None
         if action == "rollback_step":  # a step that changed something and is not yet undone
-            return (kind in ("action", "silence", "http", "command") and status in ("succeeded", "failed")) or None
+            return kind in UNDOABLE and status in APPLIED and idle
+        if action == "rollback":
+            return idle and self._anything_applied()
+        if action in ("note", "milestone", "status"):
+            return idle
+        if action == "postmortem":
+            return self.incident.postmortem is not None
         if action == "verdict":
             return self.incident.verdict is not None
-        return True
+        return None
+
+    def _anything_applied(self) -> bool:
+        return any(s.kind in UNDOABLE and status_name(s.status) in APPLIED for s in self._steps)
 
     # ------------------------------------------------------------------ actions
 
@@ -372,7 +410,7 @@ class WalkerScreen(Screen[None]):
         """A call that changes the session; ``batch`` names the step whose progress the panel follows."""
 
         def started() -> None:
-            self._running = True
+            self._in_call = True
             self._cancel = cancel
             if batch is not None:
                 self.model.batch_step = batch
@@ -386,7 +424,15 @@ class WalkerScreen(Screen[None]):
     def _step(self, sid: str) -> StepStateLike:
         return next(s for s in self._steps if s.id == sid)
 
-    def action_run_step(self) -> None:
+    def action_next_step(self) -> None:
+        if self._current is not None:
+            self.go_to_step(self._current)
+
+    def action_to_current(self) -> None:
+        self.action_next_step()
+
+    def action_run_step(self, _as: str = "") -> None:
+        """Run (tick, decide) the highlighted step; ``_as`` only names it in the key bar."""
         sid = self.selected()
         if sid is None:
             return
@@ -458,7 +504,7 @@ class WalkerScreen(Screen[None]):
                       cancel=cancel)
 
     def action_cancel_batch(self) -> None:
-        if self._cancel is not None and self._running:
+        if self._cancel is not None and self._in_call:
             self._cancel.set()
             self.notify("cancelling after the current batch")
 

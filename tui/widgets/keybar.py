@@ -32,6 +32,7 @@ class KeyBar(Widget):
     def __init__(self) -> None:
         super().__init__()
         self._keys: list[tuple[Content, bool]] = []  # (key + label, essential)
+        self.working: list[str] = []  # the descriptions of the keys that work now, shown or cut off
         self._signature: tuple[object, ...] = ()  # the bindings the keys were built from
 
     def on_mount(self) -> None:
@@ -57,6 +58,7 @@ class KeyBar(Widget):
         if signature == self._signature:  # the same keys work as before: nothing to redraw
             return
         self._signature = signature
+        self.working = [binding.description for _, binding in chosen]
         parts: list[tuple[Content, bool]] = []
         for key, binding in chosen:
             description = binding.description or ("palette" if key == palette else binding.action)

@@ -1,6 +1,7 @@
-"""The live timeline: journal records as they are appended, plus UI-side errors.
+"""The live timeline: journal records folded into rows as they are appended, plus UI-side errors.
 
-Newest at the bottom, like the journal itself; the window stays at the end unless
+One row per run of a step, rewritten as the run goes (``tui.timeline_rows`` folds the records);
+newest at the bottom, like the journal itself; the window stays at the end unless
 the responder scrolls back (wheel). Entries are kept as text and wrapped for the
 pane's width when painted, so nothing is rendered for lines out of view and a
 resize re-wraps instead of cutting lines off.
@@ -17,63 +18,14 @@ from textual.strip import Strip
 
 from mitigate.events import Event
 from tui.text import safe
+from tui.timeline_rows import FAILED, ICONS, INFO, OK, RUNNING, SKIPPED, UNDONE, WARN, Row, TimelineRows
 from tui.widgets.pane import LinePane, to_strips
 
-_STYLES = {Event.NOTIFY_FAILED: "bold yellow", Event.STEP_FAILED: "bold red", Event.STEP_SUCCEEDED: "green",
-           Event.MILESTONE: "bold cyan", Event.NOTE: "italic", Event.BATCH_CANCELLED: "yellow", "error": "bold red",
-           Event.INCIDENT_STATUS: "cyan"}
-MAX_ENTRIES = 2000  # the journal holds every record; the pane keeps the recent ones
-
-
-def declared(data: dict[str, Any]) -> str:
-    """A backdated entry keeps its typed time and zone beside UTC; a flagged zone says why."""
-    decl = data.get("declared")
-    if not isinstance(decl, dict):
-        return f" (at {data['at']})" if data.get("at") else ""
-    text = f" (at {decl.get('text')} {decl.get('tz')} = {str(data.get('at', ''))[:16].replace('T', ' ')} UTC)"
-    return text + (f" ⚠ {decl.get('note')}" if decl.get("mismatch") else "")
-
-
-def describe(rtype: str, data: dict[str, Any], *, drill: bool = False) -> str:
-    """A short human line for one journal record (in a drill, status updates are only recorded)."""
-    step = data.get("step")
-    if rtype == Event.NOTIFY_SENT:
-        return f"{step} status update to {data.get('channel')} " + ("recorded (drill)" if drill else "sent")
-    if rtype == Event.NOTIFY_FAILED:
-        return f"{step} ⚠ status update to {data.get('channel')} NOT delivered: {data.get('message') or ''}"
-    if rtype == Event.STEP_SUCCEEDED and data.get("error"):
-        return f"{step} done with a warning: {data.get('error')}"
-    if rtype == Event.ROLLBACK_STEP:
-        return f"{step} rollback: " + ("undone" if data.get("ok") else f"not undone: {data.get('message') or ''}")
-    if rtype == Event.NOTE:
-        return f"note: {data.get('text', '')}" + declared(data)
-    if rtype == Event.MILESTONE:
-        return f"milestone {data.get('name')}" + declared(data)
-    if rtype == Event.INCIDENT_STATUS:
-        return f"status → {data.get('status')}"
-    if rtype == Event.STEP_SKIPPED:
-        return f"{step} skipped: {data.get('reason', '')}"
-    if rtype == Event.STEP_FAILED:
-        return f"{step} failed: {data.get('error', '')}"
-    if rtype == Event.STEP_DECLINED:
-        return f"{step} declined: {data.get('reason', '')}"
-    if rtype == Event.BATCH_PROGRESS:
-        return (f"{step} batch {data.get('batch')}/{data.get('batches')}: "
-                f"{data.get('done')}/{data.get('total')} done, {data.get('failures', 0)} failed")
-    if rtype == Event.BATCH_CANCELLED:
-        return f"{step} cancelled at {data.get('done')}/{data.get('total')}"
-    if rtype == Event.CHECK_RESULT:
-        return f"{step} check: {'ok' if data.get('ok') else 'NOT ok'} ({data.get('count')})"
-    if rtype == Event.INCIDENT_OPENED:
-        return f"opened: {data.get('title', '')}"
-    if rtype == Event.CONTEXT_IDENTITY:
-        raw = data.get("as")
-        who = raw if isinstance(raw, dict) else {}
-        acting = f" as {who.get('user')}" if who.get("user") else ""
-        said = "; ".join(str(s) for s in data.get("said") or [])
-        return (f"{'resumed on' if data.get('resumed') else 'acting on'} {data.get('context')}: user "
-                f"{data.get('user')} ({data.get('auth')}){acting}" + (f" ⚠ {said}" if said else ""))
-    return f"{rtype} {step}" if step else rtype
+STATE_STYLES = {RUNNING: "bold yellow", OK: "green", FAILED: "bold red", WARN: "bold yellow", SKIPPED: "magenta",
+                UNDONE: "magenta", INFO: ""}
+KIND_STYLES = {Event.MILESTONE: "bold cyan", Event.NOTE: "italic", Event.INCIDENT_STATUS: "cyan",
+               Event.DRILL_VERDICT: "bold"}
+MAX_ENTRIES = 2000  # the journal holds every record; the pane keeps the recent rows
 
 
 class Timeline(LinePane):
@@ -84,27 +36,56 @@ class Timeline(LinePane):
     def __init__(self, *, id: str | None = None, drill: bool = False) -> None:  # noqa: A002 (Textual's name)
         super().__init__(id=id)
         self.drill = drill
+        self.rows = TimelineRows(drill=drill)
         # each entry with its lines wrapped at _width (None until painted at that width)
         self._entries: deque[list[Any]] = deque(maxlen=MAX_ENTRIES)
+        self._by_key: dict[tuple[str, ...], list[Any]] = {}  # a step run's row, rewritten as it goes
         self._width = 0
 
     def write(self, line: Text) -> None:
         self._entries.append([line, None])
         self.changed()
 
-    def add_record(self, ts: str, rtype: str, data: dict[str, Any]) -> None:
+    @staticmethod
+    def line(row: Row) -> Text:
         line = Text()
-        line.append(ts[11:19] + " ", style="dim")
-        style = "bold yellow" if rtype == Event.STEP_SUCCEEDED and data.get("error") else _STYLES.get(rtype, "")
-        line.append(safe(describe(rtype, data, drill=self.drill), multiline=False), style=style)
-        self.write(line)
+        line.append(row.time + " ", style="dim")
+        icon = ICONS.get(row.state, "")
+        style = KIND_STYLES.get(row.kind, "") if row.state == INFO else STATE_STYLES.get(row.state, "")
+        line.append(safe(f"{icon} {row.text}" if icon else row.text, multiline=False), style=style)
+        return line
 
-    def add_records(self, records: Sequence[Any]) -> None:
+    def add_record(self, ts: str, rtype: str, data: dict[str, Any]) -> None:
+        self.add_records([_Record(ts, rtype, data)])
+
+    def add_records(self, records: Sequence[Any], *, keep: int | None = None) -> None:
+        """Fold ``records``; each row changed by them is drawn once (a batch rewrites its step's row
+        many times in a burst). ``keep``: only the last rows are kept (the backfill on opening)."""
+        changed: dict[tuple[str, ...], Row] = {}
         for rec in records:
-            self.add_record(str(getattr(rec, "ts", "")), getattr(rec, "type", ""), getattr(rec, "data", None) or {})
+            folded = self.rows.fold(str(getattr(rec, "ts", "")), getattr(rec, "type", ""),
+                                    getattr(rec, "data", None) or {})
+            if folded is not None:
+                changed[folded[0]] = folded[1]  # a row rewritten in the burst keeps its place, with its last words
+        if not changed:
+            return
+        for key, row in changed.items():
+            entry = self._by_key.get(key)
+            if entry is not None:
+                entry[0], entry[1] = self.line(row), None
+            else:
+                entry = self._by_key[key] = [self.line(row), None]
+                self._entries.append(entry)
+        if keep is not None:
+            while len(self._entries) > keep:
+                self._entries.popleft()
+        if len(self._by_key) > 2 * MAX_ENTRIES:  # rows that left the pane are not rewritten
+            alive = {id(e) for e in self._entries}
+            self._by_key = {k: e for k, e in self._by_key.items() if id(e) in alive}
+        self.changed()
 
     def add_error(self, ts: str, message: str) -> None:
-        self.add_record(ts, "error", {})
+        self.write(Text.assemble((ts[11:19] + " ", "dim"), ("✘ error", "bold red")))
         self.write(Text("  " + safe(message), style="red"))
 
     def build(self, width: int) -> list[Strip]:
@@ -130,3 +111,8 @@ class Timeline(LinePane):
     def text(self) -> str:
         """Every entry as plain text, oldest first (what a responder could scroll through)."""
         return "\n".join(e[0].plain for e in self._entries)
+
+
+class _Record:
+    def __init__(self, ts: str, rtype: str, data: dict[str, Any]) -> None:
+        self.ts, self.type, self.data = ts, rtype, data

@@ -23,7 +23,7 @@ from tui.widgets.pane import LinePane, to_strips
 
 STATE_STYLES = {RUNNING: "bold yellow", OK: "green", FAILED: "bold red", WARN: "bold yellow", SKIPPED: "magenta",
                 UNDONE: "magenta", INFO: ""}
-KIND_STYLES = {Event.MILESTONE: "bold cyan", Event.NOTE: "italic", Event.INCIDENT_STATUS: "cyan",
+KIND_STYLES: dict[str, str] = {Event.MILESTONE: "bold cyan", Event.NOTE: "italic", Event.INCIDENT_STATUS: "cyan",
                Event.DRILL_VERDICT: "bold"}
 MAX_ENTRIES = 2000  # the journal holds every record; the pane keeps the recent rows
 

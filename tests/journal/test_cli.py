@@ -42,8 +42,12 @@ def test_add_backdated_milestone_show_and_verify(root: Path, cli: Cli) -> None:
     assert milestone["data"]["declared"]["mismatch"] is True and milestone["data"]["declared"]["tz"] == "EST"
     assert data["records"][2]["data"] == {"text": "plain note"}
 
+    # the first record was written through the library, unkeyed: consistent, not vouched for (exit 3)
     checked = cli("journal", "verify", ID)
-    assert checked.returncode == 0 and "ok: 3 records, hash chain intact" in checked.stdout
+    assert checked.returncode == 3 and "ok: 3 records, hash chain intact" in checked.stdout
+    assert "--allow-unkeyed" in checked.stderr
+    accepted = cli("journal", "verify", ID, "--allow-unkeyed")
+    assert accepted.returncode == 0 and "ok: 3 records, hash chain intact" in accepted.stdout
 
 
 def test_tampered_record_fails_verify_naming_the_line(root: Path, cli: Cli) -> None:
@@ -66,12 +70,12 @@ def test_torn_tail_is_reported_by_show_and_verify(root: Path, cli: Cli) -> None:
     _incident(root)
     with (root / ID / "journal.jsonl").open("a") as handle:
         handle.write('{"seq":2,"ts":"2026')
-    for command in ("show", "verify"):
-        result = cli("journal", command, ID)
+    for command in (("show",), ("verify", "--allow-unkeyed")):
+        result = cli("journal", *command, ID)
         assert result.returncode == 0 and "torn last line" in result.stdout
     added = cli("journal", "add", ID, "after the crash")
     assert added.returncode == 0 and "added #2 note" in added.stdout and "set aside" in added.stderr
-    assert "set aside earlier" in cli("journal", "verify", ID).stdout
+    assert "set aside earlier" in cli("journal", "verify", ID, "--allow-unkeyed").stdout
 
 
 def test_bad_ids_and_bad_input_are_one_line_errors(root: Path, cli: Cli) -> None:
@@ -136,6 +140,7 @@ def test_second_writer_is_refused_with_the_holders_name(root: Path, cli: Cli) ->
 def test_journal_dir_from_environment(root: Path) -> None:
     _incident(root)
     env = {**child_env(), "MITIGATE_JOURNAL_DIR": str(root)}
-    result = subprocess.run([sys.executable, "-m", "mitigate", "journal", "verify", ID], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "mitigate", "journal", "verify", "--allow-unkeyed", ID],
+                            capture_output=True,
                             text=True, env=env, timeout=60, check=False)
     assert result.returncode == 0 and os.fspath(root) not in result.stderr

@@ -98,8 +98,38 @@ def test_journal_verify_cli_says_who_wrote_it(tmp_path: Path, capsys: pytest.Cap
     journal.close()
     assert main(["--journal-dir", str(root), "journal", "add", "inc-cli", "signed here"]) == 0
     capsys.readouterr()
-    assert main(["--journal-dir", str(root), "journal", "verify", "inc-cli"]) == 0
-    out = capsys.readouterr().out
-    assert "authenticity: intact; the first 1 record(s) are unkeyed" in out, out
-    assert "head: " in out
+    # consistent, but its first record is unkeyed: not vouched for, a code of its own unless accepted
+    assert main(["--journal-dir", str(root), "journal", "verify", "inc-cli"]) == 3
+    captured = capsys.readouterr()
+    assert "authenticity: intact; the first 1 record(s) are unkeyed" in captured.out, captured.out
+    assert "head: " in captured.out and "--allow-unkeyed" in captured.err
+    assert main(["--journal-dir", str(root), "journal", "verify", "--allow-unkeyed", "inc-cli"]) == 0
     assert (root / ".journal-key").stat().st_mode & 0o777 == 0o600
+
+
+def test_journal_verify_exit_codes_tell_keyed_unkeyed_and_tampered(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "incidents"
+    with Journal.create(root, "inc-u") as unkeyed:  # the library, no key provider: unkeyed
+        unkeyed.append("note", {"text": "written as a library"})
+    previous = key_provider()
+    set_key_provider(lambda r: file_key(r, "test"))
+    try:
+        with Journal.create(root, "inc-k") as keyed:
+            keyed.append("note", {"text": "written by this installation"})
+    finally:
+        set_key_provider(previous)
+    verify_cmd = ["--journal-dir", str(root), "journal", "verify"]
+    assert main([*verify_cmd, "inc-k"]) == 0
+    assert "intact and written by this installation" in capsys.readouterr().out
+    assert main([*verify_cmd, "inc-u"]) == 3
+    assert "consistent but unkeyed" in capsys.readouterr().out
+    assert main([*verify_cmd, "--allow-unkeyed", "inc-u"]) == 0
+    path = root / "inc-k" / "journal.jsonl"
+    path.write_text(path.read_text().replace("written by this", "written by that"))
+    assert main([*verify_cmd, "inc-k"]) == 1
+    assert main([*verify_cmd, "--allow-unkeyed", "inc-k"]) == 1  # tampered is never accepted
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["journal", "verify", "--help"])
+    assert "3 consistent but not vouched for" in " ".join(capsys.readouterr().out.split())

@@ -34,7 +34,7 @@ print(json.dumps({"code": code, "heavy": heavy}))
     ["--version"],
     ["validate", "-q", str(ROOT / "runbooks" / "apiserver-oom.yaml")],
     ["--journal-dir", "{root}", "journal", "show", "inc-light"],
-    ["--journal-dir", "{root}", "journal", "verify", "inc-light"],
+    ["--journal-dir", "{root}", "journal", "verify", "--allow-unkeyed", "inc-light"],
 ], ids=["version", "validate", "journal-show", "journal-verify"])
 def test_everyday_commands_import_no_heavy_module(argv: list[str], tmp_path: Path) -> None:
     args = [a.replace("{root}", str(tmp_path)) for a in argv]

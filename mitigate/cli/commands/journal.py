@@ -31,6 +31,9 @@ from mitigate.journal.lifecycle import check_milestone, record_milestone
 from mitigate.paths import journal_root
 
 _WIDTH = 120
+EXIT_UNVOUCHED = 3
+"""``journal verify``: the chain is consistent, but not every record verifies under this
+installation's key (unkeyed, partly keyed, or another installation's): not proof of who wrote it."""
 
 
 def _friendly(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -73,7 +76,19 @@ def register(subparsers: Any) -> None:
 
     show = add_incident_action(sub, "show", "print an incident's records", _show)
     show.add_argument("--json", action="store_true", help="machine-readable output")
-    add_incident_action(sub, "verify", "check the hash chain; exit 1 naming the first bad line", _verify)
+    check = add_incident_action(
+        sub, "verify", "check the hash chain and who wrote it; exit 0 intact and written by this installation, "
+                       f"1 tampered, {EXIT_UNVOUCHED} consistent but not vouched for (unkeyed)", _verify)
+    check.description = "Check an incident journal's hash chain, sequence numbers, tail and journal-key macs."
+    check.epilog = (f"exit status: 0 intact and written by this installation (every record verifies under its "
+                    f"journal key); 1 NOT intact (a line changed, removed, reordered, or a record added outside "
+                    f"mitigate): tampered; {EXIT_UNVOUCHED} consistent but not vouched for: the chain is intact but "
+                    f"some or all records are unkeyed (written before this installation had a key, by a library, "
+                    f"or by another installation), so anyone could have written them; --allow-unkeyed accepts "
+                    f"that (exit 0).")
+    check.add_argument("--allow-unkeyed", action="store_true",
+                       help=f"exit 0 (not {EXIT_UNVOUCHED}) for a consistent journal this installation cannot "
+                            "vouch for (unkeyed or another installation's key)")
     add = add_incident_action(sub, "add", "add a (backdated) note or milestone to the timeline", _add)
     add_when(add, "when it happened")
     add.add_argument("--milestone", metavar="NAME", help="impact-start, detected, acknowledged, mitigated, "
@@ -142,7 +157,11 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"authenticity: {report.authenticity}")
         if report.head:
             print(f"head: {report.head} (record #{report.records}; a journal cut short later has another head)")
-        return 0
+        if report.keyed or args.allow_unkeyed:
+            return 0
+        print(f"mitigate: journal {args.id}: consistent, but not written (wholly) by this installation: exit "
+              f"{EXIT_UNVOUCHED}; pass --allow-unkeyed to accept an unkeyed journal", file=sys.stderr)
+        return EXIT_UNVOUCHED
     for problem in report.problems:
         print(f"mitigate: journal {args.id}: {problem}", file=sys.stderr)
     print(f"FAILED: {len(report.problems)} problem(s) in {report.records} readable records")

@@ -117,6 +117,11 @@ class StepKind:
         """Undo what the step applied, confirmed and journaled. None when done, else why it stopped."""
         return f"a {self.name} step has nothing to undo"
 
+    def check_rollback(self, ctx: StepContext) -> None:
+        """Before a rollback sends anything: MitigateError when the journaled undo of this step
+        cannot be trusted (a missing or altered backup, an undo that is not the step's inverse for
+        its own objects). Default: nothing to check."""
+
 
 def record_check(ctx: StepContext, outcome: CheckOutcome) -> None:
     """Journal a check's (or wait's) result and end the step by it; its objects stay in memory."""

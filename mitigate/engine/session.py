@@ -622,6 +622,17 @@ class Session:
             elif any(rec.open_intents for rec in self._state.steps.values()):
                 raise MitigateError("a step's outcome is unknown: recheck it before rolling back")
         self._append(Event.ROLLBACK_STARTED, {"steps": candidates, **one})
+        for sid in candidates:  # every journaled undo checked before anything is sent for any step
+            step = self.runbook.step(sid)
+            if step.undo == "none":
+                continue
+            try:
+                self.kinds.kind(step).check_rollback(
+                    self._step_context(step, self.context(), self._state.step(sid).attempts, cancel))
+            except MitigateError as exc:
+                self._append(Event.ROLLBACK_STEP, {"step": sid, "ok": False, "message": str(exc)})
+                self._append(Event.ROLLBACK_FINISHED, {"ok": False, "stopped_at": sid, "rolled_back": [], **one})
+                return []
         rolled: list[str] = []
         for sid in candidates:
             step = self.runbook.step(sid)

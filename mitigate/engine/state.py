@@ -45,6 +45,8 @@ class StepRecord:
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     undo: list[list[dict[str, Any]]] = field(default_factory=list)  # one group per outcome, in order
     undo_refs: list[dict[str, Any] | None] = field(default_factory=list)  # each group's full copy (backups)
+    undo_targets: list[list[tuple[str, str]]] = field(default_factory=list)
+    """Each group's (context, target) pairs: what its outcome and intent say the step acted on."""
     api_errors_absorbed: int = 0
     last_applied_seq: int = 0  # orders rollback: most recently applied first
     before_rollback: StepStatus | None = None  # while its undo awaits confirmation: the status to go back to
@@ -57,7 +59,8 @@ class StepRecord:
         return replace(self, result=dict(self.result) if self.result is not None else None,
                        open_intents=dict(self.open_intents), done=set(self.done),
                        failed_units=set(self.failed_units), outcomes=list(self.outcomes),
-                       undo=[list(group) for group in self.undo], undo_refs=list(self.undo_refs))
+                       undo=[list(group) for group in self.undo], undo_refs=list(self.undo_refs),
+                       undo_targets=[list(group) for group in self.undo_targets])
 
 
 @dataclass
@@ -110,6 +113,8 @@ def _apply_outcome(state: SessionState, rec: StepRecord, seq: int, data: Mapping
         rec.undo.append(list(data["undo"]))
         ref = data.get("undo_backup")
         rec.undo_refs.append(dict(ref) if isinstance(ref, dict) else None)
+        named = [r.get("target") for r in results] + list(intent.get("targets") or [])
+        rec.undo_targets.append(sorted({(context, str(t)) for t in named if t}))
 
 
 def apply(state: SessionState, record: RecordLike) -> SessionState:
@@ -197,6 +202,7 @@ def _apply_step(state: SessionState, rec: StepRecord, record: RecordLike) -> Non
     elif kind == Event.ROLLBACK_STEP:
         if data.get("ok"):
             rec.status, rec.undo, rec.undo_refs, rec.error = StepStatus.ROLLED_BACK, [], [], None
+            rec.undo_targets = []
             rec.done.clear()
         else:
             rec.error = f"rollback: {data.get('message', 'failed')}"

@@ -13,7 +13,7 @@ action that ended up with no target (an empty list or an empty selector).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -404,6 +404,81 @@ def check_inverse(verb: str, undo_verb: str) -> None:
     if undo_verb not in allowed:
         raise MitigateError(f"refusing an undo {undo_verb!r} for a {verb!r} step: not its declared inverse"
                             + (f" ({', '.join(allowed)})" if allowed else " (it has none)"))
+
+
+# The kind an undo of these verbs acts on without naming it (``uncordon {names: [n1]}`` is Nodes).
+_IMPLICIT_KIND = {"cordon": "Node", "uncordon": "Node", "drain": "Node",
+                  "relaxThrottle": "PriorityLevelConfiguration"}
+
+
+def undo_objects(verb: str, params: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(kind, namespace or ``""``, name) of every object an undo request acts on.
+
+    An undo names its objects: the adapter builds it from the objects it changed. One that
+    does not (a selector, no name, a manifest as text) is refused: a journaled undo is data
+    anyone who can write the journal can forge."""
+    def refuse(why: str) -> MitigateError:
+        return MitigateError(f"refusing an undo {verb!r}: {why} (an undo names the objects it restores)")
+
+    if params.get("selector") not in (None, "", {}):
+        raise refuse("it has a selector")
+    if verb == "restoreCustomResources":
+        crd = params.get("crd")
+        meta = crd.get("metadata") if isinstance(crd, Mapping) else None
+        name = meta.get("name") if isinstance(meta, Mapping) else None
+        if not isinstance(name, str) or not name:
+            raise refuse("its crd has no name")
+        spec = crd.get("spec") if isinstance(crd, Mapping) else None
+        spec = spec if isinstance(spec, Mapping) else {}
+        kind = (spec.get("names") or {}).get("kind") if isinstance(spec.get("names"), Mapping) else None
+        group = spec.get("group")
+        for obj in params.get("objects") or []:
+            api_version = obj.get("apiVersion") if isinstance(obj, Mapping) else None
+            if not isinstance(obj, Mapping) or obj.get("kind") != kind or not isinstance(api_version, str) \
+                    or api_version.rpartition("/")[0] != group:
+                shown = f"{obj.get('kind')} {obj.get('apiVersion')}" if isinstance(obj, Mapping) else repr(obj)[:40]
+                raise refuse(f"it would restore a {shown} object with CRD {name}, which defines {kind} of {group}")
+        return [("CustomResourceDefinition", "", name)]
+    manifest = params.get("manifest")
+    if manifest is not None:
+        docs = manifest if isinstance(manifest, list) else [manifest]
+        out = []
+        for doc in docs:
+            meta = doc.get("metadata") if isinstance(doc, Mapping) else None
+            if not isinstance(meta, Mapping) or not isinstance(doc.get("kind"), str) \
+                    or not isinstance(meta.get("name"), str):
+                raise refuse("its manifest is not a list of named objects")
+            out.append((str(doc["kind"]), str(meta.get("namespace") or ""), str(meta["name"])))
+        return out
+    kind = params.get("kind") or _IMPLICIT_KIND.get(verb)
+    raw = params.get("names") if params.get("names") is not None else (
+        [params["name"]] if params.get("name") is not None else [])
+    if not isinstance(kind, str) or not kind or not isinstance(raw, list) or not raw \
+            or not all(isinstance(n, str) and n for n in raw):
+        raise refuse("it names no kind and object")
+    namespace = str(params.get("namespace") or "")
+    out = []
+    for name in raw:
+        ns, _, bare = name.rpartition("/")
+        out.append((kind, ns or namespace, bare))
+    return out
+
+
+def check_undo_targets(step_id: str, verb: str, context: str, params: Mapping[str, Any],
+                       targets: Iterable[tuple[str, str]]) -> None:
+    """MitigateError unless every object the undo acts on is one its step acted on in that context:
+    ``targets`` are the step's journaled (context, ``Kind/namespace/name`` or ``Kind/name``) pairs,
+    from the outcome that carries the undo and its intent. With :func:`check_inverse`, a forged
+    undo can neither change the verb nor point the inverse at another object."""
+    known = {t for c, t in targets if c == context}
+    for kind, namespace, name in undo_objects(verb, params):
+        wanted = f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
+        if wanted in known or (namespace and f"{kind}/{name}" in known):  # a cluster-scoped object
+            continue
+        acted = ", ".join(sorted(known)[:5]) + (f" (+{len(known) - 5})" if len(known) > 5 else "") if known \
+            else "nothing"
+        raise MitigateError(f"refusing an undo {verb!r} of {wanted} on {context}: not an object step "
+                            f"{step_id!r} acted on there (its journal names {acted})")
 
 
 class ScopeError(MitigateError):

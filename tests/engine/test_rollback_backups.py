@@ -238,3 +238,71 @@ def test_an_undo_with_no_backup_reference_is_not_read_from_the_journal(box: Any,
     Session.resume(journal, session.ports, runbook=session.runbook).rollback()
     last = [r for r in journal.records() if r.type == "rollback.step"][-1].data
     assert not last["ok"] and "records no backup" in last["message"]
+
+
+def test_a_forged_undo_of_the_right_verb_for_another_object_is_refused_before_any_request(
+        box: Any, tmp_path: Path) -> None:
+    """The verb check alone let a forged ``annotate`` undo of the retoken step rewrite another
+    ConfigMap; and the rollback of the steps after it ran before the forgery was found."""
+    kc = KubeCluster.from_kubeconfig(box.kubeconfig, qps=200, burst=50)
+    kc.ctx(CTX).transport.request("POST", "/api/v1/namespaces/shop/configmaps", body={
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other-config", "namespace": "shop"}})
+    session, journal = _session(box, tmp_path, ANNOTATE)
+    session.run("retoken")
+    session.run("cordon")
+    forged = [{"context": CTX, "verb": "annotate", "params": {
+        "apiVersion": "v1", "kind": "ConfigMap", "namespace": "shop", "name": "other-config",
+        "annotations": {"owned": "by-the-forger"}}}]
+    content = json.dumps(forged).encode()
+    path = journal.backups_dir / "forged.json"
+    path.write_bytes(content)
+    import hashlib
+    ref = {"path": "forged.json", "sha256": hashlib.sha256(content).hexdigest()}
+    journal.append("step.outcome", {"step": "retoken", "attempt": 1, "batch": 2, "context": CTX, "items": ["*"],
+                                    "ok": True, "results": [], "undo": forged, "undo_backup": ref})
+    resumed = Session.resume(journal, session.ports, runbook=session.runbook)
+    assert resumed.rollback() == []
+    last = [r for r in journal.records() if r.type == "rollback.step"][-1].data
+    assert last["step"] == "retoken" and not last["ok"]
+    assert "ConfigMap/shop/other-config" in last["message"] and "not an object step 'retoken' acted on" in last["message"]
+    other = _get(box, "v1", "ConfigMap", "other-config", "shop")
+    assert other is not None and "owned" not in (other["metadata"].get("annotations") or {})
+    # nothing was sent for the cordon step either, though it comes first in the rollback order
+    node = _get(box, "v1", "Node", "n1")
+    assert node is not None and node["spec"].get("unschedulable") is True
+    assert not [r for r in journal.records() if r.type == "step.intent" and r.data.get("rollback")]
+
+
+@pytest.mark.parametrize(("verb", "params", "targets", "ok"), [
+    ("uncordon", {"names": ["n1"]}, ["Node/n1"], True),
+    ("uncordon", {"names": ["n2"]}, ["Node/n1"], False),
+    ("uncordon", {"selector": "x=y", "names": ["n1"]}, ["Node/n1"], False),
+    ("create", {"manifest": {"kind": "Secret", "metadata": {"name": "db-creds", "namespace": "shop"}}},
+     ["Secret/shop/db-creds"], True),
+    ("create", {"manifest": {"kind": "Secret", "metadata": {"name": "db-creds", "namespace": "other"}}},
+     ["Secret/shop/db-creds"], False),
+    ("create", {"manifest": "kind: Secret"}, ["Secret/shop/db-creds"], False),
+    ("delete", {"apiVersion": ADM, "kind": "ValidatingWebhookConfiguration", "namespace": None, "names": ["guard"]},
+     ["ValidatingWebhookConfiguration/guard"], True),
+    ("delete", {"apiVersion": "v1", "kind": "Namespace", "names": ["shop"]},
+     ["ValidatingWebhookConfiguration/guard"], False),
+    ("delete", {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "shop"}, ["ConfigMap/shop/a"], False),
+    ("restoreCustomResources", {"crd": CRD, "objects": WIDGETS}, ["CustomResourceDefinition/widgets.example.com"],
+     True),
+    ("restoreCustomResources", {"crd": CRD, "objects": [SECRET]}, ["CustomResourceDefinition/widgets.example.com"],
+     False),
+    ("relaxThrottle", {"name": "tight", "nominalConcurrencyShares": 5}, ["PriorityLevelConfiguration/tight"], True),
+])
+def test_an_undo_must_act_on_its_steps_own_objects(verb: str, params: dict[str, Any], targets: list[str],
+                                                   ok: bool) -> None:
+    from mitigate.errors import MitigateError
+    from mitigate.runbook.actions import check_undo_targets
+
+    pairs = [(CTX, t) for t in targets] + [("elsewhere", "Node/n2")]
+    if ok:
+        check_undo_targets("s", verb, CTX, params, pairs)
+        with pytest.raises(MitigateError, match="not an object step 's' acted on"):
+            check_undo_targets("s", verb, "elsewhere", params, pairs)  # the same object in another context
+    else:
+        with pytest.raises(MitigateError, match="refusing an undo"):
+            check_undo_targets("s", verb, CTX, params, pairs)

@@ -35,7 +35,14 @@ from mitigate.ports import (
     PreparedAction,
     Preview,
 )
-from mitigate.runbook.actions import check_inverse, check_scoped, is_destructive, parse_params, target_names
+from mitigate.runbook.actions import (
+    check_inverse,
+    check_scoped,
+    check_undo_targets,
+    is_destructive,
+    parse_params,
+    target_names,
+)
 from mitigate.runbook.model import Step, parse_duration
 from mitigate.runbook.templating import evaluate, render
 
@@ -359,9 +366,11 @@ def _undo_requests(ctx: StepContext) -> list[ActionRequest]:
     out = []
     for index in reversed(range(len(rec.undo))):
         ref = rec.undo_refs[index] if index < len(rec.undo_refs) else None
+        targets = rec.undo_targets[index] if index < len(rec.undo_targets) else []
         for data in load_undo(ctx.backups_dir, ref, f"undo of step {step.id}"):
             request = request_from(data)
             check_inverse(verb, request.verb)
+            check_undo_targets(step.id, request.verb, request.context, request.params, targets)
             out.append(replace(request, step_id=step.id, backup_dir=ctx.backups_dir))
     return out
 
@@ -674,6 +683,9 @@ class Action(StepKind):
             ctx.record(Event.STEP_FAILED, {"step": step.id, "error": (
                 f"rechecked: {applied} target(s) already applied, {not_applied} not applied; "
                 "nothing was re-executed: retry to run the rest")})
+
+    def check_rollback(self, ctx: StepContext) -> None:
+        _undo_requests(ctx)  # reads and checks every undo (backups, inverses, objects); sends nothing
 
     def rollback(self, ctx: StepContext) -> str | None:
         """Undo one step; None when done, else why it stopped."""

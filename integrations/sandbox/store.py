@@ -355,6 +355,10 @@ class ClusterState:
             else:
                 raise invalid(r, "", [("metadata.name", "Required value: name or generateName is required")])
         obj["apiVersion"], obj["kind"] = r.api_version(), r.kind
+        if r.custom and "status" in r.subresources and w is not SYSTEM:
+            # a CRD with the status subresource: the main endpoint ignores status, on create too
+            # (the apiextensions strategy's PrepareForCreate); clients write it through PUT .../status
+            obj.pop("status", None)
         with self.lock:
             defaults.apply(r.key, obj, self._allocate_ip)
 

@@ -9,6 +9,7 @@ import base64
 import copy
 import json
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from mitigate.journal import Journal
 from mitigate.ports import Query
 from mitigate.runbook.loader import load_runbook_text
 from tests.engine.fakes import FakeConfirmer
+from tests.kubectl import kubectl_path
 
 sandbox = pytest.importorskip("integrations.sandbox")
 
@@ -306,3 +308,87 @@ def test_an_undo_must_act_on_its_steps_own_objects(verb: str, params: dict[str, 
     else:
         with pytest.raises(MitigateError, match="refusing an undo"):
             check_undo_targets("s", verb, CTX, params, pairs)
+
+
+GIZMO_CRD = {"apiVersion": CRD_API, "kind": "CustomResourceDefinition", "metadata": {"name": "gizmos.example.com"},
+             "spec": {"group": "example.com", "scope": "Namespaced",
+                      "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo", "listKind": "GizmoList"},
+                      "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
+                                    "schema": {"openAPIV3Schema": {
+                                        "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+GIZMO_STATUS = {"phase": "Ready", "observedGeneration": 1,
+                "conditions": [{"type": "Synced", "status": "True", "reason": "UpToDate"}]}
+DROP_GIZMOS = f"""
+apiVersion: mitigate/v1
+kind: Runbook
+metadata: {{name: rb3, title: gizmos, source: test}}
+inputs:
+  context: {{type: kube-context}}
+steps:
+  - id: drop-crd
+    action:
+      delete: {{apiVersion: {CRD_API}, kind: CustomResourceDefinition, names: [gizmos.example.com]}}
+"""
+
+
+def test_rollback_of_a_crd_delete_restores_its_objects_status_through_the_status_subresource(
+        box: Any, tmp_path: Path) -> None:
+    """The create ignores status when the CRD has the status subresource (as a real API server
+    does): the restored objects came back without it. It is written through PUT .../status."""
+    kc = KubeCluster.from_kubeconfig(box.kubeconfig, qps=200, burst=50)
+    t = kc.ctx(CTX).transport
+    t.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=copy.deepcopy(GIZMO_CRD))
+    base = "/apis/example.com/v1/namespaces/shop/gizmos"
+    for name in ("g1", "g2"):
+        created = t.request("POST", base, body={"apiVersion": "example.com/v1", "kind": "Gizmo",
+                                                "metadata": {"name": name, "namespace": "shop"},
+                                                "spec": {"size": 3}, "status": GIZMO_STATUS})
+        assert "status" not in created  # the main endpoint ignored it
+        t.request("PUT", f"{base}/{name}/status", body={**created, "status": GIZMO_STATUS})
+    assert _get(box, "example.com/v1", "Gizmo", "g1", "shop")["status"] == GIZMO_STATUS  # type: ignore[index]
+    session, journal = _session(box, tmp_path, DROP_GIZMOS)
+    _run_all(session)
+    for _ in range(100):
+        if _get(box, CRD_API, "CustomResourceDefinition", "gizmos.example.com") is None:
+            break
+        import time
+        time.sleep(0.05)
+    assert [s.id for s in session.rollback()] == ["drop-crd"], journal.records()[-3:]
+    for name in ("g1", "g2"):
+        got = _get(box, "example.com/v1", "Gizmo", name, "shop")
+        assert got is not None and got["spec"] == {"size": 3}
+        assert got.get("status") == GIZMO_STATUS, got
+    outcome = [r for r in journal.records() if r.type == "step.outcome" and r.data.get("rollback")][-1].data
+    assert "restored (with its status)" in {r["message"] for r in outcome["results"]}
+    # the printed kubectl equivalent writes the status back too
+    lines = [line for r in journal.records() if r.type == "step.intent" and r.data.get("rollback")
+             for line in r.data["kubectl"]]
+    (status_line,) = [line for line in lines if "--subresource=status" in line and "gizmos.v1.example.com/g1" in line]
+    # ... and real kubectl does what it says
+    current = t.request("GET", f"{base}/g1")
+    t.request("PUT", f"{base}/g1/status", body={**current, "status": {"phase": "Broken"}})
+    home = tmp_path / "kubectl-home"
+    home.mkdir()
+    done = subprocess.run(["bash", "-c", status_line.replace("kubectl ", f"{kubectl_path()} --cache-dir={home}/c ", 1)],
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(home), "KUBECONFIG": str(box.kubeconfig)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert _get(box, "example.com/v1", "Gizmo", "g1", "shop")["status"] == GIZMO_STATUS  # type: ignore[index]
+
+
+def test_sandbox_create_ignores_status_only_with_the_status_subresource(box: Any) -> None:
+    kc = KubeCluster.from_kubeconfig(box.kubeconfig, qps=200, burst=50)
+    t = kc.ctx(CTX).transport
+    t.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body=copy.deepcopy(GIZMO_CRD))
+    body = {"apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g9", "namespace": "shop"},
+            "spec": {"size": 1}, "status": {"phase": "Ready"}}
+    created = t.request("POST", "/apis/example.com/v1/namespaces/shop/gizmos", body=body)
+    assert "status" not in created
+    updated = t.request("PUT", "/apis/example.com/v1/namespaces/shop/gizmos/g9/status",
+                        body={**created, "status": {"phase": "Ready"}, "spec": {"size": 7}})
+    assert updated["status"] == {"phase": "Ready"} and updated["spec"] == {"size": 1}  # status only
+    # Widgets (no status subresource): status is an ordinary field, kept on create
+    widget = t.request("POST", "/apis/example.com/v1/namespaces/shop/widgets", body={
+        "apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w9", "namespace": "shop"},
+        "status": {"phase": "Kept"}})
+    assert widget["status"] == {"phase": "Kept"}

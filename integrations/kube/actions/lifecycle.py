@@ -46,14 +46,22 @@ def crd_storage(crd: dict[str, Any]) -> tuple[str, str, str, bool] | None:
     return spec["group"], version, plural, spec.get("scope") == "Namespaced"
 
 
+def status_subresource(crd: dict[str, Any]) -> bool:
+    """Does the CRD's storage version serve ``/status`` (so its main endpoint ignores status)?"""
+    version = next((v for v in (crd.get("spec") or {}).get("versions") or []
+                    if isinstance(v, dict) and v.get("storage")), None)
+    subresources = (version or {}).get("subresources")
+    return isinstance(subresources, dict) and "status" in subresources
+
+
 def custom_objects_path(crd: dict[str, Any]) -> str | None:
     """Every object of the CRD, all namespaces, in its storage version's form."""
     found = crd_storage(crd)
     return f"/apis/{found[0]}/{found[1]}/{found[2]}" if found else None
 
 
-def restorable(obj: dict[str, Any]) -> dict[str, Any]:
-    manifest = render.clean(obj)
+def restorable(obj: dict[str, Any], *, keep_status: bool = False) -> dict[str, Any]:
+    manifest = render.clean(obj, keep_status=keep_status)
     manifest.get("metadata", {}).pop("deletionTimestamp", None)
     manifest.get("metadata", {}).pop("deletionGracePeriodSeconds", None)
     return manifest
@@ -143,7 +151,8 @@ class Delete(Action):
         if path is None:
             raise ClusterError(f"{self.ctx.name}: CRD {crd.get('metadata', {}).get('name')} has no storage version: "
                                "refusing to delete what cannot be backed up")
-        return [restorable(o) | {"apiVersion": path.split("/", 2)[2].rsplit("/", 1)[0],
+        # status kept: a CRD with the status subresource gets it back through PUT .../status
+        return [restorable(o, keep_status=True) | {"apiVersion": path.split("/", 2)[2].rsplit("/", 1)[0],
                                  "kind": ((crd.get("spec") or {}).get("names") or {}).get("kind")}
                 for o in self.t.list_pages(path)]
 
@@ -357,6 +366,7 @@ class RestoreCustomResources(Action):
                                                      "its objects were not restored")], []
         group, version, plural, namespaced = crd_storage(self.crd) or ("", "", "", False)
         base = f"/apis/{group}/{version}"
+        with_status = status_subresource(self.crd)
         results = [TargetResult(item.target, True, "re-created (Established)", applied=True)]
         for obj in self.objects:
             meta = obj.get("metadata") or {}
@@ -365,13 +375,24 @@ class RestoreCustomResources(Action):
             path = f"{base}/namespaces/{ns}/{plural}" if namespaced and ns else f"{base}/{plural}"
             target = f"{obj.get('kind')}/{ns}/{name}" if namespaced and ns else f"{obj.get('kind')}/{name}"
             try:
-                self.t.request("POST", path, body=obj, cancel=cancel)
-                results.append(TargetResult(target, True, "restored", applied=True))
+                created = self.t.request("POST", path, body=obj, cancel=cancel)
             except ApiError as exc:
                 if exc.status == 409:
                     results.append(TargetResult(target, True, "already present", applied=True))
                 else:
                     results.append(TargetResult(target, False, f"not restored: {exc.message}"))
+                continue
+            status = obj.get("status")
+            if not with_status or not status or not isinstance(created, dict):
+                results.append(TargetResult(target, True, "restored", applied=True))
+                continue
+            # the status subresource is on: the create ignored status, which is written through
+            # PUT .../status (the created object's resourceVersion as the precondition)
+            try:
+                self.t.request("PUT", f"{path}/{name}/status", body={**created, "status": status}, cancel=cancel)
+                results.append(TargetResult(target, True, "restored (with its status)", applied=True))
+            except ApiError as exc:
+                results.append(TargetResult(target, False, f"restored, but not its status: {exc.message}"))
         return results, [self.undo_request("delete", {"apiVersion": "apiextensions.k8s.io/v1",
                                                       "kind": "CustomResourceDefinition", "names": [item.name],
                                                       "backup": True})]
@@ -387,6 +408,16 @@ class RestoreCustomResources(Action):
                                 f"--timeout={int(self.timeout)}s")]
         if self.objects:
             lines.append(render.kubectl(self.ctx.name, "create", "--filename=-", stdin=manifest_docs(self.objects)))
+        found = crd_storage(self.crd)
+        if found and status_subresource(self.crd):  # create ignored their status: write it back
+            group, version, plural, namespaced = found
+            for obj in self.objects:
+                meta = obj.get("metadata") or {}
+                if obj.get("status"):
+                    lines.append(render.kubectl(
+                        self.ctx.name, "patch", render.obj(f"{plural}.{version}.{group}", str(meta.get("name"))),
+                        "--subresource=status", "--type=merge", "--patch=" + render.compact({"status": obj["status"]}),
+                        namespace=str(meta["namespace"]) if namespaced and meta.get("namespace") else None))
         return lines
 
 

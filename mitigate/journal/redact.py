@@ -16,6 +16,7 @@ import json
 import math
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -95,25 +96,53 @@ def _env_pairs(text: str) -> str:
 # Key names and patterns miss a secret whose name says nothing (an input called ``target``, a
 # value a runbook passed on). Every value the tool knows to be secret (inputs of type secret,
 # integration credentials from the keyring, tokens) is registered here and masked wherever it
-# appears, also base64-encoded (a Secret's data) and JSON-escaped (inside a printed patch).
+# appears: as it is, JSON-escaped (inside a printed patch), base64-encoded (a Secret's data),
+# percent-encoded (in a URL: ``quote`` with and without ``/`` kept, ``quote_plus``, upper- or
+# lower-case hex) and case-folded.
+#
+# Slices. A template can cut a secret (``inputs.token[:20]``) and a screen or a log can truncate
+# it, so a long secret is also masked where only part of it appears. The rule: for a secret of
+# at least ``WINDOW_MIN_SECRET`` (16) characters, any run of at least ``WINDOW`` (12) consecutive
+# characters of any of its forms is masked, the whole run. Twelve characters of a 16+ character
+# secret are most of it, and no ordinary word is that long a piece of a random token; a shorter
+# secret is masked only whole (4 to 15 characters) or where it is a whole string (under 4), so
+# short words that happen to occur in it ("pass", "admin") are never masked in other text.
 
 _MIN_KNOWN = 4  # shorter values are masked only where they are a whole string
+WINDOW = 12  # characters of a long secret that are masked wherever they appear
+WINDOW_MIN_SECRET = 16  # secrets at least this long are masked by slice too
 _known_lock = threading.Lock()
 _KNOWN: set[str] = set()
 _KNOWN_SHORT: frozenset[str] = frozenset()
 _KNOWN_RE: re.Pattern[str] | None = None
 _KNOWN_BYTES: tuple[bytes, ...] = ()
+# Any WINDOW-long run of a form holds one of its BLOCK-long pieces that start at a multiple of
+# BLOCK (BLOCK = WINDOW/2): finding those few pieces with ``in`` (C speed) finds every candidate,
+# and only a text holding one is looked at more closely.
+_BLOCK = WINDOW // 2
+_BLOCKS: dict[str, list[tuple[str, int]]] = {}  # a piece -> (long form, offset of the piece in it)
+_BLOCK_KEYS: tuple[str, ...] = ()
 _GENERATION = 0
 
 
+def _url_forms(value: str) -> set[str]:
+    forms = {urllib.parse.quote(value, safe=""), urllib.parse.quote(value), urllib.parse.quote_plus(value)}
+    return forms | {_LOWER_HEX.sub(lambda m: m.group(0).lower(), f) for f in forms}
+
+
+_LOWER_HEX = re.compile(r"%[0-9A-F]{2}")
+
+
 def _forms(value: str) -> set[str]:
-    """The value and what it commonly turns into on the way: JSON-escaped, base64, case-folded
-    (a template's ``| lower`` in an object name). Other transformations are not known."""
+    """The value and what it commonly turns into on the way: JSON-escaped, base64, URL-encoded,
+    case-folded (a template's ``| lower`` in an object name). Other transformations are not known."""
     forms = {value, json.dumps(value)[1:-1], value.lower(), value.upper()}
     raw = value.encode("utf-8")
     forms.add(base64.b64encode(raw).decode("ascii"))
     forms.add(base64.urlsafe_b64encode(raw).decode("ascii"))
     forms.add(base64.b64encode(raw).decode("ascii").rstrip("="))
+    for form in list(forms):
+        forms |= _url_forms(form)
     return {f for f in forms if f}
 
 
@@ -123,7 +152,7 @@ def register_secret(value: Any) -> None:
 
 
 def register_secrets(values: Iterable[Any]) -> None:
-    global _KNOWN_SHORT, _KNOWN_RE, _KNOWN_BYTES, _GENERATION
+    global _KNOWN_SHORT, _KNOWN_RE, _KNOWN_BYTES, _BLOCK_KEYS, _GENERATION
     new = [v for v in values if isinstance(v, str) and v.strip() and v != MASK]
     if not new:
         return
@@ -133,13 +162,21 @@ def register_secrets(values: Iterable[Any]) -> None:
         for value in new:
             if len(value) < _MIN_KNOWN:
                 short.add(value)
-            else:
-                _KNOWN.update(_forms(value))
+                continue
+            forms = _forms(value)
+            _KNOWN.update(forms)
+            if len(value) >= WINDOW_MIN_SECRET:
+                for form in forms:
+                    for at in range(0, len(form) - _BLOCK + 1, _BLOCK):
+                        places = _BLOCKS.setdefault(form[at:at + _BLOCK], [])
+                        if (form, at) not in places:
+                            places.append((form, at))
         if len(_KNOWN) + len(short) == before:
             return
         _KNOWN_SHORT = frozenset(short)
         ordered = sorted(_KNOWN, key=len, reverse=True)  # the longest form first: no half-masked value
         _KNOWN_RE = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        _BLOCK_KEYS = tuple(_BLOCKS)
         _KNOWN_BYTES = tuple(f.encode("utf-8") for f in ordered) + tuple(
             b'"' + json.dumps(v)[1:-1].encode("utf-8") + b'"' for v in short)
         _INNOCUOUS.clear()  # a string found innocuous before may hold the new value
@@ -148,10 +185,11 @@ def register_secrets(values: Iterable[Any]) -> None:
 
 def forget_secrets() -> None:
     """Drop every registered value (tests)."""
-    global _KNOWN_SHORT, _KNOWN_RE, _KNOWN_BYTES, _GENERATION
+    global _KNOWN_SHORT, _KNOWN_RE, _KNOWN_BYTES, _BLOCK_KEYS, _GENERATION
     with _known_lock:
         _KNOWN.clear()
-        _KNOWN_SHORT, _KNOWN_RE, _KNOWN_BYTES = frozenset(), None, ()
+        _BLOCKS.clear()
+        _KNOWN_SHORT, _KNOWN_RE, _KNOWN_BYTES, _BLOCK_KEYS = frozenset(), None, (), ()
         _GENERATION += 1
 
 
@@ -164,9 +202,42 @@ def _mask_known(text: str) -> str:
     pattern = _KNOWN_RE
     if pattern is not None:
         text = pattern.sub(MASK, text)
+    if _BLOCK_KEYS and len(text) >= WINDOW and any(map(text.__contains__, _BLOCK_KEYS)):
+        text = _mask_slices(text)
     if _KNOWN_SHORT and text in _KNOWN_SHORT:
         return MASK
     return text
+
+
+def _mask_slices(text: str) -> str:
+    """Every run of WINDOW or more characters of a long secret's form masked, the whole run."""
+    spans: list[tuple[int, int]] = []
+    for piece, places in _BLOCKS.items():
+        at = text.find(piece)
+        while at != -1:
+            for form, offset in places:
+                left, i = at, offset
+                while left > 0 and i > 0 and text[left - 1] == form[i - 1]:
+                    left, i = left - 1, i - 1
+                right, j = at + _BLOCK, offset + _BLOCK
+                while right < len(text) and j < len(form) and text[right] == form[j]:
+                    right, j = right + 1, j + 1
+                if right - left >= WINDOW:
+                    spans.append((left, right))
+            at = text.find(piece, at + 1)
+    if not spans:
+        return text
+    out: list[str] = []
+    done = 0
+    for left, right in sorted(spans):
+        if right <= done:
+            continue
+        if left >= done:
+            out.append(text[done:left])
+            out.append(MASK)
+        done = right
+    out.append(text[done:])
+    return "".join(out)
 
 
 # Cheap pre-check: a string containing none of these cannot match any pattern above (most strings:
@@ -240,6 +311,8 @@ def encoded_may_hold_secret(encoded: bytes) -> bool:
         return True
     known = _KNOWN_BYTES
     if known and any(map(encoded.__contains__, known)):
+        return True
+    if _BLOCK_KEYS and any(map(encoded.decode("ascii").__contains__, _BLOCK_KEYS)):
         return True
     strings = encoded.split(b'"')[1::2]  # no escapes: the quotes delimit the strings
     if _INNOCUOUS.issuperset(strings):

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import orjson
 import pytest
@@ -75,3 +77,60 @@ def test_env_pairs_as_data_and_innocent_text_stay() -> None:
     assert got == {"env": [{"name": "DB_PASSWORD", "value": MASK}, {"name": "MODE", "value": "fast"}]}
     for text in ("bypass=1 compass: north", '{"name":"MODE","value":"fast"}', "- name: MODE\n  value: fast\n"):
         assert redact_text(text) == text
+
+
+LONG = "sk9/Qx+wA7 mP2@zL4#vR8&tN1=hB"  # 29 characters, with what URL encoding rewrites
+
+
+@pytest.mark.parametrize("encode", [
+    lambda v: quote(v, safe=""),
+    quote,
+    quote_plus,
+    lambda v: re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(v, safe="")),
+], ids=["quote-safe-none", "quote", "quote_plus", "lower-hex"])
+def test_a_url_encoded_secret_is_masked(encode: Callable[[str], str], tmp_path: Path) -> None:
+    register_secret(LONG)
+    encoded = encode(LONG)
+    assert encoded != LONG
+    url = f"https://api.example.com/v1/hook?next=1&auth={encoded}&x=2"
+    shown = redact_text(f"calling {url}")
+    assert encoded not in shown and MASK in shown and "api.example.com" in shown
+    j = Journal.create(tmp_path, "inc")
+    j.append("note", {"text": "where", "target": url})
+    j.close()
+    assert encoded not in j.file.read_text()
+
+
+@pytest.mark.parametrize("piece", [
+    LONG[:12], LONG[3:15], LONG[-12:], LONG[2:27], LONG[:-1],
+    base64.b64encode(LONG.encode()).decode()[4:20],
+    quote(LONG, safe="")[5:30],
+], ids=["head-12", "middle-12", "tail-12", "middle-25", "all-but-one", "base64-slice", "url-slice"])
+def test_a_slice_of_a_long_secret_is_masked_whole(piece: str, tmp_path: Path) -> None:
+    register_secret(LONG)
+    text = f"token prefix <{piece}> in a truncated log line"
+    shown = redact_text(text)
+    assert shown == f"token prefix <{MASK}> in a truncated log line", shown  # the whole run, nothing of it left
+    j = Journal.create(tmp_path, "inc")
+    j.append("note", {"text": "x", "k": {"v": f"<{piece}>"}})
+    j.close()
+    assert piece not in j.file.read_text()
+
+
+def test_short_slices_and_short_secrets_leave_ordinary_words_alone() -> None:
+    register_secret("correct-horse-battery-staple")  # 28: slices of 12+ are masked ...
+    register_secret("admin-pass-01")  # 13: under 16, masked only whole
+    assert redact_text("feed the horse a battery") == "feed the horse a battery"  # ... shorter ones are not
+    assert redact_text("stapler and horse-batt") == "stapler and horse-batt"  # 11 characters of it
+    assert redact_text("a horse-battery-stapler") == f"a {MASK}r"  # 'horse-battery-staple' is 20 of them
+    assert redact_text("admin-pass-0 is not it") == "admin-pass-0 is not it"
+    assert redact_text("the admin-pass-01 password") == f"the {MASK} password"
+    assert redact_text("admin") == "admin" and redact_text("pass-01") == "pass-01"
+
+
+def test_a_slice_registered_after_the_fast_path_saw_the_string() -> None:
+    text = b'{"note":"looked innocuous: 9fK2-pQ7x-Lm4z"}'
+    assert not encoded_may_hold_secret(text)
+    register_secret("aa-9fK2-pQ7x-Lm4z-bb")
+    assert encoded_may_hold_secret(text)
+    assert redact({"note": "looked innocuous: 9fK2-pQ7x-Lm4z"}) == {"note": f"looked innocuous: {MASK}"}

@@ -92,7 +92,7 @@ def test_a_url_encoded_secret_is_masked(encode: Callable[[str], str], tmp_path: 
     register_secret(LONG)
     encoded = encode(LONG)
     assert encoded != LONG
-    url = f"https://api.example.com/v1/hook?next=1&auth={encoded}&x=2"
+    url = f"https://api.example.com/v1/hook?next=1&state={encoded}&x=2"
     shown = redact_text(f"calling {url}")
     assert encoded not in shown and MASK in shown and "api.example.com" in shown
     j = Journal.create(tmp_path, "inc")
@@ -108,9 +108,9 @@ def test_a_url_encoded_secret_is_masked(encode: Callable[[str], str], tmp_path: 
 ], ids=["head-12", "middle-12", "tail-12", "middle-25", "all-but-one", "base64-slice", "url-slice"])
 def test_a_slice_of_a_long_secret_is_masked_whole(piece: str, tmp_path: Path) -> None:
     register_secret(LONG)
-    text = f"token prefix <{piece}> in a truncated log line"
+    text = f"seen <{piece}> in a truncated log line"
     shown = redact_text(text)
-    assert shown == f"token prefix <{MASK}> in a truncated log line", shown  # the whole run, nothing of it left
+    assert shown == f"seen <{MASK}> in a truncated log line", shown  # the whole run, nothing of it left
     j = Journal.create(tmp_path, "inc")
     j.append("note", {"text": "x", "k": {"v": f"<{piece}>"}})
     j.close()

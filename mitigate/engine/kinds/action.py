@@ -366,11 +366,11 @@ def _undo_requests(ctx: StepContext) -> list[ActionRequest]:
     out = []
     for index in reversed(range(len(rec.undo))):
         ref = rec.undo_refs[index] if index < len(rec.undo_refs) else None
-        targets = rec.undo_targets[index] if index < len(rec.undo_targets) else []
+        acted = rec.undo_targets[index] if index < len(rec.undo_targets) else []
         for data in load_undo(ctx.backups_dir, ref, f"undo of step {step.id}"):
             request = request_from(data)
             check_inverse(verb, request.verb)
-            check_undo_targets(step.id, request.verb, request.context, request.params, targets)
+            check_undo_targets(step.id, request.verb, request.context, request.params, acted)
             out.append(replace(request, step_id=step.id, backup_dir=ctx.backups_dir))
     return out
 

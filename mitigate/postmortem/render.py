@@ -1,10 +1,13 @@
 """Render a postmortem through a Jinja2 template, safely and with located errors.
 
-Templates may come from a team (``--template``), so they run in a
-``SandboxedEnvironment`` with ``StrictUndefined`` (a misspelt name is an
-error, not an empty string); ``.html`` templates are autoescaped. Any error,
-at compile or render time, becomes one line ``path:line: message`` naming
-the template's own file and line.
+Templates may come from a team (``--template``), so the built-in ones and a
+team's own run alike in the runbooks' budgeted, immutable sandbox
+(``BudgetedEnvironment``: operations, the size of every value and of the whole
+output, call depth, widths; nothing in the model can be changed) with
+``StrictUndefined`` (a misspelt name is an error, not an empty string);
+``.html`` templates are autoescaped. Any error, at compile or render time, a
+budget overrun and an attribute the sandbox refuses (``__class__``) included,
+becomes one line ``path:line: message`` naming the template's own file and line.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Generator
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +30,7 @@ from mitigate.paths import templates_dir
 from mitigate.postmortem import model
 from mitigate.postmortem.metrics import format_duration
 from mitigate.postmortem.model import Postmortem
+from mitigate.runbook.templating import BudgetedEnvironment, BudgetError, budgeted, check_size, tick
 from mitigate.textsafe import safe_text
 
 FORMATS = {"md": "postmortem.md.j2", "html": "postmortem.html.j2"}
@@ -144,14 +149,59 @@ _MODEL_NAMES: dict[type, frozenset[str]] = {
 }
 
 
-class _Sandbox(SandboxedEnvironment):
-    """The sandbox, with a fast path for reading the model's fields."""
+# The budgets of a whole draft (the built-in templates and a team's own run under the same):
+# operations for the document, not one value, and the size of everything it writes. Operations
+# grow with what the draft holds (OPS_PER_ITEM for each item of every list in the model: timeline
+# entries, changes, targets, evidence rows...; the built-in templates take about 13 per timeline
+# entry and 28,000 in all for the 10,000-event benchmark incident), so a long incident always
+# renders while a hostile template on a small one is stopped well within a second. The output
+# budget leaves room for the inlined Mermaid bundle (3.5 MB) and a long timeline.
+BASE_OPS = 200_000
+OPS_PER_ITEM = 50
+MAX_OUTPUT = 32_000_000
+
+
+def ops_budget(postmortem: Postmortem) -> int:
+    """Operations a template may take to render this draft: BASE_OPS + OPS_PER_ITEM per item."""
+    items, stack, seen = 0, [postmortem], set()
+    while stack:
+        value = stack.pop()
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            if id(value) not in seen:
+                seen.add(id(value))
+                stack.extend(vars(value).values())
+        elif isinstance(value, (list, tuple)):
+            items += len(value)
+            stack.extend(v for v in value if not isinstance(v, (str, int, float)))
+        elif isinstance(value, dict):
+            items += len(value)
+            stack.extend(v for v in value.values() if not isinstance(v, (str, int, float)))
+    return BASE_OPS + OPS_PER_ITEM * items
+
+
+class _Sandbox(BudgetedEnvironment):
+    """The runbooks' budgeted, immutable sandbox (operations, size of every value, call depth,
+    widths, integer growth, nesting), with a fast path for reading the model's fields."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         names = _MODEL_NAMES.get(type(obj))
         if names is not None and attribute in names:
+            tick()
             return getattr(obj, attribute)
         return super().getattr(obj, attribute)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if __obj is mermaid_js and not args and not kwargs:  # mitigate's own bundle: its size is fixed
+            tick()
+            return mermaid_js()
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _finalize(value: Any) -> Any:
+    """Each ``{{ ... }}`` output: within the size budget before it becomes text (the vendored
+    bundle, which mitigate ships, excepted)."""
+    tick()
+    return value if value is mermaid_js() else check_size(value, "the output")
 
 
 @functools.lru_cache(maxsize=8)
@@ -166,6 +216,7 @@ def _environment(search_dir: Path) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize,
     )
     env.filters.update(mermaid=mermaid, md_cell=md_cell, md_text=md_text, md_code=md_code, utc=utc,
                        duration=duration, md_inline=md_inline)
@@ -189,6 +240,33 @@ def _template_line(tb: TracebackType | None, filename: str) -> int:
     return line
 
 
+def _generate(tmpl: jinja2.Template, postmortem: Postmortem, shown: str) -> str:
+    """The draft within the budgets: the output counted as it streams."""
+    out: list[str] = []
+    size = 0
+    with budgeted(ops_budget(postmortem)):
+        stream: Generator[str, None, None] = tmpl.generate(pm=postmortem)  # type: ignore[assignment]
+        for chunk in stream:
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                line = _suspended_line(stream, tmpl)
+                stream.close()
+                raise TemplateRenderError(shown, line, f"the output is longer than {MAX_OUTPUT:,} characters")
+            out.append(chunk)
+    return "".join(out)
+
+
+def _suspended_line(stream: Any, tmpl: jinja2.Template) -> int:
+    """The template line a render stream stopped at (the template's own code, not an include's)."""
+    line = 0
+    while stream is not None:
+        frame = getattr(stream, "gi_frame", None)
+        if frame is not None and frame.f_code.co_filename == tmpl.filename:
+            line = tmpl.get_corresponding_lineno(frame.f_lineno)
+        stream = getattr(stream, "gi_yieldfrom", None)
+    return line
+
+
 def render(postmortem: Postmortem, template: Path) -> str:
     """The draft rendered through ``template``; errors as :class:`TemplateRenderError`."""
     path = template.resolve()
@@ -201,14 +279,20 @@ def render(postmortem: Postmortem, template: Path) -> str:
     except jinja2.TemplateSyntaxError as exc:
         where = shown if exc.name == path.name or exc.filename == str(path) else (exc.filename or shown)
         raise TemplateRenderError(where, exc.lineno, exc.message or "syntax error") from None
+    except BudgetError as exc:  # nested too deeply to parse
+        raise TemplateRenderError(shown, 0, str(exc)) from None
     except (UnicodeDecodeError, OSError) as exc:
         raise MitigateError(f"{shown}: cannot read template: {exc}") from None
     try:
         # Names, messages and notes from the cluster are data: a draft holds no control codes
         # (an OSC 52 in a title would set the clipboard of whoever cats the file).
-        return safe_text(tmpl.render(pm=postmortem))
+        return safe_text(_generate(tmpl, postmortem, shown))
     except jinja2.TemplateSyntaxError as exc:  # an included template with a syntax error
         raise TemplateRenderError(exc.filename or shown, exc.lineno, exc.message or "syntax error") from None
+    except TemplateRenderError:
+        raise
+    except RecursionError:  # a template the budgets let through that still nests too deep
+        raise TemplateRenderError(shown, 0, "the template nests too deeply (a macro calling itself?)") from None
     except Exception as exc:  # any runtime error in an untrusted template is the author's
         line = _template_line(exc.__traceback__, str(path))
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -29,6 +29,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import StrictUndefined, nodes
+from jinja2.runtime import markup_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, SandboxedFormatter
 from jinja2.visitor import NodeTransformer
 
@@ -268,26 +269,32 @@ class BudgetError(TemplateError):
 class _Budget(threading.local):
     ops = 0
     depth = 0
+    max_ops = MAX_OPS
 
 
 _budget = _Budget()
 
 
 @contextmanager
-def budgeted() -> Iterator[None]:
-    """A fresh budget for one render or evaluation (restored after, so nesting is safe)."""
-    saved = _budget.ops, _budget.depth
+def budgeted(max_ops: int = MAX_OPS) -> Iterator[None]:
+    """A fresh budget for one render or evaluation (restored after, so nesting is safe);
+    ``max_ops`` for a whole document (a postmortem of a long incident) rather than one value."""
+    saved = _budget.ops, _budget.depth, _budget.max_ops
     _budget.ops = _budget.depth = 0
+    _budget.max_ops = max_ops
     try:
         yield
     finally:
-        _budget.ops, _budget.depth = saved
+        _budget.ops, _budget.depth, _budget.max_ops = saved
 
 
 def _tick(n: int = 1) -> None:
     _budget.ops += n
-    if _budget.ops > MAX_OPS:
-        raise BudgetError(f"the template takes more than {MAX_OPS:,} operations (a loop too large?)")
+    if _budget.ops > _budget.max_ops:
+        raise BudgetError(f"the template takes more than {_budget.max_ops:,} operations (a loop too large?)")
+
+
+tick = _tick  # for other environments built on BudgetedEnvironment (postmortem templates)
 
 
 def weigh(value: Any, limit: int = MAX_SIZE) -> int:
@@ -315,6 +322,9 @@ def _check_size(value: Any, what: str) -> Any:
     if weigh(value) > MAX_SIZE:
         raise BudgetError(f"{what} would hold more than {MAX_SIZE:,} characters")
     return value
+
+
+check_size = _check_size
 
 
 _PRINTF = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?[a-zA-Z%]")
@@ -394,20 +404,23 @@ def _budget_iter(iterable: Any) -> Iterator[Any]:
         yield value
 
 
-def _budget_concat(*parts: Any) -> str:
+@jinja2.pass_eval_context
+def _budget_concat(eval_ctx: Any, *parts: Any) -> str:
     for part in parts:
         if isinstance(part, str) and len(part) > MAX_SIZE:
             raise BudgetError(f"'~' would build more than {MAX_SIZE:,} characters")
     total = sum(len(p) if isinstance(p, str) else weigh(p) for p in parts)
     if total > MAX_SIZE:
         raise BudgetError(f"'~' would build more than {MAX_SIZE:,} characters")
+    if eval_ctx.autoescape:  # as Jinja's own '~' does: escaped unless marked safe (an .html template)
+        return markup_join(parts)
     return "".join(str(p) for p in parts)
 
 
 def _budget_range(*args: Any) -> range:
     rng = range(*args)
-    if len(rng) > MAX_OPS:
-        raise BudgetError(f"range() of {len(rng):,} items is over the budget of {MAX_OPS:,} operations")
+    if len(rng) > _budget.max_ops:
+        raise BudgetError(f"range() of {len(rng):,} items is over the budget of {_budget.max_ops:,} operations")
     return rng
 
 

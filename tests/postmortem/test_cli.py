@@ -56,3 +56,14 @@ def test_moved_runbook_still_renders_and_says_so(tmp_path: Path) -> None:
     result = mitigate(tmp_path, "moved")
     assert result.returncode == 0, result.stderr
     assert "Runbook hints unavailable: runbook file not found: /gone/runbook.yaml or " in result.stdout
+
+
+def test_team_template_over_budget_is_one_located_line_and_exit_1(journal_root: Path, tmp_path: Path) -> None:
+    template = tmp_path / "team.html.j2"
+    template.write_text("<h1>{{ pm.title }}</h1>\n{% for i in range(150000) %}{% for j in range(150000) %}"
+                        "{{ j }}{% endfor %}{% endfor %}\n", encoding="utf-8")
+    result = mitigate(journal_root, DRILL_ID, "--template", str(template), "-o", str(tmp_path / "out.html"))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"mitigate: {template}:2: the template takes more than ") and \
+        result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "out.html").exists()

@@ -155,3 +155,92 @@ def test_the_sandbox_fast_path_reads_fields_only(drill: Postmortem, tmp_path: Pa
     path.write_text("{{ pm.timeline[0].day }} {% for e in pm.metrics %}{{ loop.index }}:{{ e.name }} {% endfor %}",
                     encoding="utf-8")
     assert render(drill, path).startswith(f"{drill.timeline[0].day} 1:Time to detect ")
+
+
+# A team's own template runs in the same budgeted, immutable sandbox as the built-in ones
+# (issue 12, point 9): each of these used to run unbounded (or change the model) and now fails
+# within a second with one located line.
+HOSTILE_TEAM_TEMPLATES = [
+    ("nested loops", "# {{ pm.title }}\n{% for i in range(150000) %}{% for j in range(150000) %}{{ i }}"
+                     "{% endfor %}{% endfor %}\n", 2, "operations"),
+    ("huge range", "ok\n{{ range(10**12) | list | length }}\n", 2, "range() of 1,000,000,000,000 items"),
+    ("self-recursive macro", "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}\n{{ f(0) }}\n", 1, "calls nested"),
+    ("repeated squaring", "{% set ns = namespace(x=3) %}\n{% for i in range(40) %}{% set ns.x = ns.x * ns.x %}"
+                          "{% endfor %}{{ ns.x }}\n", 2, "too large"),
+    ("huge padding", "{{ 'a' | center(10**9) }}\n", 1, "over the budget"),
+    ("huge printf width", "{{ '%01000000000d' % 0 }}\n", 1, "over the budget"),
+    ("output flood", "{% set big = 'x' * 900000 %}{% for i in range(100) %}{{ big }}{% endfor %}\n", 1,
+     "output is longer than"),
+    ("class walk", "{{ pm.__class__.__mro__[1].__subclasses__() }}\n", 1, "not allowed in a template"),
+    ("globals walk", "{{ pm.timeline[0].__init__.__globals__ }}\n", 1, "not allowed in a template"),
+    ("mutation", "{{ pm.timeline.append(1) }}{{ pm.milestones.clear() }}\n", 1, "not allowed in a template"),
+    ("deep nesting", "{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}\n", 0, "nested"),
+]
+
+
+@pytest.mark.parametrize(("body", "line", "message"), [t[1:] for t in HOSTILE_TEAM_TEMPLATES],
+                         ids=[t[0] for t in HOSTILE_TEAM_TEMPLATES])
+def test_a_hostile_team_template_is_refused_fast_and_located(drill: Postmortem, tmp_path: Path, body: str,
+                                                             line: int, message: str) -> None:
+    import time
+
+    path = tmp_path / "team.md.j2"
+    path.write_text(body, encoding="utf-8")
+    timeline = list(drill.timeline)
+    started = time.monotonic()
+    with pytest.raises(TemplateRenderError) as info:
+        render(drill, path)
+    assert time.monotonic() - started < 1.0
+    text = str(info.value)
+    assert text.startswith(f"{path}:{line}: " if line else f"{path}: "), text
+    assert message in text and "\n" not in text
+    assert drill.timeline == timeline  # nothing in the model changed
+
+
+def test_a_team_template_included_from_its_folder_runs_under_the_same_budgets(drill: Postmortem,
+                                                                             tmp_path: Path) -> None:
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "loop.j2").write_text("{% for i in range(150000) %}{% for j in range(150000) %}."
+                                                "{% endfor %}{% endfor %}\n", encoding="utf-8")
+    path = tmp_path / "team.md.j2"
+    path.write_text("# {{ pm.title }}\n{% include 'parts/loop.j2' %}\n", encoding="utf-8")
+    with pytest.raises(TemplateRenderError, match="operations"):
+        render(drill, path)
+
+
+def test_a_team_html_template_is_autoescaped_also_through_concatenation(drill: Postmortem, tmp_path: Path) -> None:
+    hostile = Postmortem(**{**vars(drill), "title": '<script>alert("x")</script>'})
+    path = tmp_path / "team.html.j2"
+    path.write_text("<h1>{{ pm.title }}</h1>\n<p>{{ '<b>' | safe ~ pm.title ~ '</b>' | safe }}</p>\n"
+                    "<p>{{ 'plain ' ~ pm.title }}</p>\n", encoding="utf-8")
+    out = render(hostile, path)
+    assert "<script>" not in out
+    assert "<h1>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</h1>" in out
+    assert "<p><b>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</b></p>" in out  # marked-safe parts kept
+    assert "<p>plain &lt;script&gt;" in out
+    md = tmp_path / "team.md.j2"
+    md.write_text("{{ 'plain ' ~ pm.title }}\n", encoding="utf-8")
+    assert render(hostile, md) == 'plain <script>alert("x")</script>\n'  # Markdown is not HTML-escaped
+
+
+def test_the_builtin_templates_render_a_long_incident_well_within_their_budget(drill: Postmortem) -> None:
+    from mitigate.postmortem.render import ops_budget
+    from mitigate.runbook import templating
+
+    used = []
+    real = templating._tick
+
+    def counting(n: int = 1) -> None:
+        real(n)
+        used.append(templating._budget.ops)
+
+    import mitigate.postmortem.render as pm_render
+    long = Postmortem(**{**vars(drill), "timeline": list(drill.timeline) * 200})
+    for fmt in ("md", "html"):
+        used.clear()
+        pm_render.tick, templating._tick = counting, counting  # type: ignore[assignment]
+        try:
+            render(long, default_template(fmt))
+        finally:
+            pm_render.tick, templating._tick = real, real  # type: ignore[assignment]
+        assert max(used) < ops_budget(long) / 2, (fmt, max(used), ops_budget(long))

@@ -293,9 +293,10 @@ def test_resume_keeps_the_journaled_identity_unless_given_again(sb: Any, capsys:
     last = [r.data for r in _records(root) if r.type == "context.identity"][-1]
     assert "as" not in last and last["resumed"] and "resuming with no --as" in last["said"][0]
     # the walker's timeline shows that record with its warning
-    from tui.widgets.timeline import describe
+    from tui.timeline_rows import TimelineRows
 
-    assert "⚠ the incident acted with --as=" in describe("context.identity", last)
+    folded = TimelineRows().fold("2026-12-02T00:00:00Z", "context.identity", last)
+    assert folded is not None and "⚠ the incident acted with --as=" in folded[1].text
 
 
 # ---------------------------------------------------------------------------------------- exec plugins

@@ -418,3 +418,44 @@ def test_sandbox_refuses_a_forged_or_expired_id_token(sb: Any) -> None:
     assert sb.users.authenticate(f"Bearer {sb.users.mint_id_token('oidc-user', [], -1)}", None) is None
     assert sb.users.authenticate(f"Bearer {sb.users.mint_id_token('stranger', [], 60)}", None) is None
 
+
+
+# ---------------------------------------------------------------------------------------- drill and home
+
+
+def test_drill_acts_with_the_user_override(sb: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``mitigate drill --user``: the drill's sandbox refuses the limited user's changes before any."""
+    scenario = drill("replace-notready-nodes")
+    scenario["users"] = [{"name": LIMITED, "auth": "token"}]
+    scenario["objects"] = [*scenario.get("objects", []), *RBAC]
+    path = tmp_path / "replace-notready-nodes.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
+    capsys.readouterr()
+    code = main(["drill", str(path), "--headless", "--auto-approve", "--user", LIMITED])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Traceback" not in err
+    assert "RBAC preflight" in out + err and "you cannot delete machines.cluster.x-k8s.io" in out + err
+    identity = next(r.data for r in _records(Path(os.environ["MITIGATE_JOURNAL_DIR"]))
+                    if r.type == "context.identity")
+    assert identity["user"] == LIMITED and identity["override"] == {"user": LIMITED}
+
+
+def test_home_starts_incidents_with_the_overrides(sb: Any) -> None:
+    from mitigate.cli.tui import CliLauncher
+    from tui import TuiConfirmer
+    from tui.protocols import StartRequest
+
+    root = Path(os.environ["MITIGATE_JOURNAL_DIR"])
+    launcher = CliLauncher(root, sb.kubeconfig, overrides=Overrides(user=LIMITED, impersonation=None))
+    ctx = sb.contexts[0]
+    assert next(c for c in launcher.contexts() if c.name == ctx).user == LIMITED  # the start form shows it
+    entry = next(e for e in launcher.runbooks() if e.name == "replace-notready-nodes")
+    incident = launcher.start(StartRequest(runbook=entry, title="t", severity="", commander="", context=ctx,
+                                           inputs={"context": ctx}), TuiConfirmer())
+    try:
+        identity = next(r.data for r in incident.journal.records() if r.type == "context.identity")
+        assert identity["user"] == LIMITED and identity["override"] == {"user": LIMITED}
+        lines = [line for plan in incident.session.plan_all({}) for line in plan.kubectl]
+        assert lines and all(line.startswith(f"kubectl --user={LIMITED} ") for line in lines), lines
+    finally:
+        incident.session.journal.close()

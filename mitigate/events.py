@@ -50,6 +50,7 @@ class Event(StrEnum):
     MANUAL_DONE = "manual.done"
     DECISION = "decision"
     GATE = "gate"
+    WAIT_POLL = "wait.poll"
     NOTIFY_SENT = "notify.sent"
     NOTIFY_FAILED = "notify.failed"
     BATCH_PROGRESS = "batch.progress"
@@ -355,9 +356,39 @@ class DecisionMade(StepOnly):
     choice: str
 
 
+class Observed(TypedDict):
+    """What an ``until``/``require`` expression sees now: ``ready >= 9`` -> current "7", need ">= 9"."""
+
+    current: NotRequired[str]
+    need: NotRequired[str]
+
+
+class GateRequirement(Observed):
+    expr: str
+    ok: bool
+
+
 class GateResult(StepOnly):
     open: bool
     failed: list[str]
+    observed: NotRequired[list[GateRequirement]]  # each requirement with its current value
+
+
+class WaitPoll(StepOnly):
+    """A wait (a wait step, or a batched step's health gate) observed something new."""
+
+    poll: int
+    until: str
+    ok: bool
+    count: int
+    remaining: float  # seconds left before the timeout
+    timeout: str
+    current: NotRequired[str]
+    need: NotRequired[str]
+    listed: NotRequired[int]
+    kind: NotRequired[str]
+    context: NotRequired[str]  # a health gate: the context and the batch it follows
+    batch: NotRequired[int]
 
 
 class NotifyResult(StepOnly):
@@ -435,6 +466,7 @@ PAYLOADS: dict[Event, type] = {
     Event.MANUAL_DONE: StepOnly,
     Event.DECISION: DecisionMade,
     Event.GATE: GateResult,
+    Event.WAIT_POLL: WaitPoll,
     Event.NOTIFY_SENT: NotifyResult,
     Event.NOTIFY_FAILED: NotifyResult,
     Event.BATCH_PROGRESS: BatchProgress,

@@ -30,6 +30,7 @@ class Absorbed:
     progress: Any = None  # the latest batch.progress record of the burst
     results: list[dict[str, Any]] = field(default_factory=list)  # per-target results of the batch step
     cancelled: dict[str, Any] | None = None
+    gate_poll: dict[str, Any] | None = None  # the latest wait.poll of the batch step's health gate
     started: float | None = None  # monotonic time of the batch step's first intent in the burst
     started_data: dict[str, Any] | None = None  # that intent (its batch and batch count)
     evidence: set[str] = field(default_factory=set)  # steps whose detail has new evidence
@@ -45,6 +46,7 @@ class Evidence:
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # notify.sent / notify.failed
     choice: str | None = None  # a decision's answer
     gate: dict[str, Any] | None = None
+    poll: dict[str, Any] | None = None  # a wait's last observed value (wait.poll): what until sees, time left
     result: dict[str, Any] | None = None  # step.succeeded / step.failed data
     declined: str | None = None  # the last declined confirmation's reason
     version: int = 0  # bumped on every change: the detail pane's part keys use it
@@ -121,6 +123,8 @@ class WalkerModel:
                 out.results.extend(data.get("results") or [])
             elif rtype == Event.BATCH_CANCELLED:
                 out.cancelled = data
+            elif rtype == Event.WAIT_POLL and "batch" in data and step == self.batch_step:
+                out.gate_poll = data
             if rtype.startswith(("step.", "check.", "batch.", "manual.", Event.DECISION, Event.GATE, "rollback.",
                                  "notify.")):
                 out.steps_changed = True
@@ -150,6 +154,9 @@ class WalkerModel:
         elif rtype == Event.GATE:
             ev.gate = data
             ev.touch()
+        elif rtype == Event.WAIT_POLL and "batch" not in data:  # a wait step's (a gate's shows in the panel)
+            ev.poll = data
+            ev.touch()
         elif rtype in (Event.STEP_SUCCEEDED, Event.STEP_FAILED):
             ev.result = data
             ev.declined = None
@@ -159,7 +166,7 @@ class WalkerModel:
             ev.touch()
         elif rtype == Event.STEP_STARTED:
             # a new attempt: the last attempt's deliveries and result no longer describe the step
-            ev.deliveries, ev.result, ev.declined = [], None, None
+            ev.deliveries, ev.result, ev.declined, ev.poll = [], None, None, None
             ev.touch()
         if ev.version != before:
             out.evidence.add(step)

@@ -200,6 +200,12 @@ class TimelineRows:
         elif rtype == Event.GATE:
             d["gate"] = "gate open" if data.get("open") else (
                 "gate closed: " + ", ".join(str(f) for f in data.get("failed") or []))
+        elif rtype == Event.WAIT_POLL:
+            what = "health gate" if "batch" in data else "waiting"
+            now = data.get("current", data.get("count"))
+            d["poll"] = f"{what}: now {now}" + (f", need {data.get('need')}" if data.get("need") else "")
+            if data.get("ok"):
+                d.pop("poll")
         else:
             return None
         return rtype
@@ -228,7 +234,7 @@ class TimelineRows:
         if rtype == Event.CHECK_RESULT:
             return Row(t, OK if d.get("ok") else WARN, f"{step} check: {_check(d)}", rtype)
         if rtype in (Event.STEP_INTENT, Event.STEP_OUTCOME, Event.BATCH_PROGRESS, Event.STEP_AWAITING_CONFIRMATION,
-                     Event.STEP_CONFIRMED, Event.GATE, Event.BATCH_CANCELLED):
+                     Event.STEP_CONFIRMED, Event.GATE, Event.BATCH_CANCELLED, Event.WAIT_POLL):
             return None  # a step's bookkeeping outside a run (an undo, a recheck): its own rows say it
         if rtype == Event.STEP_PREFLIGHT:
             denied = list(d.get("denied") or [])

@@ -7,6 +7,7 @@ called per item (5,000 nodes), not re-parsed.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -195,9 +196,64 @@ def run_check(spec: CheckSpec, ctx: Mapping[str, Any], *, cluster: ClusterPort |
     return judge(spec, ctx, outcome)
 
 
+OBSERVED_CHARS = 120  # an observed value is a figure or a short word, cut beyond this
+_COMPARISON = re.compile(r"(>=|<=|==|!=|>|<|\bnot in\b|\bin\b)")
+
+
+def _shown(value: Any) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= OBSERVED_CHARS else text[:OBSERVED_CHARS - 1] + "…"
+
+
+def _top_level(expr: str) -> list[tuple[int, int, str]]:
+    """The comparison operators of ``expr`` outside brackets and quotes: (start, end, operator)."""
+    found, depth, quote, i = [], 0, "", 0
+    while i < len(expr):
+        ch = expr[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0:
+            m = _COMPARISON.match(expr, i)
+            if m:
+                found.append((m.start(), m.end(), m.group(1)))
+                i = m.end()
+                continue
+        i += 1
+    return found
+
+
+def observe(expr: str, scope: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``expr`` (an ``until``/``require`` expression) sees now, for the responder.
+
+    A single comparison (``ready >= 9``) gives both sides: ``{"current": "7", "need": ">= 9"}``;
+    anything else (``and``/``or``, a call) gives its value: ``{"current": "False"}``. A side
+    that cannot be evaluated is left out. Never raises: it only explains.
+    """
+    try:
+        ops = _top_level(expr)
+        if len(ops) == 1 and not re.search(r"\b(and|or)\b", expr):
+            start, end, op = ops[0]
+            left, right = expr[:start].strip(), expr[end:].strip()
+            return {"current": _shown(evaluate(left, scope)), "need": f"{op} {_shown(evaluate(right, scope))}"}
+        return {"current": _shown(evaluate(expr, scope))}
+    except Exception:  # noqa: BLE001 - an expression that needs a step not run yet: nothing to show
+        return {}
+
+
+PollWatcher = Callable[[CheckOutcome, dict[str, Any], float], None]
+"""Told after each poll of a wait: the outcome, what ``until`` observed, and the seconds left."""
+
+
 def run_wait(spec: WaitSpec, ctx: Mapping[str, Any], *, cluster: ClusterPort | None, probes: ProbePort | None,
-             contexts: list[str], clock: Clock, cancel: threading.Event | None) -> CheckOutcome:
-    """Poll until ``until`` holds, the timeout passes or ``cancel`` is set."""
+             contexts: list[str], clock: Clock, cancel: threading.Event | None,
+             on_poll: PollWatcher | None = None) -> CheckOutcome:
+    """Poll until ``until`` holds, the timeout passes or ``cancel`` is set (``on_poll`` is told each poll)."""
     timeout = parse_duration(str(render(spec.timeout, ctx)))
     interval = parse_duration(str(render(spec.interval, ctx)))
     deadline = clock.monotonic() + timeout
@@ -207,7 +263,12 @@ def run_wait(spec: WaitSpec, ctx: Mapping[str, Any], *, cluster: ClusterPort | N
         outcome = (run_query(spec.check, ctx, cluster=cluster, probes=probes, contexts=contexts)
                    if spec.check is not None else CheckOutcome(ok=True))
         outcome.polls = polls
-        if evaluate(spec.until, {**ctx, **outcome.scope()}):
+        scope = {**ctx, **outcome.scope()}
+        holds = bool(evaluate(spec.until, scope))
+        if on_poll is not None:
+            outcome.ok = holds
+            on_poll(outcome, observe(spec.until, scope), max(0.0, deadline - clock.monotonic()))
+        if holds:
             outcome.ok, outcome.message = True, f"{spec.until} (after {polls} poll(s))"
             return outcome
         if clock.monotonic() >= deadline:

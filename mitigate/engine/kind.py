@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mitigate.engine.checks import CheckOutcome
+from mitigate.engine.checks import CheckOutcome, PollWatcher
 from mitigate.engine.state import StepRecord
 from mitigate.engine.types import BatchProgress, Ports, StepPlan
 from mitigate.errors import MitigateError
@@ -132,3 +132,24 @@ def record_check(ctx: StepContext, outcome: CheckOutcome) -> None:
         ctx.record(Event.STEP_SUCCEEDED, {"step": step_id})
     else:
         ctx.record(Event.STEP_FAILED, {"step": step_id, "error": outcome.message or "check failed"})
+
+
+def poll_recorder(ctx: StepContext, until: str, timeout: str, **where: Any) -> PollWatcher:
+    """A wait's watcher that journals ``wait.poll`` when what it observes changes (and when it
+    holds): the responder sees the last observed value, and a 10-minute wait polled every 10 s
+    writes a record per change, not one per poll. ``where``: the context and batch of a health gate."""
+    last: list[tuple[Any, ...]] = []
+
+    def watch(outcome: CheckOutcome, observed: dict[str, Any], remaining: float) -> None:
+        seen = (outcome.ok, outcome.count, observed.get("current"), observed.get("need"))
+        if last and last[0] == seen:
+            return
+        last[:] = [seen]
+        data: dict[str, Any] = {"step": ctx.step.id, "poll": outcome.polls, "until": until, "ok": outcome.ok,
+                                "count": outcome.count, "remaining": round(remaining, 1), "timeout": timeout,
+                                **observed, **where}
+        if outcome.listed is not None:
+            data["listed"], data["kind"] = outcome.listed, outcome.kind
+        ctx.record(Event.WAIT_POLL, data)
+
+    return watch

@@ -28,7 +28,7 @@ from typing import Any
 from mitigate.engine import foreach
 from mitigate.engine.backups import load_undo, save_undo
 from mitigate.engine.checks import run_wait
-from mitigate.engine.kind import StepContext, StepKind
+from mitigate.engine.kind import StepContext, StepKind, poll_recorder
 from mitigate.engine.state import WHOLE, StepStatus
 from mitigate.engine.types import StepPlan
 from mitigate.errors import MitigateError
@@ -290,8 +290,11 @@ def run(sc: StepContext) -> None:
             sc.record(Event.STEP_FAILED, {"step": step.id, "error": "cancelled"})
             return
         if step.batch.gate is not None:
-            gate = run_wait(step.batch.gate, {**ctx, "context": context, "batch": stats}, cluster=sc.ports.cluster,
-                            probes=sc.ports.probes, contexts=[context], clock=sc.ports.clock, cancel=cancel)
+            values = {**ctx, "context": context, "batch": stats}
+            watch = poll_recorder(sc, step.batch.gate.until, str(render(step.batch.gate.timeout, values)),
+                                  context=context, batch=number)
+            gate = run_wait(step.batch.gate, values, cluster=sc.ports.cluster, probes=sc.ports.probes,
+                            contexts=[context], clock=sc.ports.clock, cancel=cancel, on_poll=watch)
             if not gate.ok:
                 sc.record(Event.STEP_FAILED, {"step": step.id, "error": (
                     f"health gate closed after batch {number}/{len(batches)}: {gate.message}")})

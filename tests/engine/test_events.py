@@ -29,6 +29,18 @@ def test_contracts_lists_every_event_once_and_no_other() -> None:
     assert len(documented) == len(set(documented))
 
 
+def test_contracts_names_every_payload_field_of_each_event() -> None:
+    """A field added to a payload (``wait.poll``'s ``current``, ``gate``'s ``observed``) is documented too."""
+    from typing import get_type_hints
+
+    text = (ROOT / "docs" / "CONTRACTS.md").read_text()
+    section = text.split("\n## Journal events", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([a-z_.]+)` \|(.*)$", section, flags=re.M))
+    missing = {event.value: [k for k in get_type_hints(model) if not re.search(rf"\b{re.escape(k)}\b", rows[event])]
+               for event, model in PAYLOADS.items()}
+    assert {e: keys for e, keys in missing.items() if keys} == {}
+
+
 def test_every_event_has_a_payload() -> None:
     assert set(PAYLOADS) == set(Event)
 

@@ -45,6 +45,7 @@ class BatchPanel(Widget):
         self._failures: list[str] = []
         self._pause = ""  # the runbook's pause between batches ("30s"), when it has one
         self._gate = ""  # the health gate's condition, when it has one
+        self._gate_poll: dict[str, Any] | None = None  # what the gate saw last (wait.poll)
         self._paused_at: float | None = None  # the clock at the last batch's end, while pausing
         self._more = False  # batches remain after the last one reported
         self._timer: Any = None
@@ -89,6 +90,7 @@ class BatchPanel(Widget):
                        f"{self._done:,}/{self._total:,} targets · {data.get('failures', 0)} failed")
         self._more = batch < batches
         self._paused_at = self._clock() if self._more and (self._pause or self._gate) else None
+        self._gate_poll = None  # a new batch: the gate is polled afresh
         if self._paused_at is not None and self._timer is None:
             self._timer = self.set_interval(1.0, self.refresh)
         self._repaint()
@@ -112,8 +114,18 @@ class BatchPanel(Widget):
         if left > 0:
             return f"pausing {self._pause} before the next batch: {format_elapsed(left)} left"
         if self._gate:
+            poll = self._gate_poll
+            if poll is not None and not poll.get("ok"):
+                from tui.widgets.detail import observed
+
+                return f"waiting for the health gate: {observed(poll)} · {self._gate}"  # the value first: kept when cut
             return f"waiting for the health gate: {self._gate}"
         return "starting the next batch…"
+
+    def gate_polled(self, data: dict[str, Any]) -> None:
+        """The health gate observed something new (its current value, what it needs)."""
+        self._gate_poll = data
+        self._repaint()
 
     def results(self, results: list[dict[str, Any]]) -> None:
         """Count every target; keep the newest failures to list."""

@@ -5,7 +5,8 @@ manual and every kind: the rendered description and instructions (Markdown);
 check and wait: the kubectl equivalent (``c`` copies it), the condition, the result table;
 decision: the question and its options (the choice marked);
 notify: channels, the rendered message, then per channel sent / recorded (drill) / not delivered;
-gate: the conditions and which were not true;
+wait: the condition, its timeout and the last observed value (what ``until`` saw, the time left);
+gate: each requirement with its current value, and which were not true;
 action: the kubectl lines, the preview diff, the outcome.
 The evidence stays after the step ran, until the responder moves the highlight.
 """
@@ -55,6 +56,40 @@ def check_table(check: dict[str, Any]) -> Table:
     if len(rows) > MAX_TABLE_ROWS:
         table.caption = f"first {MAX_TABLE_ROWS} of {len(rows):,} rows; the journal holds all of them"
     return table
+
+
+def observed(data: dict[str, Any]) -> str:
+    """``{"current": "7", "need": ">= 9", "count": 7, "listed": 10, "kind": "Node"}`` ->
+    ``now 7, need >= 9 (7 of 10 Node listed)``: what a wait or gate sees, in words."""
+    current, need = data.get("current"), data.get("need")
+    words = f"now {current}" if current is not None else f"now {data.get('count')} item(s)"
+    if need:
+        words += f", need {need}"
+    if data.get("listed") is not None:
+        words += f" ({data.get('count')} of {data.get('listed')} {data.get('kind') or 'object(s)'} listed)"
+    return safe(words, multiline=False)
+
+
+def observed_line(poll: dict[str, Any], *, running: bool) -> Text:
+    """A wait's last observed value; while it runs, the time it had left then."""
+    ok = bool(poll.get("ok"))
+    mark = "✔ " if ok else ("⧗ " if running else "✘ last seen: ")
+    line = Text(mark + observed(poll), style="green" if ok else "bold yellow")
+    if running and not ok:
+        left = float(poll.get("remaining") or 0)
+        line.append(f"  · at poll {poll.get('poll')}: {int(left // 60)}m {int(left % 60):02d}s left of "
+                    f"{safe(poll.get('timeout') or '?', multiline=False)}", style="dim")
+    return line
+
+
+def requirement_line(req: dict[str, Any]) -> Text:
+    """One of a gate's requirements with what it saw: ``✘ ready >= 9: now 7, need >= 9``."""
+    ok = bool(req.get("ok"))
+    line = Text(("✔ " if ok else "✘ ") + safe(str(req.get("expr")), multiline=False),
+                style="green" if ok else "bold red")
+    if req.get("current") is not None:
+        line.append(": " + observed(req), style="")
+    return line
 
 
 def status_line(title: str, status: str, error: str | None) -> Text:
@@ -116,16 +151,24 @@ def detail_parts(sid: str, title: str, status: str, error: str | None, brief: Br
             return Group(*items)
         parts.append((("notify", sid, ev.version), message))
     if brief.condition:
+        gate, poll = ev.gate, ev.poll
+
         def condition() -> RenderableType:
-            body = Text(brief.condition)
+            body = Text(safe(brief.condition))
             if brief.timeout:
                 body.append(f"\ntimeout {brief.timeout} · polled every {brief.interval}", style="dim")
-            if ev.gate is not None:
-                closed = ev.gate.get("failed") or []
-                body.append("\ngate open" if not closed else f"\nnot true: {'; '.join(map(str, closed))}",
+            if poll is not None:
+                body.append("\n")
+                body.append_text(observed_line(poll, running=status == "running"))
+            if gate is not None:
+                for req in gate.get("observed") or []:
+                    body.append("\n")
+                    body.append_text(requirement_line(req))
+                closed = gate.get("failed") or []
+                body.append("\ngate open" if not closed else f"\nnot true: {safe('; '.join(map(str, closed)))}",
                             style="green" if not closed else "bold red")
             return Group(section("wait until" if brief.timeout else "gate", accent), body)
-        parts.append((("condition", sid, id(ev.gate)), condition))
+        parts.append((("condition", sid, id(gate), id(poll), status == "running"), condition))
     if ev.kubectl or brief.kubectl:
         lines = ev.kubectl or list(brief.kubectl)
         title_text = "kubectl equivalent  (c copies)" if ev.kubectl else "kubectl equivalent, read-only  (c copies)"

@@ -21,7 +21,7 @@ from typing import Any
 from mitigate.engine import foreach
 from mitigate.engine.backups import file_sha256, load_undo, save_undo
 from mitigate.engine.checks import run_wait
-from mitigate.engine.kind import StepContext, StepKind
+from mitigate.engine.kind import StepContext, StepKind, poll_recorder
 from mitigate.engine.preflight import preflight
 from mitigate.engine.types import BatchProgress, StepPlan, request_data, request_from
 from mitigate.errors import MitigateError
@@ -227,9 +227,11 @@ class _Tally:
         if not clock.sleep(parse_duration(str(render(spec.pause, ctx.values))), ctx.cancel):
             return self.cancelled_after(number)
         if spec.gate is not None:
-            gate = run_wait(spec.gate, {**ctx.values, "context": self.context, "batch": dict(stats)},
-                            cluster=ctx.cluster, probes=ctx.ports.probes, contexts=[self.context], clock=clock,
-                            cancel=ctx.cancel)
+            values = {**ctx.values, "context": self.context, "batch": dict(stats)}
+            watch = poll_recorder(ctx, spec.gate.until, str(render(spec.gate.timeout, values)),
+                                  context=self.context, batch=number)
+            gate = run_wait(spec.gate, values, cluster=ctx.cluster, probes=ctx.ports.probes,
+                            contexts=[self.context], clock=clock, cancel=ctx.cancel, on_poll=watch)
             if not gate.ok:
                 if ctx.cancelled:
                     return self.cancelled_after(number)

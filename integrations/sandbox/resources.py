@@ -1,8 +1,12 @@
-"""The resource registry: which kinds the sandbox serves and how discovery describes them.
+"""The resource registry: which kinds the sandbox serves, as one table entry each.
 
-Built-in kinds are listed once here; custom resources are added and removed at run time
-when CustomResourceDefinitions are created and finally deleted, so discovery (which
-kubectl and the DynamicClient read) always matches what the store accepts.
+A :class:`Resource` is everything the server knows of one kind: discovery (names, verbs,
+short names, categories, subresources), routing (which verbs and subresources a request may
+name), field selectors, how DELETE answers, whether it is stored at all, and its storage
+strategy (:mod:`.storage`). Built-in kinds are listed once in :data:`BUILTIN`; custom
+resources are added and removed at run time when CustomResourceDefinitions are created and
+finally deleted, so discovery (which kubectl and the DynamicClient read) always matches what
+the store accepts. Subresources are the :data:`SUBRESOURCES` table.
 """
 
 from __future__ import annotations
@@ -11,7 +15,33 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from .storage import CRDS, DEFAULT_STRATEGY, NAMESPACES, PODS, SERVICE_ACCOUNTS, SERVICES, Strategy
+
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+META_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
+"""The field selectors every resource supports."""
+
+
+@dataclass(frozen=True)
+class Subresource:
+    """One subresource as discovery lists it and routing accepts it."""
+
+    name: str
+    verbs: tuple[str, ...]
+    """The verbs discovery lists; a request naming another verb is refused (405)."""
+    kind: str | None = None
+    """The kind its requests and answers are (None: the parent's own)."""
+    group: str | None = None
+    version: str | None = None
+
+
+SUBRESOURCES: dict[str, Subresource] = {s.name: s for s in (
+    Subresource("status", ("get", "patch", "update")),
+    Subresource("finalize", ("get", "patch", "update")),
+    Subresource("scale", ("get", "patch", "update"), "Scale", "autoscaling", "v1"),
+    Subresource("eviction", ("create",), "Eviction", "policy", "v1"),
+    Subresource("log", ("get",), "Pod"),
+)}
 
 
 @dataclass(frozen=True)
@@ -30,6 +60,11 @@ class Resource:
     printer_columns: tuple[dict[str, Any], ...] = ()
     required: tuple[str, ...] = ()  # dotted paths that must be present (422 otherwise)
     verbs: tuple[str, ...] = tuple(VERBS)
+    categories: tuple[str, ...] = ()  # ``all``: what `kubectl get all` lists
+    field_labels: frozenset[str] = META_FIELDS  # the field selectors it supports (the API server's GetAttrs)
+    returns_deleted: bool = False  # its storage has ReturnDeletedObject: a DELETE answers with the object
+    stored: bool = True  # False: a review, answered from RBAC and never stored
+    strategy: Strategy = DEFAULT_STRATEGY  # what its storage does beyond the generic store
 
     key: tuple[str, str] = field(init=False, repr=False, compare=False)  # (group, plural), looked up per object
 
@@ -42,46 +77,69 @@ class Resource:
 
 
 def _r(group: str, versions: str, plural: str, kind: str, namespaced: bool = True, short: str = "",
-       sub: str = "", custom: bool = False, required: str = "") -> Resource:
+       sub: str = "", custom: bool = False, required: str = "", *, all: bool = False, fields: str = "",
+       returns_deleted: bool = False, strategy: Strategy = DEFAULT_STRATEGY) -> Resource:
     return Resource(group, tuple(versions.split()), plural, kind.lower(), kind, namespaced,
-                    tuple(short.split()), tuple(sub.split()), custom, (), tuple(required.split()))
+                    tuple(short.split()), tuple(sub.split()), custom, (), tuple(required.split()),
+                    categories=("all",) if all else (), field_labels=META_FIELDS | set(fields.split()),
+                    returns_deleted=returns_deleted, strategy=strategy)
+
+
+def _review(group: str, plural: str, kind: str) -> Resource:
+    """A review: ``create`` only, answered from the RBAC rules for the requesting user, never stored
+    (`kubectl auth can-i`, `auth can-i --list`, `auth whoami`)."""
+    return Resource(group, ("v1",), plural, kind.lower(), kind, False, verbs=("create",), stored=False)
+
 
 
 _CONTAINERS = "spec.containers"
+_POD_FIELDS = ("spec.nodeName spec.restartPolicy spec.schedulerName spec.serviceAccountName spec.hostNetwork "
+               "status.phase status.podIP status.podIPs status.nominatedNodeName")
+_EVENT_FIELDS = ("involvedObject.kind involvedObject.namespace involvedObject.name involvedObject.uid "
+                 "involvedObject.apiVersion involvedObject.resourceVersion involvedObject.fieldPath reason "
+                 "reportingComponent source type")
 BUILTIN: tuple[Resource, ...] = (
-    _r("", "v1", "namespaces", "Namespace", False, "ns", "status finalize"),
-    _r("", "v1", "nodes", "Node", False, "no", "status"),
-    _r("", "v1", "pods", "Pod", True, "po", "status eviction log", required=_CONTAINERS),
-    _r("", "v1", "services", "Service", True, "svc", "status"),
+    _r("", "v1", "namespaces", "Namespace", False, "ns", "status finalize", fields="status.phase",
+       returns_deleted=True, strategy=NAMESPACES),
+    _r("", "v1", "nodes", "Node", False, "no", "status", fields="spec.unschedulable"),
+    _r("", "v1", "pods", "Pod", True, "po", "status eviction log", required=_CONTAINERS, all=True,
+       fields=_POD_FIELDS, returns_deleted=True, strategy=PODS),
+    _r("", "v1", "services", "Service", True, "svc", "status", all=True, returns_deleted=True, strategy=SERVICES),
     _r("", "v1", "endpoints", "Endpoints", True, "ep"),
     _r("", "v1", "configmaps", "ConfigMap", True, "cm"),
-    _r("", "v1", "secrets", "Secret", True),
-    _r("", "v1", "events", "Event", True, "ev", required="involvedObject"),
-    _r("", "v1", "serviceaccounts", "ServiceAccount", True, "sa"),
+    _r("", "v1", "secrets", "Secret", True, fields="type"),
+    _r("", "v1", "events", "Event", True, "ev", required="involvedObject", fields=_EVENT_FIELDS),
+    _r("", "v1", "serviceaccounts", "ServiceAccount", True, "sa", returns_deleted=True,
+       strategy=SERVICE_ACCOUNTS),
     _r("", "v1", "limitranges", "LimitRange", True, "limits"),
     _r("", "v1", "resourcequotas", "ResourceQuota", True, "quota", "status"),
     _r("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, "pvc", "status"),
     _r("", "v1", "persistentvolumes", "PersistentVolume", False, "pv", "status"),
-    _r("", "v1", "replicationcontrollers", "ReplicationController", True, "rc", "status scale"),
+    _r("", "v1", "replicationcontrollers", "ReplicationController", True, "rc", "status scale", all=True,
+       fields="status.replicas"),
     _r("apps", "v1", "deployments", "Deployment", True, "deploy", "status scale",
-       required="spec.selector spec.template"),
-    _r("apps", "v1", "replicasets", "ReplicaSet", True, "rs", "status scale", required="spec.selector"),
+       required="spec.selector spec.template spec.template.spec.containers", all=True),
+    _r("apps", "v1", "replicasets", "ReplicaSet", True, "rs", "status scale", required="spec.selector", all=True,
+       fields="status.replicas"),
     _r("apps", "v1", "daemonsets", "DaemonSet", True, "ds", "status",
-       required="spec.selector spec.template"),
+       required="spec.selector spec.template", all=True),
     _r("apps", "v1", "statefulsets", "StatefulSet", True, "sts", "status scale",
-       required="spec.selector spec.template"),
+       required="spec.selector spec.template", all=True),
     _r("apps", "v1", "controllerrevisions", "ControllerRevision", True),
     _r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, "pdb", "status"),
-    _r("batch", "v1", "jobs", "Job", True, "", "status", required="spec.template"),
-    _r("batch", "v1", "cronjobs", "CronJob", True, "cj", "status", required="spec.schedule spec.jobTemplate"),
+    _r("batch", "v1", "jobs", "Job", True, "", "status", required="spec.template", all=True,
+       fields="status.successful"),
+    _r("batch", "v1", "cronjobs", "CronJob", True, "cj", "status", required="spec.schedule spec.jobTemplate",
+       all=True),
     _r("autoscaling", "v2 v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, "hpa", "status",
-       required="spec.scaleTargetRef spec.maxReplicas"),
+       required="spec.scaleTargetRef spec.maxReplicas", all=True),
     _r("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, required="roleRef"),
     _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False, required="roleRef"),
     _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True, required="addressType"),
-    _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, "sc", required="provisioner"),
+    _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, "sc", required="provisioner",
+       returns_deleted=True),
     _r("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False, "pc"),
     _r("apiregistration.k8s.io", "v1", "apiservices", "APIService", False, "", "status"),
     _r("networking.k8s.io", "v1", "ingresses", "Ingress", True, "ing", "status"),
@@ -95,7 +153,8 @@ BUILTIN: tuple[Resource, ...] = (
     _r("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
        "MutatingWebhookConfiguration", False),
     _r("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False,
-       "crd crds", "status", required="spec.group spec.names.plural spec.names.kind spec.versions spec.scope"),
+       "crd crds", "status", required="spec.group spec.names.plural spec.names.kind spec.versions spec.scope",
+       returns_deleted=True, strategy=CRDS),
     _r("cluster.x-k8s.io", "v1beta1", "clusters", "Cluster", True, "cl", "status", custom=True),
     _r("cluster.x-k8s.io", "v1beta1", "machines", "Machine", True, "ma", "status", custom=True,
        required="spec.clusterName"),
@@ -103,49 +162,11 @@ BUILTIN: tuple[Resource, ...] = (
        required="spec.clusterName"),
     _r("cluster.x-k8s.io", "v1beta1", "machinedeployments", "MachineDeployment", True, "md",
        "status scale", custom=True, required="spec.clusterName"),
-    # answered, never stored (see REVIEWS): `kubectl auth can-i`, `auth can-i --list`, `auth whoami`
-    Resource("authorization.k8s.io", ("v1",), "selfsubjectaccessreviews", "selfsubjectaccessreview",
-             "SelfSubjectAccessReview", False, verbs=("create",)),
-    Resource("authorization.k8s.io", ("v1",), "selfsubjectrulesreviews", "selfsubjectrulesreview",
-             "SelfSubjectRulesReview", False, verbs=("create",)),
-    Resource("authentication.k8s.io", ("v1",), "selfsubjectreviews", "selfsubjectreview",
-             "SelfSubjectReview", False, verbs=("create",)),
+    _review("authorization.k8s.io", "selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+    _review("authorization.k8s.io", "selfsubjectrulesreviews", "SelfSubjectRulesReview"),
+    _review("authentication.k8s.io", "selfsubjectreviews", "SelfSubjectReview"),
 )
 REVIEW_KEY = ("authorization.k8s.io", "selfsubjectaccessreviews")
-REVIEW_KEYS = {REVIEW_KEY, ("authorization.k8s.io", "selfsubjectrulesreviews"),
-               ("authentication.k8s.io", "selfsubjectreviews")}
-# storages with ReturnDeletedObject: a DELETE answers with the object, not a Status
-RETURNS_DELETED = {("", "pods"), ("", "services"), ("", "serviceaccounts"), ("", "namespaces"),
-                   ("storage.k8s.io", "storageclasses"), ("apiextensions.k8s.io", "customresourcedefinitions")}
-# field selectors each resource supports (the API server's GetAttrs/field label conversions)
-_META_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
-FIELD_LABELS: dict[tuple[str, str], frozenset[str]] = {
-    ("", "pods"): _META_FIELDS | {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-                                  "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP",
-                                  "status.podIPs", "status.nominatedNodeName"},
-    ("", "nodes"): _META_FIELDS | {"spec.unschedulable"},
-    ("", "events"): _META_FIELDS | {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-                                    "involvedObject.uid", "involvedObject.apiVersion",
-                                    "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
-                                    "reportingComponent", "source", "type"},
-    ("", "secrets"): _META_FIELDS | {"type"},
-    ("", "namespaces"): _META_FIELDS | {"status.phase"},
-    ("", "replicationcontrollers"): _META_FIELDS | {"status.replicas"},
-    ("apps", "replicasets"): _META_FIELDS | {"status.replicas"},
-    ("batch", "jobs"): _META_FIELDS | {"status.successful"},
-}
-
-
-def field_labels(r: Resource) -> frozenset[str]:
-    return FIELD_LABELS.get(r.key, _META_FIELDS)
-
-
-ALL_CATEGORY = {("", "pods"), ("", "services"), ("", "replicationcontrollers"), ("apps", "deployments"),
-                ("apps", "replicasets"), ("apps", "daemonsets"), ("apps", "statefulsets"), ("batch", "jobs"),
-                ("batch", "cronjobs"), ("autoscaling", "horizontalpodautoscalers")}  # what `kubectl get all` lists
-
-SUBRESOURCE_KIND = {"eviction": ("Eviction", "policy", "v1"), "scale": ("Scale", "autoscaling", "v1"),
-                    "finalize": (None, None, None), "status": (None, None, None), "log": ("Pod", None, None)}
 
 
 def resource_from_crd(crd: dict[str, Any]) -> Resource:
@@ -185,6 +206,10 @@ class Registry:
     def add(self, r: Resource) -> None:
         with self.lock:
             self.by_key[r.key] = r
+
+    def add_custom(self, crd: dict[str, Any]) -> None:
+        """Serve the resource a CustomResourceDefinition defines."""
+        self.add(resource_from_crd(crd))
 
     def remove(self, key: tuple[str, str]) -> None:
         with self.lock:
@@ -234,21 +259,15 @@ class Registry:
                                      "kind": r.kind, "verbs": list(r.verbs)}
             if r.short:
                 entry["shortNames"] = list(r.short)
-            if r.key in ALL_CATEGORY:
-                entry["categories"] = ["all"]
+            if r.categories:
+                entry["categories"] = list(r.categories)
             items.append(entry)
-            for sub in r.subresources:
-                kind, g, v = SUBRESOURCE_KIND[sub]
-                s: dict[str, Any] = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                                     "kind": kind or r.kind}
-                if sub == "eviction":
-                    s["verbs"] = ["create"]
-                elif sub == "log":
-                    s["verbs"] = ["get"]
-                else:
-                    s["verbs"] = ["get", "patch", "update"]
-                if g is not None:
-                    s["group"], s["version"] = g, v
+            for name in r.subresources:
+                sub = SUBRESOURCES[name]
+                s: dict[str, Any] = {"name": f"{r.plural}/{name}", "singularName": "", "namespaced": r.namespaced,
+                                     "kind": sub.kind or r.kind, "verbs": list(sub.verbs)}
+                if sub.group is not None:
+                    s["group"], s["version"] = sub.group, sub.version
                 items.append(s)
         return {"kind": "APIResourceList", "apiVersion": "v1",
                 "groupVersion": f"{group}/{version}" if group else version, "resources": items}

@@ -1,9 +1,13 @@
 """The HTTP face of one sandbox cluster: an aiohttp application speaking the Kubernetes API.
 
 Each cluster gets its own application on its own loopback port, so every kubeconfig
-context is a plain server URL that kubectl and the python client use unchanged. Requests
-pass, in order: bearer-token check, fault injection, the overloaded-apiserver model,
-then routing to discovery or the resource handlers. Every request is logged.
+context is a plain server URL that kubectl and the python client use unchanged. Paths are
+the :data:`ROUTES` table (aiohttp's router): discovery, OpenAPI, health, metrics and the
+resource paths. Requests pass, in order: authentication (not for the public health and probe
+routes), impersonation, fault injection, the overloaded-apiserver model, RBAC, then the
+route's handler; a resource request goes to the handler of its verb (:data:`VERB_HANDLERS`)
+or of its subresource. Which resources and subresources exist, and which verbs each takes, is
+:mod:`.resources`. Every request is logged.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from .apply import conflict_error, conflicts, drop_unapplied, take_over
 from .endpoints import LogSource, Metrics, health_text, rfc3339nano
 from .faults import FaultSet, RequestLogEntry
 from .patch import PatchError, copy_json, json_patch, merge_patch, strategic_merge
-from .resources import RETURNS_DELETED, REVIEW_KEYS, Resource, field_labels
+from .resources import SUBRESOURCES, Resource
 from .selectors import (
     SelectorError,
     field_matcher,
@@ -52,6 +56,55 @@ PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+j
                "application/strategic-merge-patch+json": "strategic", "application/apply-patch+yaml": "apply"}
 
 
+@dataclass(frozen=True)
+class Route:
+    """One entry of the routing table: a path pattern (aiohttp's), the methods it takes, its
+    handler (a :class:`ClusterApp` method), and how far into the filter chain it goes first."""
+
+    path: str
+    handler: str
+    verb: str = "discovery"
+    """The request log's and the faults' verb; "" for resource requests (their verb is parsed)."""
+    methods: tuple[str, ...] = ("GET",)
+    chain: str = "full"
+    """``public``: answered before authentication; ``authenticated``: after it, before impersonation,
+    faults and RBAC; ``full``: the whole chain."""
+
+
+_CHECKS = "{check:healthz|livez|readyz}"
+ROUTES: tuple[Route, ...] = (
+    Route("/sandbox/{probe:.*}", "_probe", "probe", ("*",), chain="public"),
+    Route(f"/{_CHECKS}", "_health", "health", chain="public"),  # as system:public-info-viewer allows
+    Route(f"/{_CHECKS}/{{rest:.+}}", "_health", "health", chain="public"),
+    Route("/metrics", "_metrics", "metrics", chain="authenticated"),
+    Route("/version", "_version"),
+    Route("/api", "_api_versions"),
+    Route("/api/{version}", "_core_resources"),
+    Route("/apis", "_group_list"),
+    Route("/apis/{group}", "_group_doc"),
+    Route("/apis/{group}/{version}", "_group_resources"),
+    Route("/openapi/{doc:v2|v3}", "_openapi"),
+    Route("/openapi/{doc:v3}/{path:.+}", "_openapi"),
+    Route("/api/{version}/{rest:.+}", "_resource", "", ("*",)),
+    Route("/apis/{group}/{version}/{rest:.+}", "_resource", "", ("*",)),
+)
+VERBS_BY_METHOD: dict[tuple[str, bool], str] = {
+    ("GET", True): "get", ("GET", False): "list", ("POST", False): "create", ("POST", True): "create",
+    ("PUT", True): "update", ("PUT", False): "update", ("PATCH", True): "patch", ("PATCH", False): "patch",
+    ("DELETE", True): "delete", ("DELETE", False): "deletecollection",
+}
+"""(method, names an object) -> the request's verb (a GET of a collection with ``watch=true`` is ``watch``)."""
+VERB_HANDLERS: dict[tuple[str, bool], str] = {
+    ("get", True): "_get", ("list", False): "_list", ("watch", False): "_watch", ("create", False): "_create",
+    ("update", True): "_update", ("patch", True): "_patch", ("delete", True): "_delete",
+    ("deletecollection", False): "_delete_collection",
+}
+"""(verb, names an object) -> its handler; status and finalize are plain reads and writes of their parent."""
+SUBRESOURCE_HANDLERS: dict[str, str] = {"eviction": "_evict", "scale": "_scale", "log": "_log"}
+"""Subresources with a handler of their own (their verbs and discovery: resources.SUBRESOURCES)."""
+_NOT_FOUND = "the server could not find the requested resource"
+
+
 @dataclass
 class Target:
     """A parsed resource path."""
@@ -61,6 +114,7 @@ class Target:
     namespace: str | None
     name: str | None
     sub: str
+    verb: str = ""
 
 
 TARGET: web.RequestKey[Target | None] = web.RequestKey("target", object)  # type: ignore[arg-type]
@@ -123,10 +177,17 @@ class ClusterApp:
         self.bookmark_seconds = bookmark_seconds
         self.watch_queues: set[asyncio.Queue[WatchEvent | None]] = set()
         self.port = 0
+        self._routes: dict[Any, Route] = {}  # aiohttp's resource of each ROUTES entry -> the entry
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[self._middleware])
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        for route in ROUTES:
+            # a trailing slash names the same document (the python client asks for /apis/{group}/{version}/)
+            paths = (route.path,) if route.path.endswith("+}") else (route.path, route.path + "/")
+            for path in paths:
+                for method in route.methods:
+                    added = app.router.add_route(method, path, getattr(self, route.handler))
+                    self._routes[added.resource] = route
         return app
 
     def stop_watches(self) -> None:
@@ -161,28 +222,25 @@ class ClusterApp:
 
     async def _guarded(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
                        info: dict[str, Any]) -> web.StreamResponse:
-        if request.path.startswith("/sandbox/"):
-            info["verb"] = "probe"
-            return self._probe(request)
-        check, _, rest = request.path.strip("/").partition("/")
-        if check in ("healthz", "livez", "readyz") and request.method == "GET":
-            info["verb"] = "health"  # open to anyone, as system:public-info-viewer allows
-            code, text = health_text(check, request.query, rest)
-            return web.Response(status=code, text=text, content_type="text/plain")
+        route = self._routes.get(request.match_info.route.resource)
+        if route is not None and route.chain == "public":
+            info["verb"] = route.verb
+            return await handler(request)
         peer = request.transport.get_extra_info("peercert") if request.transport is not None else None
         who = self.users.authenticate(request.headers.get("Authorization", ""), peer)
         if who is None:
             return json_response(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
-        if request.path == "/metrics" and request.method == "GET":
-            info["verb"] = "metrics"
-            counts = {f"{r.plural}.{r.group}" if r.group else r.plural: self.state.count(r)
-                      for r in list(self.state.registry.by_key.values()) if r.key not in REVIEW_KEYS}
-            return web.Response(text=self.metrics.text(counts), content_type="text/plain",
-                                headers={"X-Content-Type-Options": "nosniff"})
+        if route is not None and route.chain == "authenticated":
+            info["verb"] = route.verb
+            return await handler(request)
         try:
             who = rbac.impersonate(self.state, who, request.headers, request.headers.getall("Impersonate-Group", []))
             request[IDENTITY] = who
-            target = self._classify(request, info)
+            target = self._classify(request, info) if route is not None and not route.verb else None
+            if route is not None and route.verb:
+                info["verb"] = route.verb
+            elif route is None:
+                info["verb"] = "discovery"  # a path no route knows: authorized as a non-resource URL, then 404
             for f in self.faults.pick(info["verb"], info["resource"]):
                 if f.latency:
                     await asyncio.sleep(f.latency)
@@ -202,6 +260,10 @@ class ClusterApp:
                                "the server is currently unable to handle the request (apiserver overloaded)",
                                {"retryAfterSeconds": 1}, {"Retry-After": "1"})
             self._authorize(request, target, info, who)
+            if route is None:
+                if isinstance(request.match_info.http_exception, web.HTTPMethodNotAllowed):
+                    raise ApiError(405, "MethodNotAllowed", f"method {request.method} not allowed")
+                raise ApiError(404, "NotFound", _NOT_FOUND)
             request[TARGET] = target
             resp = await handler(request)
             await self._admitted(request, resp.headers)
@@ -228,7 +290,7 @@ class ClusterApp:
                                     t.name or "")
         rbac.check(self.state, who, attrs)
 
-    def _probe(self, request: web.Request) -> web.Response:
+    async def _probe(self, request: web.Request) -> web.Response:
         if request.path == "/sandbox/health":
             ok, msg = self.ingress() if self.ingress else (True, "ok")
         elif request.path == "/sandbox/mitigated":
@@ -237,51 +299,47 @@ class ClusterApp:
             return web.Response(status=404, text="not found\n")
         return web.Response(status=200 if ok else 503, text=msg + "\n")
 
-    def _classify(self, request: web.Request, info: dict[str, Any]) -> Target | None:
-        """Work out verb and resource before faults are rolled; None for discovery paths."""
-        parts = [unquote(p) for p in request.path.strip("/").split("/") if p]
-        if len(parts) >= 2 and parts[0] == "api" and len(parts) > 2:
-            group, version, rest = "", parts[1], parts[2:]
-        elif len(parts) >= 3 and parts[0] == "apis" and len(parts) > 3:
-            group, version, rest = parts[1], parts[2], parts[3:]
-        else:
-            info["verb"] = "discovery"
-            return None
-        namespace = None
+    async def _health(self, request: web.Request) -> web.Response:
+        code, text = health_text(request.match_info["check"], request.query, request.match_info.get("rest", ""))
+        return web.Response(status=code, text=text, content_type="text/plain")
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        counts = {f"{r.plural}.{r.group}" if r.group else r.plural: self.state.count(r)
+                  for r in list(self.state.registry.by_key.values()) if r.stored}
+        return web.Response(text=self.metrics.text(counts), content_type="text/plain",
+                            headers={"X-Content-Type-Options": "nosniff"})
+
+    def _classify(self, request: web.Request, info: dict[str, Any]) -> Target:
+        """Work out verb and resource of a resource path before faults are rolled."""
+        group, version = request.match_info.get("group", ""), request.match_info["version"]
+        rest = [unquote(p) for p in request.match_info["rest"].split("/") if p]
         reg = self.state.registry
+        if not rest:
+            raise ApiError(404, "NotFound", _NOT_FOUND)
+        namespace = None
         if rest[0] == "namespaces" and len(rest) >= 3 and reg.get(group, version, rest[2]) is not None \
                 and (len(rest) > 3 or rest[2] not in ("status", "finalize")):
             namespace, rest = rest[1], rest[2:]
         r = reg.get(group, version, rest[0])
-        if r is None or len(rest) > 3:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        if bool(namespace) and not r.namespaced:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if r is None or len(rest) > 3 or (bool(namespace) and not r.namespaced):
+            raise ApiError(404, "NotFound", _NOT_FOUND)
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else ""
         if sub and sub not in r.subresources:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        m = request.method
+            raise ApiError(404, "NotFound", _NOT_FOUND)
         q = request.query
-        if m == "GET":
-            verb = "get" if name else ("watch" if q.get("watch") in ("true", "1") else "list")
-        elif m == "POST":
-            verb = "create"
-        elif m == "PUT":
-            verb = "update"
-        elif m == "PATCH":
-            verb = "patch"
-        elif m == "DELETE":
-            verb = "delete" if name else "deletecollection"
-        else:
-            raise ApiError(405, "MethodNotAllowed", f"method {m} not allowed")
+        verb = VERBS_BY_METHOD.get((request.method, name is not None))
+        if verb is None:
+            raise ApiError(405, "MethodNotAllowed", f"method {request.method} not allowed")
+        if verb == "list" and q.get("watch") in ("true", "1"):
+            verb = "watch"
         dry = q.getall("dryRun", [])
         if any(d != "All" for d in dry):
             raise ApiError(400, "BadRequest", f"invalid dry run value {dry!r}: only 'All' is supported")
         info.update(verb=verb, resource=r.plural + (f"/{sub}" if sub else ""), namespace=namespace or "",
                     name=name or "", dry_run=bool(dry), group=group, version=version,
                     scope="resource" if name else "namespace" if namespace else "cluster")
-        return Target(r, version, namespace, name, sub)
+        return Target(r, version, namespace, name, sub, verb)
 
     async def _body(self, request: web.Request, *, yaml_ok: bool = False) -> Any:
         """The decoded request body, by Content-Type: JSON, YAML, Kubernetes protobuf (415 otherwise)."""
@@ -340,70 +398,66 @@ class ClusterApp:
             obj = dict(obj, apiVersion=t.r.api_version(t.version))
         return obj
 
-    # ------------------------------------------------------------------ dispatch
+    # ------------------------------------------------------------------ resource requests
 
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+    async def _resource(self, request: web.Request) -> web.StreamResponse:
+        """A resource request, by its verb: the subresource's handler, or the verb's (the tables above)."""
         t: Target | None = request.get(TARGET)
-        if t is None:
-            return self._discovery(request)
-        m = request.method
-        special = self._subresources().get(t.sub)
-        if special is not None:  # subresources with their own handler (status/finalize are plain writes)
-            methods, handle = special
-            if m not in methods:
-                raise ApiError(405, "MethodNotAllowed", f"{t.sub} does not support {m}")
-            return await handle(request, t)
-        if m == "GET":
-            if t.name:
-                return self._get(request, t)
-            if request.query.get("watch") in ("true", "1"):
-                return await self._watch(request, t)
-            return self._list(request, t)
-        if m == "POST":
-            if t.name:
+        assert t is not None
+        named = t.name is not None
+        if t.sub:
+            if t.verb not in SUBRESOURCES[t.sub].verbs:
+                raise ApiError(405, "MethodNotAllowed", f"{t.sub} does not support {request.method}")
+            own = SUBRESOURCE_HANDLERS.get(t.sub)
+            if own is not None:
+                handler: Callable[[web.Request, Target], Awaitable[web.StreamResponse]] = getattr(self, own)
+                return await handler(request, t)
+        elif t.verb not in t.r.verbs:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        name = VERB_HANDLERS.get((t.verb, named))
+        if name is None:
+            if t.verb == "create":
                 raise ApiError(405, "MethodNotAllowed", "POST to a named resource is not allowed")
-            return await self._create(request, t)
-        if m == "PUT" and t.name:
-            return await self._update(request, t)
-        if m == "PATCH" and t.name:
-            return await self._patch(request, t)
-        if m == "DELETE":
-            return await (self._delete(request, t) if t.name else self._delete_collection(request, t))
-        raise ApiError(405, "MethodNotAllowed", f"method {m} not allowed here")
-
-    def _subresources(self) -> dict[str, tuple[tuple[str, ...], Callable[[web.Request, Target],
-                                                                      Awaitable[web.StreamResponse]]]]:
-        """Subresource -> (methods, handler): one table; a new subresource is one entry here plus
-        its name in the Resource's ``subresources`` (which discovery lists)."""
-        return {"eviction": (("POST",), self._evict), "scale": (("GET", "PUT", "PATCH"), self._scale),
-                "log": (("GET",), self._log)}
+            raise ApiError(405, "MethodNotAllowed", f"method {request.method} not allowed here")
+        handle: Callable[[web.Request, Target], Awaitable[web.StreamResponse]] = getattr(self, name)
+        return await handle(request, t)
 
     def _crd_schemas(self) -> dict[tuple[str, str, str], Obj]:
         return openapi.crd_schemas(self.state.list("customresourcedefinitions"))
 
-    def _discovery(self, request: web.Request) -> web.Response:
-        parts = [p for p in request.path.strip("/").split("/") if p]
-        reg = self.state.registry
-        if parts == ["version"]:
-            return json_response(VERSION)
-        if parts[:1] == ["openapi"]:
-            return self._openapi(request, parts[1:])
-        if parts == ["api"]:
-            return json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{self.port}"}]})
-        if parts == ["api", "v1"]:
-            return json_response(reg.resource_list("", "v1"))
-        if parts == ["apis"]:
-            groups = [self._group(g, vs) for g, vs in sorted(reg.groups().items())]
-            return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-        if len(parts) == 2 and parts[0] == "apis" and parts[1] in reg.groups():
-            return json_response(dict(self._group(parts[1], reg.groups()[parts[1]]), kind="APIGroup",
-                                      apiVersion="v1"))
-        if len(parts) == 3 and parts[0] == "apis" and parts[2] in reg.groups().get(parts[1], []):
-            return json_response(reg.resource_list(parts[1], parts[2]))
-        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+    # ------------------------------------------------------------------ discovery
 
-    def _openapi(self, request: web.Request, parts: list[str]) -> web.Response:
+    async def _version(self, request: web.Request) -> web.Response:
+        return json_response(VERSION)
+
+    async def _api_versions(self, request: web.Request) -> web.Response:
+        return json_response({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{self.port}"}]})
+
+    async def _core_resources(self, request: web.Request) -> web.Response:
+        if request.match_info["version"] != "v1":
+            raise ApiError(404, "NotFound", _NOT_FOUND)
+        return json_response(self.state.registry.resource_list("", "v1"))
+
+    async def _group_list(self, request: web.Request) -> web.Response:
+        groups = [self._group(g, vs) for g, vs in sorted(self.state.registry.groups().items())]
+        return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+
+    async def _group_doc(self, request: web.Request) -> web.Response:
+        group, groups = request.match_info["group"], self.state.registry.groups()
+        if group not in groups:
+            raise ApiError(404, "NotFound", _NOT_FOUND)
+        return json_response(dict(self._group(group, groups[group]), kind="APIGroup", apiVersion="v1"))
+
+    async def _group_resources(self, request: web.Request) -> web.Response:
+        group, version = request.match_info["group"], request.match_info["version"]
+        reg = self.state.registry
+        if version not in reg.groups().get(group, []):
+            raise ApiError(404, "NotFound", _NOT_FOUND)
+        return json_response(reg.resource_list(group, version))
+
+    async def _openapi(self, request: web.Request) -> web.Response:
+        parts = [request.match_info["doc"], *(p for p in request.match_info.get("path", "").split("/") if p)]
         accept = request.headers.get("Accept", "")
         if parts == ["v2"] and openapi.PROTO_V2 in accept.replace(".v1.0+", "@v1.0+"):  # kubectl < 1.23
             doc = openapi.v2_document(self.state.registry, self._crd_schemas())
@@ -423,7 +477,7 @@ class ClusterApp:
             if group_doc is not None:
                 return json_response(group_doc, headers={"Cache-Control": "public, immutable"}
                                      if request.query.get("hash") else None)
-        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        raise ApiError(404, "NotFound", _NOT_FOUND)
 
     def _field_check(self, request: web.Request, t: Target, body: Any) -> dict[str, str]:
         """Decode-time checks against the kind's schema: type errors (400), unknown fields by the
@@ -462,9 +516,9 @@ class ClusterApp:
 
     def _matchers(self, request: web.Request, r: Resource | None = None) -> tuple[Any, Any]:
         return label_matcher(request.query.get("labelSelector")), field_matcher(
-            request.query.get("fieldSelector"), field_labels(r) if r is not None else None)
+            request.query.get("fieldSelector"), r.field_labels if r is not None else None)
 
-    def _get(self, request: web.Request, t: Target) -> web.Response:
+    async def _get(self, request: web.Request, t: Target) -> web.Response:
         st = self.state
         assert t.name is not None
         with st.lock:
@@ -476,7 +530,7 @@ class ClusterApp:
                 return json_response(self._out(t, obj))
             return json_response(st.serialized(t.r, ((t.namespace or "") if t.r.namespaced else "", t.name)))
 
-    def _list(self, request: web.Request, t: Target) -> web.Response:
+    async def _list(self, request: web.Request, t: Target) -> web.Response:
         st = self.state
         lm, fm = self._matchers(request, t.r)
         q = request.query
@@ -687,7 +741,7 @@ class ClusterApp:
         if kind and kind != t.r.kind:
             raise ApiError(400, "BadRequest", f"the body kind {kind!r} does not match {t.r.kind!r}")
         warn = self._field_check(request, t, body)
-        if t.r.key in REVIEW_KEYS:
+        if not t.r.stored:
             return json_response(self._review(t, body, request[IDENTITY]), 201)
         obj = self.state.create(t.r, body, self._writer(request, fields=body), namespace=t.namespace)
         return json_response(self._out(t, obj), 201, warn)
@@ -797,7 +851,7 @@ class ClusterApp:
         if request[INFO]["dry_run"]:
             w.dry_run = True
         obj = self.state.delete(t.r, t.name, t.namespace, w, grace=grace, propagation=prop, preconditions=pre)
-        if w.dry_run or t.r.key in RETURNS_DELETED or self.state.find(t.r, t.name, t.namespace) is not None:
+        if w.dry_run or t.r.returns_deleted or self.state.find(t.r, t.name, t.namespace) is not None:
             return json_response(self._out(t, obj))  # still there (grace period, finalizers), or its storage says so
         details: Obj = {"name": t.name, "group": t.r.group, "kind": t.r.plural, "uid": obj["metadata"].get("uid")}
         if not t.r.group:

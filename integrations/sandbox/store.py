@@ -18,30 +18,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mitigate.timefmt import format_seconds
-
 from . import defaults, fieldsets
 from .patch import copy_json
-from .resources import Registry, Resource, resource_from_crd
+from .resources import Registry, Resource
+from .storage import CRD_FINALIZER as CRD_FINALIZER  # re-exported: the controllers import them from here
+from .storage import deletion_timestamp
+from .storage import now_iso as now_iso
 from .validation import shape_causes, update_causes
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace or "", name)
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 QUIET_SEEDS = {("", "pods"), ("", "nodes"), ("", "namespaces"), ("", "configmaps")}  # no simulation work at start
-CRD_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
-
-
-_NOW: list[Any] = [0, ""]
-
-
-def now_iso() -> str:
-    """RFC 3339 UTC with second precision, formatted once per second (seeding calls it 100,000 times)."""
-    sec = int(time.time())
-    if _NOW[0] != sec:
-        _NOW[1] = format_seconds(sec)
-        _NOW[0] = sec
-    return str(_NOW[1])
 
 
 class ApiError(Exception):
@@ -325,8 +313,6 @@ class ClusterState:
         name = str(_dig(obj, "metadata.name") or "")
         causes = shape_causes(r.key, obj)
         causes += [(p, "Required value") for p in r.required if _dig(obj, p) in (None, "", [], {})]
-        if r.key == ("apps", "deployments") and not (_dig(obj, "spec.template.spec.containers")):
-            causes.append(("spec.template.spec.containers", "Required value"))
         if causes:
             raise invalid(r, name, causes)
 
@@ -380,38 +366,14 @@ class ClusterState:
             meta["uid"] = self.new_uid()
             meta["creationTimestamp"] = now_iso()
             meta["generation"] = 1
-            if r.key == CRD_KEY:
-                self._prepare_crd(obj)
+            r.strategy.prepare_create(self, obj)
             self._record_manager(obj, w, r.api_version())
             if w.dry_run:
                 meta["resourceVersion"] = str(self._rv)
                 return obj
             self._store(r, key, obj, "ADDED")
-            if r.key == CRD_KEY:
-                self.registry.add(resource_from_crd(obj))
-            if r.key == ("", "namespaces"):
-                self._namespace_objects(key[1], seeding=False)
+            r.strategy.after_create(self, obj, seeding=False)
             return obj
-
-    def _namespace_objects(self, ns: str, *, seeding: bool) -> None:
-        """What the controllers put in every namespace: the ``default`` ServiceAccount, and in
-        ``default`` the ``kubernetes`` Service (the API server's own ClusterIP, 10.96.0.1)."""
-        wanted: list[tuple[str, Obj]] = [("serviceaccounts", {"metadata": {"name": "default", "namespace": ns}})]
-        if ns == "default":
-            wanted.append(("services", {"metadata": {"name": "kubernetes", "namespace": ns, "labels": {
-                "component": "apiserver", "provider": "kubernetes"}}, "spec": {
-                "type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "sessionAffinity": "None",
-                "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster",
-                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
-                "status": {"loadBalancer": {}}}))
-        for plural, obj in wanted:
-            r = self.resource(plural)
-            if (ns, obj["metadata"]["name"]) in self.bucket(r):
-                continue
-            if seeding:
-                self.seed(r, obj)
-            else:
-                self.create(r, obj)
 
     def seed(self, r: Resource, obj: Obj) -> None:
         """Fast insert for scenario loading: no copies, checks or events (called before serving)."""
@@ -423,40 +385,18 @@ class ClusterState:
         obj["apiVersion"], obj["kind"] = r.api_version(), r.kind
         key = self._key(r, obj)
         if key in self.bucket(r):
-            if self._implicit(r, key):  # the scenario spells out a controller-made object: it wins
+            if r.strategy.implicit(key):  # the scenario spells out a controller-made object: it wins
                 self.bucket(r).pop(key)
             else:
                 raise ApiError(409, "AlreadyExists", f'{r.kind} "{key[1]}" is defined twice')
-        if r.key == CRD_KEY:
-            self._prepare_crd(obj)
-            self.registry.add(resource_from_crd(obj))
+        r.strategy.prepare_create(self, obj)
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
         self.bucket(r)[key] = obj
         self._index(r, key, obj)
-        if r.key == ("", "namespaces"):
-            self._namespace_objects(key[1], seeding=True)
+        r.strategy.after_create(self, obj, seeding=True)
         if r.key not in QUIET_SEEDS or not (obj.get("status") or {}):
             self.dirty.add((r.key, key))
-
-    @staticmethod
-    def _implicit(r: Resource, key: Key) -> bool:
-        return (r.key == ("", "serviceaccounts") and key[1] == "default") or (
-            r.key == ("", "services") and key == ("default", "kubernetes"))
-
-    def _prepare_crd(self, obj: Obj) -> None:
-        meta = obj["metadata"]
-        fins = list(meta.get("finalizers") or [])
-        if CRD_FINALIZER not in fins:
-            fins.append(CRD_FINALIZER)
-        meta["finalizers"] = fins
-        names = (obj.get("spec") or {}).get("names") or {}
-        obj["status"] = {"acceptedNames": names, "storedVersions": [
-            v.get("name") for v in (obj.get("spec") or {}).get("versions") or [] if isinstance(v, dict)],
-            "conditions": [{"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                            "lastTransitionTime": now_iso(), "message": "the initial names have been accepted"},
-                           {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                            "lastTransitionTime": now_iso(), "message": "no conflicts found"}]}
 
     def update(self, r: Resource | str, new: Obj, w: Writer = SYSTEM, *, subresource: str = "",
                check_rv: bool = True) -> Obj:
@@ -495,11 +435,8 @@ class ClusterState:
                 if "managedFields" not in meta and "managedFields" in om:
                     meta["managedFields"] = om["managedFields"]
             new["apiVersion"], new["kind"] = old["apiVersion"], r.kind
-            if r.key == ("", "services") and isinstance(new.get("spec"), dict) \
-                    and not new["spec"].get("clusterIP"):  # allocated once, kept by replacements
-                for f in ("clusterIP", "clusterIPs"):
-                    if f in (old.get("spec") or {}):
-                        new["spec"][f] = old["spec"][f]
+            r.strategy.prepare_update(self, old, new)
+
             def validate(o: Obj) -> None:
                 self.validate(r, o)
                 if w is not SYSTEM and subresource != "status":  # clients, not the simulated controllers
@@ -542,11 +479,7 @@ class ClusterState:
             self.admission.admit_write("DELETE", r, None, obj, w)
             if w.dry_run:
                 return obj
-            if r.key == ("", "namespaces"):
-                for other in list(self.registry.by_key.values()):
-                    if other.namespaced:
-                        for k in [k for k in self.bucket(other) if k[0] == name]:
-                            self._drop(other, k)
+            r.strategy.before_delete(self, obj)
             if propagation != "Orphan":  # the garbage collector's deletes (not admitted: see admission.py)
                 for dr, dkey, _ in self.dependents(meta["uid"]):
                     if dkey in self.bucket(dr):
@@ -557,20 +490,17 @@ class ClusterState:
                     d["metadata"]["ownerReferences"] = [
                         o for o in d["metadata"].get("ownerReferences") or [] if o.get("uid") != meta["uid"]]
                     self._store(dr, dkey, d, "MODIFIED")
-            if r.key == ("", "pods") and grace is None:
-                grace = int((obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
-            pod = r.key == ("", "pods")
-            if pod and grace == 0 and meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            grace = r.strategy.grace_period(obj, grace)  # None: this kind goes at once
+            if grace == 0 and meta.get("deletionTimestamp") and not meta.get("finalizers"):
                 return self._drop(r, key) or obj  # a force delete of a Terminating pod (grace 0)
-            if meta.get("finalizers") or (pod and grace and grace > 0):
+            if meta.get("finalizers") or (grace is not None and grace > 0):
                 if meta.get("deletionTimestamp"):
                     return obj
                 new: Obj = copy_json(obj)
-                # a pod's deletionTimestamp is when its grace period ends, as the API server sets it
-                new["metadata"]["deletionTimestamp"] = (format_seconds(int(time.time()) + (grace or 0)) if pod
-                                                         else now_iso())
-                if r.key == ("", "pods"):
-                    new["metadata"]["deletionGracePeriodSeconds"] = grace or 0
+                # a graceful delete's deletionTimestamp is when its grace period ends, as the API server sets it
+                new["metadata"]["deletionTimestamp"] = deletion_timestamp(grace)
+                if grace is not None:
+                    new["metadata"]["deletionGracePeriodSeconds"] = grace
                 self._store(r, key, new, "MODIFIED")
                 if not meta.get("finalizers"):
                     self.pending_removal[(r.key, key)] = time.monotonic() + min(float(grace or 0),

@@ -26,7 +26,6 @@ and the others are said in one line before any request.
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import os
 import shutil
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from mitigate.ports import ClusterError
+from mitigate.timefmt import format_seconds, parse_rfc3339
 
 EXEC_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 MODES = ("Never", "IfAvailable", "Always")
@@ -51,7 +51,7 @@ def _parse_expiry(value: Any) -> float | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        return parse_rfc3339(value).timestamp()
     except ValueError:
         return None
 
@@ -213,7 +213,7 @@ def oidc_token(user: str, provider: Mapping[str, Any]) -> str | None:
         return token
     if config.get("refresh-token") and config.get("idp-issuer-url") and config.get("client-id"):
         return None
-    when = datetime.datetime.fromtimestamp(exp, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = format_seconds(exp)
     raise ClusterError(f"user {user!r}: the oidc id-token expired at {when} and there is no refresh-token: "
                        "log in again with your OIDC helper")
 

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Label
 
+from mitigate.timefmt import parse_rfc3339
 from tui.messages import LibraryLoaded, ResumeIncident
 from tui.protocols import IncidentEntry, Launcher, RunbookEntry
 from tui.text import safe
@@ -108,9 +109,9 @@ def search_runbooks(runbooks: list[RunbookEntry], query: str) -> list[RunbookEnt
 def age(opened: str, now: datetime) -> str:
     """``"2026-05-04T14:05:00+00:00"`` -> ``"3h ago"`` (empty when the time is unknown)."""
     try:
-        then = datetime.fromisoformat(opened.replace("Z", "+00:00"))
+        then = parse_rfc3339(opened)
         seconds = (now - then).total_seconds()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):
         return ""
     if seconds < 0:
         return "just now"

@@ -47,6 +47,30 @@ REFRESH_SKEW = 1.0  # seconds before expiry a token counts as expired (a request
 PLUGIN_TIMEOUT = 120.0  # a plugin that cannot prompt and never answers
 
 
+# a kubeconfig cluster entry's keys as ExecCredential's spec.cluster names them (client.authentication.k8s.io)
+_CLUSTER_FIELDS = {"server": "server", "tls-server-name": "tlsServerName",
+                   "insecure-skip-tls-verify": "insecureSkipTLSVerify",
+                   "certificate-authority-data": "certificateAuthorityData", "proxy-url": "proxyURL",
+                   "disable-compression": "disableCompression"}
+
+
+def _exec_cluster(cluster: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``spec.cluster`` for a plugin with ``provideClusterInfo``: the cluster entry in the
+    ExecCredential's field names, the CA file read in, and the entry's
+    ``client.authentication.k8s.io/exec`` extension as ``config``."""
+    out = {theirs: cluster[ours] for ours, theirs in _CLUSTER_FIELDS.items() if cluster.get(ours) not in (None, "")}
+    if "certificateAuthorityData" not in out and cluster.get("certificate-authority"):
+        try:
+            pem = Path(str(cluster["certificate-authority"])).read_bytes()
+            out["certificateAuthorityData"] = base64.b64encode(pem).decode()
+        except OSError:
+            pass
+    for ext in cluster.get("extensions") or []:
+        if isinstance(ext, Mapping) and ext.get("name") == "client.authentication.k8s.io/exec":
+            out["config"] = ext.get("extension")
+    return out
+
+
 def _parse_expiry(value: Any) -> float | None:
     if not isinstance(value, str) or not value:
         return None
@@ -85,7 +109,7 @@ class ExecPlugin:
         self.argv = [command, *[str(a) for a in spec.get("args") or []]]
         self.env = {str(e.get("name")): str(e.get("value") or "") for e in spec.get("env") or []
                     if isinstance(e, Mapping) and e.get("name")}
-        self.cluster = dict(cluster) if spec.get("provideClusterInfo") and cluster else None
+        self.cluster = _exec_cluster(cluster, spec) if spec.get("provideClusterInfo") and cluster else None
         self.terminal, self.terminal_owner = terminal, terminal_owner
         self.runs = 0
         self._lock = threading.Lock()

@@ -48,6 +48,7 @@ def sb() -> Iterator[Any]:
 
     scenario = drill("replace-notready-nodes")
     scenario["users"] = [{"name": LIMITED, "auth": "token"}, {"name": "exec-user", "auth": "exec"},
+                         {"name": "cert-user", "groups": ["sre"], "auth": "cert"},
                          {"name": "oidc-user", "groups": ["oncall"], "auth": "oidc"}]
     scenario["objects"] = [*scenario.get("objects", []), *RBAC, *SRE]
     box = Sandbox.start(scenario)
@@ -304,26 +305,32 @@ def test_resume_keeps_the_journaled_identity_unless_given_again(sb: Any, capsys:
 
 WRAPPER = '''#!{python}
 import json, os, subprocess, sys
-log, real, bogus = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+log, real, how = sys.argv[1], sys.argv[2], sys.argv[3]
 runs = sum(1 for _ in open(log)) if os.path.exists(log) else 0
+info = json.loads(os.environ["KUBERNETES_EXEC_INFO"])
 with open(log, "a") as f:
-    f.write(json.dumps({{"info": json.loads(os.environ["KUBERNETES_EXEC_INFO"]),
-                         "stdin_tty": os.isatty(0)}}) + "\\n")
-if bogus and runs == 0:  # first run: a token the server refuses (revoked early)
-    print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
-                       "status": {{"token": "exec.revoked.0.0"}}}}))
+    f.write(json.dumps({{"info": info, "stdin_tty": os.isatty(0)}}) + "\\n")
+if how == "revoked-first" and runs == 0:  # first run: a token the server refuses (revoked early)
+    out = {{"kind": "ExecCredential", "status": {{"token": "exec.revoked.0.0"}}}}
+elif how.startswith("cert:"):  # a client certificate instead of a token
+    _, cert, key = how.split(":")
+    out = {{"kind": "ExecCredential", "status": {{"clientCertificateData": open(cert).read(),
+                                                 "clientKeyData": open(key).read()}}}}
 else:
-    sys.stdout.write(subprocess.run([real], capture_output=True, text=True, check=True).stdout)
+    out = json.loads(subprocess.run([real], capture_output=True, text=True, check=True).stdout)
+out["apiVersion"] = "client.authentication.k8s.io/v1alpha1" if how == "wrong-version" else info["apiVersion"]
+print(json.dumps(out))
 '''
 
 
-def _wrapped(sb: Any, tmp_path: Path, name: str, mode: str | None, bogus: bool = False) -> tuple[dict[str, Any], Path]:
+def _wrapped(sb: Any, tmp_path: Path, name: str, mode: str | None, how: str = "token",
+             api_version: str = "client.authentication.k8s.io/v1") -> tuple[dict[str, Any], Path]:
     spec = _exec_of(sb)
     log = tmp_path / f"{name}.log"
     wrapper = tmp_path / f"{name}.py"
     wrapper.write_text(WRAPPER.format(python=sys.executable))
     wrapper.chmod(0o700)
-    spec.update(command=str(wrapper), args=[str(log), spec["command"], "1" if bogus else "0"])
+    spec.update(command=str(wrapper), args=[str(log), spec["command"], how], apiVersion=api_version)
     if mode is None:
         spec.pop("interactiveMode", None)
     else:
@@ -379,11 +386,46 @@ def test_a_401_runs_the_exec_plugin_again(sb: Any, tmp_path: Path) -> None:
     """A token revoked before its expiry: the server says 401, the plugin runs again, the request succeeds."""
     from integrations.kube import KubeCluster
 
-    user, log = _wrapped(sb, tmp_path, "exec-revoked", "Never", bogus=True)
+    user, log = _wrapped(sb, tmp_path, "exec-revoked", "Never", "revoked-first")
     kc = _kubeconfig(sb, tmp_path, users={"exec-revoked": user})
     cluster = KubeCluster.from_kubeconfig(kc, overrides=Overrides(user="exec-revoked"))
     nodes = cluster.ctx(sb.contexts[0]).transport.get("/api/v1/nodes")
     assert nodes["items"] and len(log.read_text().splitlines()) == 2
+    cluster.close()
+
+
+def test_exec_v1beta1_certificates_cluster_info_and_a_wrong_answer(sb: Any, tmp_path: Path) -> None:
+    """v1beta1 without interactiveMode (IfAvailable), a plugin answering with a client certificate,
+    provideClusterInfo in the ExecCredential's own field names, and an answer in the wrong apiVersion."""
+    import base64
+
+    from integrations.kube import KubeCluster
+
+    doc = yaml.safe_load(Path(sb.kubeconfig).read_text())
+    cert_entry = next(u["user"] for u in doc["users"] if u["name"] == "cert-user")
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_bytes(base64.b64decode(cert_entry["client-certificate-data"]))
+    key.write_bytes(base64.b64decode(cert_entry["client-key-data"]))
+    beta, beta_log = _wrapped(sb, tmp_path, "exec-beta", None, api_version="client.authentication.k8s.io/v1beta1")
+    beta["exec"]["provideClusterInfo"] = True
+    certs, _ = _wrapped(sb, tmp_path, "exec-cert", "Never", f"cert:{cert}:{key}")
+    wrong, _ = _wrapped(sb, tmp_path, "exec-wrong", "Never", "wrong-version")
+    kc = _kubeconfig(sb, tmp_path, users={"exec-beta": beta, "exec-cert": certs, "exec-wrong": wrong})
+    ctx = sb.contexts[0]
+    review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    for user, expected in (("exec-beta", "exec-user"), ("exec-cert", "cert-user")):
+        cluster = KubeCluster.from_kubeconfig(kc, overrides=Overrides(user=user), terminal=False)
+        who = cluster.ctx(ctx).transport.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                                                 body=review)
+        assert who["status"]["userInfo"]["username"] == expected
+        cluster.close()
+    sent = json.loads(beta_log.read_text().splitlines()[0])["info"]
+    assert sent["apiVersion"].endswith("/v1beta1") and sent["spec"]["interactive"] is False
+    assert sent["spec"]["cluster"]["server"] == sb.url(ctx)
+    assert sent["spec"]["cluster"]["certificateAuthorityData"] and "certificate-authority-data" not in sent["spec"]["cluster"]
+    cluster = KubeCluster.from_kubeconfig(kc, overrides=Overrides(user="exec-wrong"))
+    with pytest.raises(ClusterError, match="answered 'client.authentication.k8s.io/v1alpha1', asked for"):
+        cluster.ctx(ctx)
     cluster.close()
 
 

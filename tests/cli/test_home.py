@@ -9,7 +9,7 @@ import pytest
 from mitigate.cli import main
 from mitigate.cli.tui import CliLauncher
 from mitigate.paths import runbooks_dir
-from tests.tui.conftest import until
+from tests.tui.helpers import until
 from tui import make_app
 from tui.screens.home import HomeScreen
 from tui.widgets.picklist import PickList

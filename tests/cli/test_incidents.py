@@ -136,7 +136,7 @@ async def test_the_tui_drill_opens_on_its_brief(tmp_path: Path, library: Path) -
     from mitigate.cli import drill as drills
     from mitigate.cli.library import search_path
     from mitigate.cli.tui import incident_for
-    from tests.tui.conftest import until
+    from tests.tui.helpers import until
     from tui import TuiConfirmer, make_app
     from tui.screens.brief import BriefScreen
     from tui.screens.walker import WalkerScreen

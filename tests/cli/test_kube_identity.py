@@ -23,7 +23,7 @@ from mitigate.cli import main
 from mitigate.journal import Journal, list_incidents
 from mitigate.ports import ClusterError, Impersonation, Overrides
 from tests.cli.test_real_clusters import LIMITED, RBAC
-from tests.drills.conftest import drill
+from tests.drills.helpers import drill
 from tests.kubectl import run_kubectl
 
 # the group "sre" may evict pods and delete Machines: acting as ops-limited *with* that group lifts

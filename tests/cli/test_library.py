@@ -15,7 +15,7 @@ from mitigate.cli import main
 from mitigate.cli.library import search_path
 from mitigate.errors import MitigateError, UsageError
 from mitigate.paths import runbooks_dir
-from tests.cli.conftest import write_config
+from tests.cli.helpers import write_config
 
 SHADOW = (runbooks_dir() / "apiserver-oom.yaml").read_text(encoding="utf-8").replace(
     "title: ", "title: Team edition of ", 1)
@@ -74,7 +74,7 @@ def test_run_validate_and_drill_resolve_through_the_library(tmp_path: Path, monk
     assert f"ok {runbooks_dir() / 'apiserver-oom.yaml'} (apiserver-oom, " in out
     assert f"; shadowed by {team / 'apiserver-oom.yaml'})" in out
     kc = tmp_path / "kc"
-    from tests.cli.conftest import kubeconfig
+    from tests.cli.helpers import kubeconfig
 
     kubeconfig(kc, "lab")
     # the team's runbook is the one planned; no server answers, so the plan says so and fails

@@ -14,7 +14,7 @@ import pytest
 from mitigate.cli import main
 from mitigate.journal import Journal, list_incidents
 from mitigate.protection import decide, journaled_patterns
-from tests.cli.conftest import kubeconfig, write_config
+from tests.cli.helpers import kubeconfig, write_config
 from tests.engine.fakes import FakeConfirmer
 
 pytest.importorskip("integrations.sandbox")

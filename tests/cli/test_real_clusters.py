@@ -15,7 +15,7 @@ import pytest
 
 from mitigate.cli import main
 from mitigate.journal import Journal, list_incidents
-from tests.drills.conftest import DRILLS, drill
+from tests.drills.helpers import DRILLS, drill
 from tests.kubectl import kubectl_path
 
 LIMITED = "ops-limited"

@@ -18,7 +18,7 @@ from mitigate.journal import Journal
 from mitigate.paths import runbooks_dir
 from mitigate.runbook.loader import load_runbook
 
-from .conftest import DRILLS, drill
+from .helpers import DRILLS, drill
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from mitigate.cli.drill import expand, prepare
 from mitigate.engine import IncidentMeta, PlanOnly, Ports, Session
 from mitigate.journal import Journal
 
-from .conftest import DIAGNOSIS, DRILLS, drill, healthy
+from .helpers import DIAGNOSIS, DRILLS, drill, healthy
 
 
 def _diagnosis(sb: Sandbox, name: str, root: Path) -> dict[str, bool]:

@@ -15,7 +15,7 @@ import pytest
 from integrations.sandbox import Sandbox
 from mitigate.cli.drill import run_in_sandbox
 
-from .conftest import DRILLS, drill
+from .helpers import DRILLS, drill
 
 WRONG = Path(__file__).resolve().parent / "wrongfix"
 

@@ -9,8 +9,8 @@ import pytest
 
 from mitigate.engine import AutoApprove, PlanOnly, StepStatus
 from mitigate.ports import ActionOutcome, ConfirmRequest, PartialOutcome
-from tests.engine.conftest import Harness, cluster_of
 from tests.engine.fakes import FakeAction
+from tests.engine.helpers import Harness, cluster_of
 from tests.engine.runbooks import BATCHED, HEADER
 
 GATED = HEADER + """

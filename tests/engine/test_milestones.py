@@ -6,7 +6,7 @@ import pytest
 
 from mitigate.errors import MitigateError
 from mitigate.runbook.loader import load_runbook_text
-from tests.engine.conftest import Harness
+from tests.engine.helpers import Harness
 from tests.engine.runbooks import HEADER
 
 MARKED = HEADER + """

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.engine.conftest import Harness
+from tests.engine.helpers import Harness
 
 RUNBOOK = """
 apiVersion: mitigate/v1

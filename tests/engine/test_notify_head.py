@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from integrations.notify import render_status_update
 from mitigate.ports import Notification
-from tests.engine.conftest import Harness
+from tests.engine.helpers import Harness
 from tests.engine.runbooks import HEADER
 
 NOTIFY = HEADER + """

@@ -8,8 +8,8 @@ from typing import Any
 from mitigate.engine import StepStatus
 from mitigate.engine.checks import observe
 from mitigate.events import Event, payload_problems
-from tests.engine.conftest import Harness
 from tests.engine.fakes import node
+from tests.engine.helpers import Harness
 from tests.engine.kinds_runbooks import GATED_AND_WAITING
 
 

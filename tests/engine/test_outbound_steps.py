@@ -18,8 +18,8 @@ from integrations.outbound import HttpSender, LocalCommands
 from mitigate.engine import AutoApprove, IncidentMeta, Ports, Session, StepStatus
 from mitigate.journal import Journal
 from mitigate.runbook.loader import load_runbook_text
-from tests.engine.conftest import cluster_of
 from tests.engine.fakes import FakeClock, FakeConfirmer
+from tests.engine.helpers import cluster_of
 
 SECRET = "tok-3f9a7c1e5b2d"
 

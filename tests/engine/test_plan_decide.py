@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.engine.conftest import Harness
+from tests.engine.helpers import Harness
 
 RUNBOOK = """apiVersion: mitigate/v1
 kind: Runbook

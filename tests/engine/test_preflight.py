@@ -4,7 +4,7 @@ an answer the cluster could not give needs the typed context; the plan shows bot
 from __future__ import annotations
 
 from mitigate.engine import StepStatus
-from tests.engine.conftest import Harness
+from tests.engine.helpers import Harness
 from tests.engine.runbooks import CORDON
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from mitigate.engine import StepStatus
 from mitigate.errors import MitigateError
-from tests.engine.conftest import Harness
 from tests.engine.fakes import Crash
+from tests.engine.helpers import Harness
 from tests.engine.runbooks import BATCHED, HEADER
 
 TWO_ACTIONS = HEADER + """

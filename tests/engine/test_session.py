@@ -6,7 +6,7 @@ import pytest
 
 from mitigate.engine import StepStatus, fold
 from mitigate.errors import MitigateError
-from tests.engine.conftest import Harness
+from tests.engine.helpers import Harness
 from tests.engine.runbooks import CORDON
 
 

@@ -11,8 +11,8 @@ from mitigate.engine import IncidentMeta, StepStatus
 from mitigate.errors import LocatedErrors, MitigateError
 from mitigate.ports import SilenceRequest, SilenceResult
 from mitigate.runbook.loader import load_runbook_text
-from tests.engine.conftest import Harness
 from tests.engine.fakes import Crash
+from tests.engine.helpers import Harness
 from tests.engine.runbooks import HEADER
 
 

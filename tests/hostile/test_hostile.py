@@ -191,7 +191,7 @@ async def test_the_tui_shows_hostile_text_as_data_and_does_not_crash(rig: Rig) -
     from textual.widgets import Input
 
     from mitigate.cli.tui import CliLauncher
-    from tests.tui.conftest import until
+    from tests.tui.helpers import until
     from tui import make_app
     from tui.screens.confirm import ConfirmScreen
     from tui.screens.home import HomeScreen

@@ -6,8 +6,8 @@ import random
 from datetime import UTC, datetime
 
 from integrations.http import HttpClient, RetryPolicy, parse_retry_after
-from tests.integrations.conftest import Waits
 from tests.integrations.fakeservices import FakeServices, Reply
+from tests.integrations.helpers import Waits
 
 
 def test_retry_after_accepts_seconds_and_http_dates() -> None:

@@ -13,8 +13,8 @@ from integrations.notify.webhook import verify
 from integrations.secrets import env_var
 from mitigate.ports import Notification, NotifierPort
 from tests.integrations import fakeservices as fs
-from tests.integrations.conftest import Waits
 from tests.integrations.fakeservices import FakeServices, Reply
+from tests.integrations.helpers import Waits
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.journal.helpers import child_env
 
 
 @pytest.fixture
@@ -18,13 +17,6 @@ def root(tmp_path: Path) -> Path:
     path = tmp_path / "incidents"
     path.mkdir()
     return path
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("MITIGATE_JOURNAL_DIR", None)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
 @pytest.fixture

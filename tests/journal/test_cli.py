@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mitigate.journal import Journal
 
-from .conftest import child_env
+from .helpers import child_env
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 ID = "2026-11-21T2336Z-apiserver-oom-3f2a"

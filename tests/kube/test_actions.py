@@ -13,7 +13,7 @@ import pytest
 
 from integrations.kube import KubeCluster
 from mitigate.ports import ActionRequest, Query
-from tests.kube.conftest import CTX, sandbox, scenario
+from tests.kube.helpers import CTX, sandbox, scenario
 from tests.kubectl import run_kubectl
 
 DEPLOY = {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "shop", "name": "web"}

@@ -12,7 +12,7 @@ import yaml
 from integrations.kube import KubeCluster
 from mitigate.ports import ActionRequest
 from tests.engine.test_rollback_backups import CRD, WIDGETS
-from tests.kube.conftest import CTX, sandbox, scenario
+from tests.kube.helpers import CTX, sandbox, scenario
 from tests.kubectl import run_kubectl
 
 

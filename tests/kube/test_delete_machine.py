@@ -10,7 +10,7 @@ import pytest
 
 from integrations.kube import KubeCluster
 from mitigate.ports import ActionRequest, ClusterError
-from tests.kube.conftest import CTX, sandbox, scenario
+from tests.kube.helpers import CTX, sandbox, scenario
 
 M = "cluster.x-k8s.io/v1beta1"
 

@@ -11,7 +11,7 @@ import pytest
 
 from integrations.kube import KubeCluster
 from mitigate.ports import ActionRequest, Query
-from tests.kube.conftest import CTX, sandbox, scenario, seed_objects
+from tests.kube.helpers import CTX, sandbox, scenario, seed_objects
 from tests.kubectl import run_kubectl
 
 

@@ -13,7 +13,7 @@ import yaml
 from integrations.kube import KubeCluster
 from integrations.sandbox import Sandbox
 from mitigate.ports import ClusterError
-from tests.sandbox.conftest import SCENARIOS
+from tests.sandbox.helpers import SCENARIOS
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 
 from integrations.kube import BatchHalted, KubeCluster
 from mitigate.ports import ActionOutcome, ActionRequest
-from tests.kube.conftest import CTX, sandbox
+from tests.kube.helpers import CTX, sandbox
 
 QPS, BURST, NODES = 200.0, 20, 1000
 FAULTS = [  # about 30% of node reads and patches fail one way or another, plus latency

@@ -12,7 +12,7 @@ import pytest
 
 from integrations.kube import KubeCluster
 from mitigate.ports import ActionRequest, ClusterError
-from tests.kube.conftest import CTX, sandbox, scenario
+from tests.kube.helpers import CTX, sandbox, scenario
 from tests.kubectl import run_kubectl
 
 RBAC = "rbac.authorization.k8s.io/v1"

@@ -18,7 +18,7 @@ from integrations.kube import KubeCluster
 from integrations.kube.managedfields import plan
 from integrations.kube.transport import ApiError
 from mitigate.ports import ActionRequest
-from tests.kube.conftest import CTX, sandbox
+from tests.kube.helpers import CTX, sandbox
 from tests.kube.test_actions import run_printed
 from tests.kubectl import run_kubectl
 

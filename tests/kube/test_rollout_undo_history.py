@@ -13,7 +13,7 @@ import pytest
 
 from integrations.kube import KubeCluster
 from mitigate.ports import ActionRequest, ClusterError, Query
-from tests.kube.conftest import CTX, sandbox
+from tests.kube.helpers import CTX, sandbox
 from tests.kube.test_actions import run_printed
 from tests.kubectl import run_kubectl
 

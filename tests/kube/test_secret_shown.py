@@ -9,7 +9,7 @@ from typing import Any
 
 from integrations.kube import KubeCluster, render
 from mitigate.ports import ActionRequest
-from tests.kube.conftest import CTX
+from tests.kube.helpers import CTX
 
 TLS_KEY = base64.b64encode(b"-----BEGIN PRIVATE KEY-----planted-key").decode()
 DOCKER = base64.b64encode(b'{"auths":{"r":{"auth":"planted-docker"}}}').decode()

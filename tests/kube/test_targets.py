@@ -11,7 +11,7 @@ import pytest
 from integrations.kube import KubeCluster
 from mitigate.ports import ActionRequest, ClusterError, Query
 from mitigate.runbook.datahelpers import get, has
-from tests.kube.conftest import sandbox
+from tests.kube.helpers import sandbox
 
 CTX = "targets"
 

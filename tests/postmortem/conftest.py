@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from mitigate.journal import Journal
 from mitigate.postmortem import Postmortem, build_postmortem, load_hints
+from tests.postmortem.helpers import DRILL_ID, NOW, RUNBOOK
 from tests.postmortem.journals import drill_events, write_journal
-
-HERE = Path(__file__).parent
-RUNBOOK = HERE / "runbook.yaml"
-NOW = datetime(2024, 2, 14, 9, 0, tzinfo=UTC)
-DRILL_ID = "2024-02-13-apiserver-oom-drill"
 
 
 @pytest.fixture

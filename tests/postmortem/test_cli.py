@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.postmortem.conftest import DRILL_ID
+from tests.postmortem.helpers import DRILL_ID
 from tests.postmortem.journals import TOKEN
 
 

@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 
 from mitigate.postmortem import Postmortem, TemplateRenderError, build_postmortem, default_template, render
 from mitigate.postmortem.render import mermaid_js
-from tests.postmortem.conftest import NOW
+from tests.postmortem.helpers import NOW
 from tests.postmortem.journals import SECRET_DATA, TOKEN, WEBHOOK
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -10,7 +10,7 @@ import jsonschema
 import yaml
 
 from mitigate.runbook.schema import runbook_schema, schema_text
-from tests.runbook.conftest import BAD, FULL, run_cli
+from tests.runbook.helpers import BAD, FULL, run_cli
 
 COMMITTED = Path(__file__).resolve().parents[2] / "runbooks" / "runbook.schema.json"
 

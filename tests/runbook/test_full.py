@@ -8,7 +8,7 @@ from mitigate.runbook.actions import CATALOGUE
 from mitigate.runbook.loader import load_runbook, load_runbook_text, resolve_inputs
 from mitigate.runbook.model import InputType, Runbook
 from mitigate.runbook.templating import evaluate, render
-from tests.runbook.conftest import FULL
+from tests.runbook.helpers import FULL
 
 
 def _load() -> Runbook:

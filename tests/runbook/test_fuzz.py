@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from mitigate.errors import LocatedError, LocatedErrors
 from mitigate.runbook.loader import load_runbook_text
-from tests.runbook.conftest import FULL
+from tests.runbook.helpers import FULL
 
 VALID = FULL.read_text(encoding="utf-8")
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

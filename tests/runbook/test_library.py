@@ -10,7 +10,7 @@ import pytest
 from mitigate import paths
 from mitigate.errors import MitigateError
 from mitigate.runbook.loader import find_runbook, list_runbooks
-from tests.runbook.conftest import BAD, FULL
+from tests.runbook.helpers import BAD, FULL
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from mitigate.errors import LocatedErrors
 from mitigate.runbook.loader import load_runbook, load_runbook_text
-from tests.runbook.conftest import BAD, expectation, run_cli
+from tests.runbook.helpers import BAD, expectation, run_cli
 
 BAD_FILES = sorted(BAD.glob("*.yaml"))
 

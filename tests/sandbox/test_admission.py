@@ -19,7 +19,7 @@ from integrations.sandbox.admission import Request, warning_header
 from integrations.sandbox.store import ApiError, ClusterState, Writer
 from tests.kubectl import kubectl_path, run_kubectl
 
-from .conftest import wait_for
+from .helpers import wait_for
 from .webhookserver import WebhookServer
 
 ADM = "admissionregistration.k8s.io/v1"

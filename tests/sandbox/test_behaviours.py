@@ -17,7 +17,7 @@ from kubernetes.client.rest import ApiException
 
 from integrations.sandbox import Sandbox
 
-from .conftest import SCENARIOS, wait_for
+from .helpers import SCENARIOS, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_faults_by_verb_and_resource(sb2: Sandbox) -> None:
     with _http(sb2, "prod-b") as h, pytest.raises(httpx.TransportError):
         h.get("/api/v1/namespaces/default/secrets/x")
     # the server logs the dropped request as it unwinds, which may be just after the client saw the drop
-    from .conftest import wait_for
+    from .helpers import wait_for
     wait_for(lambda: [e.status for e in sb2.request_log if e.resource == "secrets"][-1:] == [0],
              what="the dropped request in the log")
     t0 = time.monotonic()

@@ -12,7 +12,7 @@ from kubernetes.client.rest import ApiException
 
 from integrations.sandbox import Sandbox
 
-from .conftest import wait_for
+from .helpers import wait_for
 
 
 def _cm(name: str, data: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import httpx
 
 from integrations.sandbox import Sandbox
 
-from .conftest import wait_for
+from .helpers import wait_for
 
 AFFINITY = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
     {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "proxy"}}}]}}

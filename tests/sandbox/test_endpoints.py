@@ -13,7 +13,7 @@ import pytest
 from integrations.sandbox import Sandbox
 from tests.kubectl import kubectl_path, run_kubectl
 
-from .conftest import SCENARIOS
+from .helpers import SCENARIOS
 
 
 @pytest.fixture(scope="module")

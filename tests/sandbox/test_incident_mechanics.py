@@ -13,7 +13,7 @@ from kubernetes.client.rest import ApiException
 
 from integrations.sandbox import Sandbox
 
-from .conftest import wait_for
+from .helpers import wait_for
 
 WEBHOOKS = "validatingwebhookconfigurations.admissionregistration.k8s.io"
 

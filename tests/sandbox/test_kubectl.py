@@ -15,7 +15,7 @@ import pytest
 from integrations.sandbox import Sandbox
 from tests.kubectl import kubectl_path, run_kubectl
 
-from .conftest import SCENARIOS, wait_for
+from .helpers import SCENARIOS, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 from integrations.sandbox import Sandbox
 from tests.kubectl import kubectl_path, run_kubectl
 
-from .conftest import wait_for
+from .helpers import wait_for
 
 SCENARIO: dict[str, Any] = {
     "name": "lifecycle",

@@ -16,7 +16,7 @@ from integrations.sandbox import Sandbox, parse_scenario
 from integrations.sandbox.seeding import build_cluster
 from mitigate.errors import MitigateError
 
-from .conftest import SCENARIOS, wait_for
+from .helpers import SCENARIOS, wait_for
 
 
 def test_start_is_fast_and_stop_is_clean() -> None:

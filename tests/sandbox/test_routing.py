@@ -15,7 +15,7 @@ from integrations.sandbox.resources import META_FIELDS, Resource
 from integrations.sandbox.storage import Strategy
 from tests.kubectl import run_kubectl
 
-from .conftest import SCENARIOS, wait_for
+from .helpers import SCENARIOS, wait_for
 
 
 class _Stamped(Strategy):

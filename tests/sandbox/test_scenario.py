@@ -15,7 +15,7 @@ from integrations.sandbox.scenario import resolve
 from mitigate.errors import LocatedError, LocatedErrors, MitigateError
 from mitigate.paths import drills_dir
 
-from .conftest import SCENARIOS
+from .helpers import SCENARIOS
 
 
 @pytest.mark.parametrize(("text", "where", "line", "col", "fragment"), [
@@ -125,7 +125,7 @@ def test_unscoped_operator_fleet_pulls_fail_until_the_secret_exists() -> None:
                          "fieldManager": "onboarding-operator", "managedAt": "2026-05-08T13:22:00Z"}}]})
     try:
         st = sb.cluster()
-        from .conftest import wait_for
+        from .helpers import wait_for
 
         def reasons() -> set[str]:
             return {c["state"].get("waiting", {}).get("reason", "running") for p in st.list("pods", "tenant")

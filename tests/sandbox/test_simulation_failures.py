@@ -19,7 +19,7 @@ from integrations.sandbox import Sandbox, parse_scenario
 from integrations.sandbox.paths import MISSING, PathError, parse_path, resolve_path
 from mitigate.errors import LocatedError
 
-from .conftest import wait_for
+from .helpers import wait_for
 
 
 def _http(sb: Sandbox, ctx: str) -> httpx.Client:

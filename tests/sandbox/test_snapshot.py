@@ -17,7 +17,7 @@ from integrations.sandbox import Sandbox, load_scenario
 from mitigate.cli.drill import run_in_sandbox
 from tests.kubectl import kubectl_path, run_kubectl
 
-from .conftest import wait_for
+from .helpers import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",

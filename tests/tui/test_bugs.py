@@ -12,8 +12,8 @@ from textual.widgets import Input, Label
 
 from mitigate.cli.tui import CliLauncher
 from mitigate.ports import ConfirmDecision
-from tests.tui.conftest import status, until
 from tests.tui.engine_rig import RUNBOOK, engine_incident
+from tests.tui.helpers import status, until
 from tests.tui.snapshot_apps import StaticLauncher, home_app, long_confirm_request, walker_app
 from tui import make_app
 from tui.screens.confirm import ConfirmScreen

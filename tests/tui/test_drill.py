@@ -20,8 +20,8 @@ from textual.widgets import Input, Select
 from mitigate.cli.tui import CliLauncher
 from mitigate.journal import Journal, list_incidents
 from tests.kubectl import run_kubectl
-from tests.tui.conftest import status, until
 from tests.tui.drill import CONFIG, CONTEXT, RUNBOOK, scenario
+from tests.tui.helpers import status, until
 from tui import make_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.entry import EntryPrompt

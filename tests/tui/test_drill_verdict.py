@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.tui.conftest import status, until
+from tests.tui.helpers import status, until
 from tui import TuiConfirmer, make_app
 from tui.screens.brief import BriefScreen
 from tui.screens.confirm import ConfirmScreen

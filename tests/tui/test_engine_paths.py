@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from textual.widgets import OptionList
 
-from tests.tui.conftest import status, until
 from tests.tui.engine_rig import Rig, engine_incident
+from tests.tui.helpers import status, until
 from tui import make_app
 from tui.app import MitigateApp
 from tui.screens.confirm import ConfirmScreen

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.tui.conftest import until
+from tests.tui.helpers import until
 from tests.tui.snapshot_apps import StaticLauncher
 from tui import make_app
 from tui.protocols import IncidentEntry

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.tui.conftest import status, until
 from tests.tui.engine_rig import RUNBOOK, engine_incident
+from tests.tui.helpers import status, until
 from tests.tui.snapshot_apps import PAUSED_RUNBOOK, walker_app
 from tui import make_app
 from tui.screens.walker import WalkerScreen

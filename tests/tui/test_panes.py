@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from textual import events
 
-from tests.tui.conftest import until
 from tests.tui.engine_rig import engine_incident
+from tests.tui.helpers import until
 from tui import make_app
 from tui.screens.walker import WalkerScreen
 from tui.widgets.pane import LinePane, RenderablePane

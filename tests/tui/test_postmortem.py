@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from tests.tui.conftest import status, until
 from tests.tui.engine_rig import engine_incident
+from tests.tui.helpers import status, until
 from tui import make_app
 from tui.screens.postmortem import PostmortemScreen
 from tui.screens.walker import WalkerScreen

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.conftest import status, until
 from tests.tui.engine_rig import engine_incident
+from tests.tui.helpers import status, until
 from tui import make_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.walker import WalkerScreen

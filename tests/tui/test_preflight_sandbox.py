@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from mitigate.cli.tui import CliLauncher
-from tests.sandbox.conftest import SCENARIOS
-from tests.tui.conftest import status, until
+from tests.sandbox.helpers import SCENARIOS
+from tests.tui.helpers import status, until
 from tui import TuiConfirmer, make_app
 from tui.protocols import RunbookEntry, StartRequest
 from tui.screens.confirm import ConfirmScreen

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.conftest import until
+from tests.tui.helpers import until
 from tests.tui.snapshot_apps import (
     PAUSED_RUNBOOK,
     confirm_request,

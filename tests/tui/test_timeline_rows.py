@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from mitigate.events import Event
-from tests.tui.conftest import status, until
 from tests.tui.engine_rig import engine_incident
+from tests.tui.helpers import status, until
 from tui import make_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.walker import WalkerScreen

@@ -2,9 +2,10 @@
 
 - Taints follow the Ready condition (node lifecycle controller, TaintNodesByCondition):
   Ready=False -> ``node.kubernetes.io/not-ready``, Ready=Unknown -> ``node.kubernetes.io/unreachable``,
-  each as NoSchedule and NoExecute (with ``timeAdded``). (The ``unschedulable`` taint a cordon gets
-  is not simulated: ``spec.unschedulable`` alone keeps pods off, and an uncordon restores the node
-  exactly.)
+  each as NoSchedule and NoExecute (with ``timeAdded``); a cordoned node (``spec.unschedulable``)
+  gets ``node.kubernetes.io/unschedulable:NoSchedule`` (with ``timeAdded``), removed again once it
+  is uncordoned. These taints are the controller's: an uncordon, like ``kubectl uncordon``, only
+  clears ``spec.unschedulable`` and the controller then drops its taint.
 - When a node stops being Ready its pods' Ready condition turns False (MarkPodsNotReady) and a
   ``NodeNotReady`` Event is recorded for each; when it is Ready again the kubelet reports them Ready.
 - Taint-based eviction: a pod on a NoExecute-tainted node that does not tolerate the taint is
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
     from .sim import Simulation
 
 NOT_READY, UNREACHABLE = "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"
+UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 CONDITION_TAINTS = (NOT_READY, UNREACHABLE)
+CONTROLLER_TAINTS = (*CONDITION_TAINTS, UNSCHEDULABLE)  # the node lifecycle controller's own
 DEFAULT_TOLERATION_SECONDS = 300
 LEASE_NS, LEASE_SECONDS = "kube-node-lease", 40
 
@@ -77,7 +80,7 @@ def wanted_taints(node: Obj) -> list[Obj]:
     status = ready_status(node)
     spec = node.get("spec") or {}
     current = [t for t in spec.get("taints") or [] if isinstance(t, dict)]
-    keep = [t for t in current if t.get("key") not in CONDITION_TAINTS]
+    keep = [t for t in current if t.get("key") not in CONTROLLER_TAINTS]
     managed: list[Obj] = []
     cond = None if status == "True" else UNREACHABLE if status == "Unknown" else NOT_READY
     if cond is not None:
@@ -89,6 +92,10 @@ def wanted_taints(node: Obj) -> list[Obj]:
             if effect == "NoExecute":
                 t["timeAdded"] = (prev or {}).get("timeAdded") or since
             managed.append(t)
+    if spec.get("unschedulable"):
+        prev = next((t for t in current if t.get("key") == UNSCHEDULABLE and t.get("effect") == "NoSchedule"), None)
+        managed.append({"key": UNSCHEDULABLE, "effect": "NoSchedule",
+                        "timeAdded": (prev or {}).get("timeAdded") or now_iso()})
     return keep + managed
 
 

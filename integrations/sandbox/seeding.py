@@ -26,6 +26,7 @@ from .nodelife import (
     new_lease,
     pod_not_ready_status,
     ready_since,
+    wanted_taints,
 )
 from .resources import Resource
 from .scenario import ClusterSpec, Scenario, count_or_pct
@@ -98,6 +99,8 @@ def _fill(r: Resource, obj: Obj) -> Obj:
         node = new_node(obj["metadata"]["name"], labels=obj["metadata"].get("labels"))
         node["metadata"].update({k: v for k, v in obj["metadata"].items() if k != "labels"})
         node["spec"] = obj.get("spec") or {}
+        if node["spec"].get("unschedulable"):
+            node["spec"]["taints"] = wanted_taints(node)
         return node
     if r.group == "admissionregistration.k8s.io":  # failurePolicy, timeoutSeconds... as a create defaults them
         defaults.apply(r.key, obj, lambda: "")
@@ -137,6 +140,7 @@ def _gen_nodes(st: ClusterState, g: Any) -> None:
         st.seed(lease_r, new_lease(name, stale if i in bad_idx else fresh))
         if i < cordoned:
             node["spec"]["unschedulable"] = True
+            node["spec"]["taints"] = wanted_taints(node)  # the cordon's taint, as the controller keeps it
         if ms_obj is not None:
             node["metadata"]["annotations"] = {"cluster.x-k8s.io/machine": name,
                                                "cluster.x-k8s.io/cluster-namespace": ms.namespace,

@@ -102,6 +102,8 @@ def shape_causes(key: tuple[str, str], obj: Obj) -> Causes:
         _typed(causes, obj, "spec.selector", dict, "a label selector")
         _intstr(causes, obj, "spec.minAvailable")
         _intstr(causes, obj, "spec.maxUnavailable")
+    elif key[0] == "admissionregistration.k8s.io" and key[1].endswith("webhookconfigurations"):
+        _webhooks(causes, obj.get("webhooks"))
     elif key == ("apiextensions.k8s.io", "customresourcedefinitions"):
         for f in ("spec.group", "spec.names.plural", "spec.names.kind"):
             _typed(causes, obj, f, str, "a string")
@@ -112,6 +114,24 @@ def shape_causes(key: tuple[str, str], obj: Obj) -> Causes:
         if _dig(obj, "spec.scope") not in (None, "Namespaced", "Cluster"):
             causes.append(("spec.scope", 'Unsupported value: must be "Namespaced" or "Cluster"'))
     return causes
+
+
+def _webhooks(causes: Causes, hooks: Any) -> None:
+    """What admissionregistration/v1 validation refuses of the fields the admission chain reads."""
+    if hooks is None:
+        return
+    if not isinstance(hooks, list) or not all(isinstance(h, dict) for h in hooks):
+        causes.append(("webhooks", "Invalid value: must be a list of webhooks"))
+        return
+    for i, h in enumerate(hooks):
+        t = h.get("timeoutSeconds")
+        if t is not None and (not isinstance(t, int) or isinstance(t, bool) or not 1 <= t <= 30):
+            causes.append((f"webhooks[{i}].timeoutSeconds",
+                           f"Invalid value: {json.dumps(t)}: the timeout value must be between 1 and 30 seconds"))
+        fp = h.get("failurePolicy")
+        if fp is not None and fp not in ("Fail", "Ignore"):
+            causes.append((f"webhooks[{i}].failurePolicy",
+                           f'Unsupported value: {json.dumps(fp)}: supported values: "Fail", "Ignore"'))
 
 
 # ---------------------------------------------------------------- names, labels, immutable fields

@@ -17,7 +17,7 @@ SCENARIOS = sorted(p.stem for p in (EXAMPLES / "drills").glob("*.yaml"))
 
 
 def test_every_example_has_a_drill_and_a_wrong_fix() -> None:
-    assert len(RUNBOOKS) == 4
+    assert len(RUNBOOKS) == 5
     for name in RUNBOOKS:
         load_runbook(EXAMPLES / f"{name}.yaml")
         assert name in SCENARIOS and f"{name}-wrong-fix" in SCENARIOS, name

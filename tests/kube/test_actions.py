@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from integrations.kube import KubeCluster
+from integrations.sandbox.nodelife import CONTROLLER_TAINTS
 from mitigate.ports import ActionRequest, Query
 from tests.kube.helpers import CTX, sandbox, scenario
 from tests.kubectl import run_kubectl
@@ -96,6 +97,11 @@ def snapshot(kc: KubeCluster, refs: list[tuple[str, str, str | None, str]]) -> d
                for k, v in (meta.get("annotations") or {}).items()
                if not k.startswith("deployment.kubernetes.io/") and k != "kubectl.kubernetes.io/last-applied-configuration"}
         spec = obj.get("spec")
+        if isinstance(spec, dict) and kind == "Node":  # the node lifecycle controller's taints are its own:
+            spec = dict(spec)                          # an uncordon clears spec.unschedulable, it drops them
+            taints = [t for t in spec.pop("taints", None) or [] if t.get("key") not in CONTROLLER_TAINTS]
+            if taints:
+                spec["taints"] = taints
         if isinstance(spec, dict) and kind == "Deployment":
             tmpl = ((spec.get("template") or {}).get("metadata") or {}).get("annotations") or {}
             if "kubectl.kubernetes.io/restartedAt" in tmpl:

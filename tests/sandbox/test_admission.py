@@ -164,6 +164,11 @@ def test_a_slow_backend_past_timeout_seconds_fails_per_failure_policy(kc: Any) -
       "-p", '[{"op":"replace","path":"/webhooks/2/failurePolicy","value":"Ignore"}]')
     k("create", "configmap", "late", "-n", "slow", "--from-literal=a=1")
     assert sb.cluster().find("configmaps", "late", "slow") is not None
+    out = k("patch", "validatingwebhookconfiguration", "guard", "--type=json",
+            "-p", '[{"op":"replace","path":"/webhooks/2/timeoutSeconds","value":31}]', check=False)
+    assert out.returncode != 0
+    assert "webhooks[2].timeoutSeconds: Invalid value: 31: the timeout value must be between 1 and 30 seconds" \
+        in out.stderr, out.stderr
 
 
 def test_the_official_client_gets_the_mutated_object_back(kc: Any) -> None:

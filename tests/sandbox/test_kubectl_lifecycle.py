@@ -125,8 +125,11 @@ def test_drain_of_an_unreachable_node_waits_on_terminating_pods_until_forced(kc:
     k("drain", "lost-0", "--ignore-daemonsets", "--skip-wait-for-delete-timeout=60", "--timeout=30s")
     assert time.monotonic() - started < 10
     _set_ready(sb, node, "True")  # the kubelet is back
-    wait_for(lambda: not st.get("nodes", node)["spec"].get("taints"), what="taints removed")
+    # the condition taints go; the drained node stays cordoned, with the cordon's taint, until uncordoned
+    wait_for(lambda: [t["key"] for t in st.get("nodes", node)["spec"].get("taints") or []] == [
+        "node.kubernetes.io/unschedulable"], what="condition taints removed")
     k("uncordon", node)
+    wait_for(lambda: not st.get("nodes", node)["spec"].get("taints"), what="taints removed")
 
 
 def test_rollout_pause_holds_the_new_template_until_resume(kc: Any) -> None:
@@ -195,6 +198,32 @@ def test_a_fail_closed_webhook_refuses_a_create_until_it_is_set_to_ignore(kc: An
       "-p", '[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]')
     k("run", "probe", "-n", "locked", "--image=busybox", "--restart=Never")
     assert sb.cluster().find("pods", "probe", "locked") is not None
+
+
+def test_a_cordon_gets_the_controllers_taint_and_an_uncordon_restores_the_node(kc: Any) -> None:
+    sb, k = kc
+    st = sb.cluster()
+    before = copy.deepcopy(st.get("nodes", "node-2")["spec"])
+    k("cordon", "node-2")
+    taints = wait_for(lambda: st.get("nodes", "node-2")["spec"].get("taints"), what="the unschedulable taint")
+    assert [(t["key"], t["effect"]) for t in taints] == [("node.kubernetes.io/unschedulable", "NoSchedule")]
+    assert taints[0]["timeAdded"]
+    described = k("describe", "node", "node-2").stdout
+    assert "node.kubernetes.io/unschedulable:NoSchedule" in described and "Unschedulable:      true" in described
+    k("uncordon", "node-2")  # clears spec.unschedulable only; the controller then drops its taint
+    wait_for(lambda: st.get("nodes", "node-2")["spec"] == before, what="the node as it was")
+    assert "Taints:             <none>" in k("describe", "node", "node-2").stdout
+
+
+def test_nodes_seeded_cordoned_carry_the_cordons_taint() -> None:
+    scenario = {"generators": [{"nodes": {"count": 3, "namePrefix": "n-", "unschedulable": 1}}],
+                "objects": [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "spare"},
+                             "spec": {"unschedulable": True}}]}
+    with Sandbox.start(scenario) as sb:
+        st = sb.cluster()
+        for name in ("n-0", "spare"):
+            assert [t["key"] for t in st.get("nodes", name)["spec"]["taints"]] == ["node.kubernetes.io/unschedulable"]
+        assert "taints" not in st.get("nodes", "n-1")["spec"]
 
 
 def test_kubectl_events_after_a_scale_and_a_drain(kc: Any) -> None:

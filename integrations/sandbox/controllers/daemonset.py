@@ -117,7 +117,7 @@ class DaemonSetController(Controller):
                    "spec": dict(copy_json(tmpl.get("spec") or {}), nodeName=node)}
             pod["status"] = self.sim.kubelet.status(pod, node)
             try:
-                made = st.create(pod_r, pod)
+                made = self.sim.scheduler.kubelet_sees(st.create(pod_r, pod), pod, node)
             except ApiError as e:
                 self.event(ds, "FailedCreate", f"Error creating: {e.message}", warning=True)
                 self.after(0.5, key)  # the controller retries (with backoff)

@@ -142,12 +142,19 @@ class Scheduler(Controller):
         if node:
             pod.setdefault("spec", {})["nodeName"] = node
         pod["status"] = self.sim.kubelet.status(pod, node)
-        made = self.st.create(self.r(), pod)
+        made = self.kubelet_sees(self.st.create(self.r(), pod), pod, node)
         if node:
             self.bound(made, scheduled=True)
         else:
             self.unschedulable(made)
         return made
+
+    def kubelet_sees(self, made: Obj, sent: Obj, node: str | None) -> Obj:
+        """The pod as admission stored it: when a mutating webhook changed its spec (an injected
+        sidecar), the kubelet's status follows the stored spec, not the controller's template."""
+        if node is None or made.get("spec") == sent.get("spec"):
+            return made
+        return self.st.put(self.r(), dict(made, status=self.sim.kubelet.status(made, node)))
 
     def unschedulable(self, pod: Obj) -> None:
         """No node fits: Pending, a FailedScheduling Event, and a retry whenever nodes change."""

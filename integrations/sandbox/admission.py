@@ -1,14 +1,18 @@
 """The admission chain: one place every write passes, in the order kube-apiserver runs it.
 
-After authentication, authorization (RBAC) and priority and fairness, which are the HTTP filter
-chain in server.py, the API server admits a write in three phases, and so does the sandbox:
+After authentication, priority and fairness and authorization (the RBAC authorizer), which are the
+HTTP filter chain in server.py and stay there as in kube-apiserver, the API server admits a write
+in three phases, and so does the sandbox:
 
 1. **mutating admission**: ``NamespaceLifecycle`` (a create in a namespace that does not exist is
    404, in one being terminated 403; ``default``, ``kube-system`` and ``kube-public`` cannot be
    deleted), then ``MutatingAdmissionWebhook`` (webhooks.py, with the ``admissionWebhooks``
    behaviour), whose JSON patches change the object;
-2. **the object's validation** (the registry strategy: defaults re-applied after a mutation,
-   required fields, shapes, immutable fields; store.py hands it in as ``validate``);
+2. **the registry's own checks, then the object's validation**: the RBAC storage's escalation
+   check (a Role, ClusterRole or binding grants only what its writer holds, unless the writer may
+   ``escalate`` the role or ``bind`` it: 403 "is attempting to grant RBAC permissions not currently
+   held"), then the strategy (defaults re-applied after a mutation, required fields, shapes,
+   immutable fields; store.py hands it in as ``validate``);
 3. **validating admission**: ``ValidatingAdmissionWebhook``, then, for an eviction, the
    PodDisruptionBudget check of the eviction subresource (the real one makes it in the eviction
    REST right after admission: 429 when a budget allows no disruption).
@@ -31,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import budgets
+from . import budgets, rbac
 from .resources import Resource
 from .store import SYSTEM, ApiError, ClusterState, Obj, Writer
 
@@ -112,12 +116,78 @@ def eviction_budgets(st: ClusterState, req: Request) -> None:
                                           f"healthy pods and has {b.healthy} currently"}]})
 
 
+def _breakdown(rule: Obj) -> list[Obj]:
+    """A policy rule as the single-verb, single-resource rules the escalation check compares."""
+    verbs = [str(v) for v in rule.get("verbs") or []]
+    if rule.get("nonResourceURLs"):
+        return [{"nonResourceURLs": [str(u)], "verbs": [v]} for u in rule["nonResourceURLs"] for v in verbs]
+    names = [str(n) for n in rule.get("resourceNames") or []] or [""]
+    return [{"apiGroups": [str(g)], "resources": [str(r)], "verbs": [v],
+             **({"resourceNames": [n]} if n else {})}
+            for g in rule.get("apiGroups") or [] for r in rule.get("resources") or [] for v in verbs for n in names]
+
+
+def _compact(rule: Obj) -> str:
+    """``rbacv1helpers.CompactString``: how the escalation error names a missing permission."""
+    def q(values: list[str]) -> str:
+        return "[" + " ".join(f'"{v}"' for v in values) + "]"
+    parts = [f"{field}:{q(rule[key])}" for key, field in (
+        ("apiGroups", "APIGroups"), ("resources", "Resources"), ("resourceNames", "ResourceNames"),
+        ("nonResourceURLs", "NonResourceURLs"), ("verbs", "Verbs")) if rule.get(key)]
+    return "{" + ", ".join(parts) + "}"
+
+
+def _held(st: ClusterState, who: rbac.Identity, rule: Obj, namespace: str) -> bool:
+    if rule.get("nonResourceURLs"):
+        return rbac.authorize(st, who, rbac.Attributes(rule["verbs"][0], path=rule["nonResourceURLs"][0]))[0]
+    resource, _, sub = rule["resources"][0].partition("/")
+    attrs = rbac.Attributes(rule["verbs"][0], rule["apiGroups"][0], "", resource, sub, namespace,
+                            (rule.get("resourceNames") or [""])[0])
+    return rbac.authorize(st, who, attrs)[0]
+
+
+def rbac_escalation(st: ClusterState, req: Request) -> None:
+    """The RBAC storage's escalation check: a Role or ClusterRole may grant only what its writer
+    holds (unless the writer may ``escalate`` it), a binding only a role the writer holds or may
+    ``bind``. Run after the mutating webhooks and before validation, where the real storage does."""
+    if req.r.group != rbac.GROUP or req.operation not in ("CREATE", "UPDATE") or req.obj is None or req.subresource:
+        return
+    user = req.user
+    who = rbac.Identity(str(user.get("username") or ""), tuple(user.get("groups") or ()), str(user.get("uid") or ""))
+    if who.masters or who.name == CONTROLLER_USER["username"]:
+        return
+    ns = req.namespace if req.r.namespaced else ""
+    if req.r.plural in ("roles", "clusterroles"):
+        if rbac.authorize(st, who, rbac.Attributes("escalate", rbac.GROUP, "", req.r.plural, "", ns, req.name))[0]:
+            return
+        rules = [r for r in req.obj.get("rules") or [] if isinstance(r, dict)]
+    elif req.r.plural in ("rolebindings", "clusterrolebindings"):
+        ref = req.obj.get("roleRef") or {}
+        plural = "clusterroles" if ref.get("kind") == "ClusterRole" else "roles"
+        if rbac.authorize(st, who, rbac.Attributes("bind", rbac.GROUP, "", plural, "", ns,
+                                                   str(ref.get("name") or "")))[0]:
+            return
+        rules = rbac.role_rules(st, ref, ns)
+    else:
+        return
+    missing = [b for r in rules for b in _breakdown(r) if not _held(st, who, b, ns)]
+    if not missing:
+        return
+    groups = " ".join(f'"{g}"' for g in who.groups)
+    qualified = f"{req.r.plural}.{rbac.GROUP}"
+    raise ApiError(403, "Forbidden", f'{qualified} "{req.name}" is forbidden: user "{who.name}" (groups=[{groups}]) '
+                   "is attempting to grant RBAC permissions not currently held:\n"
+                   + "\n".join(_compact(m) for m in missing),
+                   {"name": req.name, "group": rbac.GROUP, "kind": req.r.plural})
+
+
 class Chain:
     """The plugins of one cluster, by phase; ``admit`` runs them around the object's validation."""
 
     def __init__(self, st: ClusterState) -> None:
         self.st = st
         self.mutating: list[Plugin] = [namespace_lifecycle]
+        self.storage: list[Plugin] = [rbac_escalation]  # the registry's own checks before validation
         self.validating: list[Plugin] = [eviction_budgets]
 
     def enable_webhooks(self, backends: Any = None) -> None:
@@ -132,7 +202,7 @@ class Chain:
         plugins; raises the first refusal as the API server answers it. Returns the object to store."""
         try:
             if req.plugins:
-                for plugin in self.mutating:
+                for plugin in [*self.mutating, *self.storage]:
                     plugin(self.st, req)
             if validate is not None and req.obj is not None:
                 validate(req.obj)

@@ -63,6 +63,7 @@ _BASIC_RULES: tuple[Obj, ...] = (
                          "/readyz", "/version", "/version/"], "verbs": ["get"]},
 )
 
+GROUP = "rbac.authorization.k8s.io"
 
 @dataclass(frozen=True)
 class Identity:
@@ -150,7 +151,7 @@ def _subject_matches(subject: Obj, who: Identity, binding_namespace: str) -> boo
     return False
 
 
-def _role_rules(state: ClusterState, ref: Obj, namespace: str) -> list[Obj]:
+def role_rules(state: ClusterState, ref: Obj, namespace: str) -> list[Obj]:
     kind, name = ref.get("kind"), str(ref.get("name") or "")
     try:
         role = (state.get("clusterroles", name) if kind == "ClusterRole"
@@ -178,13 +179,13 @@ def grants(state: ClusterState, who: Identity) -> list[Grant]:
             ref = b.get("roleRef") or {}
             if ref.get("kind") == "ClusterRole":
                 found.append(Grant(f'ClusterRoleBinding "{b["metadata"]["name"]}"', f'ClusterRole "{ref.get("name")}"',
-                                   "", tuple(_role_rules(state, ref, ""))))
+                                   "", tuple(role_rules(state, ref, ""))))
     for b in state.list("rolebindings"):
         ns = b["metadata"].get("namespace", "")
         if any(_subject_matches(s, who, ns) for s in b.get("subjects") or [] if isinstance(s, dict)):
             ref = b.get("roleRef") or {}
             found.append(Grant(f'RoleBinding "{b["metadata"]["name"]}" of namespace "{ns}"',
-                               f'{ref.get("kind")} "{ref.get("name")}"', ns, tuple(_role_rules(state, ref, ns))))
+                               f'{ref.get("kind")} "{ref.get("name")}"', ns, tuple(role_rules(state, ref, ns))))
     return found
 
 

@@ -136,3 +136,31 @@ def test_kubeconfig_lists_a_context_per_user(kc: tuple[Sandbox, Any]) -> None:
     users = {u["name"]: u["user"] for u in doc["users"]}
     assert "client-certificate-data" in users["cert-user"] and users["exec-user"]["exec"]["apiVersion"] == (
         "client.authentication.k8s.io/v1")
+
+
+def test_roles_and_bindings_grant_only_what_their_writer_holds(kc: tuple[Sandbox, Any]) -> None:
+    """The RBAC storage's escalation check, in the admission chain: kubectl 1.35 as a user who may
+    write Roles and RoleBindings in shop but holds only pod reads there."""
+    _, k = kc
+    admin = "--context=rbac"
+    k(admin, "create", "role", "rbac-writer", "-n", "shop", "--verb=create,get",
+      "--resource=roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io")
+    k(admin, "create", "rolebinding", "maker-writes-rbac", "-n", "shop", "--role=rbac-writer", "--user=role-maker")
+    k(admin, "create", "rolebinding", "maker-reads-pods", "-n", "shop", "--role=pod-reader", "--user=role-maker")
+    maker = [admin, "--as=role-maker"]
+    k(*maker, "create", "role", "pod-lister", "-n", "shop", "--verb=get,list", "--resource=pods")  # held: allowed
+    got = k(*maker, "create", "role", "pod-deleter", "-n", "shop", "--verb=delete", "--resource=pods", check=False)
+    assert got.returncode == 1
+    assert ('roles.rbac.authorization.k8s.io "pod-deleter" is forbidden: user "role-maker" '
+            '(groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n'
+            '{APIGroups:[""], Resources:["pods"], Verbs:["delete"]}') in got.stderr, got.stderr
+    k(*maker, "create", "rolebinding", "team-reads", "-n", "shop", "--role=pod-reader", "--group=team")
+    got = k(*maker, "create", "rolebinding", "team-cordons", "-n", "shop", "--clusterrole=node-cordoner",
+            "--group=team", check=False)
+    assert got.returncode == 1 and "is attempting to grant RBAC permissions not currently held" in got.stderr
+    assert '{APIGroups:[""], Resources:["nodes"], Verbs:["patch"]}' in got.stderr, got.stderr
+    # who may bind a role (the bind verb on it) may grant it without holding it
+    k(admin, "create", "role", "binder", "-n", "shop", "--verb=bind", "--resource=clusterroles.rbac.authorization.k8s.io",
+      "--resource-name=node-cordoner")
+    k(admin, "create", "rolebinding", "maker-binds", "-n", "shop", "--role=binder", "--user=role-maker")
+    k(*maker, "create", "rolebinding", "team-cordons", "-n", "shop", "--clusterrole=node-cordoner", "--group=team")

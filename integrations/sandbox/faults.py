@@ -27,16 +27,13 @@ class RequestLogEntry:
     namespace: str = ""
     name: str = ""
     dry_run: bool = False
+    stored: bool = True  # False: a review (access, rules, who-am-I), which the server answers and never stores
 
     @property
     def mutating(self) -> bool:
         """A request that changed (or tried to change) the cluster: not a dry run, and not a review
-        (access, rules, who-am-I reviews are POSTs that the API server answers and never stores)."""
-        return self.verb in MUTATING and not self.dry_run and self.resource not in REVIEWS
-
-
-REVIEWS = frozenset({"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews",
-                     "subjectaccessreviews", "localsubjectaccessreviews", "tokenreviews"})
+        (its resource's entry says it is not stored: a POST the API server answers and forgets)."""
+        return self.verb in MUTATING and not self.dry_run and self.stored
 
 
 @dataclass

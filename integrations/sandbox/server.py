@@ -199,7 +199,8 @@ class ClusterApp:
     @web.middleware
     async def _middleware(self, request: web.Request,
                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-        info: dict[str, Any] = {"verb": "unknown", "resource": "", "namespace": "", "name": "", "dry_run": False}
+        info: dict[str, Any] = {"verb": "unknown", "resource": "", "namespace": "", "name": "", "dry_run": False,
+                                "stored": True}
         request[INFO] = info
         status = 500
         mutating = request.method not in ("GET", "HEAD", "OPTIONS")
@@ -218,7 +219,8 @@ class ClusterApp:
                                      status, info["dry_run"])
             self.log_sink(RequestLogEntry(time.time(), self.context, info["verb"], request.method,
                                           request.path_qs, status, request.headers.get("User-Agent", ""),
-                                          info["resource"], info["namespace"], info["name"], info["dry_run"]))
+                                          info["resource"], info["namespace"], info["name"], info["dry_run"],
+                                          info["stored"]))
 
     async def _guarded(self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
                        info: dict[str, Any]) -> web.StreamResponse:
@@ -337,7 +339,7 @@ class ClusterApp:
         if any(d != "All" for d in dry):
             raise ApiError(400, "BadRequest", f"invalid dry run value {dry!r}: only 'All' is supported")
         info.update(verb=verb, resource=r.plural + (f"/{sub}" if sub else ""), namespace=namespace or "",
-                    name=name or "", dry_run=bool(dry), group=group, version=version,
+                    name=name or "", dry_run=bool(dry), group=group, version=version, stored=r.stored,
                     scope="resource" if name else "namespace" if namespace else "cluster")
         return Target(r, version, namespace, name, sub, verb)
 

@@ -54,6 +54,8 @@ def test_a_new_resource_is_one_entry_that_discovery_routing_selectors_and_storag
                                "spec": {"color": color}})
         assert r.status_code == 201, r.text
         assert r.json()["metadata"]["annotations"] == {"stamped": "yes"}  # the strategy's create hook
+    posts = [e for e in sb.request_log if e.resource == "gadgets" and e.method == "POST"]
+    assert len(posts) == 2 and all(e.mutating for e in posts)
     red = h.get(base, params={"fieldSelector": "spec.color=red"}).json()["items"]
     assert [o["metadata"]["name"] for o in red] == ["g1"]  # the entry's field labels
     assert h.get(base, params={"fieldSelector": "spec.size=1"}).status_code == 400
@@ -73,6 +75,11 @@ def test_verbs_and_subresources_not_in_the_tables_are_refused(box: tuple[Sandbox
     sb, h = box
     review = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
     assert h.get(review).status_code == 405  # a review is create-only (its entry's verbs)
+    asked = h.post(review, json={"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                                 "spec": {"resourceAttributes": {"verb": "get", "resource": "pods"}}})
+    assert asked.status_code == 201 and asked.json()["status"]["allowed"] is True
+    (logged,) = [e for e in sb.request_log if e.resource == "selfsubjectaccessreviews" and e.method == "POST"]
+    assert logged.verb == "create" and not logged.mutating  # answered, never stored: not a change
     pod = wait_for(lambda: sb.cluster().list("pods", "shop"), what="the web pods")[0]["metadata"]["name"]
     status = h.delete(f"/api/v1/namespaces/shop/pods/{pod}/status")
     assert status.status_code == 405 and status.json()["reason"] == "MethodNotAllowed"

@@ -234,6 +234,16 @@ def test_a_real_webhook_server_gets_admission_reviews_as_the_api_server_sends_th
         assert out.returncode != 0
         assert ('failed calling webhook "audit.example": received invalid webhook response: expected '
                 'response.uid="') in out.stderr and 'got "not-the-one"' in out.stderr, out.stderr
+        # a real backend slower than timeoutSeconds: the API server gives up on it
+        server.decide = lambda review: (time.sleep(2.5), {"allowed": True})[1]
+        st = sb.cluster()
+        slow = copy.deepcopy(st.get("validatingwebhookconfigurations", "audit"))
+        slow["webhooks"][0]["timeoutSeconds"] = 1
+        st.update("validatingwebhookconfigurations", slow)
+        out = k("create", "configmap", "d", "-n", "audited", "--from-literal=a=1", check=False)
+        assert (f'failed calling webhook "audit.example": failed to call webhook: Post "{server.url}/audit?timeout=1s": '
+                "context deadline exceeded") in out.stderr, out.stderr
+        server.decide = lambda review: {"allowed": True}
         # a webhook that is not trusted (no caBundle, a self-signed certificate) cannot be reached
         sb.cluster().delete("validatingwebhookconfigurations", "audit")
         del config["webhooks"][0]["clientConfig"]["caBundle"]

@@ -16,6 +16,7 @@ from typing import Any
 from textual.app import App
 
 from mitigate.ports import ConfirmDecision, ConfirmRequest
+from tui.text import safe
 
 
 class TuiConfirmer:
@@ -54,6 +55,38 @@ class TuiConfirmer:
         finally:
             with self._lock:
                 self._pending.discard(fut)
+
+    def ask_secret(self, name: str, question: str) -> str | None:
+        """A secret input's value, typed masked (``Ports.ask_secret``): in a modal while the app
+        runs (the engine calls from a worker thread), else on the terminal before it starts
+        (``mitigate resume ID``); None when declined or there is no terminal."""
+        from tui.screens.prompt import TextPrompt
+
+        app = self._app
+        if app is None or not app.is_running:
+            import getpass
+            import sys
+
+            if not sys.stdin.isatty():
+                return None
+            try:
+                return getpass.getpass(f"{safe(question, multiline=False)}: ") or None
+            except (EOFError, KeyboardInterrupt):
+                return None
+        fut: Future[str | None] = Future()
+
+        def done(answer: str | None) -> None:
+            if not fut.done():
+                fut.set_result(answer)
+
+        app.call_from_thread(app.push_screen, TextPrompt(question, placeholder=f"{name} (masked, never journaled)",
+                                                          password=True), done)
+        while True:
+            try:
+                return fut.result(timeout=0.25)
+            except FutureTimeout:
+                if not app.is_running:
+                    return None
 
     def decline_all(self, reason: str) -> None:
         """Resolve open confirmations as declined (the app is closing)."""

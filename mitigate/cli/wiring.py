@@ -112,23 +112,27 @@ def ports(mode: Mode, cluster: ClusterPort | None, confirmer: ConfirmerPort, con
     from integrations.probes import build_prober, build_silencer
     from mitigate.engine import Ports
 
+    # who answers a secret input on resume: the confirmer's masked prompt (the TUI's modal, or the
+    # terminal before it runs), if it has one
+    ask = getattr(confirmer, "ask_secret", None)
     if mode == "drill":  # a rehearsal never pages anyone nor silences real alerts: both only journal
         from integrations.drill import DrillCommands, DrillHttp, DrillNotifier, DrillSilencer
 
         return Ports(cluster=cluster, confirmer=confirmer, notifier=DrillNotifier(),
                      probes=build_prober(IntegrationsConfig(source="")), silencer=DrillSilencer(),
-                     secrets=keyring_secret, http=DrillHttp(), commands=DrillCommands())
+                     secrets=keyring_secret, http=DrillHttp(), commands=DrillCommands(), ask_secret=ask)
     if config is None:
         raise MitigateError(f"{mode} mode needs the integrations config")
     if mode == "plan":  # read-only checks may probe; nothing that can send is wired
-        return Ports(cluster=cluster, confirmer=confirmer, probes=build_prober(config), secrets=keyring_secret)
+        return Ports(cluster=cluster, confirmer=confirmer, probes=build_prober(config), secrets=keyring_secret,
+                     ask_secret=ask)
     from integrations.notify import build_notifier
     from integrations.outbound import HttpSender, LocalCommands
 
     state = incident_dir / "notify-state.json" if incident_dir is not None else None
     return Ports(cluster=cluster, confirmer=confirmer, notifier=build_notifier(config, state_file=state),
                  probes=build_prober(config), silencer=build_silencer(config), secrets=keyring_secret,
-                 http=HttpSender(), commands=LocalCommands())
+                 http=HttpSender(), commands=LocalCommands(), ask_secret=ask)
 
 
 def keyring_secret(name: str) -> str | None:
@@ -232,10 +236,11 @@ def resumed_overrides(journaled: Overrides, given: Overrides, explicit: frozense
 def resume_incident(root: Path, incident_id: str, build: Callable[[Settings, Path], Ports], *,
                     config: str | Path | None = None, protect: Sequence[str] = (),
                     overrides: Overrides | None = None, explicit: frozenset[str] = frozenset(),
-                    say: Callable[[str], None] | None = None) -> Session:
+                    say: Callable[[str], None] | None = None, need_secrets: bool = True) -> Session:
     """Reopen an incident: protection = today's rule plus what the incident journaled when opened;
     ``--cluster``/``--user``/``--as`` = the journaled ones unless given again (``explicit``). What is
-    reused or changed is said (``say``) and journaled in a fresh ``context.identity`` per context."""
+    reused or changed is said (``say``) and journaled in a fresh ``context.identity`` per context.
+    ``need_secrets``: secret inputs must be had again (keyring, or asked); a rollback needs none."""
     from mitigate.engine import Session
     from mitigate.journal import Journal
     from mitigate.protection import journaled_patterns
@@ -252,7 +257,7 @@ def resume_incident(root: Path, incident_id: str, build: Callable[[Settings, Pat
                              f"{journal.id}` still read it)")
         acting, said = resumed_overrides(journaled_overrides(journal.records()), overrides or Overrides(), explicit)
         chosen = settings(config, protect, journaled_patterns(opened), acting, explicit)
-        session = Session.resume(journal, build(chosen, journal.dir))
+        session = Session.resume(journal, build(chosen, journal.dir), need_secrets=need_secrets)
         for line in said:
             if say is not None:
                 say(f"incident {journal.id}: {line}")

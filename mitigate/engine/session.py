@@ -31,7 +31,7 @@ from mitigate.journal import Journal, Record, resolve_declared
 from mitigate.journal.lifecycle import forward_status, record_milestone
 from mitigate.journal.redact import redact_text, register_secret
 from mitigate.ports import ClusterError, ConfirmRequest, Preview
-from mitigate.runbook.inputs import journaled_inputs, resolve_inputs, secret_names
+from mitigate.runbook.inputs import coerce_input, journaled_inputs, resolve_inputs, secret_names
 from mitigate.runbook.model import Runbook, Step
 from mitigate.runbook.templating import evaluate, render
 
@@ -113,8 +113,13 @@ class Session:
 
     @classmethod
     def resume(cls, journal: Journal, ports: Ports, runbook: Runbook | None = None, *,
-               kinds: Registry = DEFAULT) -> Session:
-        """Rebuild the session from the journal alone; interrupted mutations become ``unknown``."""
+               kinds: Registry = DEFAULT, need_secrets: bool = True) -> Session:
+        """Rebuild the session from the journal alone; interrupted mutations become ``unknown``.
+
+        A ``secret`` input was never journaled: it is read again from the keyring or asked of the
+        responder again (``Ports.ask_secret``). A required one that cannot be had stops the resume
+        with a message naming it, unless ``need_secrets`` is False (a rollback, which restores
+        from backups and renders no input, goes on without it)."""
         state = fold(journal.records())
         if not state.opened:
             raise MitigateError(f"incident {journal.id}: the journal has no incident.opened record")
@@ -125,10 +130,14 @@ class Session:
             if not path:
                 raise MitigateError(f"incident {journal.id}: no runbook path recorded; pass the runbook")
             runbook = load_runbook(path)
-        # a secret input was never journaled: read it again from the keyring, or leave it out (a
-        # template that needs it then fails with its name, never renders the mask into the cluster)
-        inputs = {k: v for k, v in dict(state.opened.get("inputs") or {}).items() if k not in secret_names(runbook)}
+        # a secret input was never journaled: read it again from the keyring, else ask for it again;
+        # never render the journal's mask into the cluster
+        journaled = dict(state.opened.get("inputs") or {})
+        inputs = {k: v for k, v in journaled.items() if k not in secret_names(runbook)}
         inputs = _with_keyring(runbook, {**{n: None for n in secret_names(runbook)}, **inputs}, ports, required=False)
+        if need_secrets:  # the ones the incident was opened with (journaled as the mask), or required
+            given = {n for n in secret_names(runbook) if journaled.get(n) is not None or runbook.inputs[n].is_required}
+            inputs = _ask_secrets(journal.id, runbook, inputs, ports, given)
         inputs = {k: v for k, v in inputs.items() if not (k in secret_names(runbook) and v is None)}
         session = cls(runbook, inputs, journal, ports, state, kinds)
         for step_id, rec in list(state.steps.items()):
@@ -709,6 +718,41 @@ def _with_keyring(runbook: Runbook, values: dict[str, Any], ports: Ports, *, req
         elif required and spec.is_required:
             raise MitigateError(f"secret input {name!r}: not given and keyring secret {spec.keyring!r} is not set "
                                 f"(`mitigate secrets set {spec.keyring}`, or pass {name}=VALUE)")
+    return out
+
+
+ASK_SECRET_ATTEMPTS = 3
+
+
+def _ask_secrets(incident: str, runbook: Runbook, values: dict[str, Any], ports: Ports,
+                 names: set[str]) -> dict[str, Any]:
+    """Secret inputs (of ``names``) still missing on resume, asked of the responder (masked; never
+    journaled). One that cannot be had is an error naming it and where it can come from."""
+    out = dict(values)
+    for name, spec in runbook.inputs.items():
+        if name not in names or out.get(name) is not None:
+            continue
+        question = (f"incident {incident}: secret input {name!r}" + (f" ({spec.prompt})" if spec.prompt else "")
+                    + " is never journaled: type it again to resume")
+        problem = ""
+        for _ in range(ASK_SECRET_ATTEMPTS if ports.ask_secret is not None else 0):
+            answer = ports.ask_secret(name, question + (f" [{problem}]" if problem else ""))  # type: ignore[misc]
+            if answer is None:  # declined, or nobody to ask
+                break
+            try:
+                out[name] = coerce_input(spec, answer)
+            except ValueError as exc:
+                problem = str(exc)  # never the value: coerce_input says so for secrets
+                continue
+            register_secret(out[name])
+            break
+        if out.get(name) is None:
+            where = [f"the keyring secret {spec.keyring!r} (`mitigate secrets set {spec.keyring}`)"] if spec.keyring \
+                else []
+            where.append("typing it when asked (the TUI, or a terminal)")
+            raise MitigateError(f"incident {incident}: secret input {name!r} is never journaled and could not be "
+                                f"had again{': ' + problem if problem else ''}; resume it from "
+                                + " or ".join(where))
     return out
 
 

@@ -33,6 +33,9 @@ class Ports:
     silencer: SilencerPort | None = None  # Alertmanager silences (``silence`` steps); drills record them
     secrets: Callable[[str], str | None] | None = None
     """Reads a keyring secret by name (``secret`` inputs with ``keyring:``); None: no keyring."""
+    ask_secret: Callable[[str, str], str | None] | None = None
+    """Asks the responder for a secret input's value (input name, question), masked, never journaled:
+    on resume, where the journal does not have it. None (or a None answer): nobody to ask."""
     http: HttpPort | None = None  # ``http`` steps; drills record them
     commands: CommandPort | None = None  # ``command`` steps; drills record them
 

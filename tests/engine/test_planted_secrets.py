@@ -144,3 +144,62 @@ def test_errors_about_a_secret_input_never_show_its_value(tmp_path: Path) -> Non
                       meta=IncidentMeta(title="x"))
     journal.close()
     assert TYPED not in next(tmp_path.rglob("journal.jsonl")).read_text()
+
+
+def _opened(box: Any, tmp_path: Path) -> tuple[Any, Journal, Ports]:
+    runbook = load_runbook_text(RUNBOOK, str(tmp_path / "rb.yaml"))
+    (tmp_path / "rb.yaml").write_text(RUNBOOK)
+    kc = KubeCluster.from_kubeconfig(box.kubeconfig, qps=200, burst=50)
+    ports = Ports(cluster=kc, confirmer=FakeConfirmer(), secrets=lambda name: KEYRING if name == "app-target" else None)
+    journal = Journal.create(tmp_path / "j", "inc-resume")
+    Session.start(runbook, {"context": CTX, "dbPassword": TYPED}, journal, ports,
+                  meta=IncidentMeta(title="resume", runbook_path=str(tmp_path / "rb.yaml")))
+    return runbook, journal, ports
+
+
+def test_a_typed_secret_is_asked_again_on_resume_and_never_journaled(box: Any, tmp_path: Path) -> None:
+    """The typed secret was lost on resume (the template then failed naming it): now the
+    responder is asked again, masked, and the step renders the real value into the cluster."""
+    runbook, journal, ports = _opened(box, tmp_path)
+    asked: list[tuple[str, str]] = []
+    answers = iter(["", TYPED])  # an empty answer is refused (coerce_input) and asked again
+
+    def ask(name: str, question: str) -> str | None:
+        asked.append((name, question))
+        return next(answers)
+
+    from dataclasses import replace
+
+    session = Session.resume(journal, replace(ports, ask_secret=ask), runbook=runbook)
+    assert [n for n, _ in asked] == ["dbPassword", "dbPassword"]  # the keyring one was read, not asked
+    assert "never journaled" in asked[0][1] and "the database password" in asked[0][1]
+    assert "non-empty" in asked[1][1] and TYPED not in asked[1][1]
+    assert session.run("set-env").status.value == "succeeded"
+    kc = ports.cluster
+    from mitigate.ports import Query
+
+    container = kc.query(CTX, Query("apps/v1", "Deployment", namespace="shop", name="web"))[0][  # type: ignore[union-attr]
+        "spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "DB_PASSWORD", "value": TYPED} in container["env"]
+    journal.close()
+    assert _leaks((tmp_path / "j" / "inc-resume" / "journal.jsonl").read_text()) == []
+
+
+def test_a_secret_that_cannot_be_had_again_stops_the_resume_with_a_message(box: Any, tmp_path: Path) -> None:
+    runbook, journal, ports = _opened(box, tmp_path)
+    from dataclasses import replace
+
+    for nobody in (None, lambda name, question: None):  # no one to ask; the responder declines
+        with pytest.raises(MitigateError) as info:
+            Session.resume(journal, replace(ports, ask_secret=nobody), runbook=runbook)
+        text = str(info.value)
+        assert "secret input 'dbPassword'" in text and "never journaled" in text and "typing it when asked" in text
+        assert TYPED not in text
+    # the keyring secret that is gone, and not typed either, names where it comes from
+    with pytest.raises(MitigateError, match="the keyring secret 'app-target' .`mitigate secrets set app-target`."):
+        Session.resume(journal, replace(ports, secrets=lambda name: None,
+                                        ask_secret=lambda n, q: TYPED if n == "dbPassword" else None),
+                       runbook=runbook)
+    # a rollback restores from backups and renders no input: it resumes without them
+    assert Session.resume(journal, replace(ports, ask_secret=None), runbook=runbook, need_secrets=False)
+    journal.close()

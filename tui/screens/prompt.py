@@ -21,14 +21,15 @@ class TextPrompt(ModalScreen[str | None]):
     CSS_PATH = "../styles/modals.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=True)]
 
-    def __init__(self, question: str, *, placeholder: str = "", required: bool = True) -> None:
+    def __init__(self, question: str, *, placeholder: str = "", required: bool = True, password: bool = False) -> None:
         super().__init__(classes="modal")
         self.question, self.placeholder, self.required = question, placeholder, required
+        self.password = password  # a secret: typed masked
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="prompt-box"):
             yield Label(plain(self.question), classes="prompt-question")
-            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield Input(placeholder=self.placeholder, id="prompt-input", password=self.password)
             yield Label("", id="prompt-error", classes="error")
 
     @on(Input.Submitted)

@@ -81,7 +81,8 @@ def rollback(args: argparse.Namespace) -> int:
         lambda chosen, folder: ports("live", live_cluster(args.kubeconfig, chosen.protection, chosen.overrides),
                                      confirmer, chosen.config, folder),
         config=args.config, protect=args.protect, overrides=overrides_of(args), explicit=explicit_of(args),
-        say=lambda line: print(f"mitigate: {line}", file=sys.stderr))
+        say=lambda line: print(f"mitigate: {line}", file=sys.stderr),
+        need_secrets=False)  # an undo restores from backups and renders no input
     try:
         start = len(session.journal.records())
         session.rollback(only=args.step)

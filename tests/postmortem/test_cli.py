@@ -67,3 +67,20 @@ def test_team_template_over_budget_is_one_located_line_and_exit_1(journal_root: 
     assert result.stderr.startswith(f"mitigate: {template}:2: the template takes more than ") and \
         result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "out.html").exists()
+
+
+def test_team_template_folder_picks_the_formats_file_and_keeps_the_budgets(journal_root: Path, tmp_path: Path) -> None:
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "postmortem.md.j2").write_text("# team: {{ pm.title }}\n{% include 'footer.j2' %}\n", encoding="utf-8")
+    (team / "postmortem.html.j2").write_text("<h1>{{ pm.title ~ ' <x>' }}</h1>\n", encoding="utf-8")
+    (team / "footer.j2").write_text("-- the team\n", encoding="utf-8")
+    md = mitigate(journal_root, DRILL_ID, "--template", str(team))
+    assert md.returncode == 0, md.stderr
+    assert md.stdout == "# team: Kapsule API server OOM drill\n-- the team\n"
+    html = mitigate(journal_root, DRILL_ID, "--template", str(team), "--format", "html")
+    assert html.returncode == 0 and html.stdout == "<h1>Kapsule API server OOM drill &lt;x&gt;</h1>\n", html.stdout
+    (team / "footer.j2").write_text("{{ pm.__class__ }}\n", encoding="utf-8")
+    refused = mitigate(journal_root, DRILL_ID, "--template", str(team))
+    assert refused.returncode == 1 and "not allowed in a template" in refused.stderr
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr

@@ -21,7 +21,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--format", choices=("md", "html"),
                    help="default template to use: md (GitHub Markdown, default) or html (standalone page)")
-    p.add_argument("--template", metavar="PATH", help="a Jinja2 template of your own (see templates/README.md)")
+    p.add_argument("--template", metavar="PATH",
+                   help="a Jinja2 template of your own, or a folder of them holding postmortem.md.j2 / "
+                        "postmortem.html.j2 (picked by the format); sandboxed and budgeted (templates/README.md)")
     p.set_defaults(handler=run)
 
 
@@ -38,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from mitigate.postmortem import default_template, draft, render
 
     template = Path(args.template) if args.template else default_template(_format(args))
+    if args.template and template.is_dir():  # a team's folder: the format's file in it
+        template = template / default_template(_format(args)).name
     text = render(draft(journal_root(args.journal_dir), args.incident), template)
     if not args.output:
         sys.stdout.write(text)

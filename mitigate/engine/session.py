@@ -117,9 +117,9 @@ class Session:
         """Rebuild the session from the journal alone; interrupted mutations become ``unknown``.
 
         A ``secret`` input was never journaled: it is read again from the keyring or asked of the
-        responder again (``Ports.ask_secret``). A required one that cannot be had stops the resume
-        with a message naming it, unless ``need_secrets`` is False (a rollback, which restores
-        from backups and renders no input, goes on without it)."""
+        responder again (``Ports.ask_secret``). One the incident was opened with (or a required
+        one) that cannot be had stops the resume with a message naming it, unless ``need_secrets``
+        is False (a rollback, which restores from backups and renders no input, goes on without it)."""
         state = fold(journal.records())
         if not state.opened:
             raise MitigateError(f"incident {journal.id}: the journal has no incident.opened record")
@@ -735,8 +735,9 @@ def _ask_secrets(incident: str, runbook: Runbook, values: dict[str, Any], ports:
         question = (f"incident {incident}: secret input {name!r}" + (f" ({spec.prompt})" if spec.prompt else "")
                     + " is never journaled: type it again to resume")
         problem = ""
-        for _ in range(ASK_SECRET_ATTEMPTS if ports.ask_secret is not None else 0):
-            answer = ports.ask_secret(name, question + (f" [{problem}]" if problem else ""))  # type: ignore[misc]
+        ask = ports.ask_secret
+        for _ in range(ASK_SECRET_ATTEMPTS):
+            answer = ask(name, question + (f" [{problem}]" if problem else "")) if ask is not None else None
             if answer is None:  # declined, or nobody to ask
                 break
             try:

@@ -102,7 +102,7 @@ async def test_planted_secrets_never_reach_the_walker_screen(box: Any, tmp_path:
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from mitigate.cli.tui import CliLauncher
     from mitigate.journal.redact import forget_secrets
-    from tests.tui.conftest import until
+    from tests.tui.helpers import until
     from tui import make_app
     from tui.screens.confirm import ConfirmScreen
     from tui.screens.home import HomeScreen
@@ -194,7 +194,7 @@ async def test_a_typed_secret_is_asked_again_masked_when_the_tui_resumes(box: An
 
     from mitigate.cli.tui import CliLauncher
     from mitigate.journal.redact import forget_secrets
-    from tests.tui.conftest import until
+    from tests.tui.helpers import until
     from tui import make_app
     from tui.screens.confirm import ConfirmScreen
     from tui.screens.home import HomeScreen

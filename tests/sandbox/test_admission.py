@@ -56,6 +56,8 @@ SCENARIO: dict[str, Any] = {
         {"service": {"namespace": "policy", "name": "guard"}, "path": "/scale", "allowed": False, "code": 403,
          "message": "scaling is frozen"},
         {"service": {"namespace": "policy", "name": "slow"}, "latencySeconds": 2.5},
+        {"service": {"namespace": "policy", "name": "guard"}, "path": "/evict", "allowed": False, "code": 429,
+         "reason": "TooManyRequests", "message": "batch jobs in pinned are never evicted"},
     ]},
     "generators": [{"nodes": {"count": 2, "namePrefix": "node-"}}],
     "objects": [
@@ -79,7 +81,10 @@ SCENARIO: dict[str, Any] = {
                   ops=["UPDATE"], resources=["deployments/scale"], group="apps",
                   namespaceSelector={"matchLabels": {"kubernetes.io/metadata.name": "frozen"}}),
             _hook("slow.example", {"namespace": "policy", "name": "slow"}, ops=["CREATE"], resources=["configmaps"],
-                  timeoutSeconds=1, namespaceSelector={"matchLabels": {"kubernetes.io/metadata.name": "slow"}})]},
+                  timeoutSeconds=1, namespaceSelector={"matchLabels": {"kubernetes.io/metadata.name": "slow"}}),
+            _hook("evict.guard.example", {"namespace": "policy", "name": "guard", "path": "/evict"}, ops=["CREATE"],
+                  resources=["pods/eviction"],
+                  namespaceSelector={"matchLabels": {"kubernetes.io/metadata.name": "pinned"}})]},
     ],
 }
 
@@ -187,6 +192,27 @@ def test_the_official_client_gets_the_mutated_object_back(kc: Any) -> None:
                 "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bare"},
                 "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
         assert e.value.status == 500 and "/metadata/labels/injected" in json.loads(e.value.body)["message"]
+    finally:
+        api.close()
+
+
+def test_an_eviction_is_admitted_as_a_create_of_pods_eviction(kc: Any) -> None:
+    from kubernetes import client, config
+
+    sb, k = kc
+    k("create", "namespace", "pinned")
+    k("run", "job", "-n", "pinned", "--image=busybox", "--restart=Never")
+    api = config.new_client_from_config(str(sb.kubeconfig), context="sandbox")
+    try:
+        body = client.V1Eviction(metadata=client.V1ObjectMeta(name="job", namespace="pinned"))
+        with pytest.raises(client.ApiException) as e:
+            client.CoreV1Api(api).create_namespaced_pod_eviction("job", "pinned", body)
+        status = json.loads(e.value.body)
+        assert e.value.status == 429 and status["reason"] == "TooManyRequests"
+        assert status["message"] == ('admission webhook "evict.guard.example" denied the request: batch jobs in '
+                                     "pinned are never evicted")
+        assert sb.cluster().get("pods", "job", "pinned")["metadata"].get("deletionTimestamp") is None
+        k("delete", "pod", "job", "-n", "pinned", "--wait=false")  # a delete is not an eviction: allowed
     finally:
         api.close()
 

@@ -45,6 +45,7 @@ class Event(StrEnum):
     STEP_SUCCEEDED = "step.succeeded"
     STEP_FAILED = "step.failed"
     STEP_SKIPPED = "step.skipped"
+    STEP_CONTEXT_SKIPPED = "step.context_skipped"
     STEP_UNKNOWN = "step.unknown"
     CHECK_RESULT = "check.result"
     MANUAL_DONE = "manual.done"
@@ -261,15 +262,24 @@ class StepAwaitingConfirmation(StepInContext):
     kind: str
     destructive: bool
     protected: bool
+    contexts: NotRequired[list[str]]  # a fan-out confirmed once: every context it covers (``context``: the word typed)
 
 
 class StepConfirmed(StepInContext):
     kind: str
     typed: bool
+    contexts: NotRequired[list[str]]
 
 
 class StepDeclined(StepInContext):
     kind: str
+    reason: str
+    contexts: NotRequired[list[str]]
+
+
+class StepContextSkipped(StepInContext):
+    """A context of a fan-out with nothing to change: not asked about, not run."""
+
     reason: str
 
 
@@ -461,6 +471,7 @@ PAYLOADS: dict[Event, type] = {
     Event.STEP_SUCCEEDED: StepSucceeded,
     Event.STEP_FAILED: StepFailed,
     Event.STEP_SKIPPED: StepSkipped,
+    Event.STEP_CONTEXT_SKIPPED: StepContextSkipped,
     Event.STEP_UNKNOWN: StepUnknown,
     Event.CHECK_RESULT: CheckResult,
     Event.MANUAL_DONE: StepOnly,

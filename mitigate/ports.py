@@ -482,12 +482,18 @@ class ConfirmRequest:
     cluster_scope: bool = False  # the step stated ``scope: cluster``: it acts on everything
     preflight: tuple[str, ...] = ()  # what the RBAC preflight found (shown above the buttons)
     uncertain: bool = False  # the cluster could not answer the preflight: the responder decides, typed
+    # A fan-out asked once for many contexts: every context it covers, the protected ones among
+    # them, and the contexts skipped with nothing to change. ``context`` is then what to type.
+    contexts: tuple[str, ...] = ()
+    protected_contexts: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
 
     @property
     def needs_typed(self) -> bool:
         """The context name must be typed for destructive steps on protected contexts, for every
         cluster-wide (``scope: cluster``) step, and to override an RBAC preflight the cluster could
-        not answer."""
+        not answer. A fan-out's ``context`` is the word to type: the protected context's name when
+        one is, else "<n> clusters"."""
         return (self.protected and self.destructive) or self.cluster_scope or self.uncertain
 
 

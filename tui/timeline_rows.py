@@ -47,6 +47,7 @@ class _Run:
     time: str
     details: dict[str, str] = field(default_factory=dict)  # ordered: what the row says besides its outcome
     verb: str = ""
+    skipped: list[str] = field(default_factory=list)  # contexts of a fan-out with nothing to change
     ok: int = 0
     targets: int = 0
 
@@ -164,7 +165,9 @@ class TimelineRows:
         if rtype == Event.CHECK_RESULT:
             d["check"] = _check(data)
         elif rtype == Event.STEP_AWAITING_CONFIRMATION:
-            d["waiting"] = "waiting for your confirmation" + (" (protected context)" if data.get("protected") else "")
+            many = data.get("contexts")
+            d["waiting"] = ("waiting for your confirmation" + (f" ({len(many)} clusters at once)" if many else "")
+                            + (" (protected context)" if data.get("protected") else ""))
         elif rtype == Event.STEP_CONFIRMED:
             d.pop("waiting", None)
             d["confirmed"] = "confirmed with the context typed" if data.get("typed") else "confirmed"
@@ -200,6 +203,10 @@ class TimelineRows:
         elif rtype == Event.GATE:
             d["gate"] = "gate open" if data.get("open") else (
                 "gate closed: " + ", ".join(str(f) for f in data.get("failed") or []))
+        elif rtype == Event.STEP_CONTEXT_SKIPPED:
+            run.skipped.append(str(data.get("context")))
+            d["skipped"] = f"nothing to change in {len(run.skipped)} cluster(s), skipped: {', '.join(run.skipped[:5])}" + (
+                " …" if len(run.skipped) > 5 else "")
         elif rtype == Event.WAIT_POLL:
             what = "health gate" if "batch" in data else "waiting"
             now = data.get("current", data.get("count"))
@@ -234,7 +241,8 @@ class TimelineRows:
         if rtype == Event.CHECK_RESULT:
             return Row(t, OK if d.get("ok") else WARN, f"{step} check: {_check(d)}", rtype)
         if rtype in (Event.STEP_INTENT, Event.STEP_OUTCOME, Event.BATCH_PROGRESS, Event.STEP_AWAITING_CONFIRMATION,
-                     Event.STEP_CONFIRMED, Event.GATE, Event.BATCH_CANCELLED, Event.WAIT_POLL):
+                     Event.STEP_CONFIRMED, Event.GATE, Event.BATCH_CANCELLED, Event.WAIT_POLL,
+                     Event.STEP_CONTEXT_SKIPPED):
             return None  # a step's bookkeeping outside a run (an undo, a recheck): its own rows say it
         if rtype == Event.STEP_PREFLIGHT:
             denied = list(d.get("denied") or [])

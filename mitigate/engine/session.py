@@ -303,9 +303,10 @@ class Session:
     def confirm(self, request: ConfirmRequest) -> tuple[bool, str]:
         """Ask the confirmer; the engine itself checks typed confirmation. Journaled both ways."""
         step = request.step_id
+        fan_out = {"contexts": list(request.contexts)} if request.contexts else {}
         self._append(Event.STEP_AWAITING_CONFIRMATION, {
             "step": step, "context": request.context, "kind": request.kind,
-            "destructive": request.destructive, "protected": request.protected})
+            "destructive": request.destructive, "protected": request.protected, **fan_out})
         decision = self.ports.confirmer.confirm(_masked_request(request))
         reason = decision.reason or "declined by the responder"
         if decision.approved and request.needs_typed and decision.typed.strip() != request.context:
@@ -316,10 +317,10 @@ class Session:
             decision_ok = decision.approved
         if decision_ok:
             self._append(Event.STEP_CONFIRMED, {"step": step, "context": request.context,
-                                            "kind": request.kind, "typed": request.needs_typed})
+                                            "kind": request.kind, "typed": request.needs_typed, **fan_out})
             return True, ""
         self._append(Event.STEP_DECLINED, {"step": step, "context": request.context, "kind": request.kind,
-                                       "reason": reason})
+                                       "reason": reason, **fan_out})
         return False, reason
 
     # ------------------------------------------------------------------ running steps

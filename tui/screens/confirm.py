@@ -47,7 +47,16 @@ class ConfirmScreen(ModalScreen[ConfirmDecision]):
             yield Label(f"Confirm: {r.title}", id="confirm-title", markup=False)
             with VerticalScroll(id="confirm-body", classes="modal-body"):
                 yield Label(r.description, id="confirm-description", markup=False)
-                if r.context:  # a status update or a silence acts on no cluster: its scope names the target
+                if r.contexts:  # one confirmation for many clusters: which, which are protected, which skipped
+                    yield Label(f"{len(r.contexts)} clusters: {', '.join(r.contexts)}", id="confirm-contexts",
+                                markup=False)
+                    if r.protected_contexts:
+                        yield Label(f"PROTECTED: {', '.join(r.protected_contexts)}", id="confirm-protected",
+                                    classes="protected", markup=False)
+                    if r.skipped:
+                        yield Label(f"nothing to change, skipped: {', '.join(r.skipped)}", id="confirm-skipped",
+                                    classes="hint", markup=False)
+                elif r.context:  # a status update or a silence acts on no cluster: its scope names the target
                     ctx = Label(f"context {r.context}" + ("  (PROTECTED)" if r.protected else ""),
                                 id="confirm-context", markup=False)
                     if r.protected:
@@ -63,8 +72,9 @@ class ConfirmScreen(ModalScreen[ConfirmDecision]):
                                         "diff", theme="ansi_dark", word_wrap=True), id="confirm-diff")
             with Vertical(id="confirm-answer"):
                 if r.needs_typed:
-                    yield Label(Text.assemble("Type the context name ", (safe(r.context, multiline=False), "bold"),
-                                              " to confirm:"),
+                    what = ("Type " if r.contexts and r.context not in r.contexts
+                            else "Type the context name ")  # a fan-out over several: the number of clusters
+                    yield Label(Text.assemble(what, (safe(r.context, multiline=False), "bold"), " to confirm:"),
                                 id="confirm-typed-label")
                     yield Input(placeholder=r.context, id="confirm-typed")
                 with Horizontal(id="confirm-buttons"):

@@ -249,10 +249,14 @@ def _scope(bound: Bound) -> str:
     return check_scoped(bound.verb, bound.params, bound.step.scope == "cluster")
 
 
-def _confirm_context(ctx: StepContext, bound: Bound, cluster: ClusterPort) -> tuple[bool, str]:
-    """Preview (dry run of the first batch) and ask for confirmation of everything left in this context."""
+def _context_request(ctx: StepContext, bound: Bound, cluster: ClusterPort, *,
+                     skip_empty: bool = False) -> ConfirmRequest | None:
+    """Preview (dry run of the first batch) of everything left in this context: what to confirm.
+    None when ``skip_empty`` and the action finds nothing to change here (no target list and no target)."""
     step = bound.step
     full = cluster.prepare(bound.request(bound.remaining, ctx.backups_dir))
+    if skip_empty and bound.remaining == [WHOLE] and not full.targets:
+        return None
     first = (cluster.prepare(bound.request(bound.batches[0], ctx.backups_dir))
              if len(bound.batches) > 1 else full)
     preview = first.preview()
@@ -273,7 +277,59 @@ def _confirm_context(ctx: StepContext, bound: Bound, cluster: ClusterPort) -> tu
         destructive=_destructive(step, full, bound), protected=ctx.protected(bound.context),
         diff=preview.diff, kind="action", cluster_scope=step.scope == "cluster",
         preflight=tuple(rbac.notes), uncertain=bool(rbac.uncertain))
-    return ctx.confirm(request)
+    return request
+
+
+FAN_OUT_LINES = 10  # contexts named one by one in a fan-out's confirmation; the rest are counted
+
+
+def _fan_out_request(step: Step, requests: list[ConfirmRequest], *, of: int, skipped: list[str]) -> ConfirmRequest:
+    """One confirmation for an action over many contexts: "12 of 40 clusters, 57 objects".
+
+    Typed when any context is protected (and the step destructive), the step is cluster-wide or a
+    preflight could not be answered: the word to type is the protected context's name when exactly
+    one is protected, else "<n> clusters" (the number of clusters that change)."""
+    protected = [r.context for r in requests if r.protected]
+    objects = sum(r.target_count for r in requests)
+    word = protected[0] if len(protected) == 1 else f"{len(requests)} clusters"
+    lines = [f"{r.context}{' (PROTECTED)' if r.protected else ''}: {r.description}" for r in requests]
+    if len(lines) > FAN_OUT_LINES:
+        lines = [*lines[:FAN_OUT_LINES], f"… and {len(lines) - FAN_OUT_LINES} more cluster(s)"]
+    head = f"{len(requests)} of {of} clusters, {objects} objects"
+    if skipped:
+        head += f"; {len(skipped)} with nothing to change, skipped"
+    scopes = list(dict.fromkeys(r.scope for r in requests))
+    return ConfirmRequest(
+        step_id=step.id, title=step.title or step.id, description="\n".join([head, *lines]),
+        kubectl=tuple(line for r in requests for line in r.kubectl), context=word,
+        scope="; ".join(scopes[:3]) + (f" (+{len(scopes) - 3} more)" if len(scopes) > 3 else ""),
+        target_count=objects, destructive=any(r.destructive for r in requests), protected=bool(protected),
+        diff="".join(f"# {r.context}\n{r.diff}" for r in requests if r.diff), kind="action",
+        cluster_scope=any(r.cluster_scope for r in requests),
+        preflight=tuple(f"{r.context}: {note}" for r in requests for note in r.preflight),
+        uncertain=any(r.uncertain for r in requests), contexts=tuple(r.context for r in requests),
+        protected_contexts=tuple(protected), skipped=tuple(skipped))
+
+
+def _confirm_all(ctx: StepContext, requests: list[ConfirmRequest], *, of: int,
+                 skipped: list[str]) -> tuple[bool, str]:
+    """Ask once: one context's request as it is (saying what was skipped), many contexts' as one
+    fan-out confirmation."""
+    if len(requests) == 1:
+        one = requests[0]
+        if of > 1:
+            one = replace(one, skipped=tuple(skipped), description=(
+                f"1 of {of} clusters, {one.target_count} objects; {len(skipped)} with nothing to change, "
+                f"skipped\n{one.description}"))
+        return ctx.confirm(one)
+    return ctx.confirm(_fan_out_request(ctx.step, requests, of=of, skipped=skipped))
+
+
+def _skipped(ctx: StepContext, context: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """A context of a fan-out with nothing to change: journaled, not asked about."""
+    ctx.record(Event.STEP_CONTEXT_SKIPPED, {"step": ctx.step.id, "context": context,
+                                            "reason": str(summary["message"])})
+    return summary
 
 
 def _execute(ctx: StepContext, prepared: PreparedAction, intent: dict[str, Any]) -> dict[str, Any]:
@@ -443,7 +499,7 @@ def _each_destructive(each: Each, prepared: list[PreparedAction]) -> bool:
     return any(p.destructive for p in prepared) or any(is_destructive(each.verb, i.params) for i in each.items)
 
 
-def _each_confirm(ctx: StepContext, each: Each, size: int) -> tuple[bool, str]:
+def _each_request(ctx: StepContext, each: Each, size: int) -> ConfirmRequest:
     step = each.step
     prepared = [ctx.cluster.prepare(each.request(i, ctx.backups_dir)) for i in each.remaining]
     kubectl = [line for p in prepared for line in p.kubectl()]
@@ -463,12 +519,12 @@ def _each_confirm(ctx: StepContext, each: Each, size: int) -> tuple[bool, str]:
                                     for i in each.remaining[:5]))
     if len(each.remaining) > 5:
         scope += f" (+{len(each.remaining) - 5} more items)"
-    return ctx.confirm(ConfirmRequest(
+    return ConfirmRequest(
         step_id=step.id, title=step.title or step.id,
         description=f"{each.verb} once per item: {len(each.remaining)} item(s) on {each.context}",
         kubectl=tuple(kubectl), context=each.context, scope=scope, target_count=len(targets),
         destructive=_each_destructive(each, prepared), protected=ctx.protected(each.context), diff=diff,
-        kind="action", cluster_scope=step.scope == "cluster"))
+        kind="action", cluster_scope=step.scope == "cluster")
 
 
 def _each_run_context(ctx: StepContext, each: Each) -> dict[str, Any]:
@@ -513,19 +569,28 @@ def _run_each(ctx: StepContext) -> None:
         raise MitigateError(f"step {step.id} has no kube context: set `context:` or an input named context")
     results: dict[str, dict[str, Any]] = {}
     declined: dict[str, str] = {}
+    asked: list[tuple[Each, ConfirmRequest]] = []
     for each in [bind_each(ctx, ctx.values, c) for c in contexts]:
         if not each.remaining:
             results[each.context] = _nothing_left(len(each.items), not each.items)
+            if len(contexts) > 1:
+                _skipped(ctx, each.context, results[each.context])
             continue
-        ok, reason = _each_confirm(ctx, each, _batch_size(step, ctx.values, len(each.remaining)))
-        if not ok:
-            declined[each.context] = reason
-            continue
+        asked.append((each, _each_request(ctx, each, _batch_size(step, ctx.values, len(each.remaining)))))
+    approved: list[Each] = []
+    if asked:  # every context with something to do, confirmed once
+        ok, reason = _confirm_all(ctx, [r for _, r in asked], of=len(contexts), skipped=list(results))
+        for each, _ in asked:
+            if ok:
+                approved.append(each)
+            else:
+                declined[each.context] = reason
+    for each in approved:
         try:
             results[each.context] = _each_run_context(ctx, each)
         except MitigateError as exc:
             results[each.context] = {"ok": False, "message": str(exc)}
-    _conclude(ctx, contexts, results, declined, ran=bool(results))
+    _conclude(ctx, contexts, results, declined, ran=bool(approved) or not asked)
 
 
 def _plan_each(ctx: StepContext, out: StepPlan) -> None:
@@ -570,15 +635,25 @@ class Action(StepKind):
         results: dict[str, dict[str, Any]] = {}
         declined: dict[str, str] = {}
         approved: list[Bound] = []
+        asked: list[tuple[Bound, ConfirmRequest]] = []
+        fan_out = len(contexts) > 1  # contexts with nothing to change are skipped, journaled, not asked about
         for bound in bounds:
-            if not bound.batches:
-                results[bound.context] = _nothing_left(len([u for u in bound.items if u != WHOLE]), not bound.items)
+            request = _context_request(ctx, bound, cluster, skip_empty=fan_out) if bound.batches else None
+            if request is None:
+                results[bound.context] = (_nothing_left(len([u for u in bound.items if u != WHOLE]), not bound.items)
+                                          if not bound.batches else _nothing_left(0, True) | {
+                                              "message": "nothing to change"})
+                if fan_out:
+                    _skipped(ctx, bound.context, results[bound.context])
                 continue
-            ok, reason = _confirm_context(ctx, bound, cluster)
-            if ok:
-                approved.append(bound)
-            else:
-                declined[bound.context] = reason
+            asked.append((bound, request))
+        if asked:  # every context with something to change, confirmed once
+            ok, reason = _confirm_all(ctx, [r for _, r in asked], of=len(contexts), skipped=list(results))
+            for bound, _ in asked:
+                if ok:
+                    approved.append(bound)
+                else:
+                    declined[bound.context] = reason
 
         def one(bound: Bound) -> dict[str, Any]:
             try:

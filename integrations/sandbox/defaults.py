@@ -1,11 +1,12 @@
 """Defaulting, as the API server's SetDefaults_* functions and admission fill objects in.
 
-Applied to every object created through the store, before validation, so responses and
-reads carry what a real server would show: a Service's ClusterIP and port protocols, a
-Deployment's strategy and history limit, a Pod's restart, DNS and pull policies, a
-Secret's type, a Namespace's phase and name label. One function per kind, in one table.
-Not applied (yet) to replacements and patches, where the API server defaults again, nor to
-scenario seeds: the drills' and adapters' tests compare those objects field for field.
+Applied wherever the API server decodes an object: creates, client replacements and patch
+results (before validation), and scenario seeds (what the server would have stored), so
+responses and reads carry what a real server would show: a Service's ClusterIP and port
+protocols, a Deployment's strategy and history limit, a Pod's restart, DNS and pull policies,
+a Secret's type, a Namespace's phase and name label, an HPA's minReplicas and CPU metric, a
+Job's generated selector. One function per kind, in one table. Every function only fills
+what is missing, so defaulting an already defaulted object changes nothing.
 """
 
 from __future__ import annotations
@@ -91,6 +92,19 @@ def _replicated(obj: Obj) -> None:
     obj.setdefault("status", {"replicas": 0})
 
 
+def _replicationcontroller(obj: Obj) -> None:
+    """SetDefaults_ReplicationController: the selector and the labels default to the template's labels."""
+    spec = obj.get("spec")
+    tmpl = spec.get("template") if isinstance(spec, dict) else None
+    labels = (tmpl.get("metadata") or {}).get("labels") if isinstance(tmpl, dict) else None
+    if isinstance(labels, dict) and labels and isinstance(spec, dict):
+        if not spec.get("selector"):
+            spec["selector"] = dict(labels)
+        if not obj["metadata"].get("labels"):
+            obj["metadata"]["labels"] = dict(labels)
+    _replicated(obj)
+
+
 def _daemonset(obj: Obj) -> None:
     spec = obj.get("spec")
     if isinstance(spec, dict):
@@ -131,6 +145,32 @@ def _job(obj: Obj) -> None:
     obj.setdefault("status", {})
 
 
+def job_selector(obj: Obj) -> None:
+    """The Job strategy's generated selector (unless ``spec.manualSelector``), once the uid is
+    known: the template gets the job-name and controller-uid labels (both spellings), the
+    selector matches ``batch.kubernetes.io/controller-uid``."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict) or spec.get("manualSelector") is True:
+        return
+    tmpl = spec.get("template")
+    if not isinstance(tmpl, dict):
+        return
+    meta = tmpl.setdefault("metadata", {})
+    labels = meta.setdefault("labels", {}) if isinstance(meta, dict) else None
+    if not isinstance(labels, dict):
+        return
+    name, uid = str(obj["metadata"].get("name", "")), str(obj["metadata"].get("uid", ""))
+    for k in ("job-name", "batch.kubernetes.io/job-name"):
+        labels.setdefault(k, name)
+    for k in ("controller-uid", "batch.kubernetes.io/controller-uid"):
+        labels.setdefault(k, uid)
+    sel = spec.setdefault("selector", {})
+    if isinstance(sel, dict):
+        match = sel.setdefault("matchLabels", {})
+        if isinstance(match, dict):
+            match.setdefault("batch.kubernetes.io/controller-uid", uid)
+
+
 def _cronjob(obj: Obj) -> None:
     spec = obj.get("spec")
     if isinstance(spec, dict):
@@ -140,6 +180,31 @@ def _cronjob(obj: Obj) -> None:
         spec.setdefault("failedJobsHistoryLimit", 1)
     _template(obj, ("spec", "jobTemplate", "spec", "template"))
     obj.setdefault("status", {})
+
+
+def _hpa(obj: Obj) -> None:
+    """SetDefaults_HorizontalPodAutoscaler (autoscaling/v2): minReplicas 1, CPU at 80% when no
+    metric is given (an autoscaling/v1 object, targetCPUUtilizationPercentage, keeps its own)."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics") and "targetCPUUtilizationPercentage" not in spec:
+        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": 80}}}]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):  # a given behavior gets every rule it leaves out
+        up = behavior.setdefault("scaleUp", {})
+        if isinstance(up, dict):
+            up.setdefault("stabilizationWindowSeconds", 0)
+            up.setdefault("selectPolicy", "Max")
+            up.setdefault("policies", [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                                       {"type": "Percent", "value": 100, "periodSeconds": 15}])
+        down = behavior.setdefault("scaleDown", {})
+        if isinstance(down, dict):
+            down.setdefault("stabilizationWindowSeconds", 300)
+            down.setdefault("selectPolicy", "Max")
+            down.setdefault("policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
 
 
 def _secret(obj: Obj) -> None:
@@ -227,7 +292,7 @@ DEFAULTS: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("", "pods"): _pod,
     ("", "secrets"): _secret,
     ("", "namespaces"): _namespace,
-    ("", "replicationcontrollers"): _replicated,
+    ("", "replicationcontrollers"): _replicationcontroller,
     ("", "podtemplates"): lambda o: _template(o, ("template",)),
     ("apps", "deployments"): _deployment,
     ("apps", "replicasets"): _replicated,
@@ -235,6 +300,7 @@ DEFAULTS: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("apps", "statefulsets"): _statefulset,
     ("batch", "jobs"): _job,
     ("batch", "cronjobs"): _cronjob,
+    ("autoscaling", "horizontalpodautoscalers"): _hpa,
     ("storage.k8s.io", "storageclasses"): _storageclass,
 }
 

@@ -12,7 +12,11 @@ wrong, checked in the kubelet's order:
 - a scenario rule makes the container crash: ``CrashLoopBackOff``, the restart count climbing with
   the kubelet's back-off (``backoffSeconds`` doubling up to 300 s), ``lastState.terminated`` holding
   the exit code, a ``BackOff`` Event per restart;
-- a scenario rule fails its readiness probe: Running but not Ready.
+- a scenario rule fails its readiness probe: Running but not Ready;
+- a pod that does not restart ``Always`` (a Job's): its containers run ``runSeconds``, then exit,
+  0 unless a scenario rule makes them crash (under ``OnFailure`` a crash restarts with back-off,
+  under ``Never`` it ends the pod ``Failed`` with the rule's exit code), and the pod is
+  ``Succeeded`` or ``Failed``.
 
 A pod blocked on configuration is re-evaluated when a ConfigMap or Secret in its namespace is
 written, as the kubelet retries; a running container is not restarted when its ConfigMap goes
@@ -57,6 +61,7 @@ class ContainerRule:
     ready: bool = True
     logs: list[str] = field(default_factory=list)
     command: str = "*"  # glob over the container's command and args joined by spaces
+    usage: dict[str, str] = field(default_factory=dict)  # resource -> quantity used (the metrics API's view)
 
     def matches(self, pod: Obj, c: Obj) -> bool:
         if not fnmatch.fnmatchcase(str(c.get("image", "")), self.image):
@@ -88,6 +93,7 @@ class KubeletSettings:
     backoff_seconds: float = 10.0
     start_seconds: float = 0.0  # a started container turns Ready after this
     rules: list[ContainerRule] = field(default_factory=list)
+    run_seconds: float = 1.0  # a container of a pod that does not restart Always exits after this
 
 
 def _cond(status: str, t: str) -> list[Obj]:
@@ -189,7 +195,7 @@ class Kubelet:
             if waiting:
                 cs.update(ready=False, started=False, state={"waiting": {"reason": waiting, "message": message}})
                 all_ready = False
-            elif rule and rule.crash:
+            elif rule and rule.crash and spec.get("restartPolicy", "Always") != "Never":
                 # the first exit is restarted at once; the second starts the back-off (what one sees
                 # as CrashLoopBackOff, restartCount 1)
                 restarts = max(restarts, 1)
@@ -225,6 +231,28 @@ class Kubelet:
             if p is not None and p.get("status") == cnd["status"] and p.get("lastTransitionTime"):
                 cnd["lastTransitionTime"] = p["lastTransitionTime"]
         return out
+
+    def exited(self, pod: Obj) -> Obj:
+        """The status once the containers of a pod that does not restart Always have exited:
+        ``Succeeded`` when every one exited 0, else ``Failed``."""
+        status = copy_json(pod.get("status") or {})
+        t = now_iso()
+        failed = False
+        for cs in status.get("containerStatuses") or []:
+            c: Obj = next((x for x in (pod.get("spec") or {}).get("containers") or []
+                           if x.get("name") == cs.get("name")), {})
+            rule = self.rule(pod, c)
+            code = rule.exit_code if rule is not None and rule.crash else 0
+            failed = failed or code != 0
+            started = ((cs.get("state") or {}).get("running") or {}).get("startedAt") or t
+            cs.update(ready=False, started=False, state={"terminated": {
+                "exitCode": code, "reason": "Completed" if code == 0 else (rule.reason if rule else "Error"),
+                "startedAt": started, "finishedAt": t, "containerID": ""}})
+        status["phase"] = "Failed" if failed else "Succeeded"
+        for cnd in status.get("conditions") or []:
+            if cnd.get("type") in ("Ready", "ContainersReady"):
+                cnd.update(status="False", reason="PodFailed" if failed else "PodCompleted", lastTransitionTime=t)
+        return status
 
     def backoff(self, restarts: int) -> float:
         return float(min(self.settings.backoff_seconds * (2 ** restarts), BACKOFF_CAP))
@@ -269,6 +297,9 @@ class Kubelet:
                 elif rule is not None and not rule.ready:
                     ev.pod(pod, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503",
                            warning=True)
+        states = [cs.get("state") or {} for cs in status.get("containerStatuses") or []]
+        if spec.get("restartPolicy", "Always") != "Always" and states and all("running" in s for s in states):
+            self._arm(time.monotonic() + self.settings.run_seconds, "exit", pod)
 
     def _arm(self, at: float, what: str, pod: Obj) -> None:
         meta = pod["metadata"]
@@ -299,6 +330,10 @@ class Kubelet:
                     self.sim.events.pod(new, "BackOff", f"Back-off restarting failed container {cs0.get('name')} "
                                         f"in pod {name}_{ns}({meta.get('uid', '')})", warning=True)
                     self._arm(now + self.backoff(int(cs0.get("restartCount", 1)) - 1), "restart", new)
+            elif what == "exit":
+                if (new.get("status") or {}).get("phase") == "Running":
+                    new["status"] = self.exited(new)
+                    st.put(self.sim.r(("", "pods")), new)
             elif what == "ready":
                 changed = False
                 for cs in status.get("containerStatuses") or []:
@@ -321,6 +356,8 @@ class Kubelet:
         if not node or pod["metadata"].get("deletionTimestamp"):
             return
         status = pod.get("status") or {}
+        if status.get("phase") in ("Succeeded", "Failed"):
+            return  # its containers have exited: nothing to restart
         reasons = {((c.get("state") or {}).get("waiting") or {}).get("reason")
                    for c in status.get("containerStatuses") or []}
         if not force and not reasons & set(BLOCKED):

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .storage import CRDS, DEFAULT_STRATEGY, NAMESPACES, PODS, SERVICE_ACCOUNTS, SERVICES, Strategy
+from .storage import CRDS, DEFAULT_STRATEGY, JOBS, NAMESPACES, PODS, SERVICE_ACCOUNTS, SERVICES, Strategy
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 META_FIELDS = frozenset({"metadata.name", "metadata.namespace"})
@@ -128,7 +128,7 @@ BUILTIN: tuple[Resource, ...] = (
     _r("apps", "v1", "controllerrevisions", "ControllerRevision", True),
     _r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, "pdb", "status"),
     _r("batch", "v1", "jobs", "Job", True, "", "status", required="spec.template", all=True,
-       fields="status.successful"),
+       fields="status.successful", strategy=JOBS),
     _r("batch", "v1", "cronjobs", "CronJob", True, "cj", "status", required="spec.schedule spec.jobTemplate",
        all=True),
     _r("autoscaling", "v2 v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True, "hpa", "status",

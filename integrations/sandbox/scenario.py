@@ -184,6 +184,8 @@ class KubeletAdmissionSpec(_M):
 class KubeletSpec(_M):
     backoff_seconds: float = Field(default=10.0, gt=0, le=300, description="first CrashLoopBackOff delay")
     start_seconds: float = Field(default=0.0, ge=0, le=600, description="a started container turns Ready after this")
+    run_seconds: float = Field(default=1.0, ge=0, le=3600, description="a container of a pod that does not restart "
+                               "Always (a Job's) exits after this")
 
 
 class CrashSpec(_M):
@@ -204,6 +206,18 @@ class ContainerRuleSpec(_M):
     pull_error: Literal["ErrImagePull", "ImagePullBackOff", "InvalidImageName"] | None = None
     ready: bool = True
     logs: list[str] = []
+    usage: dict[Literal["cpu", "memory"], str] = Field(default={}, description="what the container uses (the "
+                                                       "resource metrics the HPA controller reads), as quantities")
+
+    @field_validator("usage")
+    @classmethod
+    def _usage(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, q in v.items():
+            try:
+                quantity(q)
+            except ValueError:
+                raise ValueError(f"{name}: {q!r} is not a quantity") from None
+        return v
 
     @field_validator("selector")
     @classmethod
@@ -282,6 +296,7 @@ class BehavioursSpec(_M):
                                     "CreateContainerConfigError"]] = {}
     pod_grace_seconds: float = Field(default=0.3, ge=0, le=60)
     machine_join_seconds: float = Field(default=0.5, ge=0, le=600)
+    hpa_sync_seconds: float = Field(default=15.0, gt=0, le=600, description="the HPA controller's resync period")
     bookmark_seconds: float = Field(default=1.0, gt=0, le=600)
     apiserver_overload: OverloadSpec | None = None
     ingress: IngressSpec | None = None

@@ -32,6 +32,7 @@ from .controllers.base import (
     controller_uid,
     is_ready,
     owner_ref,
+    quantity,
     template_hash,
 )
 from .controllers.nodes import flow_schemas, routes_node
@@ -46,19 +47,6 @@ from .store import ClusterState, Obj, now_iso
 
 __all__ = ["HASH_LABEL", "Behaviours", "Ingress", "KubeletAdmission", "Overload", "Simulation", "controller_uid",
            "is_ready", "new_node", "owner_ref", "quantity", "running_status", "template_hash"]
-
-_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-          "k": 10**3, "m": 10**-3}
-
-
-def quantity(text: Any) -> float:
-    """A Kubernetes quantity ("8Gi", "500m", 3) as a number; raises ValueError when malformed."""
-    s = str(text).strip()
-    for suffix in sorted(_UNITS, key=len, reverse=True):
-        if s.endswith(suffix):
-            return float(s[: -len(suffix)]) * _UNITS[suffix]
-    return float(s)
-
 
 @dataclass
 class Overload:
@@ -163,6 +151,7 @@ class Behaviours:
     endpoints: bool = False  # the endpoints controller
     kubelet: KubeletSettings = field(default_factory=KubeletSettings)
     lease_renew_seconds: float = 10.0
+    hpa_sync_seconds: float = 15.0
 
 
 def running_status(pod: Obj, node: str | None, waiting: str = "") -> Obj:
@@ -203,14 +192,14 @@ class Simulation:
         self.kubelet = Kubelet(self, behaviours.kubelet)
         self.nodes = NodeLifecycle(behaviours.lease_renew_seconds)
         self.scheduler = Scheduler(self)
-        self.controllers: list[Controller] = [c for c in build_controllers(self) if c.enabled()]
+        self.controllers: list[Controller] = []
         self._watchers: dict[RKey, list[Controller]] = {}
-        for c in self.controllers:
-            for rkey in dict.fromkeys(((c.primary,) if c.primary else ()) + c.owns + c.watches):
-                self._watchers.setdefault(rkey, []).append(c)
-        self._order = {id(c): i for i, c in enumerate(self.controllers)}
+        self._order: dict[int, int] = {}
+        for c in build_controllers(self):
+            self.register(c)
         self._retries: list[tuple[float, int, int, Key]] = []  # (at, seq, controller index, key)
         self._seq = itertools.count()
+        self._pending_at: dict[tuple[int, Key], float] = {}  # the earliest retry due per (controller, key)
         self._by_node: dict[str, list[Obj]] | None = None
         for name, node in ((k[1], o) for k, o in st.objects.get(NODE, {}).items()):
             self.nodes.ready[name] = "True" if is_ready(node) else "seeded"
@@ -272,9 +261,23 @@ class Simulation:
             new.setdefault("status", {})["conditions"] = conds
             self.st.put(self.r(NODE), new)
 
+    def register(self, c: Controller) -> None:
+        """Run ``c`` after the controllers already registered (when the scenario enables it)."""
+        if not c.enabled():
+            return
+        self._order[id(c)] = len(self.controllers)
+        self.controllers.append(c)
+        for rkey in dict.fromkeys(((c.primary,) if c.primary else ()) + c.owns + c.watches):
+            self._watchers.setdefault(rkey, []).append(c)
+
     def requeue(self, controller: Controller, key: Key, at: float) -> None:
         """Reconcile ``key`` with ``controller`` again at monotonic time ``at``."""
-        heapq.heappush(self._retries, (at, next(self._seq), self._order[id(controller)], key))
+        i = self._order[id(controller)]
+        pending = self._pending_at.get((i, key))
+        if pending is not None and pending <= at:
+            return  # an earlier look is already due: it asks again if it still needs to
+        self._pending_at[(i, key)] = at
+        heapq.heappush(self._retries, (at, next(self._seq), i, key))
 
     # ------------------------------------------------------------------ the loop
 
@@ -298,7 +301,9 @@ class Simulation:
             if self.b.controllers:
                 queues = self._dispatch(st.take_dirty())
                 while self._retries and self._retries[0][0] <= now:
-                    _, _, index, key = heapq.heappop(self._retries)
+                    at, _, index, key = heapq.heappop(self._retries)
+                    if self._pending_at.get((index, key)) == at:
+                        del self._pending_at[(index, key)]
                     queues[index].add(key)
                 for c, keys in zip(self.controllers, queues, strict=True):
                     for key in list(keys):

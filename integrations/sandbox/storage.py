@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from mitigate.timefmt import format_seconds
 
+from . import defaults
+
 if TYPE_CHECKING:
     from .store import ClusterState
 
@@ -119,6 +121,12 @@ class _ServiceAccounts(Strategy):
         return key[1] == "default"
 
 
+class _Jobs(Strategy):
+    def prepare_create(self, state: ClusterState, obj: Obj) -> None:
+        """The Job strategy's generated selector (the uid is known by now)."""
+        defaults.job_selector(obj)
+
+
 class _CustomResourceDefinitions(Strategy):
     def prepare_create(self, state: ClusterState, obj: Obj) -> None:
         """The cleanup finalizer, and the status an accepted definition has at once."""
@@ -145,6 +153,7 @@ PODS = _Pods()
 SERVICES = _Services()
 SERVICE_ACCOUNTS = _ServiceAccounts()
 CRDS = _CustomResourceDefinitions()
+JOBS = _Jobs()
 
 
 def deletion_timestamp(grace: int | None) -> str:

@@ -383,6 +383,7 @@ class ClusterState:
         meta.setdefault("creationTimestamp", now_iso())
         meta.setdefault("generation", 1)
         obj["apiVersion"], obj["kind"] = r.api_version(), r.kind
+        defaults.apply(r.key, obj, self._allocate_ip)  # what the API server would have stored
         key = self._key(r, obj)
         if key in self.bucket(r):
             if r.strategy.implicit(key):  # the scenario spells out a controller-made object: it wins
@@ -436,6 +437,8 @@ class ClusterState:
                     meta["managedFields"] = om["managedFields"]
             new["apiVersion"], new["kind"] = old["apiVersion"], r.kind
             r.strategy.prepare_update(self, old, new)
+            if w is not SYSTEM and subresource != "status":  # decoded again: defaulted again (PUT, PATCH)
+                defaults.apply(r.key, new, self._allocate_ip)
 
             def validate(o: Obj) -> None:
                 self.validate(r, o)

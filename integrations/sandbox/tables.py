@@ -159,6 +159,59 @@ def _job_status(o: Obj) -> str:
     return "Running"
 
 
+def _job_duration(o: Obj) -> str:
+    """completionTime - startTime, or the time since startTime while it runs (kubectl's DURATION)."""
+    start, end = _dig(o, "status.startTime"), _dig(o, "status.completionTime")
+    if not start:
+        return ""
+    if not end:
+        return human_age(start)
+    try:
+        done = datetime.strptime(str(end), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return "<invalid>"
+    return human_age(str(start), done)
+
+
+def _hpa_targets(o: Obj) -> str:
+    """formatHPAMetrics: ``cpu: 40%/50%`` per metric (``<unknown>`` without a current value), two
+    at most then ``+ N more...``."""
+    specs = _dig(o, "spec.metrics") or []
+    if not specs and _dig(o, "spec.targetCPUUtilizationPercentage") is not None:  # autoscaling/v1
+        specs = [{"type": "Resource", "resource": {"name": "cpu", "target": {
+            "averageUtilization": _dig(o, "spec.targetCPUUtilizationPercentage")}}}]
+    if not specs:
+        return "<none>"
+    statuses = _dig(o, "status.currentMetrics") or []
+    out = []
+    for i, m in enumerate(specs):
+        st = statuses[i] if i < len(statuses) and isinstance(statuses[i], dict) else {}
+        if not isinstance(m, dict) or m.get("type") not in ("Resource", "Pods", "Object", "External"):
+            out.append("<unknown type>")
+            continue
+        if m["type"] != "Resource":  # Pods, Object, External: current/target values (the sandbox has none)
+            field = m["type"][0].lower() + m["type"][1:]
+            tgt = ((m.get(field) or {}).get("target") or {})
+            cur = ((st.get(field) or {}).get("current") or {})
+            avg = "averageValue" in tgt
+            key = "averageValue" if avg else "value"
+            out.append(f"{cur.get(key, '<unknown>')}/{tgt.get(key, '')}" + (" (avg)" if avg and field == "external"
+                                                                             else ""))
+            continue
+        res = m.get("resource") or {}
+        target = res.get("target") or {}
+        current = ((st.get("resource") or {}).get("current") or {})
+        if target.get("averageValue") is not None:
+            out.append(f"{res.get('name')}: {current.get('averageValue', '<unknown>')}/{target['averageValue']}")
+        else:
+            cur = f"{current['averageUtilization']}%" if current.get("averageUtilization") is not None else "<unknown>"
+            want = f"{target['averageUtilization']}%" if target.get("averageUtilization") is not None else "<auto>"
+            out.append(f"{res.get('name')}: {cur}/{want}")
+    more = len(out) - 2
+    text = ", ".join(out[:2])
+    return f"{text} + {more} more..." if more > 0 else text
+
+
 def _hpa_ref(o: Obj) -> str:
     ref = _dig(o, "spec.scaleTargetRef") or {}
     return f"{ref.get('kind', '')}/{ref.get('name', '')}"
@@ -199,7 +252,7 @@ COLUMNS: dict[tuple[str, str], list[Col]] = {
     ("batch", "jobs"): [NAME, ("Status", "string", _job_status),
                         ("Completions", "string", lambda o: f"{field_value(o, 'status.succeeded') or 0}/"
                          f"{field_value(o, 'spec.completions') or 1}"),
-                        ("Duration", "string", lambda o: ""), AGE, *_WIDE_WORKLOAD],
+                        ("Duration", "string", _job_duration), AGE, *_WIDE_WORKLOAD],
     ("batch", "cronjobs"): [NAME, ("Schedule", "string", _st("spec.schedule", "")),
                             ("Timezone", "string", _st("spec.timeZone", "<none>")),
                             ("Suspend", "boolean", _st("spec.suspend", False)),
@@ -207,8 +260,9 @@ COLUMNS: dict[tuple[str, str], list[Col]] = {
                             ("Last Schedule", "string", lambda o: human_age(_dig(o, "status.lastScheduleTime"))
                              if _dig(o, "status.lastScheduleTime") else "<none>"), AGE],
     ("autoscaling", "horizontalpodautoscalers"): [
-        NAME, ("Reference", "string", _hpa_ref), ("Targets", "string", lambda o: "<unknown>"),
-        ("MinPods", "string", _st("spec.minReplicas", 1)), ("MaxPods", "integer", _st("spec.maxReplicas")),
+        NAME, ("Reference", "string", _hpa_ref), ("Targets", "string", _hpa_targets),
+        ("MinPods", "string", lambda o: str(_dig(o, "spec.minReplicas")) if _dig(o, "spec.minReplicas") is not None
+         else "<unset>"), ("MaxPods", "integer", _st("spec.maxReplicas")),
         ("Replicas", "integer", _st("status.currentReplicas")), AGE],
     ("rbac.authorization.k8s.io", "rolebindings"): [
         NAME, ("Role", "string", lambda o: f"{field_value(o, 'roleRef.kind')}/{field_value(o, 'roleRef.name')}"), AGE],

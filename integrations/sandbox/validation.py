@@ -11,6 +11,8 @@ import json
 import re
 from typing import Any
 
+from . import cron
+
 Obj = dict[str, Any]
 Causes = list[tuple[str, str]]
 
@@ -90,6 +92,31 @@ def shape_causes(key: tuple[str, str], obj: Obj) -> Causes:
         _typed(causes, obj, "spec.template.spec", dict, "an object")
         if not key[0].startswith("cluster"):
             _containers(causes, _dig(obj, "spec.template.spec.containers"), "spec.template.spec.containers")
+    elif key in (("batch", "jobs"), ("batch", "cronjobs")):
+        path = "spec.template" if key[1] == "jobs" else "spec.jobTemplate.spec.template"
+        _typed(causes, obj, path, dict, "a pod template")
+        _typed(causes, obj, f"{path}.spec", dict, "an object")
+        if not causes:
+            _containers(causes, _dig(obj, f"{path}.spec.containers"), f"{path}.spec.containers")
+            policy = _dig(obj, f"{path}.spec.restartPolicy")
+            if policy not in (None, "OnFailure", "Never"):
+                causes.append((f"{path}.spec.restartPolicy", f'Unsupported value: "{policy}": supported values: '
+                               '"OnFailure", "Never"'))
+        if key[1] == "cronjobs" and isinstance(_dig(obj, "spec.schedule"), str):
+            sched = obj["spec"]["schedule"]
+            try:
+                cron.parse(sched)
+            except cron.CronError as e:
+                causes.append(("spec.schedule", f"Invalid value: {_quote(sched)}: {e}"))
+            if "TZ" in sched:
+                causes.append(("spec.schedule", f"Invalid value: {_quote(sched)}: cannot use TZ or CRON_TZ in "
+                               "schedule, use timeZone field instead"))
+            tz = _dig(obj, "spec.timeZone")
+            if isinstance(tz, str):
+                try:
+                    cron.parse("* * * * *", tz)
+                except cron.CronError:
+                    causes.append(("spec.timeZone", f"Invalid value: {_quote(tz)}: unknown time zone {tz}"))
     elif key == ("", "pods"):
         _containers(causes, _dig(obj, "spec.containers"), "spec.containers")
         _typed(causes, obj, "spec.nodeName", str, "a string")

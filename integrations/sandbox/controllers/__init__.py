@@ -18,6 +18,8 @@ from .daemonset import DaemonSetController, HistoryController
 from .deployment import DeploymentController, MachineDeploymentController
 from .disruption import DisruptionController
 from .endpoints import EndpointsController
+from .hpa import HPAController
+from .jobs import CronJobController, JobController
 from .machines import CRDCleanupController, MachineController
 from .nodes import ConfigRetryController, KubeletAdmissionController, NodeLifecycleController
 from .replicas import MachineSetController, ReplicaSetController, ReplicationControllerController
@@ -47,6 +49,9 @@ def build_controllers(sim: Simulation) -> list[Controller]:
         ReplicaSetController(sim),
         ReplicationControllerController(sim),
         MachineSetController(sim),
+        CronJobController(sim),
+        JobController(sim),
+        HPAController(sim),
         DisruptionController(sim),
         EndpointsController(sim),
     ]

@@ -183,6 +183,19 @@ def suffix() -> str:
     return uuid.uuid4().hex[:5]
 
 
+_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "k": 10**3, "m": 10**-3}
+
+
+def quantity(text: Any) -> float:
+    """A Kubernetes quantity ("8Gi", "500m", 3) as a number; raises ValueError when malformed."""
+    s = str(text).strip()
+    for unit in sorted(_UNITS, key=len, reverse=True):
+        if s.endswith(unit):
+            return float(s[: -len(unit)]) * _UNITS[unit]
+    return float(s)
+
+
 def is_ready(node: Obj) -> bool:
     for c in (node.get("status") or {}).get("conditions") or []:
         if isinstance(c, dict) and c.get("type") == "Ready":

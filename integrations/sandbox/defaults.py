@@ -185,6 +185,7 @@ def _cronjob(obj: Obj) -> None:
 def _hpa(obj: Obj) -> None:
     """SetDefaults_HorizontalPodAutoscaler (autoscaling/v2): minReplicas 1, CPU at 80% when no
     metric is given (an autoscaling/v1 object, targetCPUUtilizationPercentage, keeps its own)."""
+    obj.setdefault("status", {"desiredReplicas": 0})  # desiredReplicas is not omitempty
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         return

@@ -235,7 +235,7 @@ class Kubelet:
     def exited(self, pod: Obj) -> Obj:
         """The status once the containers of a pod that does not restart Always have exited:
         ``Succeeded`` when every one exited 0, else ``Failed``."""
-        status = copy_json(pod.get("status") or {})
+        status: Obj = copy_json(pod.get("status") or {})
         t = now_iso()
         failed = False
         for cs in status.get("containerStatuses") or []:

@@ -302,7 +302,7 @@ def build_cluster(sc: Scenario, index: int, multi: bool) -> BuiltCluster:
     admission = KubeletAdmission(b.kubelet_admission.min_shares) if b.kubelet_admission else None
     rules = [ContainerRule(c.image, c.container, c.namespace, c.selector, dict(c.env), c.crash is not None,
                            c.crash.exit_code if c.crash else 1, c.crash.reason if c.crash else "Error",
-                           c.pull_error or "", c.ready, list(c.logs), c.command, dict(c.usage)) for c in b.containers]
+                           c.pull_error or "", c.ready, list(c.logs), c.command, {str(k): v for k, v in c.usage.items()}) for c in b.containers]
     kubelet = KubeletSettings(b.kubelet.backoff_seconds, b.kubelet.start_seconds, rules, b.kubelet.run_seconds)
     _seed_leases(st)
     sim = Simulation(st, Behaviours(b.controllers, b.machine_join_seconds, overload, ingress, admission,

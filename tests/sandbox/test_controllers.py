@@ -202,10 +202,10 @@ def test_hpa_scales_its_target_from_pod_metrics(api: Any, sb: Sandbox, tmp_path:
     kubectl_path()
     auto = client.AutoscalingV2Api(api)
     made = auto.create_namespaced_horizontal_pod_autoscaler("shop", _hpa("web", "web", 5))
-    assert made.spec.min_replicas == 1  # defaulted
+    assert made.spec.min_replicas == 1 and made.status.desired_replicas == 0  # defaulted
     apps = client.AppsV1Api(api)
     # 400m used of 200m requested: 200% against 50% wants 4x; one sync doubles (max(2x, +4)), max 5 caps it
-    hpa = wait_for(lambda: (h := auto.read_namespaced_horizontal_pod_autoscaler("web", "shop")) and
+    hpa = wait_for(lambda: (h := auto.read_namespaced_horizontal_pod_autoscaler("web", "shop")) and h.status and
                    h.status.desired_replicas == 5 and h, 10, "hpa at max")
     assert apps.read_namespaced_deployment("web", "shop").spec.replicas == 5
     cur = hpa.status.current_metrics[0].resource

@@ -8,15 +8,20 @@ re-run the plugin), or an OIDC id-token (a JWT the sandbox signs itself, HS256, 
 kubeconfig's ``auth-provider: oidc``), checked as the API server's OIDC authenticator configured with
 ``--oidc-issuer-url=OIDC_ISSUER --oidc-client-id=OIDC_CLIENT_ID --oidc-username-claim=sub
 --oidc-username-prefix=- --oidc-groups-claim=groups`` checks it: signature, ``iss``, ``aud``,
-``exp``. Every authenticated user is in ``system:authenticated``.
+``exp``; or a ServiceAccount token from the TokenRequest API (``tokens.py``). Every authenticated
+user is in ``system:authenticated``; a request with no credentials at all is ``system:anonymous``
+in ``system:unauthenticated`` (anonymous auth is on, as in kubeadm clusters), a wrong one is 401.
 
 Authorization follows the RBAC authorizer (``plugin/pkg/auth/authorizer/rbac``): ClusterRoleBindings
 grant their ClusterRole everywhere, RoleBindings grant a Role or ClusterRole in their namespace;
 rules match verbs, API groups, resources (``*``, ``resource/subresource``, ``*/subresource``),
 resourceNames and nonResourceURLs (``*`` suffix). ``system:masters`` may do everything (the
-privileged-group authorizer). The bootstrap roles every user has are built in rather than stored:
-``system:basic-user`` (self access and rules reviews, SelfSubjectReview) and the discovery and
-public-info paths. Aggregated ClusterRoles are not evaluated.
+privileged-group authorizer). The bootstrap roles are built in rather than stored:
+``system:basic-user`` (self access and rules reviews, SelfSubjectReview) and ``system:discovery``
+for every authenticated user, ``system:public-info-viewer`` (``/healthz``, ``/livez``,
+``/readyz``, ``/version``) for anonymous ones too, and ``system:monitoring`` (``/metrics`` and the
+individual checks ``/readyz/*``...) for the ``system:monitoring`` group, so ``/metrics`` needs
+that group, cluster-admin or a rule of one's own. Aggregated ClusterRoles are not evaluated.
 
 Denials answer 403 with the real message (``responsewriters.forbiddenMessage`` wrapped in
 ``NewForbidden``); impersonation headers need the ``impersonate`` verb on ``users``, ``groups``,
@@ -52,15 +57,24 @@ OIDC_ISSUER = "https://oidc.sandbox.invalid"  # never contacted: an id-token in 
 OIDC_CLIENT_ID = "mitigate-sandbox"
 MASTERS = "system:masters"
 AUTHENTICATED = "system:authenticated"
+UNAUTHENTICATED = "system:unauthenticated"
+MONITORING = "system:monitoring"
 
-# The bootstrap policy every authenticated user gets (system:basic-user, system:discovery,
-# system:public-info-viewer), evaluated without being stored.
+# The bootstrap policy (plugin/pkg/auth/authorizer/rbac/bootstrappolicy), evaluated without being
+# stored: what every authenticated user gets (system:basic-user, system:discovery,
+# system:public-info-viewer), what anonymous requests get (system:public-info-viewer), and
+# system:monitoring (the metrics and the individual health checks) for the system:monitoring group.
+_PUBLIC_INFO: Obj = {"nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"], "verbs": ["get"]}
 _BASIC_RULES: tuple[Obj, ...] = (
     {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
      "verbs": ["create"]},
     {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]},
     {"nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
                          "/readyz", "/version", "/version/"], "verbs": ["get"]},
+)
+_MONITORING_RULES: tuple[Obj, ...] = (
+    {"nonResourceURLs": ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/metrics/slis", "/readyz",
+                         "/readyz/*"], "verbs": ["get"]},
 )
 
 GROUP = "rbac.authorization.k8s.io"
@@ -83,6 +97,9 @@ class Identity:
         if self.extra:
             info["extra"] = {k: list(v) for k, v in self.extra.items()}
         return info
+
+
+ANONYMOUS = Identity("system:anonymous", (UNAUTHENTICATED,))  # a request without credentials
 
 
 @dataclass(frozen=True)
@@ -173,7 +190,14 @@ class Grant:
 
 def grants(state: ClusterState, who: Identity) -> list[Grant]:
     """Every grant that applies to ``who``, the built-in bootstrap rules first."""
-    found = [Grant('ClusterRoleBinding "system:basic-user"', 'ClusterRole "system:basic-user"', "", _BASIC_RULES)]
+    if AUTHENTICATED in who.groups:
+        found = [Grant('ClusterRoleBinding "system:basic-user"', 'ClusterRole "system:basic-user"', "", _BASIC_RULES)]
+    else:
+        found = [Grant('ClusterRoleBinding "system:public-info-viewer"', 'ClusterRole "system:public-info-viewer"',
+                       "", (_PUBLIC_INFO,))]
+    if MONITORING in who.groups:
+        found.append(Grant('ClusterRoleBinding "system:monitoring"', 'ClusterRole "system:monitoring"', "",
+                           _MONITORING_RULES))
     for b in state.list("clusterrolebindings"):
         if any(_subject_matches(s, who, "") for s in b.get("subjects") or [] if isinstance(s, dict)):
             ref = b.get("roleRef") or {}

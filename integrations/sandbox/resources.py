@@ -41,6 +41,7 @@ SUBRESOURCES: dict[str, Subresource] = {s.name: s for s in (
     Subresource("scale", ("get", "patch", "update"), "Scale", "autoscaling", "v1"),
     Subresource("eviction", ("create",), "Eviction", "policy", "v1"),
     Subresource("log", ("get",), "Pod"),
+    Subresource("token", ("create",), "TokenRequest", "authentication.k8s.io", "v1"),
 )}
 
 
@@ -109,7 +110,7 @@ BUILTIN: tuple[Resource, ...] = (
     _r("", "v1", "configmaps", "ConfigMap", True, "cm"),
     _r("", "v1", "secrets", "Secret", True, fields="type"),
     _r("", "v1", "events", "Event", True, "ev", required="involvedObject", fields=_EVENT_FIELDS),
-    _r("", "v1", "serviceaccounts", "ServiceAccount", True, "sa", returns_deleted=True,
+    _r("", "v1", "serviceaccounts", "ServiceAccount", True, "sa", "token", returns_deleted=True,
        strategy=SERVICE_ACCOUNTS),
     _r("", "v1", "limitranges", "LimitRange", True, "limits"),
     _r("", "v1", "resourcequotas", "ResourceQuota", True, "quota", "status"),

@@ -29,7 +29,7 @@ from aiohttp import web
 from mitigate.errors import LocatedError
 from mitigate.yamlloc import check_yaml_budget
 
-from . import openapi, protobuf, rbac
+from . import openapi, protobuf, rbac, tokens
 from .admission import warning_header
 from .apply import conflict_error, conflicts, drop_unapplied, take_over
 from .endpoints import LogSource, Metrics, health_text, rfc3339nano
@@ -68,15 +68,17 @@ class Route:
     methods: tuple[str, ...] = ("GET",)
     chain: str = "full"
     """``public``: answered before authentication; ``authenticated``: after it, before impersonation,
-    faults and RBAC; ``full``: the whole chain."""
+    faults and RBAC; ``authorized``: authenticated, then RBAC for the path as a nonResourceURL (the
+    health checks and /metrics: system:public-info-viewer opens /healthz, /livez and /readyz to
+    anyone, system:monitoring the individual checks and the metrics); ``full``: the whole chain."""
 
 
 _CHECKS = "{check:healthz|livez|readyz}"
 ROUTES: tuple[Route, ...] = (
     Route("/sandbox/{probe:.*}", "_probe", "probe", ("*",), chain="public"),
-    Route(f"/{_CHECKS}", "_health", "health", chain="public"),  # as system:public-info-viewer allows
-    Route(f"/{_CHECKS}/{{rest:.+}}", "_health", "health", chain="public"),
-    Route("/metrics", "_metrics", "metrics", chain="authenticated"),
+    Route(f"/{_CHECKS}", "_health", "health", chain="authorized"),
+    Route(f"/{_CHECKS}/{{rest:.+}}", "_health", "health", chain="authorized"),
+    Route("/metrics", "_metrics", "metrics", chain="authorized"),
     Route("/version", "_version"),
     Route("/api", "_api_versions"),
     Route("/api/{version}", "_core_resources"),
@@ -100,7 +102,7 @@ VERB_HANDLERS: dict[tuple[str, bool], str] = {
     ("deletecollection", False): "_delete_collection",
 }
 """(verb, names an object) -> its handler; status and finalize are plain reads and writes of their parent."""
-SUBRESOURCE_HANDLERS: dict[str, str] = {"eviction": "_evict", "scale": "_scale", "log": "_log"}
+SUBRESOURCE_HANDLERS: dict[str, str] = {"eviction": "_evict", "scale": "_scale", "log": "_log", "token": "_token"}
 """Subresources with a handler of their own (their verbs and discovery: resources.SUBRESOURCES)."""
 _NOT_FOUND = "the server could not find the requested resource"
 
@@ -229,11 +231,20 @@ class ClusterApp:
             info["verb"] = route.verb
             return await handler(request)
         peer = request.transport.get_extra_info("peercert") if request.transport is not None else None
-        who = self.users.authenticate(request.headers.get("Authorization", ""), peer)
+        authorization = request.headers.get("Authorization", "")
+        who = self.users.authenticate(authorization, peer) or tokens.authenticate(self.state, authorization)
+        if who is None and not authorization and not peer:
+            who = rbac.ANONYMOUS  # no credentials at all: the anonymous authenticator
         if who is None:
             return json_response(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
-        if route is not None and route.chain == "authenticated":
+        if route is not None and route.chain in ("authenticated", "authorized"):
             info["verb"] = route.verb
+            if route.chain == "authorized":  # nonResourceURLs, as the default roles grant them
+                try:
+                    rbac.check(self.state, who, rbac.Attributes("get" if request.method == "GET"
+                                                                else request.method.lower(), path=request.path))
+                except ApiError as e:
+                    return json_response(e.status(), e.code)
             return await handler(request)
         try:
             who = rbac.impersonate(self.state, who, request.headers, request.headers.getall("Impersonate-Group", []))
@@ -908,6 +919,13 @@ class ClusterApp:
             st.delete(t.r, t.name, t.namespace, dataclasses.replace(w, admit=False),
                       grace=opts.get("gracePeriodSeconds"), preconditions=opts.get("preconditions"))
         return json_response(_status_ok(), 201)
+
+    async def _token(self, request: web.Request, t: Target) -> web.Response:
+        """serviceaccounts/token: a TokenRequest answered with a token this cluster accepts."""
+        assert t.name is not None
+        body = await self._body(request)
+        with self.state.lock:
+            return json_response(tokens.request(self.state, t.namespace or "", t.name, body), 201)
 
     def _scale_of(self, t: Target, obj: Obj) -> Obj:
         meta = obj["metadata"]

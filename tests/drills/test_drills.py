@@ -3,16 +3,19 @@ its scenario's health checks passing, and the journal holds every action with it
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from integrations.sandbox import Sandbox
+from integrations.sandbox import defaults as sandbox_defaults
 from mitigate.cli.drill import DrillResult, run_in_sandbox
 from mitigate.journal import Journal
 from mitigate.paths import runbooks_dir
@@ -116,7 +119,7 @@ def test_revert_unscoped_changes_leaves_everything_else_byte_for_byte(tmp_path: 
     for ctx in CHANGED_BY_OPERATOR:
         key = (ctx, "apps/deployments", "shop", "shop-api")
         assert key in changed
-        assert _written_by_people(json.loads(after[key])) == SHOP_API_BEFORE_THE_OPERATOR
+        assert _written_by_people(json.loads(after[key])) == _as_stored(SHOP_API_BEFORE_THE_OPERATOR)
         managers = [m["manager"] for m in json.loads(after[key])["metadata"]["managedFields"]]
         assert "onboarding-operator" not in managers and "kubectl-client-side-apply" in managers
     legit = ("mk8s-01", "apps/deployments", "platform-agent", "platform-agent")
@@ -132,6 +135,13 @@ SHOP_API_BEFORE_THE_OPERATOR = {
              "template": {"metadata": {"labels": {"app": "shop-api"}}, "spec": {"containers": [
                  {"name": "api", "image": "registry.shop.example/api:4.2.1",
                   "env": [{"name": "DB_HOST", "value": "db.shop.svc"}]}]}}}}
+
+
+def _as_stored(people: dict[str, Any]) -> dict[str, Any]:
+    """What people wrote, with the fields the API server defaults (strategy, policies...) filled in."""
+    obj = copy.deepcopy({"metadata": {}, "spec": people["spec"]})
+    sandbox_defaults.apply(("apps", "deployments"), obj, lambda: "")
+    return dict(people, spec=obj["spec"])
 
 
 def _written_by_people(obj: dict[str, object]) -> dict[str, object]:

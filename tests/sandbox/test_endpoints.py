@@ -23,15 +23,21 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Any:
     sb.stop()
 
 
-def test_health_endpoints_open_to_anyone_and_verbose(box: Any) -> None:
+def test_health_endpoints_as_the_default_roles_open_them(box: Any) -> None:
     sb, home = box
     out = run_kubectl(sb.kubeconfig, "get", "--raw", "/readyz?verbose", home=home).stdout
     assert out.splitlines()[0] == "[+]ping ok" and "[+]etcd ok" in out and out.endswith("readyz check passed\n")
     assert run_kubectl(sb.kubeconfig, "get", "--raw", "/livez", home=home).stdout == "ok"
-    with httpx.Client(base_url=sb.url("sandbox"), verify=False) as anon:  # no token
-        assert anon.get("/healthz").text == "ok"
-        assert anon.get("/readyz/etcd").text == "ok" and anon.get("/readyz/nope").status_code == 404
-        assert anon.get("/metrics").status_code == 401
+    with httpx.Client(base_url=sb.url("sandbox"), verify=False) as anon:  # no token: system:anonymous
+        assert anon.get("/healthz").text == "ok" and anon.get("/readyz", params={"verbose": "1"}).status_code == 200
+        # system:public-info-viewer has /readyz, not /readyz/* nor /metrics (system:monitoring's)
+        for path in ("/readyz/etcd", "/metrics"):
+            r = anon.get(path)
+            assert r.status_code == 403 and r.json()["message"] == f'forbidden: User "system:anonymous" cannot get ' \
+                f'path "{path}"' and r.json()["details"] == {}
+        assert anon.get("/api").status_code == 403  # system:discovery is for authenticated users only
+    assert run_kubectl(sb.kubeconfig, "get", "--raw", "/readyz/etcd", home=home).stdout == "ok"
+    assert run_kubectl(sb.kubeconfig, "get", "--raw", "/readyz/nope", home=home, check=False).returncode != 0
 
 
 def test_metrics_count_requests_as_the_apiserver_labels_them(box: Any) -> None:

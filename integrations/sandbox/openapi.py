@@ -440,9 +440,15 @@ def _pb_bool(num: int, value: bool) -> bytes:
     return _pb_varint(num << 3) + _pb_varint(1 if value else 0)
 
 
-def _pb_schema(s: Obj) -> bytes:
+def _yaml(v: Any) -> str:
+    """A vendor extension's value as gnostic keeps it (YAML; a scalar without the ``...`` end marker)."""
     import yaml
 
+    text = yaml.safe_dump(v, default_flow_style=False)
+    return text[: -len("...\n")] if text.endswith("\n...\n") else text
+
+
+def _pb_schema(s: Obj) -> bytes:
     out = b""
     if isinstance(s.get("$ref"), str):
         out += _pb(1, s["$ref"])
@@ -471,14 +477,63 @@ def _pb_schema(s: Obj) -> bytes:
                                 if isinstance(v, dict)))
     for k, v in s.items():
         if k.startswith("x-"):
-            out += _pb(31, _pb(1, k) + _pb(2, _pb(2, yaml.safe_dump(v, default_flow_style=False))))
+            out += _pb(31, _pb(1, k) + _pb(2, _pb(2, _yaml(v))))
     return out
 
 
+def _pb_extensions(num: int, node: Obj) -> bytes:
+    return b"".join(_pb(num, _pb(1, k) + _pb(2, _pb(2, _yaml(v)))) for k, v in node.items() if k.startswith("x-"))
+
+
+def _pb_parameter(p: Obj) -> bytes:
+    """A ParametersItem: a query or path NonBodyParameter (the field numbers of each sub-schema differ)."""
+    if p.get("in") == "path":  # PathParameterSubSchema: required 1, in 2, description 3, name 4, type 5, unique 19
+        sub = (_pb_bool(1, True) + _pb(2, "path") + _pb(3, str(p.get("description", ""))) + _pb(4, str(p["name"]))
+               + _pb(5, str(p.get("type", "string"))) + (_pb_bool(19, True) if p.get("uniqueItems") else b""))
+        non_body = _pb(4, sub)
+    else:  # QueryParameterSubSchema: required 1, in 2, description 3, name 4, type 6, unique 20
+        sub = ((_pb_bool(1, True) if p.get("required") else b"") + _pb(2, str(p.get("in", "query")))
+               + _pb(3, str(p.get("description", ""))) + _pb(4, str(p["name"])) + _pb(6, str(p.get("type", "string")))
+               + (_pb_bool(20, True) if p.get("uniqueItems") else b""))
+        non_body = _pb(3, sub)
+    return _pb(1, _pb(2, non_body))  # ParametersItem.parameter -> Parameter.non_body_parameter
+
+
+def _pb_operation(op: Obj) -> bytes:
+    """An Operation: tags 1, description 3, operationId 5, parameters 8, responses 9, extensions 13."""
+    out = b"".join(_pb(1, str(t)) for t in op.get("tags") or ())
+    if op.get("description"):
+        out += _pb(3, str(op["description"]))
+    if op.get("operationId"):
+        out += _pb(5, str(op["operationId"]))
+    out += b"".join(_pb(8, _pb_parameter(p)) for p in op.get("parameters") or () if isinstance(p, dict))
+    codes = b""
+    for code, resp in (op.get("responses") or {}).items():
+        body = _pb(1, str(resp.get("description", "")))
+        if isinstance(resp.get("schema"), dict):
+            body += _pb(2, _pb(1, _pb_schema(resp["schema"])))  # SchemaItem.schema
+        codes += _pb(1, _pb(1, str(code)) + _pb(2, _pb(1, body)))  # NamedResponseValue -> ResponseValue.response
+    out += _pb(9, codes)
+    return out + _pb_extensions(13, op)
+
+
+_PB_METHODS = {"get": 2, "put": 3, "post": 4, "delete": 5, "options": 6, "head": 7, "patch": 8}
+
+
+def _pb_path_item(item: Obj) -> bytes:
+    out = b"".join(_pb(_PB_METHODS[m], _pb_operation(op)) for m, op in item.items()
+                   if m in _PB_METHODS and isinstance(op, dict))
+    out += b"".join(_pb(9, _pb_parameter(p)) for p in item.get("parameters") or () if isinstance(p, dict))
+    return out + _pb_extensions(10, item)
+
+
 def v2_protobuf(doc: Obj) -> bytes:
-    """The v2 document as a gnostic openapi_v2.Document message (definitions and info; no paths)."""
+    """The v2 document as a gnostic openapi_v2.Document message: swagger 1, info 2, paths 8 (the
+    same paths as the JSON document), definitions 9."""
     info = doc.get("info") or {}
     defs = doc.get("definitions") or {}
+    paths = doc.get("paths") or {}
     return (_pb(1, str(doc.get("swagger", "2.0"))) + _pb(2, _pb(1, str(info.get("title", ""))) +
                                                         _pb(2, str(info.get("version", ""))))
+            + _pb(8, b"".join(_pb(2, _pb(1, name) + _pb(2, _pb_path_item(item))) for name, item in paths.items()))
             + _pb(9, b"".join(_pb(1, _pb(1, name) + _pb(2, _pb_schema(s))) for name, s in sorted(defs.items()))))

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from integrations.sandbox import Sandbox
@@ -439,6 +440,58 @@ def test_old_client_validates_against_openapi_v2_protobuf(kc: Any, tmp_path: Pat
         in proc.stderr
     out = k("explain", "deployment.spec.replicas", old=True).stdout
     assert "FIELD:    replicas <integer>" in out and "Defaults to 1." in out
+
+
+def _pb_fields(data: bytes) -> list[tuple[int, bytes | int]]:
+    """The (field, value) pairs of one protobuf message: length-delimited as bytes, varints as ints."""
+    out: list[tuple[int, bytes | int]] = []
+    i = 0
+
+    def varint() -> int:
+        nonlocal i
+        n = shift = 0
+        while True:
+            b = data[i]
+            i += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+
+    while i < len(data):
+        key = varint()
+        if key & 7 == 2:
+            size = varint()
+            out.append((key >> 3, data[i:i + size]))
+            i += size
+        else:
+            out.append((key >> 3, varint()))
+    return out
+
+
+def test_openapi_v2_protobuf_has_the_json_documents_paths(kc: Any) -> None:
+    sb, _ = kc
+    with httpx.Client(base_url=sb.url("sandbox"), verify=False,
+                      headers={"Authorization": f"Bearer {sb.token}"}) as h:
+        as_json = h.get("/openapi/v2").json()
+        raw = h.get("/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    doc = dict(_pb_fields(raw.content))
+    paths = {}
+    for field, named in _pb_fields(doc[8]):  # Document.paths -> Paths.path (NamedPathItem)
+        assert field == 2 and isinstance(named, bytes)
+        item = dict(_pb_fields(named))
+        paths[item[1].decode()] = _pb_fields(item[2])
+    assert list(paths) == list(as_json["paths"]) and len(paths) > 60
+    methods = {2: "get", 3: "put", 4: "post", 5: "delete", 8: "patch"}
+    item = paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]
+    assert sorted(methods[f] for f, _ in item if f in methods) == sorted(
+        m for m in as_json["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"] if m != "parameters")
+    get = dict(_pb_fields(next(v for f, v in item if f == 2)))
+    assert get[5] == b"getAppsV1Deployment"  # Operation.operation_id
+    ext = [dict(_pb_fields(v)) for f, v in _pb_fields(next(v for f, v in item if f == 2)) if f == 13]
+    assert {e[1]: dict(_pb_fields(e[2]))[2] for e in ext}[b"x-kubernetes-action"] == b"get\n"
+    params = [dict(_pb_fields(dict(_pb_fields(dict(_pb_fields(v))[1]))[2])) for f, v in item if f == 9]
+    assert [dict(_pb_fields(p[4]))[4] for p in params if 4 in p] == [b"name", b"namespace"]  # path parameters
 
 
 def test_drill_fleet_notready_nodes_counted_by_grep(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from .patch import copy_json
 from .resources import Resource
 from .selectors import selector_object_matcher
 from .store import ClusterState, Obj, now_iso
+
+log = logging.getLogger(__name__)
 
 __all__ = ["HASH_LABEL", "Behaviours", "Ingress", "KubeletAdmission", "Overload", "Simulation", "controller_uid",
            "is_ready", "new_node", "owner_ref", "quantity", "running_status", "template_hash"]
@@ -307,7 +310,11 @@ class Simulation:
                     queues[index].add(key)
                 for c, keys in zip(self.controllers, queues, strict=True):
                     for key in list(keys):
-                        c.reconcile(key)
+                        try:
+                            c.reconcile(key)
+                        except Exception:  # one broken object must not stop every controller
+                            log.exception("sandbox controller %s failed on %s", c.name, "/".join(key))
+                            self.requeue(c, key, now + 1.0)  # retried, as a workqueue backs off
                 for c in self.controllers:
                     c.tick(now)
                 self.nodes.due(self, time.time(), now)

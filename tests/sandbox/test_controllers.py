@@ -18,7 +18,7 @@ from kubernetes.client.rest import ApiException
 from integrations.sandbox import Sandbox, cron
 from tests.kubectl import kubectl_path, run_kubectl
 
-from .conftest import SCENARIOS, wait_for
+from .helpers import SCENARIOS, wait_for
 
 NEVER = {"restartPolicy": "Never", "containers": [{"name": "c", "image": "batch/ok:1"}]}
 

@@ -91,6 +91,10 @@ def test_verbs_and_subresources_not_in_the_tables_are_refused(box: tuple[Sandbox
     assert h.get("/apis/apps/v1/").json()["groupVersion"] == "apps/v1"  # a trailing slash, as the client asks
     missing = h.get("/no/such/path")
     assert missing.status_code == 404 and missing.json()["kind"] == "Status"
-    with httpx.Client(base_url=sb.url("sandbox"), verify=False) as anon:
-        assert anon.get("/no/such/path").status_code == 401  # authentication comes first
+    with httpx.Client(base_url=sb.url("sandbox"), verify=False, headers={"Authorization": "Bearer nope"}) as bad:
+        assert bad.get("/no/such/path").status_code == 401  # authentication comes first
+    with httpx.Client(base_url=sb.url("sandbox"), verify=False) as anon:  # system:anonymous, then RBAC
+        r = anon.get("/no/such/path")
+        assert r.status_code == 403 and r.json()["message"] == 'forbidden: User "system:anonymous" cannot get path ' \
+            '"/no/such/path"'
         assert anon.get("/livez").text == "ok"

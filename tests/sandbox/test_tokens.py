@@ -20,7 +20,7 @@ from kubernetes.client.rest import ApiException
 from integrations.sandbox import Sandbox
 from tests.kubectl import kubectl_path, run_kubectl
 
-from .conftest import SCENARIOS
+from .helpers import SCENARIOS
 
 
 @pytest.fixture(scope="module")

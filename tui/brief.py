@@ -62,13 +62,14 @@ def rendered(text: str, ctx: Mapping[str, Any]) -> str:
     return _EXPR.sub(one, text)
 
 
-def kubectl_get(query: Any, ctx: Mapping[str, Any], context: str) -> str:
-    """The read-only kubectl line a kube check or wait amounts to."""
+def kubectl_get(query: Any, ctx: Mapping[str, Any], context: str, flags: tuple[str, ...] = ()) -> str:
+    """The read-only kubectl line a kube check or wait amounts to (``flags``: the incident's
+    ``--cluster``/``--user``/``--as``, as every kubectl line carries them)."""
     resource = str(query.kind).lower()
     group = str(query.apiVersion).rsplit("/", 1)[0] if "/" in str(query.apiVersion) else ""
     if group:
         resource += f".{group}"
-    words = ["kubectl"]
+    words = ["kubectl", *flags]
     if context:
         words += ["--context", context]
     words += ["get", resource]
@@ -83,7 +84,7 @@ def kubectl_get(query: Any, ctx: Mapping[str, Any], context: str) -> str:
     return " ".join(shlex.quote(w) if w != "kubectl" else w for w in words)
 
 
-def brief(step: Any, ctx: Mapping[str, Any], *, context: str = "") -> Brief:
+def brief(step: Any, ctx: Mapping[str, Any], *, context: str = "", flags: tuple[str, ...] = ()) -> Brief:
     """The rendered facts of runbook ``step`` (a ``mitigate.runbook.model.Step``)."""
     kind = str(step.kind)
     parts = [rendered(step.description or "", ctx), rendered(step.manual or "", ctx)]
@@ -91,7 +92,7 @@ def brief(step: Any, ctx: Mapping[str, Any], *, context: str = "") -> Brief:
     out: dict[str, Any] = {"kind": kind, "text": text}
     spec = step.check or (step.wait.check if step.wait is not None else None)
     if spec is not None and spec.kube is not None:
-        out["kubectl"] = (kubectl_get(spec.kube, ctx, context),)
+        out["kubectl"] = (kubectl_get(spec.kube, ctx, context, flags),)
     if step.decision is not None:
         out["question"] = rendered(step.decision.prompt, ctx)
         out["options"] = tuple((o.id, o.label) for o in step.decision.options)

@@ -141,6 +141,7 @@ class Incident:
     postmortem: RenderPostmortem | None = None  # None: no postmortem screen (e.g. no journal on disk)
     brief: str = ""  # a drill's brief (scenario, runbook, what "mitigated" means): shown at the start
     verdict: Callable[[], DrillOutcome] | None = None  # a drill's verdict now (call at the end; it checks health)
+    kubectl_flags: tuple[str, ...] = ()  # --cluster/--user/--as...: in every kubectl line the walker shows
 
 
 @dataclass(frozen=True)

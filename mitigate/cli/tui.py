@@ -72,7 +72,16 @@ def incident_for(session: Session, cluster: ClusterPort | None, *, on_close: Cal
                     context=_context_info(cluster, str(contexts[0]) if contexts else ""),
                     runbook_title=session.runbook.metadata.title, drill=bool(opened.get("drill")),
                     started=started, steps=steps, on_close=on_close, postmortem=postmortem,
-                    brief=drill.brief_text() if drill is not None else "", verdict=verdict)
+                    brief=drill.brief_text() if drill is not None else "", verdict=verdict,
+                    kubectl_flags=tuple(_overrides(cluster).kubectl_flags()))
+
+
+def _overrides(cluster: ClusterPort | None) -> Overrides:
+    """The --cluster/--user/--as the cluster adapter applies (none for a cluster without them)."""
+    from mitigate.ports import Overrides
+
+    found = getattr(getattr(cluster, "config", None), "overrides", None)
+    return found if isinstance(found, Overrides) else Overrides()
 
 
 def walk(build: Callable[[ConfirmerPort], Session], cluster: ClusterPort | None, *,

@@ -497,6 +497,12 @@ def test_home_starts_incidents_with_the_overrides(sb: Any) -> None:
     try:
         identity = next(r.data for r in incident.journal.records() if r.type == "context.identity")
         assert identity["user"] == LIMITED and identity["override"] == {"user": LIMITED}
+        assert incident.kubectl_flags == (f"--user={LIMITED}",)  # the walker's own kubectl lines (checks) too
+        from tui.brief import brief
+
+        step = next(s for s in incident.session.runbook.steps if s.id == "find-notready")
+        assert brief(step, incident.session.context(), context=ctx, flags=incident.kubectl_flags).kubectl[0] \
+            .startswith(f"kubectl --user={LIMITED} --context {ctx} get node")
         lines = [line for plan in incident.session.plan_all({}) for line in plan.kubectl]
         assert lines and all(line.startswith(f"kubectl --user={LIMITED} ") for line in lines), lines
     finally:

@@ -204,13 +204,15 @@ class WalkerScreen(Screen[None]):
         from tui.brief import brief
 
         session, context = self.incident.session, self.incident.context.name
+        flags = tuple(self.incident.kubectl_flags)
 
         def read() -> None:
             runbook = getattr(session, "runbook", None)
             if runbook is None:
                 return
             ctx = session.context()
-            self.post_message(BriefsReady({s.id: brief(s, ctx, context=context) for s in runbook.steps}))
+            self.post_message(BriefsReady({s.id: brief(s, ctx, context=context, flags=flags)
+                                           for s in runbook.steps}))
 
         self.run_worker(read, name="render steps", group="read", thread=True, exit_on_error=False)
 

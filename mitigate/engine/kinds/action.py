@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from mitigate.engine import foreach
 from mitigate.engine.backups import file_sha256, load_undo, save_undo
@@ -562,6 +562,22 @@ def _each_run_context(ctx: StepContext, each: Each) -> dict[str, Any]:
     return tally.summary(True, f"{tally.done()}/{total} done")
 
 
+_Unit = TypeVar("_Unit", Bound, Each)
+
+
+def _confirm_once(ctx: StepContext, asked: list[tuple[_Unit, ConfirmRequest]], *, of: int, skipped: list[str],
+                  declined: dict[str, str]) -> list[_Unit]:
+    """Every context with something to change, confirmed once (a plain action's or forEach's): all
+    of them approved, or none, each then in ``declined`` with the responder's reason."""
+    if not asked:
+        return []
+    ok, reason = _confirm_all(ctx, [r for _, r in asked], of=of, skipped=skipped)
+    if not ok:
+        declined.update({unit.context: reason for unit, _ in asked})
+        return []
+    return [unit for unit, _ in asked]
+
+
 def _run_each(ctx: StepContext) -> None:
     step = ctx.step
     contexts = ctx.contexts()
@@ -577,14 +593,7 @@ def _run_each(ctx: StepContext) -> None:
                 _skipped(ctx, each.context, results[each.context])
             continue
         asked.append((each, _each_request(ctx, each, _batch_size(step, ctx.values, len(each.remaining)))))
-    approved: list[Each] = []
-    if asked:  # every context with something to do, confirmed once
-        ok, reason = _confirm_all(ctx, [r for _, r in asked], of=len(contexts), skipped=list(results))
-        for each, _ in asked:
-            if ok:
-                approved.append(each)
-            else:
-                declined[each.context] = reason
+    approved = _confirm_once(ctx, asked, of=len(contexts), skipped=list(results), declined=declined)
     for each in approved:
         try:
             results[each.context] = _each_run_context(ctx, each)
@@ -634,7 +643,6 @@ class Action(StepKind):
         bounds = [bind(ctx, ctx.values, c) for c in contexts]
         results: dict[str, dict[str, Any]] = {}
         declined: dict[str, str] = {}
-        approved: list[Bound] = []
         asked: list[tuple[Bound, ConfirmRequest]] = []
         fan_out = len(contexts) > 1  # contexts with nothing to change are skipped, journaled, not asked about
         for bound in bounds:
@@ -647,13 +655,7 @@ class Action(StepKind):
                     _skipped(ctx, bound.context, results[bound.context])
                 continue
             asked.append((bound, request))
-        if asked:  # every context with something to change, confirmed once
-            ok, reason = _confirm_all(ctx, [r for _, r in asked], of=len(contexts), skipped=list(results))
-            for bound, _ in asked:
-                if ok:
-                    approved.append(bound)
-                else:
-                    declined[bound.context] = reason
+        approved = _confirm_once(ctx, asked, of=len(contexts), skipped=list(results), declined=declined)
 
         def one(bound: Bound) -> dict[str, Any]:
             try:

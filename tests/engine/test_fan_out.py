@@ -8,8 +8,8 @@ from typing import Any
 
 from mitigate.engine import StepStatus
 from mitigate.events import Event, payload_problems
-from tests.engine.conftest import Harness
 from tests.engine.fakes import FakeCluster, node
+from tests.engine.helpers import Harness
 from tests.engine.runbooks import HEADER
 
 FAN_OUT = HEADER.replace("  context: {type: kube-context}", "  clusters: {type: kube-contexts}") + """

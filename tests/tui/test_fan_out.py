@@ -14,7 +14,7 @@ from mitigate.journal import Journal
 from mitigate.runbook.loader import load_runbook_text
 from tests.engine.fakes import FakeClock
 from tests.engine.test_fan_out import FAN_OUT, four_clusters
-from tests.tui.conftest import status, until
+from tests.tui.helpers import status, until
 from tui import TuiConfirmer, make_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.walker import WalkerScreen

@@ -182,6 +182,9 @@ def test_user_override_acts_as_that_entry_everywhere(sb: Any, capsys: pytest.Cap
 def test_unknown_cluster_or_user_is_refused_in_kubectls_words(sb: Any, capsys: pytest.CaptureFixture[str],
                                                               tmp_path: Path) -> None:
     for flag, what in (("--cluster", "cluster"), ("--user", "auth info")):
+        capsys.readouterr()
+        assert main(["home", "--kubeconfig", str(sb.kubeconfig), flag, "nope"]) == 1  # before the TUI starts
+        assert f'{what} "nope" does not exist' in capsys.readouterr().err
         code, out, err = _run(capsys, Path(sb.kubeconfig), "--context", sb.contexts[0], flag, "nope", "--plan")
         assert code == 1 and "Traceback" not in err
         assert f'{what} "nope" does not exist' in err

@@ -31,18 +31,22 @@ def _launcher(args: argparse.Namespace) -> Any:
     from mitigate.cli.tui import CliLauncher
 
     chosen = settings_of(args)
-    return CliLauncher(journal_root(args.journal_dir), getattr(args, "kubeconfig", None),
-                       library=library_of(args, chosen), config=getattr(args, "config", None),
-                       protect=getattr(args, "protect", None) or [], overrides=chosen.overrides,
-                       explicit=chosen.explicit)
+    launcher = CliLauncher(journal_root(args.journal_dir), getattr(args, "kubeconfig", None),
+                           library=library_of(args, chosen), config=getattr(args, "config", None),
+                           protect=getattr(args, "protect", None) or [], overrides=chosen.overrides,
+                           explicit=chosen.explicit)
+    if chosen.overrides:  # a --cluster/--user the kubeconfig lacks: one line now, not an empty context list later
+        launcher.cluster()
+    return launcher
 
 
 def home(args: argparse.Namespace) -> int:
     from mitigate.cli.tui import need_terminal
     from tui import make_app, run_app
 
+    launcher = _launcher(args)
     need_terminal("home")
-    return run_app(make_app(launcher=_launcher(args)))
+    return run_app(make_app(launcher=launcher))
 
 
 def home_or_help(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -186,7 +186,8 @@ steps:
 """
 
 
-async def test_a_typed_secret_is_asked_again_masked_when_the_tui_resumes(box: Any, tmp_path: Path,
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_a_typed_secret_is_asked_again_masked_when_the_tui_resumes(box: Any, tmp_path: Path, size: tuple[int, int],
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """It was lost on resume (the template then failed naming it): the home screen's resume asks
     for it in a masked modal; the step then writes the real value, which no screen shows."""
@@ -229,7 +230,7 @@ async def test_a_typed_secret_is_asked_again_masked_when_the_tui_resumes(box: An
 
     forget_secrets()  # a new process: the value is known nowhere but to the responder
     app2 = make_app(launcher=launcher())
-    async with app2.run_test(size=(120, 40)) as pilot:
+    async with app2.run_test(size=size) as pilot:
         await until(pilot, lambda: isinstance(app2.screen, HomeScreen))
         await pilot.press("tab", "enter")  # runbooks -> incidents; resume the one there
         await until(pilot, lambda: isinstance(app2.screen, TextPrompt))
@@ -237,6 +238,8 @@ async def test_a_typed_secret_is_asked_again_masked_when_the_tui_resumes(box: An
         assert "apiToken" in screen_text(app2) and "never journaled" in screen_text(app2)
         box_input = prompt.query_one(Input)
         assert box_input.password
+        region = box_input.region  # the field fits the screen, the question above it
+        assert region.width > 10 and region.bottom <= size[1] and region.right <= size[0], region
         await pilot.press(*TYPED)
         assert_no_secret(app2, "the masked prompt, typed")  # shown as dots
         await pilot.press("enter")

@@ -31,6 +31,7 @@ class Absorbed:
     results: list[dict[str, Any]] = field(default_factory=list)  # per-target results of the batch step
     cancelled: dict[str, Any] | None = None
     gate_poll: dict[str, Any] | None = None  # the latest wait.poll of the batch step's health gate
+    finished: tuple[str, dict[str, Any]] | None = None  # the batch step's end: (record type, data)
     started: float | None = None  # monotonic time of the batch step's first intent in the burst
     started_data: dict[str, Any] | None = None  # that intent (its batch and batch count)
     evidence: set[str] = field(default_factory=set)  # steps whose detail has new evidence
@@ -125,6 +126,8 @@ class WalkerModel:
                 out.cancelled = data
             elif rtype == Event.WAIT_POLL and "batch" in data and step == self.batch_step:
                 out.gate_poll = data
+            elif rtype in (Event.STEP_SUCCEEDED, Event.STEP_FAILED) and live and step == self.batch_step:
+                out.finished = (rtype, data)
             if rtype.startswith(("step.", "check.", "batch.", "manual.", Event.DECISION, Event.GATE, "rollback.",
                                  "notify.")):
                 out.steps_changed = True

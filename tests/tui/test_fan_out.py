@@ -18,6 +18,7 @@ from tests.tui.helpers import status, until
 from tui import TuiConfirmer, make_app
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.walker import WalkerScreen
+from tui.widgets.batch import BatchPanel
 
 pytestmark = pytest.mark.anyio
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -45,6 +46,7 @@ async def test_a_fan_out_is_confirmed_once_typing_the_protected_cluster(tmp_path
         asked.append(modal)
         said = str(modal.query_one("#confirm-description").render())
         assert said.startswith("2 of 4 clusters, 4 objects; 2 with nothing to change, skipped")
+        assert "prod-par (PROTECTED): 2 object(s)" in said and "lab-ams: 2 object(s)" in said
         assert str(modal.query_one("#confirm-protected").render()) == "PROTECTED: prod-par"
         assert str(modal.query_one("#confirm-skipped").render()) == "nothing to change, skipped: lab-fra, lab-waw"
         typed = modal.query_one("#confirm-typed")
@@ -55,6 +57,9 @@ async def test_a_fan_out_is_confirmed_once_typing_the_protected_cluster(tmp_path
         timeline = app.screen.query_one("#timeline").text  # type: ignore[attr-defined]
         assert ("delete action: nothing to change in 2 cluster(s), skipped: lab-fra, lab-waw; confirmed with the "
                 "context typed; delete 4/4 target(s); succeeded") in timeline
+        panel = app.screen.query_one(BatchPanel)
+        await until(pilot, lambda: "delete: done · 4 target(s) ok" in " ".join(
+            s.text for s in panel.render_lines(panel.region.reset_offset)))  # not the last batch's "running"
     assert len(asked) == 1
     assert sorted(cluster.mutations) == [(c, "delete", n) for c in ("lab-ams", "prod-par") for n in ("n0", "n1")]
     records = [r for r in journal.records() if r.type in ("step.awaiting_confirmation", "step.context_skipped")]

@@ -72,9 +72,10 @@ class ConfirmScreen(ModalScreen[ConfirmDecision]):
                                         "diff", theme="ansi_dark", word_wrap=True), id="confirm-diff")
             with Vertical(id="confirm-answer"):
                 if r.needs_typed:
-                    what = ("Type " if r.contexts and r.context not in r.contexts
-                            else "Type the context name ")  # a fan-out over several: the number of clusters
-                    yield Label(Text.assemble(what, (safe(r.context, multiline=False), "bold"), " to confirm:"),
+                    count = bool(r.contexts) and r.context not in r.contexts  # a fan-out: how many clusters
+                    word = safe(r.context, multiline=False)
+                    yield Label(Text.assemble("Type ", (f'"{word}"', "bold"), " to confirm them all:") if count else
+                                Text.assemble("Type the context name ", (word, "bold"), " to confirm:"),
                                 id="confirm-typed-label")
                     yield Input(placeholder=r.context, id="confirm-typed")
                 with Horizontal(id="confirm-buttons"):

@@ -304,7 +304,7 @@ class WalkerScreen(Screen[None]):
         if self.selected() in out.evidence:
             self._show_detail()
         if (out.progress is None and not out.results and out.cancelled is None and out.started is None
-                and out.started_data is None and out.gate_poll is None):
+                and out.started_data is None and out.gate_poll is None and out.finished is None):
             return
         panel = self._panel()
         if out.started is not None or out.started_data is not None:
@@ -321,6 +321,8 @@ class WalkerScreen(Screen[None]):
             panel.cancelled(out.cancelled)
         if out.gate_poll is not None:
             panel.gate_polled(out.gate_poll)
+        if out.finished is not None:
+            panel.finished(*out.finished)
 
     def on_plan_ready(self, message: PlanReady) -> None:
         self.model.planned(message.step_id, message.plan.kubectl)

@@ -21,6 +21,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
+from mitigate.events import Event
 from tui.text import safe
 from tui.widgets.header import format_elapsed
 
@@ -121,6 +122,14 @@ class BatchPanel(Widget):
                 return f"waiting for the health gate: {observed(poll)} · {self._gate}"  # the value first: kept when cut
             return f"waiting for the health gate: {self._gate}"
         return "starting the next batch…"
+
+    def finished(self, rtype: str, data: dict[str, Any]) -> None:
+        """The step ended: the title says so (not the last batch's "running")."""
+        ok = rtype == Event.STEP_SUCCEEDED
+        self._paused_at, self._more = None, False
+        self._label = (f"{data.get('step')}: done · {self._ok:,} target(s) ok" if ok else
+                       f"{data.get('step')}: failed · {safe(str(data.get('error') or ''), multiline=False)}")
+        self._repaint()
 
     def gate_polled(self, data: dict[str, Any]) -> None:
         """The health gate observed something new (its current value, what it needs)."""

@@ -292,9 +292,14 @@ def _fan_out_request(step: Step, requests: list[ConfirmRequest], *, of: int, ski
     protected = [r.context for r in requests if r.protected]
     objects = sum(r.target_count for r in requests)
     word = protected[0] if len(protected) == 1 else f"{len(requests)} clusters"
-    lines = [f"{r.context}{' (PROTECTED)' if r.protected else ''}: {r.description}" for r in requests]
-    if len(lines) > FAN_OUT_LINES:
-        lines = [*lines[:FAN_OUT_LINES], f"… and {len(lines) - FAN_OUT_LINES} more cluster(s)"]
+    common = {r.description.replace(r.context, "each cluster") for r in requests}
+    if len(common) == 1:  # the same action everywhere: said once, then each cluster's share
+        lines = [f"in each cluster: {common.pop().splitlines()[0]}"] + [
+            f"{r.context}{' (PROTECTED)' if r.protected else ''}: {r.target_count} object(s)" for r in requests]
+    else:
+        lines = [f"{r.context}{' (PROTECTED)' if r.protected else ''}: {r.description}" for r in requests]
+    if len(lines) > FAN_OUT_LINES + 1:
+        lines = [*lines[:FAN_OUT_LINES + 1], f"… and {len(lines) - FAN_OUT_LINES - 1} more cluster(s)"]
     head = f"{len(requests)} of {of} clusters, {objects} objects"
     if skipped:
         head += f"; {len(skipped)} with nothing to change, skipped"

@@ -128,7 +128,7 @@ class KubeCluster:
                 transport.who = f"user {info.user} ({info.auth})" if info.user else ""
                 transport.cluster_name = info.cluster
                 plugin = self.config.plugin(resolved)
-                if plugin is not None:  # a 401 means the plugin's token was revoked early: run it again
+                if plugin is not None:  # a 401: run the plugin again, or read a refreshed id-token
                     transport.on_unauthorized = plugin.invalidate
                 self._ctx[resolved] = Ctx(resolved, info.namespace, transport, Resolver(transport),
                                           self.concurrency)

@@ -15,6 +15,9 @@ rather than raises, a plugin that failed. client-go's rules, followed here
 * the token is cached until ``expirationTimestamp`` and the plugin run again after it, or when the
   server answers 401 (the credential was revoked early).
 
+An OIDC id-token that the server refuses (401) is read again from the kubeconfig, where a login
+outside mitigate writes the refreshed one, so "log in again, then retry" works without a restart.
+
 "A terminal" is decided by the caller: the TUI owns the terminal, so a plugin must not read it.
 
 **OIDC auth-provider.** The client silently sends no credential at all for an id-token that is
@@ -34,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +243,30 @@ def oidc_token(user: str, provider: Mapping[str, Any]) -> str | None:
     when = format_seconds(exp)
     raise ClusterError(f"user {user!r}: the oidc id-token expired at {when} and there is no refresh-token: "
                        "log in again with your OIDC helper")
+
+
+class KubeconfigToken:
+    """A bearer the kubeconfig holds that a login outside mitigate may replace while an incident runs
+    (an OIDC helper or ``kubectl`` writes the refreshed id-token back into the file): after a 401
+    the file is read again, and a different token is worth one retry."""
+
+    def __init__(self, read: Callable[[], str]) -> None:
+        self._read = read
+        self._lock = threading.Lock()
+        self._token = read()
+
+    def bearer(self) -> str:
+        with self._lock:
+            return f"Bearer {self._token}"
+
+    def invalidate(self) -> bool:
+        with self._lock:
+            try:
+                fresh = self._read()
+            except ClusterError:
+                return False  # still expired, or gone: the 401 says to log in again
+            changed, self._token = fresh != self._token, fresh
+            return changed
 
 
 def stdin_is_terminal() -> bool:

@@ -21,7 +21,7 @@ from urllib3 import HTTPHeaderDict
 
 from mitigate.ports import ClusterError, ContextInfo, Impersonation, Overrides
 
-from .credentials import ExecPlugin, oidc_token, stdin_is_terminal
+from .credentials import ExecPlugin, KubeconfigToken, oidc_token, stdin_is_terminal
 
 DEFAULT_PROTECTED = ["*prod*"]
 
@@ -52,7 +52,7 @@ class Kubeconfig:
         self._contexts: dict[str, dict[str, Any]] = {}
         self._clusters: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
-        self._plugins: dict[str, ExecPlugin] = {}
+        self._plugins: dict[str, ExecPlugin | KubeconfigToken] = {}
         self.current: str | None = None
         existing = [f for f in self.files if f.is_file()]
         if not existing:
@@ -133,7 +133,7 @@ class Kubeconfig:
         cluster, user = self.entries(name)
         cfg = Configuration()
         plugin: ExecPlugin | None = None
-        bearer = ""
+        token: KubeconfigToken | None = None
         try:
             merged = kube_config.KubeConfigMerger(  # type: ignore[no-untyped-call]
                 os.pathsep.join(str(f) for f in self.files if f.is_file())).config
@@ -144,10 +144,9 @@ class Kubeconfig:
                 entry: dict[str, Any] = node.value["user"]
                 provider = entry.get("auth-provider")
                 if isinstance(provider, dict) and provider.get("name") == "oidc":
-                    bearer = oidc_token(user, provider) or ""
-                    if bearer:  # sent as client-go sends it; the client must not refresh it early
+                    if oidc_token(user, provider):  # sent as client-go sends it; the client must not refresh it early
                         node.value["user"] = {k: v for k, v in entry.items() if k != "auth-provider"}
-                        bearer = f"Bearer {bearer}"
+                        token = self._plugins[name] = KubeconfigToken(lambda: self._oidc_again(user))
                 else:
                     plugin = self._exec_plugin(name, user, entry, Path(str(node.path)).parent, cluster)
                     if plugin is not None:  # run by us, kubectl's way; the client must not run it too
@@ -163,17 +162,16 @@ class Kubeconfig:
         cfg.retries = False
         if (self._clusters.get(cluster) or {}).get("proxy-url"):
             cfg.no_proxy = ""  # kubectl: a kubeconfig proxy-url is used whatever $NO_PROXY says
-        if bearer:
-            cfg.api_key["BearerToken"] = bearer
-        if plugin is not None:
-            bearer = plugin.bearer()
-            if plugin.cert_file:
+        source: ExecPlugin | KubeconfigToken | None = plugin or token
+        if source is not None:
+            bearer = source.bearer()
+            if plugin is not None and plugin.cert_file:
                 cfg.cert_file, cfg.key_file = plugin.cert_file, plugin.key_file
             if bearer:
                 cfg.api_key["BearerToken"] = bearer
 
-                def refresh(c: Configuration, plugin: ExecPlugin = plugin) -> None:
-                    c.api_key["BearerToken"] = plugin.bearer()
+                def refresh(c: Configuration, source: ExecPlugin | KubeconfigToken = source) -> None:
+                    c.api_key["BearerToken"] = source.bearer()
 
                 cfg.refresh_api_key_hook = refresh  # type: ignore[assignment]
         client = ApiClient(configuration=cfg)
@@ -186,9 +184,19 @@ class Kubeconfig:
                 _send_each_group(client, who.groups)
         return client
 
-    def plugin(self, name: str) -> ExecPlugin | None:
-        """The exec plugin a context's user runs (once its client is built), for a 401 to refresh."""
+    def plugin(self, name: str) -> ExecPlugin | KubeconfigToken | None:
+        """The exec plugin a context's user runs, or its OIDC id-token (once its client is built), for a
+        401 to refresh."""
         return self._plugins.get(self.resolve(name))
+
+    def _oidc_again(self, user: str) -> str:
+        """The user's id-token as the kubeconfig files hold it now (a login may have replaced it)."""
+        fresh = Kubeconfig(self.files, self.protected_patterns)
+        provider = (fresh._users.get(user) or {}).get("auth-provider")
+        token = oidc_token(user, provider) if isinstance(provider, dict) else None
+        if not token:
+            raise ClusterError(f"user {user!r}: no usable oidc id-token in the kubeconfig")
+        return token
 
     def _exec_plugin(self, context: str, user: str, entry: dict[str, Any], base: Path,
                      cluster: str) -> ExecPlugin | None:

@@ -454,6 +454,30 @@ def test_an_oidc_auth_provider_user(sb: Any, capsys: pytest.CaptureFixture[str],
         assert code == 1 and words in out + err and "Traceback" not in err
 
 
+def test_a_refused_id_token_is_read_again_from_the_kubeconfig(sb: Any, tmp_path: Path) -> None:
+    """The server refuses the id-token mid-incident (401); the responder logs in again, which writes a
+    fresh id-token into the kubeconfig: the next request reads it and goes through, no restart."""
+    from integrations.kube import KubeCluster
+    from integrations.kube.transport import ApiError
+
+    def kubeconfig_with(token: str) -> Path:
+        return _kubeconfig(sb, tmp_path, users={"oidc-login": {"auth-provider": {"name": "oidc", "config": {
+            "client-id": "mitigate-sandbox", "idp-issuer-url": "https://oidc.sandbox.invalid", "id-token": token}}}})
+
+    good = sb.users.mint_id_token("oidc-user", ["oncall"], 600)
+    head, body, _ = good.split(".")
+    kc = kubeconfig_with(f"{head}.{body}.forgedsignature")  # in date, but the server will not have it
+    cluster = KubeCluster.from_kubeconfig(kc, overrides=Overrides(user="oidc-login"))
+    transport = cluster.ctx(sb.contexts[0]).transport
+    with pytest.raises(ApiError) as refused:
+        transport.get("/api/v1/nodes")
+    assert refused.value.status == 401 and "auth-provider token expired or was refused: log in again" in str(
+        refused.value)
+    kubeconfig_with(good)  # the login wrote the refreshed token back
+    assert transport.get("/api/v1/nodes")["items"]
+    cluster.close()
+
+
 def test_sandbox_refuses_a_forged_or_expired_id_token(sb: Any) -> None:
     good = sb.users.mint_id_token("oidc-user", ["oncall"], 60)
     who = sb.users.authenticate(f"Bearer {good}", None)

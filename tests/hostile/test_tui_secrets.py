@@ -258,3 +258,21 @@ async def test_a_typed_secret_is_asked_again_masked_when_the_tui_resumes(box: An
     assert cm["metadata"]["annotations"]["ci.example.com/token"] == TYPED
     journal = next((tmp_path / "incidents").rglob("journal.jsonl")).read_text()
     assert TYPED not in journal
+
+
+def test_before_the_tui_runs_the_secret_is_asked_on_the_terminal_without_echo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``mitigate resume ID`` resumes before the app starts: the question goes to getpass (no echo),
+    its text escaped; without a terminal there is nobody to ask (the resume then says so)."""
+    import getpass
+    import sys
+
+    from tui import TuiConfirmer
+
+    asked: list[str] = []
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: asked.append(prompt) or TYPED)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    confirmer = TuiConfirmer()
+    assert confirmer.ask_secret("apiToken", "secret input 'apiToken' (\x1b]52;c;aGk=\x07) again") == TYPED
+    assert asked and "\x1b" not in asked[0] and "\x07" not in asked[0] and "apiToken" in asked[0]
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    assert confirmer.ask_secret("apiToken", "again") is None

@@ -14,7 +14,7 @@ what :meth:`TimelineRows.fold` returns. The wording follows ``mitigate.postmorte
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,9 @@ class Row:
     state: str
     text: str
     kind: str = ""  # the record type that made the row (a style for the other rows)
+
+
+_PENDING = Row("", RUNNING, "")  # fold_many's placeholder for a row built at the end of the burst
 
 
 @dataclass
@@ -105,6 +108,7 @@ class TimelineRows:
         self.drill = drill
         self._runs: dict[str, _Run] = {}  # step -> its open run
         self._count = 0
+        self._lazy: dict[tuple[str, ...], _Run] | None = None  # in fold_many: runs whose row is built at the end
 
     def _key(self) -> tuple[str, ...]:
         self._count += 1
@@ -157,7 +161,31 @@ class TimelineRows:
         detail = self._detail(run, rtype, data)
         if detail is None:
             return None
-        return run.key, run.row(RUNNING, "" if "waiting" in run.details else "running")
+        if self._lazy is not None:  # fold_many: the row is built once, after the burst
+            self._lazy[run.key] = run
+            return run.key, _PENDING
+        return run.key, self._running_row(run)
+
+    @staticmethod
+    def _running_row(run: _Run) -> Row:
+        return run.row(RUNNING, "" if "waiting" in run.details else "running")
+
+    def fold_many(self, records: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[tuple[str, ...], Row]:
+        """Fold a burst: each row it touches, in first-touched order, with its last words (a batch's
+        row is rewritten by hundreds of records in a burst, and built once)."""
+        self._lazy = {}
+        out: dict[tuple[str, ...], Row] = {}
+        try:
+            for ts, rtype, data in records:
+                folded = self.fold(ts, rtype, data)
+                if folded is not None:
+                    out[folded[0]] = folded[1]
+            for key, run in self._lazy.items():
+                if out.get(key) is _PENDING:
+                    out[key] = self._running_row(run)
+        finally:
+            self._lazy = None
+        return out
 
     def _detail(self, run: _Run, rtype: str, data: Mapping[str, Any]) -> str | None:
         """Fold a bookkeeping record into ``run``'s words; None when the record is not the run's."""

@@ -115,3 +115,18 @@ async def test_the_walkers_timeline_has_a_row_per_step_with_its_outcome(tmp_path
         assert "✔ page-owner manual: done" in timeline.text
         drawn = [timeline.render_line(y).text for y in range(timeline.window)]
         assert any("cordon action" in row for row in drawn)             # on screen, wrapped to the pane
+
+
+def test_a_burst_builds_each_row_once_with_its_last_words() -> None:
+    records = [("2026-12-02T00:00:01Z", "step.started", {"step": "cordon", "attempt": 1, "kind": "action"})]
+    for b in range(1, 4):
+        records += [("2026-12-02T00:00:02Z", "step.outcome", {"step": "cordon", "batch": b,
+                                                              "results": [{"target": f"n{b}", "ok": True}]}),
+                    ("2026-12-02T00:00:02Z", "batch.progress", {"step": "cordon", "batch": b, "batches": 4,
+                                                                "done": b, "total": 4, "failures": 0})]
+    records.append(("2026-12-02T00:00:03Z", "note", {"text": "half way"}))
+    one_by_one = fold(records)
+    burst = list(TimelineRows(drill=True).fold_many(records).values())
+    assert burst == one_by_one
+    assert [r.text for r in burst] == ["cordon action: changed 3/3 target(s); batch 3/4, 3/4 done; running",
+                                       "note: half way"]

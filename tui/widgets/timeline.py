@@ -61,12 +61,9 @@ class Timeline(LinePane):
     def add_records(self, records: Sequence[Any], *, keep: int | None = None) -> None:
         """Fold ``records``; each row changed by them is drawn once (a batch rewrites its step's row
         many times in a burst). ``keep``: only the last rows are kept (the backfill on opening)."""
-        changed: dict[tuple[str, ...], Row] = {}
-        for rec in records:
-            folded = self.rows.fold(str(getattr(rec, "ts", "")), getattr(rec, "type", ""),
-                                    getattr(rec, "data", None) or {})
-            if folded is not None:
-                changed[folded[0]] = folded[1]  # a row rewritten in the burst keeps its place, with its last words
+        # a row rewritten in the burst keeps its place, with its last words
+        changed = self.rows.fold_many((str(getattr(rec, "ts", "")), getattr(rec, "type", ""),
+                                       getattr(rec, "data", None) or {}) for rec in records)
         if not changed:
             return
         for key, row in changed.items():

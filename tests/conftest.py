@@ -30,6 +30,16 @@ TESTS = Path(__file__).resolve().parent
 os.environ.setdefault("MITIGATE_JOURNAL_KEYRING", "off")
 
 
+@pytest.fixture(autouse=True)
+def _no_secret_outlives_its_test() -> Iterator[None]:
+    """Secret values are registered per process (``mitigate.journal.redact``): one test's must not
+    mask another test's text."""
+    yield
+    from mitigate.journal.redact import forget_secrets
+
+    forget_secrets()
+
+
 @pytest.fixture
 def sandbox() -> Iterator[Callable[..., Any]]:
     started: list[Any] = []

@@ -146,6 +146,23 @@ def _forms(value: str) -> set[str]:
     return {f for f in forms if f}
 
 
+def _secret_part(value: str) -> str:
+    """The part of a secret whose slices are masked too. A secret URL (a Slack or PagerDuty
+    webhook) is masked whole wherever it appears, but its scheme and host are not secret: slices
+    of ``https://hooks.example.com/`` would mask that host in every dashboard link and cut other
+    webhook URLs into pieces the patterns no longer recognise. Its path, query and password are."""
+    if "://" not in value:
+        return value
+    try:
+        parts = urllib.parse.urlsplit(value)
+    except ValueError:
+        return value
+    if not parts.scheme or not parts.netloc:
+        return value
+    tail = value.split(parts.netloc, 1)[1]
+    return tail if not parts.password else f"{parts.password}{tail}"
+
+
 def register_secret(value: Any) -> None:
     """Mask ``value`` in everything redacted from now on (this process)."""
     register_secrets([value])
@@ -165,8 +182,9 @@ def register_secrets(values: Iterable[Any]) -> None:
                 continue
             forms = _forms(value)
             _KNOWN.update(forms)
-            if len(value) >= WINDOW_MIN_SECRET:
-                for form in forms:
+            secret_part = _secret_part(value)
+            if len(secret_part) >= WINDOW_MIN_SECRET:
+                for form in _forms(secret_part):
                     for at in range(0, len(form) - _BLOCK + 1, _BLOCK):
                         places = _BLOCKS.setdefault(form[at:at + _BLOCK], [])
                         if (form, at) not in places:
@@ -199,13 +217,18 @@ def generation() -> int:
 
 
 def _mask_known(text: str) -> str:
+    """Known values masked where they appear whole (slices come after the patterns)."""
     pattern = _KNOWN_RE
     if pattern is not None:
         text = pattern.sub(MASK, text)
-    if _BLOCK_KEYS and len(text) >= WINDOW and any(map(text.__contains__, _BLOCK_KEYS)):
-        text = _mask_slices(text)
     if _KNOWN_SHORT and text in _KNOWN_SHORT:
         return MASK
+    return text
+
+
+def _mask_known_slices(text: str) -> str:
+    if _BLOCK_KEYS and len(text) >= WINDOW and any(map(text.__contains__, _BLOCK_KEYS)):
+        return _mask_slices(text)
     return text
 
 
@@ -336,18 +359,18 @@ def _strings_may_hold_secret(joined: bytes) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """Mask secrets found anywhere in a string: known secret values, then the patterns."""
+    """Mask secrets found anywhere in a string: known secret values, the patterns, then slices
+    of known values. Slices go last: masking a slice first can cut an unknown secret (another
+    webhook URL sharing a known one's path prefix) into pieces no pattern recognises."""
     if _KNOWN_RE is not None or _KNOWN_SHORT:
         text = _mask_known(text)
-    if len(text) < _SHORTEST_SECRET:
-        return text
-    if "value" in text:
-        text = _env_pairs(text)
-    if not may_hold_secret(text):
-        return text
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    if len(text) >= _SHORTEST_SECRET:
+        if "value" in text:
+            text = _env_pairs(text)
+        if may_hold_secret(text):
+            for pattern, replacement in _PATTERNS:
+                text = pattern.sub(replacement, text)
+    return _mask_known_slices(text)
 
 
 def _looks_like_secret(obj: Mapping[str, Any]) -> bool:

@@ -134,3 +134,14 @@ def test_a_slice_registered_after_the_fast_path_saw_the_string() -> None:
     register_secret("aa-9fK2-pQ7x-Lm4z-bb")
     assert encoded_may_hold_secret(text)
     assert redact({"note": "looked innocuous: 9fK2-pQ7x-Lm4z"}) == {"note": f"looked innocuous: {MASK}"}
+
+
+def test_a_known_webhook_url_neither_mangles_other_links_nor_shields_other_secrets() -> None:
+    """A team's registered webhook URL shares its scheme and host with ordinary links and its
+    path prefix with other webhooks: neither is masked by slice, and the patterns still see the
+    other webhook whole (a slice masked first cut it into pieces, leaving its token in clear)."""
+    register_secret("https://hooks.example.com/services/T1/B2/abcdefghijklmnop")
+    assert redact_text("see https://grafana.example.com/d/abc?orgId=1") == "see https://grafana.example.com/d/abc?orgId=1"
+    shown = redact_text("posted to https://hooks.slack.com/services/T0001/B0002/Zz9SeCrEt")
+    assert "Zz9SeCrEt" not in shown, shown
+    assert redact_text("saw abcdefghijklm in a log") == f"saw {MASK} in a log"  # the path's secret part, by slice

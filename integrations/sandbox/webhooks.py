@@ -343,13 +343,14 @@ class WebhookDispatcher:
 
     def __init__(self, *, mutating: bool, backends: list[Backend] | None = None) -> None:
         self.mutating = mutating
-        self.resource = f"{CONFIGS[1] if mutating else CONFIGS[0]}.{WEBHOOK_GROUP}"
+        self.key = (WEBHOOK_GROUP, CONFIGS[1] if mutating else CONFIGS[0])
         self.backends = list(backends or [])
 
     def __call__(self, st: ClusterState, req: Request) -> None:
         if req.r.group == WEBHOOK_GROUP:
             return  # webhook configurations are never subject to webhooks (as in Kubernetes)
-        configs = st.list(self.resource)
+        with st.lock:  # every write asks: the bucket itself, not a lookup by name
+            configs = list(st.objects.get(self.key, {}).values())
         if not configs:
             return
         start, longest = req.delay, 0.0

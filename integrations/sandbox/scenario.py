@@ -246,7 +246,8 @@ class WebhookBackendSpec(_M):
     url: str | None = None
     path: str | None = Field(default=None, description="only calls to this clientConfig.service.path")
     operations: list[Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]] = []
-    resources: list[str] = Field(default=[], description="plural or plural/subresource; [] = any")
+    resources: list[str] = Field(default=[], description="plural (the object itself) or plural/subresource; "
+                                                         "[] = any")
     latency_seconds: float = Field(default=0.0, ge=0, le=60, description="past the webhook's timeoutSeconds the "
                                                                          "call fails: context deadline exceeded")
     allowed: bool = True

@@ -34,6 +34,9 @@ with the webhook's status (``admission webhook "x" denied the request: <message>
 to the response's ``Warning`` headers. A dry run reaches only webhooks declaring ``sideEffects:
 None`` or ``NoneOnDryRun``; any other refuses it (400). Simulated latency is not slept under the
 cluster lock: the server delays the response by it. A real backend is called synchronously.
+A scenario cannot aim these calls at an arbitrary local service: only loopback addresses are
+called, over HTTPS, and the request body is sent only after the server's certificate verified
+(against the configuration's ``caBundle``, for the URL's host or the Service's DNS name).
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ class Backend:
         if self.operations and req.operation not in self.operations:
             return False
         what = req.r.plural + (f"/{req.subresource}" if req.subresource else "")
-        return not self.resources or what in self.resources or req.r.plural in self.resources
+        return not self.resources or what in self.resources
 
     def answer(self, uid: str) -> Obj:
         response: Obj = {"uid": uid, "allowed": self.allowed}

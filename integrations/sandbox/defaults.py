@@ -135,8 +135,9 @@ def _statefulset(obj: Obj) -> None:
 def _job(obj: Obj) -> None:
     spec = obj.get("spec")
     if isinstance(spec, dict):
+        if spec.get("completions") is None and spec.get("parallelism") is None:
+            spec["completions"] = 1  # neither: one pod to one completion; parallelism alone: a work queue
         spec.setdefault("parallelism", 1)
-        spec.setdefault("completions", 1)
         spec.setdefault("backoffLimit", 6)
         spec.setdefault("completionMode", "NonIndexed")
         spec.setdefault("suspend", False)
@@ -169,6 +170,8 @@ def job_selector(obj: Obj) -> None:
         match = sel.setdefault("matchLabels", {})
         if isinstance(match, dict):
             match.setdefault("batch.kubernetes.io/controller-uid", uid)
+    if not obj["metadata"].get("labels"):  # SetDefaults_Job, as a read from storage defaults it again
+        obj["metadata"]["labels"] = dict(labels)
 
 
 def _cronjob(obj: Obj) -> None:

@@ -94,11 +94,22 @@ def _pod_status(o: Obj) -> str:
     if (o.get("metadata") or {}).get("deletionTimestamp"):
         return "Terminating"
     st = o.get("status") or {}
-    for c in st.get("containerStatuses") or []:
-        waiting = (c.get("state") or {}).get("waiting")
+    reason = str(st.get("reason") or st.get("phase") or "Pending")
+    running = False
+    for c in reversed(st.get("containerStatuses") or []):  # printPod: the first container's state wins
+        state = c.get("state") or {}
+        waiting, done = state.get("waiting"), state.get("terminated")
         if waiting and waiting.get("reason"):
-            return str(waiting["reason"])
-    return str(st.get("reason") or st.get("phase") or "Pending")
+            reason = str(waiting["reason"])
+        elif done and done.get("reason"):
+            reason = str(done["reason"])  # Completed, Error, OOMKilled
+        elif done:
+            reason = f"Signal:{done['signal']}" if done.get("signal") else f"ExitCode:{done.get('exitCode', 0)}"
+        elif c.get("ready") and "running" in state:
+            running = True
+    if reason == "Completed" and running:
+        reason = "Running" if _cond(o, "Ready") == "True" else "NotReady"
+    return reason
 
 
 def _restarts(o: Obj) -> int:
@@ -157,6 +168,15 @@ def _job_status(o: Obj) -> str:
         if _cond(o, t) == "True":
             return t
     return "Running"
+
+
+def _job_completions(o: Obj) -> str:
+    """printJob: succeeded/completions, or for a work queue (no completions) ``n/1 of parallelism``."""
+    done = _dig(o, "status.succeeded") or 0
+    if _dig(o, "spec.completions") is not None:
+        return f"{done}/{_dig(o, 'spec.completions')}"
+    parallelism = _dig(o, "spec.parallelism") or 0
+    return f"{done}/1 of {parallelism}" if parallelism > 1 else f"{done}/1"
 
 
 def _job_duration(o: Obj) -> str:
@@ -250,8 +270,7 @@ COLUMNS: dict[tuple[str, str], list[Col]] = {
                                      ("Current", "integer", _st("status.replicas")),
                                      ("Ready", "integer", _st("status.readyReplicas")), AGE, *_WIDE_WORKLOAD],
     ("batch", "jobs"): [NAME, ("Status", "string", _job_status),
-                        ("Completions", "string", lambda o: f"{field_value(o, 'status.succeeded') or 0}/"
-                         f"{field_value(o, 'spec.completions') or 1}"),
+                        ("Completions", "string", _job_completions),
                         ("Duration", "string", _job_duration), AGE, *_WIDE_WORKLOAD],
     ("batch", "cronjobs"): [NAME, ("Schedule", "string", _st("spec.schedule", "")),
                             ("Timezone", "string", _st("spec.timeZone", "<none>")),

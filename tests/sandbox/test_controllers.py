@@ -5,6 +5,7 @@ scenario's pod metrics and scales its target within min/max; and the controller 
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -233,15 +234,24 @@ def test_kubectl_create_job_cronjob_and_wait(sb: Sandbox, tmp_path: Path) -> Non
     home = tmp_path / "home"
     home.mkdir()
 
-    def k(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return run_kubectl(sb.kubeconfig, *args, home=home, check=check)
+    def k(*args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run_kubectl(sb.kubeconfig, *args, home=home, check=check, input=input)
 
     k("create", "job", "once", "-n", "shop", "--image=batch/ok:1")
     k("create", "job", "manual", "-n", "shop", "--from=cronjob/nightly")
     k("create", "cronjob", "every", "-n", "shop", "--image=batch/ok:1", "--schedule=*/1 * * * *")
-    k("wait", "--for=condition=complete", "job/once", "job/manual", "-n", "shop", "--timeout=30s")
+    k("create", "-n", "shop", "-f", "-", input='{"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "queue"}, '
+      '"spec": {"parallelism": 2, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "w", '
+      '"image": "batch/ok:1"}]}}}}')
+    k("wait", "--for=condition=complete", "job/once", "job/manual", "job/queue", "-n", "shop", "--timeout=30s")
     rows = {line.split()[0]: line.split() for line in k("get", "jobs", "-n", "shop").stdout.splitlines()[1:]}
     assert rows["once"][1:3] == ["Complete", "1/1"] and rows["manual"][1:3] == ["Complete", "1/1"]
+    assert rows["queue"][1:5] == ["Complete", "2/1", "of", "2"]  # a work queue: no completions defaulted
+    pods = k("get", "pods", "-n", "shop", "-l", "job-name in (once,bad)", "--no-headers").stdout.splitlines()
+    assert {line.split()[0].rsplit("-", 1)[0]: line.split()[2] for line in pods} == {"once": "Completed",
+                                                                                     "bad": "Error"}
+    labels = json.loads(k("get", "job", "once", "-n", "shop", "-o", "json").stdout)["metadata"]["labels"]
+    assert labels["batch.kubernetes.io/job-name"] == "once" and "controller-uid" in labels  # SetDefaults_Job
     cj = k("get", "cronjob", "every", "-n", "shop").stdout.splitlines()
     assert cj[0].split()[:4] == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND"] and "*/1 * * * *" in cj[1]
     assert "cronjob.kubernetes.io/instantiate" in k("get", "job", "manual", "-n", "shop", "-o",

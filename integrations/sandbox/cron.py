@@ -123,7 +123,8 @@ def parse(text: str, time_zone: str | None = None) -> Schedule:
 
 
 def most_recent(sched: Schedule, since: datetime, now: datetime) -> tuple[datetime | None, int]:
-    """The latest scheduled time in (since, now] and how many were missed in all (at most 101)."""
+    """The latest scheduled time in (since, now] and how many were missed (counted up to 101:
+    more than 100 is what the controller warns about, and it still starts the latest one)."""
     last, missed = None, 0
     t = sched.next_after(since)
     while t is not None and t <= now:
@@ -131,4 +132,13 @@ def most_recent(sched: Schedule, since: datetime, now: datetime) -> tuple[dateti
         if missed > 100:
             break
         t = sched.next_after(t)
+    if missed <= 100:
+        return last, missed
+    for days in (1, 32, 400, 1500):  # many missed: look for the latest in a recent window only
+        t = sched.next_after(max(since, now - timedelta(days=days)))
+        found = None
+        while t is not None and t <= now:
+            found, t = t, sched.next_after(t)
+        if found is not None:
+            return found, missed
     return last, missed

@@ -161,6 +161,9 @@ def test_cron_schedules() -> None:
     assert cron.parse("0 9 * * *", "Europe/Paris").next_after(t) == datetime(2026, 12, 2, 8, tzinfo=UTC)
     last, missed = cron.most_recent(cron.parse("* * * * *"), datetime(2026, 12, 2, tzinfo=UTC), t)
     assert (last, missed) == (t, 3)
+    assert cron.most_recent(cron.parse("* * * * *"), datetime(2020, 1, 1, tzinfo=UTC), t) == (t, 101)
+    assert cron.most_recent(cron.parse("0 0 29 2 *"), datetime(2020, 1, 1, tzinfo=UTC), t) == (
+        datetime(2024, 2, 29, tzinfo=UTC), 2)
     for bad, msg in (("* * *", "expected exactly 5 fields, found 3: [* * *]"),
                      ("a * * * *", 'failed to parse int from a: strconv.Atoi: parsing "a": invalid syntax'),
                      ("5-1 * * * *", "beginning of range (5) beyond end of range (1): 5-1")):

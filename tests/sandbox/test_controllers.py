@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +116,26 @@ def test_job_on_failure_counts_restarts_and_suspend_holds_pods(api: Any, sb: San
     job = wait_for(lambda: (j := batch.read_namespaced_job("held", "shop")) and "Complete" in _conditions(j) and j,
                    15, "job held complete")
     assert _conditions(job)["Suspended"] == ("False", "JobResumed") and job.status.succeeded == 1
+
+
+def test_finished_job_goes_after_its_ttl(api: Any) -> None:
+    batch = client.BatchV1Api(api)
+    batch.create_namespaced_job("shop", _job("brief", {"ttlSecondsAfterFinished": 2, "template": {"spec": NEVER}}))
+    job = wait_for(lambda: (j := batch.read_namespaced_job("brief", "shop")) and "Complete" in _conditions(j) and j,
+                   10, "brief complete")
+    finished_at = next(c.last_transition_time for c in job.status.conditions if c.type == "Complete").timestamp()
+
+    def gone() -> bool:
+        try:
+            batch.read_namespaced_job("brief", "shop")
+        except ApiException as e:
+            return e.status == 404
+        return False
+
+    wait_for(gone, 10, "brief deleted")
+    assert time.time() - finished_at >= 1.0  # not at once: ttlSecondsAfterFinished (2 s) after it finished
+    wait_for(lambda: not client.CoreV1Api(api).list_namespaced_pod("shop", label_selector="job-name=brief").items,
+             10, "its pods deleted")
 
 
 def test_job_template_must_not_restart_always(api: Any) -> None:

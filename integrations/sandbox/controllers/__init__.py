@@ -23,6 +23,7 @@ from .jobs import CronJobController, JobController
 from .machines import CRDCleanupController, MachineController
 from .nodes import ConfigRetryController, KubeletAdmissionController, NodeLifecycleController
 from .replicas import MachineSetController, ReplicaSetController, ReplicationControllerController
+from .ttl import TTLAfterFinishedController
 
 if TYPE_CHECKING:
     from ..sim import Simulation
@@ -51,6 +52,7 @@ def build_controllers(sim: Simulation) -> list[Controller]:
         MachineSetController(sim),
         CronJobController(sim),
         JobController(sim),
+        TTLAfterFinishedController(sim),
         HPAController(sim),
         DisruptionController(sim),
         EndpointsController(sim),

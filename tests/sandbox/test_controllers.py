@@ -253,6 +253,31 @@ def test_hpa_scales_its_target_from_pod_metrics(api: Any, sb: Sandbox, tmp_path:
     assert "cpu: <unknown>/50%" in rows["idle"]
 
 
+def test_hpa_behavior_limits_the_rate_and_min_wins(api: Any) -> None:
+    core, apps, auto = client.CoreV1Api(api), client.AppsV1Api(api), client.AutoscalingV2Api(api)
+    core.create_namespace({"metadata": {"name": "burst"}})
+    apps.create_namespaced_deployment("burst", {"metadata": {"name": "api"}, "spec": {
+        "replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "api", "image": "nginx", "resources": {"requests": {"cpu": "200m"}}}]}}}})
+    body = _hpa("api", "api", 10)
+    body["spec"]["behavior"] = {"scaleUp": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}
+    made = auto.create_namespaced_horizontal_pod_autoscaler("burst", body)
+    assert made.spec.behavior.scale_up.select_policy == "Max"  # a given behavior is defaulted
+    assert made.spec.behavior.scale_down.stabilization_window_seconds == 300
+    hpa = wait_for(lambda: (h := auto.read_namespaced_horizontal_pod_autoscaler("api", "burst")) and h.status and
+                   h.status.desired_replicas == 3 and h, 10, "one pod more")
+    time.sleep(1.2)  # several syncs: the 60 s period still holds the one added
+    hpa = auto.read_namespaced_horizontal_pod_autoscaler("api", "burst")
+    assert hpa.status.desired_replicas == 3 and apps.read_namespaced_deployment("api", "burst").spec.replicas == 3
+    assert _conditions(hpa)["ScalingLimited"] == ("True", "ScaleUpLimit")
+    auto.patch_namespaced_horizontal_pod_autoscaler("api", "burst", {"spec": {"minReplicas": 6}})
+    wait_for(lambda: apps.read_namespaced_deployment("api", "burst").spec.replicas == 6, 10, "min 6")
+    reasons = {e.message for e in core.list_namespaced_event("burst", field_selector="reason=SuccessfulRescale").items}
+    assert "New size: 6; reason: Current number of replicas below Spec.MinReplicas" in reasons
+    assert "New size: 3; reason: cpu resource utilization (percentage of request) above target" in reasons
+
+
 def test_kubectl_create_job_cronjob_and_wait(sb: Sandbox, tmp_path: Path) -> None:
     kubectl_path()
     home = tmp_path / "home"

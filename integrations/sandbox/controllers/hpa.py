@@ -42,6 +42,44 @@ class MetricError(Exception):
     pass
 
 
+_DEFAULT_RULES: dict[str, Obj] = {  # what the controller uses without a behavior (and what defaults fill in)
+    "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                             {"type": "Percent", "value": 100, "periodSeconds": 15}]},
+    "scaleDown": {"stabilizationWindowSeconds": 300, "selectPolicy": "Max",
+                  "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]},
+}
+
+
+def _rules(behavior: Obj, direction: str) -> Obj:
+    given: Obj = behavior[direction] if isinstance(behavior.get(direction), dict) else {}
+    return {k: given.get(k, v) for k, v in _DEFAULT_RULES[direction].items()}
+
+
+def _scale_limit(current: int, events: list[tuple[float, int]], rules: Obj, now: float, sign: int) -> int:
+    """calculateScaleUpLimitWithScalingRules / calculateScaleDownLimitWithBehaviors: each policy
+    from the replicas at the start of its period; Max picks the policy allowing the biggest change,
+    Min the smallest, Disabled none."""
+    if rules.get("selectPolicy") == "Disabled":
+        return current
+    limits = []
+    for p in rules.get("policies") or []:
+        moved = sum(d for t, d in events if now - t <= float(p.get("periodSeconds", 15)) and d * sign > 0)
+        start = current - moved
+        value = int(p.get("value", 0))
+        if p.get("type") == "Pods":
+            limits.append(start + sign * value)
+        elif sign > 0:
+            limits.append(math.ceil(start * (1 + value / 100)))
+        else:
+            limits.append(int(start * (1 - value / 100)))
+    if not limits:
+        return current
+    widest = max if sign > 0 else min
+    narrowest = min if sign > 0 else max
+    return (narrowest if rules.get("selectPolicy") == "Min" else widest)(limits)
+
+
 class HPAController(Controller):
     name = "horizontal-pod-autoscaler"
     primary = HPA
@@ -49,6 +87,7 @@ class HPAController(Controller):
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)
         self._recommendations: dict[Key, list[tuple[float, int]]] = {}
+        self._events: dict[Key, list[tuple[float, int]]] = {}  # rescales: (when, replicas added or removed)
         self._due: dict[Key, float] = {}
 
     def reconcile(self, key: Key) -> None:
@@ -109,45 +148,67 @@ class HPAController(Controller):
             self.write_status(hpa, dict(status, conditions=new_conds))
             return
         status["currentMetrics"] = current_metrics
-        desired, limited = proposal, None
-        if desired > current:
-            desired = min(desired, max(2 * current, current + 4))
         now = time.monotonic()
-        window = float(((spec.get("behavior") or {}).get("scaleDown") or {}).get("stabilizationWindowSeconds", 300))
-        recs = [(t, n) for t, n in self._recommendations.get(key, []) if now - t <= window]
-        recs.append((now, desired))
-        self._recommendations[key] = recs
-        stabilized = False
-        if desired < current:
-            highest = max(n for _, n in recs)
-            if highest > desired:
-                desired, stabilized = min(highest, current), True
-        if desired > hi:
+        behavior: Obj = spec["behavior"] if isinstance(spec.get("behavior"), dict) else {}
+        up, down = _rules(behavior, "scaleUp"), _rules(behavior, "scaleDown")
+        # stabilization: a scale-up takes the lowest, a scale-down the highest recommendation of its window
+        recs = [(t, n) for t, n in self._recommendations.get(key, [])
+                if now - t <= max(up["stabilizationWindowSeconds"], down["stabilizationWindowSeconds"])]
+        up_rec = min([proposal] + [n for t, n in recs if now - t <= up["stabilizationWindowSeconds"]])
+        down_rec = max([proposal] + [n for t, n in recs if now - t <= down["stabilizationWindowSeconds"]])
+        self._recommendations[key] = [*recs, (now, proposal)]
+        desired = stabilized = min(max(current, up_rec), down_rec)
+        limited: tuple[str, str] = ("DesiredWithinRange", "the desired count is within the acceptable range")
+        if desired > current:
+            limit = max(_scale_limit(current, self._events.get(key, []), up, now, +1), current)
+            if hi > limit:
+                ceiling, why = limit, ("ScaleUpLimit", "the desired replica count is increasing faster than the "
+                                       "maximum scale rate")
+            else:
+                ceiling, why = hi, ("TooManyReplicas", "the desired replica count is more than the maximum replica "
+                                    "count")
+            if desired > ceiling:
+                desired, limited = ceiling, why
+        elif desired < current:
+            limit = min(_scale_limit(current, self._events.get(key, []), down, now, -1), current)
+            if lo < limit:
+                floor, why = limit, ("ScaleDownLimit", "the desired replica count is decreasing faster than the "
+                                     "maximum scale rate")
+            else:
+                floor, why = lo, ("TooFewReplicas", "the desired replica count is less than the minimum replica "
+                                  "count")
+            if desired < floor:
+                desired, limited = floor, why
+        if current > hi:  # outside min/max whatever the metrics say
             desired, limited = hi, ("TooManyReplicas", "the desired replica count is more than the maximum replica "
                                     "count")
-        elif desired < lo:
+        elif current < lo:
             desired, limited = lo, ("TooFewReplicas", "the desired replica count is less than the minimum replica "
                                     "count")
         status["desiredReplicas"] = desired
         if desired != current:
             new = dict(target, spec=dict(target.get("spec") or {}, replicas=desired))
             self.st.put(r, new)
+            events = [(t, d) for t, d in self._events.get(key, []) if now - t <= 1800]
+            self._events[key] = [*events, (now, desired - current)]
             status["lastScaleTime"] = now_iso()
-            why = f"{reason} above target" if desired > current else "All metrics below target"
-            self.event(hpa, "SuccessfulRescale", f"New size: {desired}; reason: {why}")
+            because = ("Current number of replicas above Spec.MaxReplicas" if current > hi else
+                       "Current number of replicas below Spec.MinReplicas" if current < lo else
+                       f"{reason} above target" if desired > current else "All metrics below target")
+            self.event(hpa, "SuccessfulRescale", f"New size: {desired}; reason: {because}")
             cond("AbleToScale", "True", "SucceededRescale", f"the HPA controller was able to update the target "
                  f"scale to {desired}")
-        elif stabilized:
+        elif stabilized > proposal:
             cond("AbleToScale", "True", "ScaleDownStabilized", "recent recommendations were higher than current "
                  "one, applying the highest recent recommendation")
+        elif stabilized < proposal:
+            cond("AbleToScale", "True", "ScaleUpStabilized", "recent recommendations were lower than current "
+                 "one, applying the lowest recent recommendation")
         else:
             cond("AbleToScale", "True", "ReadyForNewScale", "recommended size matches current size")
         cond("ScalingActive", "True", "ValidMetricFound", f"the HPA was able to successfully calculate a replica "
              f"count from {reason}")
-        if limited:
-            cond("ScalingLimited", "True", *limited)
-        else:
-            cond("ScalingLimited", "False", "DesiredWithinRange", "the desired count is within the acceptable range")
+        cond("ScalingLimited", "False" if limited[0] == "DesiredWithinRange" else "True", *limited)
         status["conditions"] = new_conds
         self.write_status(hpa, status)
 

@@ -21,7 +21,7 @@ def _meta(name: str, ns: str | None) -> dict[str, Any]:
 # (API class, method infix, namespaced, body, patch, how to read the patched field back)
 KINDS: dict[str, tuple[str, str, bool, dict[str, Any], dict[str, Any], Callable[[Any], Any]]] = {
     "Job": ("BatchV1Api", "job", True, {"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": TEMPLATE}},
-            {"metadata": {"labels": {"p": "1"}}}, lambda o: o.metadata.labels),
+            {"metadata": {"labels": {"p": "1"}}}, lambda o: o.metadata.labels["p"]),  # beside the template's
     "CronJob": ("BatchV1Api", "cron_job", True, {"apiVersion": "batch/v1", "kind": "CronJob", "spec": {
         "schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": TEMPLATE}}}},
         {"spec": {"suspend": True}}, lambda o: o.spec.suspend),
@@ -64,7 +64,7 @@ KINDS: dict[str, tuple[str, str, bool, dict[str, Any], dict[str, Any], Callable[
             "service": {"namespace": "kube-system", "name": "metrics-server"}}},
         {"metadata": {"labels": {"p": "1"}}}, lambda o: o.metadata.labels),
 }
-PATCHED = {"Job": {"p": "1"}, "CronJob": True, "Role": ["get", "list"], "ClusterRole": {"p": "1"},
+PATCHED = {"Job": "1", "CronJob": True, "Role": ["get", "list"], "ClusterRole": {"p": "1"},
            "RoleBinding": {"p": "1"}, "ClusterRoleBinding": {"p": "1"}, "HorizontalPodAutoscaler": 6,
            "EndpointSlice": {"p": "1"}, "StorageClass": {"p": "1"}, "ReplicationController": 5,
            "APIService": {"p": "1"}}

@@ -231,7 +231,7 @@ def test_hpa_scales_its_target_from_pod_metrics(api: Any, sb: Sandbox, tmp_path:
     apps = client.AppsV1Api(api)
     # 400m used of 200m requested: 200% against 50% wants 4x; one sync doubles (max(2x, +4)), max 5 caps it
     hpa = wait_for(lambda: (h := auto.read_namespaced_horizontal_pod_autoscaler("web", "shop")) and h.status and
-                   h.status.desired_replicas == 5 and h, 10, "hpa at max")
+                   h.status.desired_replicas == 5 and h.status.current_replicas == 5 and h, 15, "hpa at max")
     assert apps.read_namespaced_deployment("web", "shop").spec.replicas == 5
     cur = hpa.status.current_metrics[0].resource
     assert (cur.name, cur.current.average_utilization, cur.current.average_value) == ("cpu", 200, "400m")

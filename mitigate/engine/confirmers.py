@@ -28,7 +28,9 @@ class AutoApprove:
         if request.protected and self.protected_refused:
             return ConfirmDecision(
                 approved=False,
-                reason=f"context {request.context} is protected: --auto-approve never acts on protected "
-                       "contexts; run this step interactively and type the context name",
+                reason=(f"context {request.context} is protected" if not request.protected_contexts else
+                        f"protected context(s) among them: {', '.join(request.protected_contexts)}")
+                       + ": --auto-approve never acts on protected contexts; run this step interactively and "
+                         "type the context name",
             )
         return ConfirmDecision(approved=True, typed=request.context if request.needs_typed else "")

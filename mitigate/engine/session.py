@@ -310,7 +310,8 @@ class Session:
         decision = self.ports.confirmer.confirm(_masked_request(request))
         reason = decision.reason or "declined by the responder"
         if decision.approved and request.needs_typed and decision.typed.strip() != request.context:
-            what = "protected context" if request.protected else "context of this cluster-wide step"
+            what = ("count of clusters" if request.contexts and request.context not in request.contexts
+                    else "protected context" if request.protected else "context of this cluster-wide step")
             decision_ok, reason = False, (f"typed confirmation {decision.typed.strip()!r} does not match "
                                           f"the {what} {request.context!r}")
         else:

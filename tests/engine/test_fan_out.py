@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mitigate.engine import StepStatus
+from mitigate.engine import AutoApprove, StepStatus
 from mitigate.events import Event, payload_problems
 from tests.engine.fakes import FakeCluster, node
 from tests.engine.helpers import Harness
@@ -86,3 +86,5 @@ def test_two_protected_clusters_are_confirmed_by_typing_how_many_clusters_change
     (asked,) = harness.confirmer.requests
     assert asked.context == "2 clusters" and asked.needs_typed
     assert asked.protected_contexts == ("prod-par", "lab-ams")
+    refused = AutoApprove().confirm(asked)                            # headless: never on a protected context
+    assert not refused.approved and "protected context(s) among them: prod-par, lab-ams" in refused.reason

@@ -102,6 +102,8 @@ def shape_causes(key: tuple[str, str], obj: Obj) -> Causes:
             if policy not in (None, "OnFailure", "Never"):
                 causes.append((f"{path}.spec.restartPolicy", f'Unsupported value: "{policy}": supported values: '
                                '"OnFailure", "Never"'))
+        if key[1] == "jobs" and _dig(obj, "spec.completionMode") == "Indexed" and _dig(obj, "spec.completions") is None:
+            causes.append(("spec.completions", "Required value: when completion mode is Indexed"))
         if key[1] == "cronjobs" and isinstance(_dig(obj, "spec.schedule"), str):
             sched = obj["spec"]["schedule"]
             try:

@@ -81,6 +81,28 @@ def test_job_runs_its_pods_to_completion(api: Any, sb: Sandbox) -> None:
     assert reasons.count("SuccessfulCreate") == 3 and "Completed" in reasons
 
 
+def test_indexed_job_runs_each_index_once(api: Any) -> None:
+    batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
+    batch.create_namespaced_job("shop", _job("shards", {"completions": 3, "parallelism": 3,
+                                                        "completionMode": "Indexed", "template": {"spec": NEVER}}))
+    job = wait_for(lambda: (j := batch.read_namespaced_job("shards", "shop")) and "Complete" in _conditions(j) and j,
+                   15, "shards complete")
+    assert job.status.succeeded == 3 and job.status.completed_indexes == "0-2"
+    pods = core.list_namespaced_pod("shop", label_selector="job-name=shards").items
+    index = "batch.kubernetes.io/job-completion-index"
+    assert sorted(p.metadata.annotations[index] for p in pods) == ["0", "1", "2"]
+    assert all(p.metadata.labels[index] == p.metadata.annotations[index] for p in pods)
+    assert all(p.spec.hostname == f"shards-{p.metadata.annotations[index]}" and
+               p.metadata.name.startswith(f"shards-{p.metadata.annotations[index]}-") for p in pods)
+    env = pods[0].spec.containers[0].env[-1]
+    assert env.name == "JOB_COMPLETION_INDEX" and index in env.value_from.field_ref.field_path
+    with pytest.raises(ApiException) as e:
+        batch.create_namespaced_job("shop", _job("nocount", {"completionMode": "Indexed", "parallelism": 2,
+                                                            "template": {"spec": NEVER}}))
+    assert e.value.status == 422 and "spec.completions: Required value: when completion mode is Indexed" in \
+        e.value.body
+
+
 def test_job_fails_past_its_backoff_limit(api: Any) -> None:
     batch = client.BatchV1Api(api)
     batch.create_namespaced_job("shop", _job("bad", {"backoffLimit": 1, "template": {"spec": {

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 BACKOFF_CAP = 600.0  # the job controller's maximum pod failure back-off (10 min)
 SCHEDULED_AT = "batch.kubernetes.io/cronjob-scheduled-timestamp"
+INDEX = "batch.kubernetes.io/job-completion-index"
 TERMINAL = ("Succeeded", "Failed")
 
 
@@ -69,6 +70,13 @@ class JobController(Controller):
         active = [p for p in pods if (p.get("status") or {}).get("phase") not in TERMINAL
                   and not p["metadata"].get("deletionTimestamp")]
         completions = spec.get("completions")
+        indexed = spec.get("completionMode") == "Indexed" and completions is not None
+        total = int(completions or 0)
+        done_idx: set[int] = set()
+        if indexed:  # succeeded = the distinct indexes that succeeded, kept in status.completedIndexes
+            done_idx = {i for i in _parse_indexes(str(prev.get("completedIndexes") or "")) | {
+                _index(p) for p in pods if _phase(p) == "Succeeded"} if i is not None and 0 <= i < total}
+            ok = len(done_idx)
         parallelism = int(spec.get("parallelism", 1))
         backoff_limit = int(spec.get("backoffLimit", 6))
         suspended = bool(spec.get("suspend"))
@@ -122,6 +130,10 @@ class JobController(Controller):
                 wait = self._backoff_left(pods, bad)
                 if wait > 0:
                     self.after(wait + 0.05, key)
+                elif indexed:
+                    taken = {_index(p) for p in active}
+                    todo = [i for i in range(total) if i not in done_idx and i not in taken]
+                    active += self._create(job, key, min(want - len(active), len(todo)), todo)
                 else:
                     active += self._create(job, key, want - len(active))
             if deadline is not None and started is not None:
@@ -134,6 +146,8 @@ class JobController(Controller):
                 status.pop(f)
         if not status["conditions"]:
             status.pop("conditions")
+        if indexed:
+            status["completedIndexes"] = _format_indexes(done_idx)
         self.write_status(job, status)
 
     def _counts(self, job: Obj, pods: list[Obj]) -> tuple[int, int]:
@@ -162,15 +176,27 @@ class JobController(Controller):
         delay = min(float(self.sim.b.kubelet.backoff_seconds) * 2.0 ** (failed - 1), BACKOFF_CAP)
         return max(last + delay - time.time(), 0.0)
 
-    def _create(self, job: Obj, key: Key, n: int) -> list[Obj]:
+    def _create(self, job: Obj, key: Key, n: int, indexes: list[int] | None = None) -> list[Obj]:
+        """``n`` pods from the template; an Indexed Job's carry their completion index (annotation,
+        label, hostname ``<job>-<i>``, ``JOB_COMPLETION_INDEX`` in every container)."""
         tmpl = (job.get("spec") or {}).get("template") or {}
         made = []
-        for _ in range(n):
+        for i in range(n):
             meta = copy_json(tmpl.get("metadata") or {})
+            index = indexes[i] if indexes is not None else None
+            prefix = f"{key[1]}-" if index is None else f"{key[1]}-{index}-"
             pod = {"apiVersion": "v1", "kind": "Pod",
-                   "metadata": dict(meta, generateName=f"{key[1]}-", name=f"{key[1]}-{suffix()}",
+                   "metadata": dict(meta, generateName=prefix, name=f"{prefix}{suffix()}",
                                     namespace=key[0], ownerReferences=[owner_ref(job)]),
                    "spec": copy_json(tmpl.get("spec") or {})}
+            if index is not None:
+                pod["metadata"]["annotations"] = dict(meta.get("annotations") or {}, **{INDEX: str(index)})
+                pod["metadata"]["labels"] = dict(meta.get("labels") or {}, **{INDEX: str(index)})
+                pod["spec"].setdefault("hostname", f"{key[1]}-{index}")
+                for c in pod["spec"].get("containers") or []:
+                    if isinstance(c, dict):
+                        c["env"] = [*(c.get("env") or []), {"name": "JOB_COMPLETION_INDEX", "valueFrom": {
+                            "fieldRef": {"apiVersion": "v1", "fieldPath": f"metadata.annotations['{INDEX}']"}}}]
             try:
                 p = self.sim.scheduler.create(pod)
             except ApiError as e:
@@ -192,6 +218,38 @@ class JobController(Controller):
 
 def _phase(p: Obj) -> str:
     return str((p.get("status") or {}).get("phase") or "")
+
+
+def _index(p: Obj) -> int | None:
+    try:
+        return int((p["metadata"].get("annotations") or {}).get(INDEX, ""))
+    except ValueError:
+        return None
+
+
+def _parse_indexes(text: str) -> set[int]:
+    """``1,3-5`` (status.completedIndexes) as a set; malformed parts are skipped."""
+    out: set[int] = set()
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        try:
+            out.update(range(int(a), int(b or a) + 1))
+        except ValueError:
+            continue
+    return out
+
+
+def _format_indexes(done: set[int]) -> str:
+    """Sorted ranges, as the controller writes completedIndexes: ``0-2,4``."""
+    out: list[str] = []
+    for i in sorted(done):
+        if out and "-" in out[-1] and int(out[-1].split("-")[1]) == i - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{i}"
+        elif out and "-" not in out[-1] and int(out[-1]) == i - 1:
+            out[-1] = f"{out[-1]}-{i}"
+        else:
+            out.append(str(i))
+    return ",".join(out)
 
 
 class CronJobController(Controller):

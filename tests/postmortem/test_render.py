@@ -187,10 +187,10 @@ def test_a_hostile_team_template_is_refused_fast_and_located(drill: Postmortem, 
     path = tmp_path / "team.md.j2"
     path.write_text(body, encoding="utf-8")
     timeline = list(drill.timeline)
-    started = time.monotonic()
+    started = time.thread_time()  # the work done, not the wall clock a loaded machine stretches
     with pytest.raises(TemplateRenderError) as info:
         render(drill, path)
-    assert time.monotonic() - started < 1.0
+    assert time.thread_time() - started < 1.0
     text = str(info.value)
     assert text.startswith(f"{path}:{line}: " if line else f"{path}: "), text
     assert message in text and "\n" not in text

@@ -49,6 +49,7 @@ class BatchPanel(Widget):
         self._gate_poll: dict[str, Any] | None = None  # what the gate saw last (wait.poll)
         self._paused_at: float | None = None  # the clock at the last batch's end, while pausing
         self._more = False  # batches remain after the last one reported
+        self._over = False  # the step ended: no ETA, the bar is what was done
         self._timer: Any = None
         self._lines = 0  # lines drawn at the last layout
 
@@ -62,6 +63,7 @@ class BatchPanel(Widget):
         self._started = self._now = None
         self._failures = []
         self._paused_at, self._more = None, False
+        self._over = False
         self._lines = 0
         self.refresh(layout=True)
 
@@ -126,7 +128,10 @@ class BatchPanel(Widget):
     def finished(self, rtype: str, data: dict[str, Any]) -> None:
         """The step ended: the title says so (not the last batch's "running")."""
         ok = rtype == Event.STEP_SUCCEEDED
-        self._paused_at, self._more = None, False
+        self._paused_at, self._more, self._over = None, False, True
+        # An unbatched action reports its results, never a batch's progress: the counts are the bar's.
+        self._done = max(self._done, self._ok + self._failed)
+        self._total = max(self._total, self._done)
         self._label = (f"{data.get('step')}: done · {self._ok:,} target(s) ok" if ok else
                        f"{data.get('step')}: failed · {safe(str(data.get('error') or ''), multiline=False)}")
         self._repaint()
@@ -164,7 +169,7 @@ class BatchPanel(Widget):
         width = max(20, self.content_size.width)
         title = Text(safe(self._label, multiline=False), style="bold", no_wrap=True, overflow="ellipsis")
         total = max(self._total, 1)
-        figures = f"  {100 * self._done // total:3d}%  ETA {self.eta()}"
+        figures = f"  {100 * self._done // total:3d}%" + ("" if self._over else f"  ETA {self.eta()}")
         room = max(1, width - len(figures))
         filled = room * self._done // total
         bar = Text(no_wrap=True)

@@ -118,3 +118,16 @@ def test_importing_the_tui_leaves_the_runbook_models_for_later() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
                           check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_runbooks_line_says_its_first_sentence_whole() -> None:
+    """A folded summary's first line stopped mid-sentence ("... cannot recover even"), with nothing
+    to say it goes on; the line is its first sentence, which the list cuts with an ellipsis."""
+    from tui.protocols import RunbookEntry
+    from tui.screens.home import runbook_lines
+
+    entry = RunbookEntry(name="throttle", title="Throttle API traffic", path=ROOT / "x.yaml",
+                         summary="When every node retries authentication at once, the API server cannot recover even\n"
+                                 "after it is fixed. Throttle first.\n")
+    about = runbook_lines(entry).plain.splitlines()[1].strip()
+    assert about == "When every node retries authentication at once, the API server cannot recover even after it is fixed."

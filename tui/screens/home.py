@@ -138,10 +138,18 @@ def incident_line(entry: IncidentEntry, now: datetime) -> Text:
     return line
 
 
+def first_sentence(text: str) -> str:
+    """The summary's first sentence on one line (the list cuts it to the width with an ellipsis):
+    a folded YAML paragraph's first line stops mid-sentence, with nothing to say it goes on."""
+    flat = " ".join(text.split())
+    end = flat.find(". ")
+    return flat if end < 0 else flat[:end + 1]
+
+
 def runbook_lines(rb: RunbookEntry) -> Text:
     """A runbook's lines in the list: title, what it is for, tags, and where it comes from."""
     text = Text(safe(rb.title, multiline=False), style="bold")
-    about = ", ".join(rb.symptoms[:2]) or (rb.summary.strip().splitlines() or [rb.name])[0]
+    about = ", ".join(rb.symptoms[:2]) or first_sentence(rb.summary) or rb.name
     text.append("\n  " + safe(about, multiline=False), style="dim")
     if rb.tags:
         text.append("\n  [" + safe(", ".join(rb.tags), multiline=False) + "]", style="dim cyan")

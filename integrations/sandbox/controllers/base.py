@@ -74,6 +74,14 @@ class Controller:
         return self.primary_keys(key[0])
 
     def reconcile(self, key: Key) -> None:
+        """One key: by default its live primary object goes to ``sync``, and a key whose object
+        is gone or being deleted is done (what its deletion leaves is the garbage collector's)."""
+        obj = self.live(key)
+        if obj is not None:
+            self.sync(obj, key)
+
+    def sync(self, obj: Obj, key: Key) -> None:
+        """Bring the cluster in line with one live primary object."""
         raise NotImplementedError
 
     def tick(self, now: float) -> None:

@@ -261,10 +261,7 @@ class MachineDeploymentController(_Rollouts):
     child = MS
     hash_label = MD_HASH_LABEL
 
-    def reconcile(self, key: Key) -> None:
-        md = self.live(key)
-        if md is None:
-            return
+    def sync(self, md: Obj, key: Key) -> None:
         spec = md.get("spec") or {}
         h = template_hash(spec.get("template") or {})
         owned = self.owned(md, MS)

@@ -5,6 +5,7 @@ eviction subresource refuses by."""
 from __future__ import annotations
 
 from ..budgets import evaluate
+from ..store import Obj
 from .base import PDB, POD, Controller, Key
 
 
@@ -13,9 +14,6 @@ class DisruptionController(Controller):
     primary = PDB
     watches = (POD,)
 
-    def reconcile(self, key: Key) -> None:
-        pdb = self.live(key)
-        if pdb is None:
-            return
+    def sync(self, pdb: Obj, key: Key) -> None:
         b = evaluate(pdb, self.st.list("pods", key[0]))
         self.write_status(pdb, b.status(pdb["metadata"].get("generation", 1)))

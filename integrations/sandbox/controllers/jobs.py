@@ -55,10 +55,7 @@ class JobController(Controller):
         super().__init__(sim)
         self._counted: dict[str, tuple[set[str], set[str]]] = {}  # job uid -> (succeeded, failed) pod uids
 
-    def reconcile(self, key: Key) -> None:
-        job = self.live(key)
-        if job is None:
-            return
+    def sync(self, job: Obj, key: Key) -> None:
         if finished(job):
             return
         spec = job.get("spec") or {}
@@ -263,10 +260,7 @@ class CronJobController(Controller):
     primary = CRONJOB
     owns = (JOB,)
 
-    def reconcile(self, key: Key) -> None:
-        cj = self.live(key)
-        if cj is None:
-            return
+    def sync(self, cj: Obj, key: Key) -> None:
         spec = cj.get("spec") or {}
         status = copy_json(cj.get("status") or {})
         jobs = sorted(self.owned(cj, JOB), key=lambda j: j["metadata"].get("creationTimestamp", ""))

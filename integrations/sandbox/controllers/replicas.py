@@ -38,10 +38,7 @@ class ReplicaController(Controller):
 
     child = POD
 
-    def reconcile(self, key: Key) -> None:
-        owner = self.live(key)
-        if owner is None:
-            return
+    def sync(self, owner: Obj, key: Key) -> None:
         spec = owner.get("spec") or {}
         want = int(spec.get("replicas", 1))
         children = [c for c in self.owned(owner, self.child) if not c["metadata"].get("deletionTimestamp")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from ..nodelife import epoch
-from ..store import ApiError
+from ..store import ApiError, Obj
 from .base import JOB, Controller, Key
 from .jobs import finished
 
@@ -15,10 +15,7 @@ class TTLAfterFinishedController(Controller):
     name = "ttl-after-finished-controller"
     primary = JOB
 
-    def reconcile(self, key: Key) -> None:
-        job = self.live(key)
-        if job is None:
-            return
+    def sync(self, job: Obj, key: Key) -> None:
         ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
         state = finished(job)
         if ttl is None or state is None:

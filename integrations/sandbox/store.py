@@ -63,8 +63,13 @@ def conflict(r: Resource, name: str) -> ApiError:
 
 
 def invalid(r: Resource, name: str, causes: list[tuple[str, str]]) -> ApiError:
-    msg = "; ".join(f"{f}: {m}" for f, m in causes)
-    return ApiError(422, "Invalid", f'{r.kind} "{name}" is invalid: {msg}',
+    """422 as apimachinery's NewInvalid words it: the group-qualified kind (``Deployment.apps``;
+    core kinds bare), and one cause as it is, several as ``[a, b]`` (an aggregate's Error()).
+    kubectl prints ``The Deployment "x" is invalid`` from the details' plain kind."""
+    errors = [f"{f}: {m}" for f, m in causes]
+    msg = errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
+    qualified = f"{r.kind}.{r.group}" if r.group else r.kind
+    return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {msg}',
                     {"name": name, "group": r.group, "kind": r.kind,
                      "causes": [{"reason": "FieldValueRequired" if "Required" in m else "FieldValueInvalid",
                                  "message": m, "field": f} for f, m in causes]})

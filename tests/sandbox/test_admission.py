@@ -120,7 +120,7 @@ def test_a_mutating_webhooks_bad_value_is_refused_by_validation_after_it(kc: Any
     _, k = kc
     out = k("create", "deployment", "api", "-n", "app", "--image=busybox", check=False)
     assert out.returncode != 0
-    assert 'Deployment "api" is invalid' in out.stderr and "spec.replicas" in out.stderr, out.stderr
+    assert 'Deployment.apps "api" is invalid' in out.stderr and "spec.replicas" in out.stderr, out.stderr
     k("create", "deployment", "api", "-n", "slow", "--image=busybox")  # no webhook there: valid
 
 
@@ -377,3 +377,17 @@ def test_the_chain_runs_mutating_then_validation_then_validating_and_namespaces_
 
 def test_warning_headers_are_quoted_as_the_api_server_quotes_them() -> None:
     assert warning_header(['a "quoted" one', "two"]) == '299 - "a \\"quoted\\" one", 299 - "two"'
+
+
+def test_an_invalid_objects_message_is_worded_as_apimachinerys_new_invalid() -> None:
+    """``Deployment.apps "api" is invalid: ...`` (the group-qualified kind; core kinds bare), several
+    causes as an aggregate ``[a, b]``; the details keep the plain kind kubectl prints from."""
+    from integrations.sandbox.resources import BUILTIN
+    from integrations.sandbox.store import invalid
+
+    by = {(r.group, r.plural): r for r in BUILTIN}
+    one = invalid(by[("apps", "deployments")], "api", [("spec.replicas", "Invalid value: -1: must be >= 0")])
+    assert one.message == 'Deployment.apps "api" is invalid: spec.replicas: Invalid value: -1: must be >= 0'
+    two = invalid(by[("", "configmaps")], "c", [("metadata.name", "Required value"), ("data", "Invalid value")])
+    assert two.message == 'ConfigMap "c" is invalid: [metadata.name: Required value, data: Invalid value]'
+    assert one.details is not None and one.details["kind"] == "Deployment" and one.details["group"] == "apps"

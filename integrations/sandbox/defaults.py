@@ -309,8 +309,17 @@ DEFAULTS: dict[tuple[str, str], Callable[[Obj], None]] = {
 }
 
 
+def zero_nulls(obj: Obj) -> None:
+    """``spec: null`` / ``status: null`` read as the empty struct, as the API server's decoder reads
+    a JSON null into a Go struct (a fuzzed seed's null spec crashed the node lifecycle)."""
+    for field in ("spec", "status"):
+        if field in obj and obj[field] is None:
+            obj[field] = {}
+
+
 def apply(key: tuple[str, str], obj: Obj, allocate_ip: Callable[[], str]) -> None:
     """Fill in ``obj`` (a resource identified by (group, plural)) in place."""
+    zero_nulls(obj)
     if key == ("", "services"):
         service(obj, allocate_ip)
         return

@@ -95,6 +95,9 @@ def _seed_objects(st: ClusterState, sc: Scenario, base: tuple[Any, ...], objects
 
 def _fill(r: Resource, obj: Obj) -> Obj:
     """Give seeded pods and nodes the status a running cluster would show, unless the file sets one."""
+    if "status" in obj and obj["status"] is None:  # null is unset: the status a running cluster shows
+        del obj["status"]
+    defaults.zero_nulls(obj)
     if r.key == ("", "nodes") and "status" not in obj:
         node = new_node(obj["metadata"]["name"], labels=obj["metadata"].get("labels"))
         node["metadata"].update({k: v for k, v in obj["metadata"].items() if k != "labels"})

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
@@ -127,6 +127,8 @@ _ANY = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.text(max
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example([{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "a"}, "spec": None, "status": None}])
+@example([{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "a"}, "spec": None, "status": {}}])
 @given(st.lists(st.fixed_dictionaries(
     {"apiVersion": st.sampled_from(["v1", "apps/v1", "policy/v1", "apiextensions.k8s.io/v1", "nope/v9"]),
      "kind": st.sampled_from(["Node", "Pod", "ConfigMap", "Deployment", "PodDisruptionBudget",

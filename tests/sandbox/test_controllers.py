@@ -314,13 +314,18 @@ def test_kubectl_create_job_cronjob_and_wait(sb: Sandbox, tmp_path: Path) -> Non
     k("create", "-n", "shop", "-f", "-", input='{"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "queue"}, '
       '"spec": {"parallelism": 2, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "w", '
       '"image": "batch/ok:1"}]}}}}')
+    # its own failing Job: the module's sandbox is shared, and under xdist another test's Job may not exist
+    k("create", "-n", "shop", "-f", "-", input='{"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "kbad"}, '
+      '"spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "w", '
+      '"image": "batch/fails:1"}]}}}}')
     k("wait", "--for=condition=complete", "job/once", "job/manual", "job/queue", "-n", "shop", "--timeout=30s")
+    k("wait", "--for=condition=failed", "job/kbad", "-n", "shop", "--timeout=30s")
     rows = {line.split()[0]: line.split() for line in k("get", "jobs", "-n", "shop").stdout.splitlines()[1:]}
     assert rows["once"][1:3] == ["Complete", "1/1"] and rows["manual"][1:3] == ["Complete", "1/1"]
     assert rows["queue"][1:5] == ["Complete", "2/1", "of", "2"]  # a work queue: no completions defaulted
-    pods = k("get", "pods", "-n", "shop", "-l", "job-name in (once,bad)", "--no-headers").stdout.splitlines()
+    pods = k("get", "pods", "-n", "shop", "-l", "job-name in (once,kbad)", "--no-headers").stdout.splitlines()
     assert {line.split()[0].rsplit("-", 1)[0]: line.split()[2] for line in pods} == {"once": "Completed",
-                                                                                     "bad": "Error"}
+                                                                                     "kbad": "Error"}
     labels = json.loads(k("get", "job", "once", "-n", "shop", "-o", "json").stdout)["metadata"]["labels"]
     assert labels["batch.kubernetes.io/job-name"] == "once" and "controller-uid" in labels  # SetDefaults_Job
     cj = k("get", "cronjob", "every", "-n", "shop").stdout.splitlines()

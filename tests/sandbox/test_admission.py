@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,9 +16,8 @@ import pytest
 from integrations.sandbox import Sandbox
 from integrations.sandbox.admission import Request, warning_header
 from integrations.sandbox.store import ApiError, ClusterState, Writer
-from tests.kubectl import kubectl_path, run_kubectl
 
-from .helpers import wait_for
+from .helpers import kubectl_sandbox, wait_for
 from .webhookserver import WebhookServer
 
 ADM = "admissionregistration.k8s.io/v1"
@@ -91,20 +89,13 @@ SCENARIO: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def kc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Any]]:
-    kubectl_path()
-    sb = Sandbox.start(copy.deepcopy(SCENARIO))
-    home = tmp_path_factory.mktemp("kubectl-home")
-
-    def k(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return run_kubectl(sb.kubeconfig, *args, home=home, check=check, timeout=timeout)
-
-    st = sb.cluster()
-    wait_for(lambda: all(any(c["type"] == "Ready" and c["status"] == "True"
-                             for c in (st.get("pods", f"{app}-0", ns).get("status") or {}).get("conditions") or [])
-                         for ns, app in (("mesh", "injector"), ("policy", "guard"), ("policy", "slow"))),
-             timeout=15, what="webhook backends ready")
-    yield sb, k
-    sb.stop()
+    with kubectl_sandbox(SCENARIO, tmp_path_factory.mktemp("kubectl-home")) as (sb, k):
+        st = sb.cluster()
+        wait_for(lambda: all(any(c["type"] == "Ready" and c["status"] == "True"
+                                 for c in (st.get("pods", f"{app}-0", ns).get("status") or {}).get("conditions") or [])
+                             for ns, app in (("mesh", "injector"), ("policy", "guard"), ("policy", "slow"))),
+                 timeout=15, what="webhook backends ready")
+        yield sb, k
 
 
 def test_a_mutating_webhook_patches_the_created_object_and_its_warning_reaches_kubectl(kc: Any) -> None:

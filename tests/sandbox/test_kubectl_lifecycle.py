@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,9 +13,8 @@ from typing import Any
 import pytest
 
 from integrations.sandbox import Sandbox
-from tests.kubectl import kubectl_path, run_kubectl
 
-from .helpers import wait_for
+from .helpers import kubectl_sandbox, wait_for
 
 SCENARIO: dict[str, Any] = {
     "name": "lifecycle",
@@ -54,15 +52,8 @@ WEBHOOK = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingW
 
 @pytest.fixture(scope="module")
 def kc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Any]]:
-    kubectl_path()
-    sb = Sandbox.start(copy.deepcopy(SCENARIO))
-    home = tmp_path_factory.mktemp("kubectl-home")
-
-    def k(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return run_kubectl(sb.kubeconfig, *args, home=home, check=check, timeout=timeout)
-
-    yield sb, k
-    sb.stop()
+    with kubectl_sandbox(SCENARIO, tmp_path_factory.mktemp("kubectl-home")) as (sb, k):
+        yield sb, k
 
 
 def _pods(sb: Sandbox, ns: str, app: str) -> list[dict[str, Any]]:

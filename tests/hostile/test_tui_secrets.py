@@ -83,6 +83,17 @@ def box() -> Iterator[Any]:
     sb.stop()
 
 
+def unprotected_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, runbook: str) -> Path:
+    """A config with no protected contexts and a library holding ``runbook`` as ``name``."""
+    config = tmp_path / "config.yaml"
+    config.write_text("protectedContexts: []\n")
+    monkeypatch.setenv("MITIGATE_CONFIG", str(config))
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / name).write_text(runbook)
+    return library
+
+
 def screen_text(app: Any) -> str:
     update = app.screen._compositor.render_full_update()
     return TEXTUAL_SEQ.sub("", str(update.render_segments(app.console)))
@@ -111,12 +122,7 @@ async def test_planted_secrets_never_reach_the_walker_screen(box: Any, tmp_path:
     from tui.widgets.steps import StepList
 
     forget_secrets()  # nothing registered: the cluster's secrets are found by where they are
-    config = tmp_path / "config.yaml"
-    config.write_text("protectedContexts: []\n")
-    monkeypatch.setenv("MITIGATE_CONFIG", str(config))
-    library = tmp_path / "library"
-    library.mkdir()
-    (library / "secrets.yaml").write_text(RUNBOOK)
+    library = unprotected_library(tmp_path, monkeypatch, "secrets.yaml", RUNBOOK)
     app = make_app(launcher=CliLauncher(tmp_path / "incidents", box.kubeconfig, library=library))
     seen: list[str] = []
     async with app.run_test(size=size) as pilot:
@@ -204,12 +210,7 @@ async def test_a_typed_secret_is_asked_again_masked_when_the_tui_resumes(box: An
     from tui.screens.walker import WalkerScreen
 
     forget_secrets()
-    config = tmp_path / "config.yaml"
-    config.write_text("protectedContexts: []\n")
-    monkeypatch.setenv("MITIGATE_CONFIG", str(config))
-    library = tmp_path / "library"
-    library.mkdir()
-    (library / "rotate.yaml").write_text(RESUME_RUNBOOK)
+    library = unprotected_library(tmp_path, monkeypatch, "rotate.yaml", RESUME_RUNBOOK)
 
     def launcher() -> Any:
         return CliLauncher(tmp_path / "incidents", box.kubeconfig, library=library)
